@@ -1,0 +1,280 @@
+//! [`CognitoAuth`]: the service-wide authenticator that the layers share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::AuthConfig;
+use crate::error::{AuthError, ConfigError, ErrorResponder, default_responder};
+use crate::jwks::{FetchError, JwksCache, JwksConfig};
+use crate::layer::AuthLayer;
+use crate::principal::Principal;
+use crate::tenant::{ResolverCache, Tenant, TenantRegistry, TenantResolver};
+use crate::verify::{SelfServiceGuard, TokenUses, VerifiedTokenCache, Verifier, VerifySettings};
+
+/// Verifies Cognito tokens for every tenant of a service. Build it once and share it: cloning is
+/// one reference count, and all clones share the key cache and the verified-token cache.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use cognito_authz::CognitoAuth;
+///
+/// let auth = CognitoAuth::from_config_file("tenants.toml")?;
+/// auth.prefetch().await; // optional: fetch every tenant's keys now
+/// let principal = auth.verify("eyJ...").await?; // outside HTTP, e.g. a websocket handshake
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CognitoAuth {
+    pub(crate) inner: Arc<AuthInner>,
+}
+
+pub(crate) struct AuthInner {
+    pub(crate) verifier: Verifier,
+    pub(crate) responder: ErrorResponder,
+}
+
+impl std::fmt::Debug for CognitoAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoAuth")
+            .field("tenants", &self.inner.verifier.registry.len())
+            .field("resolver", &self.inner.verifier.resolver.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CognitoAuth {
+    /// Starts a builder.
+    pub fn builder() -> CognitoAuthBuilder {
+        CognitoAuthBuilder::default()
+    }
+
+    /// Loads a TOML configuration file (format in the crate docs and README).
+    pub fn from_config_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        AuthConfig::from_file(path)?.into_builder()?.build()
+    }
+
+    /// Parses a TOML configuration.
+    pub fn from_config_str(toml: &str) -> Result<Self, ConfigError> {
+        AuthConfig::from_toml(toml)?.into_builder()?.build()
+    }
+
+    /// The authentication layer: requests need a valid access token (401 otherwise) and get a
+    /// [`Principal`] in their extensions. See [`AuthLayer`] for id tokens and optional mode.
+    pub fn layer(&self) -> AuthLayer {
+        AuthLayer::new(self.clone())
+    }
+
+    /// For public routes that still want a principal when present: no token passes through
+    /// without one; a token that is present but invalid is still refused with 401.
+    pub fn optional_layer(&self) -> AuthLayer {
+        AuthLayer::new(self.clone()).optional()
+    }
+
+    /// Verifies an access token outside of HTTP.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_as(token, TokenUses::ACCESS).await
+    }
+
+    /// Verifies a token accepting the given token uses.
+    pub async fn verify_as(&self, token: &str, uses: TokenUses) -> Result<Principal, AuthError> {
+        self.inner.verifier.verify(token, uses).await
+    }
+
+    /// Fetches the keys of every registered tenant now. Returns the tenants whose fetch failed;
+    /// they are fetched again lazily (after the cooldown).
+    pub async fn prefetch(&self) -> Vec<(String, FetchError)> {
+        let verifier = &self.inner.verifier;
+        let fetches = verifier.registry.tenants().iter().map(|tenant| async move {
+            let outcome = verifier.keys.prefetch(tenant).await;
+            (tenant.id().to_owned(), outcome)
+        });
+        futures_util::future::join_all(fetches)
+            .await
+            .into_iter()
+            .filter_map(|(id, outcome)| outcome.err().map(|e| (id, e)))
+            .collect()
+    }
+
+    /// Drops every cached verified token and resolver answer (for example after removing a
+    /// tenant or revoking a session); keys stay cached.
+    pub fn invalidate_caches(&self) {
+        let verifier = &self.inner.verifier;
+        if let Some(cache) = &verifier.cache {
+            cache.invalidate_all();
+        }
+        if let Some(resolver) = &verifier.resolver {
+            resolver.invalidate_all();
+        }
+    }
+
+    /// Entries in the verified-token cache (after pending maintenance).
+    pub fn cached_tokens(&self) -> u64 {
+        self.inner
+            .verifier
+            .cache
+            .as_ref()
+            .map_or(0, VerifiedTokenCache::entry_count)
+    }
+
+    /// The registered tenants.
+    pub fn tenants(&self) -> &TenantRegistry {
+        &self.inner.verifier.registry
+    }
+
+    pub(crate) fn responder(&self) -> &ErrorResponder {
+        &self.inner.responder
+    }
+}
+
+/// Builder for [`CognitoAuth`].
+///
+/// ```
+/// use std::time::Duration;
+/// use cognito_authz::{CognitoAuth, Tenant, TenantRegistry};
+///
+/// let registry = TenantRegistry::from_tenants([
+///     Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a").build()?,
+/// ])?;
+/// let auth = CognitoAuth::builder()
+///     .tenants(registry)
+///     .leeway(Duration::from_secs(5))
+///     .build()?;
+/// # Ok::<(), cognito_authz::ConfigError>(())
+/// ```
+#[must_use]
+pub struct CognitoAuthBuilder {
+    registry: TenantRegistry,
+    resolver: Option<Arc<dyn TenantResolver>>,
+    resolver_ttl: Duration,
+    resolver_negative_ttl: Duration,
+    leeway: Duration,
+    max_token_bytes: usize,
+    token_cache_entries: u64,
+    jwks: JwksConfig,
+    self_service_guard: Option<SelfServiceGuard>,
+    responder: ErrorResponder,
+}
+
+impl Default for CognitoAuthBuilder {
+    fn default() -> Self {
+        CognitoAuthBuilder {
+            registry: TenantRegistry::new(),
+            resolver: None,
+            resolver_ttl: Duration::from_secs(300),
+            resolver_negative_ttl: Duration::from_secs(60),
+            leeway: Duration::ZERO,
+            max_token_bytes: 8 * 1024,
+            token_cache_entries: 100_000,
+            jwks: JwksConfig::default(),
+            self_service_guard: None,
+            responder: default_responder(),
+        }
+    }
+}
+
+impl CognitoAuthBuilder {
+    /// The tenants known at startup (replaces any set before).
+    pub fn tenants(mut self, registry: TenantRegistry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// Adds one tenant.
+    pub fn tenant(mut self, tenant: Tenant) -> Result<Self, ConfigError> {
+        self.registry.insert(tenant)?;
+        Ok(self)
+    }
+
+    /// Finds tenants not in the registry at runtime; answers are cached.
+    pub fn resolver(mut self, resolver: impl TenantResolver) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// How long resolver answers are cached: `found` for tenants, `not_found` for unknown
+    /// issuers. Defaults 5 min and 1 min.
+    pub fn resolver_ttl(mut self, found: Duration, not_found: Duration) -> Self {
+        self.resolver_ttl = found;
+        self.resolver_negative_ttl = not_found;
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default 0 (as aws-jwt-verify).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Tokens longer than this are refused before decoding. Default 8 KiB.
+    pub fn max_token_bytes(mut self, max: usize) -> Self {
+        self.max_token_bytes = max;
+        self
+    }
+
+    /// Capacity of the verified-token cache; 0 turns it off. Default 100,000.
+    pub fn token_cache_entries(mut self, entries: u64) -> Self {
+        self.token_cache_entries = entries;
+        self
+    }
+
+    /// Key cache settings.
+    pub fn jwks(mut self, config: JwksConfig) -> Self {
+        self.jwks = config;
+        self
+    }
+
+    /// Refuse access tokens that carry the Cognito self-service scope for users without one of
+    /// the guard's roles. Off by default.
+    pub fn self_service_guard(mut self, guard: SelfServiceGuard) -> Self {
+        self.self_service_guard = Some(guard);
+        self
+    }
+
+    /// Replaces the default JSON error answers of every layer using this `CognitoAuth`.
+    pub fn error_responder(
+        mut self,
+        responder: impl Fn(&AuthError) -> http::Response<bytes::Bytes> + Send + Sync + 'static,
+    ) -> Self {
+        self.responder = Arc::new(responder);
+        self
+    }
+
+    /// Builds; fails if there is neither a tenant nor a resolver.
+    pub fn build(self) -> Result<CognitoAuth, ConfigError> {
+        if self.registry.is_empty() && self.resolver.is_none() {
+            return Err(ConfigError::invalid(
+                "tenant",
+                "no tenant configured and no resolver set",
+            ));
+        }
+        if self.max_token_bytes == 0 {
+            return Err(ConfigError::invalid("max_token_bytes", "must be positive"));
+        }
+        let resolver = self.resolver.map(|resolver| {
+            ResolverCache::new(
+                resolver,
+                self.resolver_ttl,
+                self.resolver_negative_ttl,
+                10_000,
+            )
+        });
+        let cache = (self.token_cache_entries > 0)
+            .then(|| VerifiedTokenCache::new(self.token_cache_entries));
+        Ok(CognitoAuth {
+            inner: Arc::new(AuthInner {
+                verifier: Verifier {
+                    registry: self.registry,
+                    resolver,
+                    keys: JwksCache::new(self.jwks)?,
+                    cache,
+                    settings: VerifySettings {
+                        leeway: self.leeway,
+                        max_token_bytes: self.max_token_bytes,
+                        self_service_guard: self.self_service_guard,
+                    },
+                },
+                responder: self.responder,
+            }),
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! The TOML configuration file.
+//!
+//! ```toml
+//! leeway_seconds = 0            # optional, default 0
+//! max_token_bytes = 8192        # optional, default 8192
+//! token_cache_entries = 100000  # optional, 0 disables the verified-token cache
+//!
+//! [jwks]                        # optional; defaults shown
+//! cooldown_seconds = 10
+//! refresh_seconds = 900
+//! max_key_age_seconds = 86400
+//! fetch_timeout_ms = 3000
+//! max_response_bytes = 65536
+//!
+//! [self_service_guard]          # optional; present = enabled
+//! allowed_roles = ["admin"]
+//!
+//! [[tenant]]
+//! id = "acme"
+//! user_pool_id = "us-east-1_AbCdEf123"
+//! client_ids = ["3n4b5urk1ft4fl3mg5e62d9ado"]
+//! jwks_url = "http://127.0.0.1:5000/us-east-1_AbCdEf123/.well-known/jwks.json"  # optional
+//! [tenant.roles]                # optional: role = [groups]
+//! admin = ["admin", "Administrators"]
+//! ```
+//!
+//! Unknown fields, a bad pool id, an empty client list or two tenants with the same pool fail
+//! at load with a message naming the field.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::auth::CognitoAuthBuilder;
+use crate::error::ConfigError;
+use crate::jwks::JwksConfig;
+use crate::tenant::{Tenant, TenantRegistry};
+use crate::verify::SelfServiceGuard;
+
+/// The parsed configuration file. Build a [`CognitoAuth`](crate::CognitoAuth) from it with
+/// [`AuthConfig::into_builder`] (to add a resolver or an error responder first) or directly with
+/// [`CognitoAuth::from_config_file`](crate::CognitoAuth::from_config_file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// Clock skew tolerated, in seconds.
+    #[serde(default)]
+    pub leeway_seconds: u64,
+    /// Token size limit.
+    #[serde(default = "default_max_token_bytes")]
+    pub max_token_bytes: usize,
+    /// Verified-token cache capacity.
+    #[serde(default = "default_cache_entries")]
+    pub token_cache_entries: u64,
+    /// Key cache settings.
+    #[serde(default)]
+    pub jwks: JwksSection,
+    /// Self-service scope guard; enabled when present.
+    pub self_service_guard: Option<GuardSection>,
+    /// The tenants.
+    #[serde(default, rename = "tenant")]
+    pub tenants: Vec<TenantSection>,
+}
+
+fn default_max_token_bytes() -> usize {
+    8 * 1024
+}
+fn default_cache_entries() -> u64 {
+    100_000
+}
+
+/// `[jwks]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct JwksSection {
+    /// See [`JwksConfig::cooldown`].
+    pub cooldown_seconds: Option<u64>,
+    /// See [`JwksConfig::refresh_interval`].
+    pub refresh_seconds: Option<u64>,
+    /// See [`JwksConfig::max_key_age`].
+    pub max_key_age_seconds: Option<u64>,
+    /// See [`JwksConfig::fetch_timeout`].
+    pub fetch_timeout_ms: Option<u64>,
+    /// See [`JwksConfig::max_response_bytes`].
+    pub max_response_bytes: Option<usize>,
+}
+
+impl Default for JwksSection {
+    fn default() -> Self {
+        JwksSection {
+            cooldown_seconds: None,
+            refresh_seconds: None,
+            max_key_age_seconds: None,
+            fetch_timeout_ms: None,
+            max_response_bytes: None,
+        }
+    }
+}
+
+/// `[self_service_guard]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GuardSection {
+    /// Roles allowed to keep the self-service scope; default `["admin"]`.
+    #[serde(default = "default_guard_roles")]
+    pub allowed_roles: Vec<String>,
+}
+
+fn default_guard_roles() -> Vec<String> {
+    SelfServiceGuard::default().allowed_roles
+}
+
+/// One `[[tenant]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TenantSection {
+    /// Tenant id.
+    pub id: String,
+    /// User pool id, `<region>_<id>`.
+    pub user_pool_id: String,
+    /// Accepted app client ids (at least one).
+    pub client_ids: Vec<String>,
+    /// JWKS URL override (emulators, tests).
+    pub jwks_url: Option<String>,
+    /// role = [groups].
+    pub roles: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl AuthConfig {
+    /// Reads and parses a file.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text)
+    }
+
+    /// Parses TOML text. Unknown fields are errors naming the field.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))
+    }
+
+    /// Validates the tenants and returns a builder carrying every setting.
+    pub fn into_builder(self) -> Result<CognitoAuthBuilder, ConfigError> {
+        let tenants = self
+            .tenants
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut builder = Tenant::builder(t.id, t.user_pool_id).client_ids(t.client_ids);
+                if let Some(url) = t.jwks_url {
+                    builder = builder.jwks_url(url);
+                }
+                for (role, groups) in t.roles.unwrap_or_default() {
+                    builder = builder.role(role, groups);
+                }
+                builder.build_at(&format!("tenant[{i}]"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let defaults = JwksConfig::default();
+        let j = self.jwks;
+        let secs = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_secs);
+        let jwks = JwksConfig {
+            cooldown: secs(j.cooldown_seconds, defaults.cooldown),
+            refresh_interval: secs(j.refresh_seconds, defaults.refresh_interval),
+            max_key_age: secs(j.max_key_age_seconds, defaults.max_key_age),
+            fetch_timeout: j
+                .fetch_timeout_ms
+                .map_or(defaults.fetch_timeout, Duration::from_millis),
+            max_response_bytes: j.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+        };
+        if jwks.fetch_timeout.is_zero() {
+            return Err(ConfigError::invalid("jwks.fetch_timeout_ms", "must be positive"));
+        }
+        let mut builder = crate::CognitoAuth::builder()
+            .tenants(TenantRegistry::from_tenants(tenants)?)
+            .leeway(Duration::from_secs(self.leeway_seconds))
+            .max_token_bytes(self.max_token_bytes)
+            .token_cache_entries(self.token_cache_entries)
+            .jwks(jwks);
+        if let Some(guard) = self.self_service_guard {
+            builder = builder.self_service_guard(SelfServiceGuard {
+                allowed_roles: guard.allowed_roles,
+            });
+        }
+        Ok(builder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+leeway_seconds = 5
+[jwks]
+cooldown_seconds = 30
+[self_service_guard]
+[[tenant]]
+id = "acme"
+user_pool_id = "us-east-1_AbCdEf123"
+client_ids = ["3n4b5urk1ft4fl3mg5e62d9ado"]
+jwks_url = "http://127.0.0.1:5000/us-east-1_AbCdEf123/.well-known/jwks.json"
+[tenant.roles]
+admin = ["admin", "Administrators"]
+[[tenant]]
+id = "globex"
+user_pool_id = "eu-west-1_Globex"
+client_ids = ["a", "b"]
+"#;
+
+    fn err(text: &str) -> String {
+        match AuthConfig::from_toml(text)
+            .and_then(AuthConfig::into_builder)
+            .and_then(CognitoAuthBuilder::build)
+        {
+            Ok(_) => panic!("config accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn documented_format_loads() {
+        let config = AuthConfig::from_toml(GOOD).unwrap();
+        assert_eq!(config.leeway_seconds, 5);
+        assert_eq!(config.jwks.cooldown_seconds, Some(30));
+        assert_eq!(
+            config.self_service_guard.as_ref().unwrap().allowed_roles,
+            ["admin"]
+        );
+        let auth = config.into_builder().unwrap().build().unwrap();
+        assert_eq!(auth.tenants().len(), 2);
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = err("leeway = 1\n[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']");
+        assert!(e.contains("leeway"), "{e}");
+        let e = err("[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\nclient='x'");
+        assert!(e.contains("client"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        let e = err("[[tenant]]\nid='a'\nuser_pool_id='nope'\nclient_ids=['c']");
+        assert!(e.contains("tenant[0].user_pool_id"), "{e}");
+        let e = err("[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=[]");
+        assert!(e.contains("tenant[0].client_ids"), "{e}");
+        let e = err(
+            "[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n\
+             [[tenant]]\nid='b'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']",
+        );
+        assert!(e.contains("tenant[1].user_pool_id") && e.contains("duplicate issuer"), "{e}");
+        let e = err("[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\njwks_url='ftp://x'");
+        assert!(e.contains("tenant[0].jwks_url"), "{e}");
+        let e = err("[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n[tenant.roles]\nadmin=[]");
+        assert!(e.contains("tenant[0].roles.admin"), "{e}");
+    }
+
+    #[test]
+    fn no_tenant_is_an_error() {
+        let e = err("leeway_seconds = 1");
+        assert!(e.contains("tenant"), "{e}");
+    }
+}

@@ -1,0 +1,138 @@
+//! Turning a fetched JWKS document into verification keys.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+
+use super::FetchError;
+
+/// PKCS#1 v1.5 with SHA-256 over 2048..=8192-bit moduli: RS256 and nothing else.
+static RS256: RsaParameters = aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256;
+
+const MIN_MODULUS_BITS: usize = 2048;
+const MAX_MODULUS_BITS: usize = 8192;
+
+/// An RS256 public key, parsed once when the key set is fetched so that each verification is
+/// only the RSA operation.
+pub(crate) struct VerifyingKey {
+    key: ParsedPublicKey,
+}
+
+impl VerifyingKey {
+    /// Builds a key from a JWK's base64url `n` and `e`; `None` if it is not a usable RS256 key.
+    pub(crate) fn from_components(n: &str, e: &str) -> Option<Self> {
+        let n = URL_SAFE_NO_PAD.decode(n).ok()?;
+        let e = URL_SAFE_NO_PAD.decode(e).ok()?;
+        let bits = modulus_bits(&n);
+        if !(MIN_MODULUS_BITS..=MAX_MODULUS_BITS).contains(&bits) {
+            return None;
+        }
+        let key = RsaPublicKeyComponents { n: &n, e: &e }
+            .to_parsed_public_key(&RS256)
+            .ok()?;
+        Some(VerifyingKey { key })
+    }
+
+    /// True if `signature` is a valid RS256 signature of `message`.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key.verify_sig(message, signature).is_ok()
+    }
+}
+
+fn modulus_bits(n: &[u8]) -> usize {
+    match n.iter().position(|&b| b != 0) {
+        None => 0,
+        Some(i) => (n.len() - i) * 8 - n[i].leading_zeros() as usize,
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSetDoc {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct JwkDoc {
+    kty: String,
+    kid: String,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    alg: Option<String>,
+    n: String,
+    e: String,
+}
+
+/// Parses a JWKS document, keeping only RSA signing keys usable for RS256 with a modulus of at
+/// least 2048 bits. Keys of other types, or that do not parse, are skipped one by one. A kid that
+/// appears more than once is dropped entirely: which key it names would be ambiguous.
+pub(crate) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<VerifyingKey>>, FetchError> {
+    let doc: JwkSetDoc = serde_json::from_slice(body).map_err(|_| FetchError::InvalidJson)?;
+    let mut keys: HashMap<String, Option<Arc<VerifyingKey>>> = HashMap::new();
+    let mut skipped = 0usize;
+    for value in doc.keys {
+        let Ok(jwk) = serde_json::from_value::<JwkDoc>(value) else {
+            skipped += 1;
+            continue;
+        };
+        let usable = jwk.kty == "RSA"
+            && jwk.use_.as_deref().is_none_or(|u| u == "sig")
+            && jwk.alg.as_deref().is_none_or(|a| a == "RS256")
+            && !jwk.kid.is_empty();
+        let key = usable
+            .then(|| VerifyingKey::from_components(&jwk.n, &jwk.e))
+            .flatten();
+        let Some(key) = key else {
+            skipped += 1;
+            continue;
+        };
+        keys.entry(jwk.kid)
+            .and_modify(|held| {
+                tracing::warn!("JWKS lists a key id twice; that key id is not used");
+                *held = None;
+            })
+            .or_insert(Some(Arc::new(key)));
+    }
+    if skipped > 0 {
+        tracing::debug!(skipped, "JWKS keys skipped as unusable for RS256");
+    }
+    let keys: HashMap<_, _> = keys
+        .into_iter()
+        .filter_map(|(kid, key)| Some((kid, key?)))
+        .collect();
+    if keys.is_empty() {
+        return Err(FetchError::NoUsableKeys);
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modulus_bits_ignores_leading_zeros() {
+        assert_eq!(modulus_bits(&[0, 0x80, 0]), 16);
+        assert_eq!(modulus_bits(&[0x01, 0]), 9);
+        assert_eq!(modulus_bits(&[0, 0]), 0);
+    }
+
+    #[test]
+    fn garbage_and_empty_sets_are_errors() {
+        assert!(matches!(
+            parse_jwks(b"not json"),
+            Err(FetchError::InvalidJson)
+        ));
+        assert!(matches!(
+            parse_jwks(br#"{"keys": []}"#),
+            Err(FetchError::NoUsableKeys)
+        ));
+        assert!(matches!(
+            parse_jwks(br#"{"keys": [{"kty":"EC","kid":"a","crv":"P-256","x":"AA","y":"AA"}]}"#),
+            Err(FetchError::NoUsableKeys)
+        ));
+    }
+}

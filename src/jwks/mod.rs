@@ -1,0 +1,259 @@
+//! The key cache: each tenant's signing keys (JWKS), fetched lazily, refreshed, and protected
+//! against turning the service into an amplifier against the identity provider.
+//!
+//! Rules, per JWKS URL (one per user pool):
+//! - keys are fetched on first use (or by [`CognitoAuth::prefetch`](crate::CognitoAuth::prefetch));
+//! - a token with an unknown `kid` triggers a refetch, but fetches happen at most once per
+//!   [`cooldown`](JwksConfig::cooldown), and concurrent misses share one fetch (single flight);
+//! - keys older than [`refresh_interval`](JwksConfig::refresh_interval) are refreshed by one
+//!   request while the others go on using the keys held;
+//! - if a refresh fails, held keys keep working (stale-while-error) until they are
+//!   [`max_key_age`](JwksConfig::max_key_age) old; after that, and before any successful fetch,
+//!   requests get 503 [`AuthError::KeysUnavailable`];
+//! - fetches have a timeout and a response size limit, follow no redirects, and keep only RSA
+//!   keys usable for RS256 with a modulus of at least 2048 bits.
+
+mod fetch;
+mod key;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+pub(crate) use key::VerifyingKey;
+
+use crate::error::{AuthError, ConfigError};
+use crate::tenant::Tenant;
+
+/// Settings of the key cache. The defaults follow aws-jwt-verify where it has one.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JwksConfig {
+    /// Minimum time between two fetches of one JWKS URL, whatever triggers them. Default 10 s.
+    pub cooldown: Duration,
+    /// Keys older than this are refreshed in the background of a request. Default 15 min.
+    pub refresh_interval: Duration,
+    /// Held keys are served while refreshes fail, until they are this old. Default 24 h.
+    pub max_key_age: Duration,
+    /// Timeout of one fetch, connection included. Default 3 s.
+    pub fetch_timeout: Duration,
+    /// Largest JWKS response body accepted. Default 64 KiB (Cognito's is about 1 KiB).
+    pub max_response_bytes: usize,
+}
+
+impl Default for JwksConfig {
+    fn default() -> Self {
+        JwksConfig {
+            cooldown: Duration::from_secs(10),
+            refresh_interval: Duration::from_secs(15 * 60),
+            max_key_age: Duration::from_secs(24 * 60 * 60),
+            fetch_timeout: Duration::from_secs(3),
+            max_response_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Why a JWKS fetch failed. Logged (with the tenant id), never sent to clients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// No answer within the fetch timeout.
+    #[error("timed out")]
+    Timeout,
+    /// Connection or protocol failure.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// A status other than 200.
+    #[error("HTTP status {0}")]
+    Status(u16),
+    /// The body exceeded the size limit.
+    #[error("response larger than {0} bytes")]
+    TooLarge(usize),
+    /// The body is not a JWKS JSON document.
+    #[error("response is not a JWKS document")]
+    InvalidJson,
+    /// The document has no RSA key usable for RS256 with at least 2048 bits.
+    #[error("no usable RS256 key in the key set")]
+    NoUsableKeys,
+}
+
+struct KeySet {
+    keys: HashMap<String, Arc<VerifyingKey>>,
+    fetched_at: Instant,
+}
+
+/// The keys of one JWKS URL.
+struct KeySlot {
+    current: RwLock<Option<Arc<KeySet>>>,
+    /// Held by the one task fetching; the others wait on it (single flight).
+    fetching: Mutex<Option<Instant>>,
+}
+
+impl KeySlot {
+    fn current(&self) -> Option<Arc<KeySet>> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn store(&self, set: KeySet) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(set));
+    }
+}
+
+/// Every tenant's signing keys, keyed by JWKS URL then `kid`. See the [module docs](self).
+pub struct JwksCache {
+    config: JwksConfig,
+    http: reqwest::Client,
+    slots: moka::sync::Cache<String, Arc<KeySlot>>,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("config", &self.config)
+            .field("urls", &self.slots.entry_count())
+            .finish()
+    }
+}
+
+impl JwksCache {
+    /// Builds an empty cache.
+    pub fn new(config: JwksConfig) -> Result<Self, ConfigError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.fetch_timeout)
+            .connect_timeout(config.fetch_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cognito-authz/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let slots = moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            // A tenant unused for a day (removed at runtime, say) gives its memory back.
+            .time_to_idle(Duration::from_secs(24 * 60 * 60))
+            .build();
+        Ok(JwksCache {
+            config,
+            http,
+            slots,
+        })
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &JwksConfig {
+        &self.config
+    }
+
+    fn slot(&self, tenant: &Tenant) -> Arc<KeySlot> {
+        self.slots
+            .get_with_by_ref(tenant.jwks_url(), || {
+                Arc::new(KeySlot {
+                    current: RwLock::new(None),
+                    fetching: Mutex::new(None),
+                })
+            })
+    }
+
+    /// The key `kid` of `tenant`, fetching the key set if needed and allowed.
+    pub(crate) async fn key(
+        &self,
+        tenant: &Tenant,
+        kid: &str,
+    ) -> Result<Arc<VerifyingKey>, AuthError> {
+        let slot = self.slot(tenant);
+        if let Some(set) = slot.current()
+            && let Some(key) = set.keys.get(kid)
+        {
+            let age = set.fetched_at.elapsed();
+            if age < self.config.refresh_interval {
+                return Ok(key.clone());
+            }
+            // Stale: one request refreshes, the rest keep using the held key meanwhile.
+            let Ok(mut last_attempt) = slot.fetching.try_lock() else {
+                return self.serve_stale(tenant, &set, kid);
+            };
+            if self.cooling_down(*last_attempt) {
+                drop(last_attempt);
+                return self.serve_stale(tenant, &set, kid);
+            }
+            self.fetch_into(tenant, &slot, &mut last_attempt).await;
+            drop(last_attempt);
+            let now = slot.current().unwrap_or(set);
+            return self.serve_stale(tenant, &now, kid);
+        }
+
+        // Unknown kid, or nothing fetched yet: wait for any fetch under way, then decide.
+        let mut last_attempt = slot.fetching.lock().await;
+        if let Some(set) = slot.current()
+            && let Some(key) = set.keys.get(kid)
+            && set.fetched_at.elapsed() < self.config.max_key_age
+        {
+            return Ok(key.clone());
+        }
+        if !self.cooling_down(*last_attempt) {
+            self.fetch_into(tenant, &slot, &mut last_attempt).await;
+        }
+        drop(last_attempt);
+        match slot.current() {
+            Some(set) => self.serve_stale(tenant, &set, kid),
+            None => Err(AuthError::KeysUnavailable {
+                tenant: tenant.id_arc().clone(),
+            }),
+        }
+    }
+
+    fn cooling_down(&self, last_attempt: Option<Instant>) -> bool {
+        last_attempt.is_some_and(|at| at.elapsed() < self.config.cooldown)
+    }
+
+    /// Answers from a held set: the key, 401 if the set lacks it, 503 if the set is too old.
+    fn serve_stale(
+        &self,
+        tenant: &Tenant,
+        set: &KeySet,
+        kid: &str,
+    ) -> Result<Arc<VerifyingKey>, AuthError> {
+        if set.fetched_at.elapsed() >= self.config.max_key_age {
+            return Err(AuthError::KeysUnavailable {
+                tenant: tenant.id_arc().clone(),
+            });
+        }
+        set.keys.get(kid).cloned().ok_or(AuthError::UnknownKeyId)
+    }
+
+    /// Fetches with the slot's fetch lock held, recording the attempt for the cooldown.
+    async fn fetch_into(&self, tenant: &Tenant, slot: &KeySlot, last_attempt: &mut Option<Instant>) {
+        *last_attempt = Some(Instant::now());
+        match fetch::fetch_jwks(&self.http, tenant.jwks_url(), &self.config).await {
+            Ok(keys) => {
+                tracing::debug!(tenant = tenant.id(), keys = keys.len(), "JWKS fetched");
+                slot.store(KeySet {
+                    keys,
+                    fetched_at: Instant::now(),
+                });
+            }
+            Err(err) => {
+                tracing::warn!(tenant = tenant.id(), error = %err, "JWKS fetch failed; keeping held keys");
+            }
+        }
+    }
+
+    /// Fetches `tenant`'s keys now (startup prefetch; the fetch still counts for the cooldown).
+    pub(crate) async fn prefetch(&self, tenant: &Tenant) -> Result<(), FetchError> {
+        let slot = self.slot(tenant);
+        let mut last_attempt = slot.fetching.lock().await;
+        *last_attempt = Some(Instant::now());
+        let keys = fetch::fetch_jwks(&self.http, tenant.jwks_url(), &self.config).await?;
+        slot.store(KeySet {
+            keys,
+            fetched_at: Instant::now(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,352 @@
+//! Authentication: bearer token in, [`Principal`] out (or a 401/503 answer).
+
+use std::future::Future;
+use std::mem;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, header};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
+
+use super::{ResponderExt, reject};
+use crate::auth::CognitoAuth;
+use crate::error::{AuthError, ErrorResponder};
+use crate::principal::Principal;
+use crate::verify::{CacheLookup, TokenUses};
+
+/// Layer that authenticates requests with a Cognito bearer token; made by
+/// [`CognitoAuth::layer`] or [`CognitoAuth::optional_layer`].
+///
+/// A request with a valid token goes on with a [`Principal`] in its extensions. Otherwise the
+/// layer answers itself: 401 (`WWW-Authenticate: Bearer error="invalid_token"`) for missing or bad
+/// credentials, 503 when the tenant's keys cannot be obtained.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::{Router, routing::get};
+/// use cognito_authz::{CognitoAuth, CognitoAuthz, Principal, Tenant, TokenUses};
+///
+/// # fn build() -> Result<Router, cognito_authz::ConfigError> {
+/// let auth = CognitoAuth::builder()
+///     .tenant(Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a").build()?)?
+///     .build()?;
+/// let app = Router::new()
+///     .route("/me", get(|p: Principal| async move { p.username().to_owned() }))
+///     .route("/admin", get(|| async { "hi" }).layer(CognitoAuthz::require("admin")))
+///     .layer(auth.layer());
+/// // A route that takes id tokens (for example a profile page of a single-page app):
+/// let profile = Router::<()>::new()
+///     .route("/profile", get(|p: Principal| async move { p.subject().to_owned() }))
+///     .layer(auth.layer().accept(TokenUses::ID));
+/// # Ok(app.merge(profile)) }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct AuthLayer {
+    auth: CognitoAuth,
+    optional: bool,
+    uses: TokenUses,
+}
+
+impl AuthLayer {
+    pub(crate) fn new(auth: CognitoAuth) -> Self {
+        AuthLayer {
+            auth,
+            optional: false,
+            uses: TokenUses::ACCESS,
+        }
+    }
+
+    pub(crate) fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// Which token uses to accept. Default: access tokens only.
+    pub fn accept(mut self, uses: TokenUses) -> Self {
+        self.uses = uses;
+        self
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Clone, Debug)]
+pub struct AuthService<S> {
+    inner: S,
+    layer: AuthLayer,
+}
+
+/// The bearer token of the `Authorization` header: `Ok(None)` if there is no header.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    // Two Authorization headers could be read differently by two components: refuse.
+    if values.next().is_some() {
+        return Err(AuthError::InvalidAuthorizationHeader);
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::InvalidAuthorizationHeader)?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or(AuthError::InvalidAuthorizationHeader)?;
+    let token = token.trim_start_matches(' ');
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(AuthError::InvalidAuthorizationHeader);
+    }
+    Ok(Some(token))
+}
+
+fn log_decision(result: Result<&Principal, &AuthError>) {
+    match result {
+        Ok(principal) => tracing::debug!(
+            target: "cognito_authz::decision",
+            tenant = principal.tenant(),
+            decision = "authenticated",
+        ),
+        Err(err) => tracing::debug!(
+            target: "cognito_authz::decision",
+            decision = "rejected",
+            reason = err.reason(),
+            status = err.status().as_u16(),
+        ),
+    }
+}
+
+enum Outcome {
+    Pass(Option<Principal>),
+    Reject(AuthError),
+    Verify(String, Option<crate::verify::TokenDigest>),
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let verifier = &self.layer.auth.inner.verifier;
+        let outcome = match bearer_token(req.headers()) {
+            Ok(None) if self.layer.optional => Outcome::Pass(None),
+            Ok(None) => Outcome::Reject(AuthError::MissingToken),
+            Err(err) => Outcome::Reject(err),
+            Ok(Some(token)) => match verifier.lookup(token, self.layer.uses) {
+                CacheLookup::Hit(principal) => Outcome::Pass(Some(principal)),
+                CacheLookup::Rejected(err) => Outcome::Reject(err),
+                CacheLookup::Miss(digest) => Outcome::Verify(token.to_owned(), digest),
+            },
+        };
+        let responder = self.layer.auth.responder();
+        match outcome {
+            Outcome::Pass(principal) => {
+                if let Some(principal) = principal {
+                    log_decision(Ok(&principal));
+                    req.extensions_mut().insert(principal);
+                }
+                req.extensions_mut().insert(ResponderExt(responder.clone()));
+                ResponseFuture::inner(self.inner.call(req))
+            }
+            Outcome::Reject(err) => {
+                log_decision(Err(&err));
+                ResponseFuture::rejected(responder(&err))
+            }
+            Outcome::Verify(token, digest) => {
+                let auth = self.layer.auth.clone();
+                let uses = self.layer.uses;
+                let span = tracing::debug_span!(
+                    "cognito_authz::authenticate",
+                    tenant = tracing::field::Empty,
+                    decision = tracing::field::Empty,
+                    reason = tracing::field::Empty,
+                );
+                let verify = async move {
+                    let result = auth
+                        .inner
+                        .verifier
+                        .verify_uncached(&token, digest, uses)
+                        .await;
+                    let span = tracing::Span::current();
+                    match &result {
+                        Ok(p) => {
+                            span.record("tenant", p.tenant());
+                            span.record("decision", "authenticated");
+                        }
+                        Err(e) => {
+                            span.record("decision", "rejected");
+                            span.record("reason", e.reason());
+                        }
+                    }
+                    log_decision(result.as_ref());
+                    result
+                }
+                .instrument(span);
+                // The clone goes back to `self`; the instance polled ready serves this request.
+                let clone = self.inner.clone();
+                let service = mem::replace(&mut self.inner, clone);
+                ResponseFuture {
+                    state: State::Verifying {
+                        verify: Box::pin(verify),
+                        request: Some(req),
+                        service: Some(service),
+                        responder: responder.clone(),
+                    },
+                }
+            }
+        }
+    }
+}
+
+type VerifyFuture = Pin<Box<dyn Future<Output = Result<Principal, AuthError>> + Send>>;
+
+pin_project! {
+    /// Response future of [`AuthService`].
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Verifying {
+            verify: VerifyFuture,
+            request: Option<Request<ReqBody>>,
+            service: Option<S>,
+            responder: ErrorResponder,
+        },
+        Inner { #[pin] future: S::Future },
+        Rejected { response: Option<Response<Bytes>> },
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn inner(future: S::Future) -> Self {
+        ResponseFuture {
+            state: State::Inner { future },
+        }
+    }
+
+    fn rejected(response: Response<Bytes>) -> Self {
+        ResponseFuture {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let mut this = self.as_mut().project();
+            match this.state.as_mut().project() {
+                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Rejected { response } => {
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response.map(ResBody::from)));
+                }
+                StateProj::Verifying {
+                    verify,
+                    request,
+                    service,
+                    responder,
+                } => {
+                    let result = ready!(verify.as_mut().poll(cx));
+                    let (Some(mut request), Some(mut service)) = (request.take(), service.take())
+                    else {
+                        panic!("ResponseFuture polled after completion");
+                    };
+                    match result {
+                        Ok(principal) => {
+                            request.extensions_mut().insert(principal);
+                            request
+                                .extensions_mut()
+                                .insert(ResponderExt(responder.clone()));
+                            let future = service.call(request);
+                            this.state.set(State::Inner { future });
+                        }
+                        Err(err) => {
+                            return Poll::Ready(Ok(reject(Some(responder), &err)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::AUTHORIZATION, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer_token(&headers(&[])), Ok(None));
+        assert_eq!(bearer_token(&headers(&["Bearer abc"])), Ok(Some("abc")));
+        assert_eq!(bearer_token(&headers(&["bearer  abc"])), Ok(Some("abc")));
+        for bad in ["", "Bearer", "Bearer ", "Basic abc", "Bearerabc", "Bearer a b", "Token abc"] {
+            assert_eq!(
+                bearer_token(&headers(&[bad])),
+                Err(AuthError::InvalidAuthorizationHeader),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            bearer_token(&headers(&["Bearer a", "Bearer b"])),
+            Err(AuthError::InvalidAuthorizationHeader)
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Authorization: a per-route [`Policy`] over the authenticated [`Principal`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::{ResponderExt, reject};
+use crate::error::AuthError;
+use crate::policy::Policy;
+use crate::principal::Principal;
+
+/// Layer that lets a request through only if its [`Principal`] satisfies a [`Policy`].
+///
+/// Answers 403 (`WWW-Authenticate: Bearer error="insufficient_scope"`) when the policy refuses,
+/// and 401 when there is no principal at all: it never lets an unauthenticated request pass,
+/// even if no authentication layer was installed.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::{Router, routing::{get, put}};
+/// use cognito_authz::{CognitoAuthz, Policy};
+///
+/// let app: Router = Router::new()
+///     .route("/admin/users/{user}/mfa", put(|| async {}).layer(CognitoAuthz::require("admin")))
+///     .route("/reports", get(|| async {}).layer(CognitoAuthz::require_any(["admin", "auditor"])))
+///     .route(
+///         "/tenants/{tenant}/settings",
+///         get(|| async {}).layer(CognitoAuthz::policy(
+///             Policy::role("admin").and(Policy::same_tenant_as("tenant")),
+///         )),
+///     );
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CognitoAuthz {
+    policy: Policy,
+}
+
+impl CognitoAuthz {
+    /// Any policy.
+    pub fn policy(policy: Policy) -> Self {
+        CognitoAuthz { policy }
+    }
+
+    /// The principal has `role`.
+    pub fn require(role: impl Into<String>) -> Self {
+        Self::policy(Policy::role(role))
+    }
+
+    /// The principal has at least one of `roles`.
+    pub fn require_any<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Self {
+        Self::policy(Policy::any_role(roles))
+    }
+
+    /// The principal has all of `roles`.
+    pub fn require_all<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Self {
+        Self::policy(Policy::all_roles(roles))
+    }
+
+    /// The access token carries OAuth scope `scope`.
+    pub fn require_scope(scope: impl Into<String>) -> Self {
+        Self::policy(Policy::scope(scope))
+    }
+
+    /// The principal's tenant equals path parameter `param`.
+    #[cfg(feature = "axum")]
+    pub fn same_tenant_as(param: impl Into<String>) -> Self {
+        Self::policy(Policy::same_tenant_as(param))
+    }
+
+    /// Only authenticated principals, whatever their roles (useful under an optional
+    /// authentication layer).
+    pub fn authenticated() -> Self {
+        Self::policy(Policy::custom("authenticated", |_, _| true))
+    }
+}
+
+impl<S> Layer<S> for CognitoAuthz {
+    type Service = AuthzService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthzService {
+            inner,
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+/// The service of [`CognitoAuthz`].
+#[derive(Clone, Debug)]
+pub struct AuthzService<S> {
+    inner: S,
+    policy: Policy,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthzService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = req.into_parts();
+        let responder = parts.extensions.get::<ResponderExt>().map(|r| r.0.clone());
+        let decision = match parts.extensions.get::<Principal>().cloned() {
+            None => Err(AuthError::MissingToken),
+            Some(principal) => self
+                .policy
+                .check(&principal, &mut parts)
+                .map_err(AuthError::Forbidden)
+                .inspect_err(|err| {
+                    tracing::debug!(
+                        target: "cognito_authz::decision",
+                        tenant = principal.tenant(),
+                        decision = "forbidden",
+                        reason = %err,
+                    );
+                }),
+        };
+        let kind = match decision {
+            Ok(()) => Kind::Inner {
+                future: self.inner.call(Request::from_parts(parts, body)),
+            },
+            Err(err) => Kind::Rejected {
+                response: Some(reject(responder.as_ref(), &err)),
+            },
+        };
+        ResponseFuture { kind }
+    }
+}
+
+pin_project! {
+    /// Response future of [`AuthzService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Inner { #[pin] future: F },
+        Rejected { response: Option<Response<Bytes>> },
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: From<Bytes>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Rejected { response } => Poll::Ready(Ok(response
+                .take()
+                .expect("ResponseFuture polled after completion")
+                .map(ResBody::from))),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Multi-tenant AWS Cognito authentication and role-based authorization for tower and axum.
+//!
+//! A SaaS gives each customer (tenant) its own Cognito user pool; roles are Cognito groups in
+//! the `cognito:groups` claim. This crate verifies each request's bearer token against the
+//! right pool and enforces per-route role policies:
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, routing::{get, put}};
+//! use cognito_authz::{CognitoAuth, CognitoAuthz, Principal};
+//!
+//! async fn me(principal: Principal) -> String {
+//!     format!("{} ({})", principal.username(), principal.tenant())
+//! }
+//! async fn set_mfa() {}
+//!
+//! let auth = CognitoAuth::from_config_file("tenants.toml")?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .route("/admin/users/{user}/mfa", put(set_mfa).layer(CognitoAuthz::require("admin")))
+//!     .layer(auth.layer());
+//! # Ok(()) }
+//! ```
+//!
+//! # Architecture
+//! - [`tenant`]: which pool a token's `iss` belongs to ([`TenantRegistry`], [`TenantResolver`]);
+//!   an unknown issuer is refused without any network request.
+//! - [`jwks`]: each pool's keys ([`JwksCache`]): lazy fetch, refresh, cooldown, single flight,
+//!   stale-while-error, size and time limits.
+//! - [`verify`]: Cognito's rules (RS256 only, exact issuer, `token_use`, app client, time
+//!   claims) and the verified-token cache.
+//! - [`principal`], [`policy`]: the verified caller and what routes require of it.
+//! - [`layer`]: [`AuthLayer`] (authenticate) and [`CognitoAuthz`] (authorize).
+//! - [`error`]: [`AuthError`] and the HTTP contract (401 / 403 / 503, RFC 6750 headers).
+//! - [`config`]: the TOML file.
+//! - `testing` (feature `test-util`): a local issuer for tests and demos.
+//!
+//! # Security notes
+//! Local verification cannot see revocation: a token revoked by `RevokeToken` or
+//! `GlobalSignOut` stays valid here until its `exp`. Keep access-token lifetimes short, and see
+//! README's security model.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+pub mod config;
+pub mod error;
+pub mod jwks;
+pub mod layer;
+pub mod policy;
+pub mod principal;
+pub mod tenant;
+pub mod verify;
+
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use auth::{CognitoAuth, CognitoAuthBuilder};
+pub use config::AuthConfig;
+pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart};
+pub use jwks::{FetchError, JwksCache, JwksConfig};
+pub use layer::{AuthLayer, CognitoAuthz};
+pub use policy::Policy;
+pub use principal::{Principal, TokenUse};
+pub use tenant::{Issuer, ResolveError, Tenant, TenantRegistry, TenantResolver};
+pub use verify::{SELF_SERVICE_SCOPE, SelfServiceGuard, TokenUses};

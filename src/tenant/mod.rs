@@ -1,0 +1,499 @@
+//! Tenant resolution: which user pool a token's `iss` belongs to.
+//!
+//! A [`Tenant`] is one customer's Cognito user pool with its app clients and group-to-role
+//! mapping. A [`TenantRegistry`] holds the tenants known at startup, indexed by their exact issuer
+//! strings; a [`TenantResolver`] finds tenants added at runtime. A token whose issuer matches
+//! neither is refused before any key is fetched.
+
+mod resolver;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
+pub(crate) use resolver::ResolverCache;
+
+use crate::error::ConfigError;
+
+/// One tenant: a Cognito user pool, its accepted app clients and its role mapping.
+///
+/// ```
+/// use cognito_authz::Tenant;
+///
+/// let tenant = Tenant::builder("acme", "us-east-1_AbCdEf123")
+///     .client_id("3n4b5urk1ft4fl3mg5e62d9ado")
+///     .role("admin", ["admin", "Administrators"])
+///     .build()
+///     .unwrap();
+/// assert_eq!(tenant.region(), "us-east-1");
+/// assert_eq!(
+///     tenant.issuers()[0],
+///     "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123"
+/// );
+/// ```
+pub struct Tenant {
+    id: Arc<str>,
+    user_pool_id: String,
+    region: String,
+    client_ids: Vec<String>,
+    /// `None`: a group's name is its role. `Some`: only mapped groups give roles.
+    group_roles: Option<HashMap<String, Vec<Arc<str>>>>,
+    jwks_url: String,
+    issuers: [String; 2],
+}
+
+impl fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("user_pool_id", &self.user_pool_id)
+            .field("client_ids", &self.client_ids)
+            .field("jwks_url", &self.jwks_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    /// Starts a tenant for user pool `user_pool_id` (`<region>_<id>`, for example
+    /// `us-east-1_AbCdEf123`).
+    pub fn builder(id: impl Into<String>, user_pool_id: impl Into<String>) -> TenantBuilder {
+        TenantBuilder {
+            id: id.into(),
+            user_pool_id: user_pool_id.into(),
+            client_ids: Vec::new(),
+            roles: None,
+            jwks_url: None,
+        }
+    }
+
+    /// The tenant id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn id_arc(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// The user pool id.
+    pub fn user_pool_id(&self) -> &str {
+        &self.user_pool_id
+    }
+
+    /// The AWS region, taken from the user pool id's prefix.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The app client ids whose tokens are accepted.
+    pub fn client_ids(&self) -> &[String] {
+        &self.client_ids
+    }
+
+    /// Where this tenant's signing keys are fetched from.
+    pub fn jwks_url(&self) -> &str {
+        &self.jwks_url
+    }
+
+    /// The two issuer strings accepted for this pool (original and updated issuer format).
+    pub fn issuers(&self) -> &[String; 2] {
+        &self.issuers
+    }
+
+    pub(crate) fn allows_client(&self, client_id: &str) -> bool {
+        self.client_ids.iter().any(|c| c == client_id)
+    }
+
+    /// Maps Cognito groups to this tenant's roles: sorted, deduplicated, case-sensitive.
+    pub fn roles_for_groups(&self, groups: &[String]) -> Vec<Arc<str>> {
+        let mut roles: Vec<Arc<str>> = match &self.group_roles {
+            None => groups.iter().map(|g| Arc::from(g.as_str())).collect(),
+            Some(map) => groups
+                .iter()
+                .filter_map(|g| map.get(g))
+                .flatten()
+                .cloned()
+                .collect(),
+        };
+        roles.sort_unstable();
+        roles.dedup();
+        roles
+    }
+}
+
+/// Builder for [`Tenant`]; see [`Tenant::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct TenantBuilder {
+    id: String,
+    user_pool_id: String,
+    client_ids: Vec<String>,
+    roles: Option<Vec<(String, Vec<String>)>>,
+    jwks_url: Option<String>,
+}
+
+impl TenantBuilder {
+    /// Accepts tokens issued to this app client. At least one is required.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_ids.push(client_id.into());
+        self
+    }
+
+    /// Accepts tokens issued to each of these app clients.
+    pub fn client_ids<I: IntoIterator<Item = S>, S: Into<String>>(mut self, ids: I) -> Self {
+        self.client_ids.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Grants `role` to members of any of `groups`. Once any role is mapped, groups without a
+    /// mapping grant nothing; with no mapping at all, each group name is a role name.
+    pub fn role<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        role: impl Into<String>,
+        groups: I,
+    ) -> Self {
+        self.roles
+            .get_or_insert_with(Vec::new)
+            .push((role.into(), groups.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Fetches keys from this URL instead of the pool's
+    /// `https://cognito-idp.{region}.amazonaws.com/{pool}/.well-known/jwks.json`. For emulators
+    /// and tests; this is the only way to use plain `http`.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Validates and builds the tenant.
+    pub fn build(self) -> Result<Tenant, ConfigError> {
+        self.build_at("tenant")
+    }
+
+    /// Builds, naming fields under `path` in errors (`tenant[3].client_ids`).
+    pub(crate) fn build_at(self, path: &str) -> Result<Tenant, ConfigError> {
+        if self.id.is_empty() {
+            return Err(ConfigError::invalid(format!("{path}.id"), "must not be empty"));
+        }
+        let region = parse_user_pool_id(&self.user_pool_id)
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("{path}.user_pool_id"),
+                    format!(
+                        "{:?} is not a Cognito user pool id (expected <region>_<id>, e.g. us-east-1_AbCdEf123)",
+                        self.user_pool_id
+                    ),
+                )
+            })?
+            .to_owned();
+        if self.client_ids.is_empty() {
+            return Err(ConfigError::invalid(
+                format!("{path}.client_ids"),
+                "must list at least one app client id",
+            ));
+        }
+        if let Some(bad) = self.client_ids.iter().find(|c| c.is_empty()) {
+            return Err(ConfigError::invalid(
+                format!("{path}.client_ids"),
+                format!("{bad:?} is not an app client id"),
+            ));
+        }
+        let group_roles = match self.roles {
+            None => None,
+            Some(roles) => {
+                let mut map: HashMap<String, Vec<Arc<str>>> = HashMap::new();
+                for (role, groups) in roles {
+                    if role.is_empty() || groups.is_empty() {
+                        return Err(ConfigError::invalid(
+                            format!("{path}.roles.{role}"),
+                            "a role needs a name and at least one group",
+                        ));
+                    }
+                    let role: Arc<str> = role.into();
+                    for group in groups {
+                        map.entry(group).or_default().push(role.clone());
+                    }
+                }
+                Some(map)
+            }
+        };
+        let original = format!(
+            "https://cognito-idp.{region}.amazonaws.com/{}",
+            self.user_pool_id
+        );
+        let updated = format!(
+            "https://issuer-cognito-idp.{region}.amazonaws.com/{}",
+            self.user_pool_id
+        );
+        let jwks_url = match self.jwks_url {
+            Some(url) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(ConfigError::invalid(
+                        format!("{path}.jwks_url"),
+                        format!("{url:?} is not an http(s) URL"),
+                    ));
+                }
+                url
+            }
+            None => format!("{original}/.well-known/jwks.json"),
+        };
+        Ok(Tenant {
+            id: self.id.into(),
+            user_pool_id: self.user_pool_id,
+            region,
+            client_ids: self.client_ids,
+            group_roles,
+            jwks_url,
+            issuers: [original, updated],
+        })
+    }
+}
+
+/// Returns the region of a user pool id `<region>_<id>`, or `None` if it is not one.
+fn parse_user_pool_id(pool: &str) -> Option<&str> {
+    let (region, id) = pool.split_once('_')?;
+    let region_ok = region.len() >= 6
+        && region.split('-').count() >= 3
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region.bytes().last().is_some_and(|b| b.is_ascii_digit());
+    let id_ok = !id.is_empty() && id.len() <= 55 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    (region_ok && id_ok).then_some(region)
+}
+
+/// A parsed Cognito issuer: `https://cognito-idp.{region}.amazonaws.com/{pool}` or
+/// `https://issuer-cognito-idp.{region}.amazonaws.com/{pool}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issuer<'a> {
+    /// The region in the host name.
+    pub region: &'a str,
+    /// The user pool id in the path.
+    pub user_pool_id: &'a str,
+}
+
+impl<'a> Issuer<'a> {
+    /// Parses `iss`; `None` if it is not exactly one of the two Cognito issuer forms, or if the
+    /// region in the host differs from the pool id's prefix.
+    pub fn parse(iss: &'a str) -> Option<Self> {
+        let rest = iss
+            .strip_prefix("https://cognito-idp.")
+            .or_else(|| iss.strip_prefix("https://issuer-cognito-idp."))?;
+        let (region, pool) = rest.split_once(".amazonaws.com/")?;
+        let pool_region = parse_user_pool_id(pool)?;
+        (pool_region == region).then_some(Issuer {
+            region,
+            user_pool_id: pool,
+        })
+    }
+}
+
+/// The tenants known at startup, indexed by exact issuer string.
+///
+/// Lookup is one hash of the issuer, so its cost does not grow with the number of tenants.
+#[derive(Debug, Default)]
+pub struct TenantRegistry {
+    by_issuer: HashMap<Box<str>, Arc<Tenant>>,
+    tenants: Vec<Arc<Tenant>>,
+}
+
+impl TenantRegistry {
+    /// An empty registry (use with a [`TenantResolver`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds a registry; fails on two tenants with the same id or the same user pool.
+    pub fn from_tenants(tenants: impl IntoIterator<Item = Tenant>) -> Result<Self, ConfigError> {
+        let mut registry = Self::new();
+        for (i, tenant) in tenants.into_iter().enumerate() {
+            registry.insert_at(tenant, &format!("tenant[{i}]"))?;
+        }
+        Ok(registry)
+    }
+
+    /// Adds a tenant; fails if its id or its pool is already registered.
+    pub fn insert(&mut self, tenant: Tenant) -> Result<(), ConfigError> {
+        let path = format!("tenant[{}]", self.tenants.len());
+        self.insert_at(tenant, &path)
+    }
+
+    fn insert_at(&mut self, tenant: Tenant, path: &str) -> Result<(), ConfigError> {
+        if self.tenants.iter().any(|t| t.id == tenant.id) {
+            return Err(ConfigError::invalid(
+                format!("{path}.id"),
+                format!("duplicate tenant id {:?}", tenant.id),
+            ));
+        }
+        if tenant
+            .issuers
+            .iter()
+            .any(|iss| self.by_issuer.contains_key(iss.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                format!("{path}.user_pool_id"),
+                format!(
+                    "duplicate issuer: user pool {:?} already belongs to another tenant",
+                    tenant.user_pool_id
+                ),
+            ));
+        }
+        let tenant = Arc::new(tenant);
+        for iss in &tenant.issuers {
+            self.by_issuer.insert(iss.as_str().into(), tenant.clone());
+        }
+        self.tenants.push(tenant);
+        Ok(())
+    }
+
+    /// The tenant whose pool issued `iss` (exact match), if registered.
+    pub fn get_by_issuer(&self, iss: &str) -> Option<&Arc<Tenant>> {
+        self.by_issuer.get(iss)
+    }
+
+    /// All registered tenants.
+    pub fn tenants(&self) -> &[Arc<Tenant>] {
+        &self.tenants
+    }
+
+    /// The number of tenants.
+    pub fn len(&self) -> usize {
+        self.tenants.len()
+    }
+
+    /// True if no tenant is registered.
+    pub fn is_empty(&self) -> bool {
+        self.tenants.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acme() -> TenantBuilder {
+        Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a")
+    }
+
+    #[test]
+    fn pool_id_gives_region_and_both_issuer_forms() {
+        let t = acme().build().unwrap();
+        assert_eq!(t.region(), "us-east-1");
+        assert_eq!(
+            t.issuers(),
+            &[
+                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123".to_string(),
+                "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123"
+                    .to_string()
+            ]
+        );
+        assert_eq!(
+            t.jwks_url(),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123/.well-known/jwks.json"
+        );
+    }
+
+    #[test]
+    fn bad_pool_ids_are_refused_naming_the_field() {
+        for bad in ["", "acme", "us-east-1", "us-east-1_", "USEAST1_abc", "us-east-1_ab/c"] {
+            let err = Tenant::builder("acme", bad)
+                .client_id("c")
+                .build()
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("tenant.user_pool_id"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(parse_user_pool_id("us-gov-west-1_abc").is_some());
+    }
+
+    #[test]
+    fn empty_client_list_is_refused() {
+        let err = Tenant::builder("acme", "us-east-1_abc").build().unwrap_err();
+        assert!(err.to_string().contains("tenant.client_ids"), "{err}");
+    }
+
+    #[test]
+    fn without_mapping_groups_are_roles() {
+        let t = acme().build().unwrap();
+        let roles = t.roles_for_groups(&["b".into(), "a".into(), "a".into()]);
+        assert_eq!(roles, vec![Arc::from("a"), Arc::from("b")]);
+    }
+
+    #[test]
+    fn mapping_is_many_groups_to_role_and_case_sensitive() {
+        let t = acme()
+            .role("admin", ["admin", "Administrators"])
+            .role("support", ["helpdesk"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            t.roles_for_groups(&["Administrators".into()]),
+            vec![Arc::from("admin")]
+        );
+        assert!(t.roles_for_groups(&["Admin".into()]).is_empty());
+        assert!(t.roles_for_groups(&["unmapped".into()]).is_empty());
+    }
+
+    #[test]
+    fn issuer_parse_is_exact() {
+        let ok = Issuer::parse("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc").unwrap();
+        assert_eq!(ok.user_pool_id, "us-east-1_abc");
+        assert!(
+            Issuer::parse("https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x").is_some()
+        );
+        for bad in [
+            "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/",
+            "https://cognito-idp.us-east-1.amazonaws.com.evil.com/us-east-1_abc",
+            "https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_abc",
+            "https://evil.example/us-east-1_abc",
+        ] {
+            assert!(Issuer::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registry_refuses_duplicate_pool_and_id() {
+        let err = TenantRegistry::from_tenants([
+            acme().build().unwrap(),
+            Tenant::builder("other", "us-east-1_AbCdEf123")
+                .client_id("x")
+                .build()
+                .unwrap(),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("tenant[1].user_pool_id"), "{err}");
+        let err = TenantRegistry::from_tenants([
+            acme().build().unwrap(),
+            Tenant::builder("acme", "us-east-1_Other")
+                .client_id("x")
+                .build()
+                .unwrap(),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("tenant[1].id"), "{err}");
+    }
+
+    #[test]
+    fn registry_matches_both_issuers_exactly() {
+        let reg = TenantRegistry::from_tenants([acme().build().unwrap()]).unwrap();
+        assert!(
+            reg.get_by_issuer("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123")
+                .is_some()
+        );
+        assert!(
+            reg.get_by_issuer(
+                "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123"
+            )
+            .is_some()
+        );
+        assert!(
+            reg.get_by_issuer("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abcdef123")
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! Token verification by Cognito's rules.
+//!
+//! In order, each step refusing with its own [`AuthError`]:
+//! 1. size limit, before any decoding;
+//! 2. the verified-token cache (a hit still checks expiry and token use);
+//! 3. structure, `alg` = RS256 (nothing else, ever), a `kid`, no `crit`;
+//! 4. the tenant, by exact `iss` (registry, then resolver): unknown issuers stop here, before
+//!    any key is fetched;
+//! 5. the key for (tenant, `kid`) from the [`JwksCache`] and the RSA signature;
+//! 6. claims: `token_use`, app client (`client_id` for access tokens, `aud` for id tokens),
+//!    `exp` (required), `nbf`, `iat`, `sub`, username, and the optional self-service guard.
+//!
+//! Signature before claims, as aws-jwt-verify does: a claim error is only ever reported for a
+//! genuine token.
+
+mod cache;
+mod token;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub(crate) use cache::{TokenDigest, VerifiedTokenCache, digest_token};
+
+use crate::error::AuthError;
+use crate::jwks::JwksCache;
+use crate::principal::{Principal, PrincipalData, TokenUse};
+use crate::tenant::{ResolverCache, Tenant, TenantRegistry};
+
+/// The Cognito scope that lets a token's holder call self-service APIs with it.
+pub const SELF_SERVICE_SCOPE: &str = "aws.cognito.signin.user.admin";
+
+/// Which token uses a route accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenUses {
+    access: bool,
+    id: bool,
+}
+
+impl TokenUses {
+    /// Access tokens only: the default, and what APIs should accept.
+    pub const ACCESS: TokenUses = TokenUses {
+        access: true,
+        id: false,
+    };
+    /// Id tokens only.
+    pub const ID: TokenUses = TokenUses {
+        access: false,
+        id: true,
+    };
+    /// Either.
+    pub const ANY: TokenUses = TokenUses {
+        access: true,
+        id: true,
+    };
+
+    /// True if `token_use` is accepted.
+    pub fn allows(self, token_use: TokenUse) -> bool {
+        match token_use {
+            TokenUse::Access => self.access,
+            TokenUse::Id => self.id,
+        }
+    }
+}
+
+impl Default for TokenUses {
+    fn default() -> Self {
+        TokenUses::ACCESS
+    }
+}
+
+/// Refuse access tokens that still carry [`SELF_SERVICE_SCOPE`] unless the user has one of
+/// `allowed_roles`. Catches a tenant pool where the Pre Token Generation trigger that
+/// suppresses the scope is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfServiceGuard {
+    /// Roles allowed to keep the self-service scope. Default: `["admin"]`.
+    pub allowed_roles: Vec<String>,
+}
+
+impl Default for SelfServiceGuard {
+    fn default() -> Self {
+        SelfServiceGuard {
+            allowed_roles: vec!["admin".to_owned()],
+        }
+    }
+}
+
+/// Verification settings.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifySettings {
+    pub(crate) leeway: Duration,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) self_service_guard: Option<SelfServiceGuard>,
+}
+
+pub(crate) enum CacheLookup {
+    Hit(Principal),
+    Rejected(AuthError),
+    Miss(Option<TokenDigest>),
+}
+
+pub(crate) struct Verifier {
+    pub(crate) registry: TenantRegistry,
+    pub(crate) resolver: Option<ResolverCache>,
+    pub(crate) keys: JwksCache,
+    pub(crate) cache: Option<VerifiedTokenCache>,
+    pub(crate) settings: VerifySettings,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Verifier {
+    /// The synchronous part: size limit and cache. No allocation on a hit.
+    pub(crate) fn lookup(&self, token: &str, uses: TokenUses) -> CacheLookup {
+        if token.len() > self.settings.max_token_bytes {
+            return CacheLookup::Rejected(AuthError::TokenTooLarge {
+                max: self.settings.max_token_bytes,
+            });
+        }
+        let Some(cache) = &self.cache else {
+            return CacheLookup::Miss(None);
+        };
+        let digest = digest_token(token);
+        match cache.get(&digest) {
+            Some(principal) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
+            Some(principal) => CacheLookup::Rejected(AuthError::WrongTokenUse {
+                found: principal.token_use(),
+            }),
+            None => CacheLookup::Miss(Some(digest)),
+        }
+    }
+
+    /// Full verification of a token that missed the cache; caches the result on success.
+    pub(crate) async fn verify_uncached(
+        &self,
+        token: &str,
+        digest: Option<TokenDigest>,
+        uses: TokenUses,
+    ) -> Result<Principal, AuthError> {
+        let unverified = token::parse(token)?;
+        let iss = unverified
+            .claims
+            .iss
+            .as_deref()
+            .ok_or(AuthError::MissingClaim("iss"))?;
+        let tenant = self.tenant(iss).await?;
+        let key = self.keys.key(&tenant, &unverified.kid).await?;
+        if !key.verify(unverified.signed, &unverified.signature) {
+            return Err(AuthError::InvalidSignature);
+        }
+        let now = now_secs();
+        let (data, valid_for) = self.validate(unverified.claims, &tenant, now)?;
+        let principal = Principal::new(data);
+        if let (Some(cache), Some(digest)) = (&self.cache, digest) {
+            cache.insert(digest, principal.clone(), valid_for);
+        }
+        if !uses.allows(principal.token_use()) {
+            return Err(AuthError::WrongTokenUse {
+                found: principal.token_use(),
+            });
+        }
+        Ok(principal)
+    }
+
+    /// Size limit, cache, then full verification.
+    pub(crate) async fn verify(&self, token: &str, uses: TokenUses) -> Result<Principal, AuthError> {
+        match self.lookup(token, uses) {
+            CacheLookup::Hit(principal) => Ok(principal),
+            CacheLookup::Rejected(err) => Err(err),
+            CacheLookup::Miss(digest) => self.verify_uncached(token, digest, uses).await,
+        }
+    }
+
+    async fn tenant(&self, iss: &str) -> Result<Arc<Tenant>, AuthError> {
+        if let Some(tenant) = self.registry.get_by_issuer(iss) {
+            return Ok(tenant.clone());
+        }
+        match &self.resolver {
+            Some(resolver) => resolver.resolve(iss).await,
+            None => Err(AuthError::UnknownIssuer),
+        }
+    }
+
+    /// Checks the claims of a token whose signature is valid; returns the principal data and
+    /// how long the token stays valid.
+    fn validate(
+        &self,
+        claims: token::Claims,
+        tenant: &Arc<Tenant>,
+        now: u64,
+    ) -> Result<(PrincipalData, Duration), AuthError> {
+        let leeway = self.settings.leeway.as_secs();
+        let token_use = match claims.token_use.as_deref() {
+            Some("access") => TokenUse::Access,
+            Some("id") => TokenUse::Id,
+            Some(_) => return Err(AuthError::InvalidClaim("token_use")),
+            None => return Err(AuthError::MissingClaim("token_use")),
+        };
+        let (client_id, client_claim, username, username_claim) = match token_use {
+            TokenUse::Access => (claims.client_id, "client_id", claims.username, "username"),
+            TokenUse::Id => (claims.aud, "aud", claims.cognito_username, "cognito:username"),
+        };
+        let client_id = client_id.ok_or(AuthError::MissingClaim(client_claim))?;
+        if !tenant.allows_client(&client_id) {
+            return Err(AuthError::WrongClient);
+        }
+        let exp = claims.exp.ok_or(AuthError::MissingClaim("exp"))?;
+        let valid_until = exp.saturating_add(leeway);
+        if now >= valid_until {
+            return Err(AuthError::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(AuthError::NotYetValid);
+        }
+        if claims.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(AuthError::IssuedInFuture);
+        }
+        let subject = claims.sub.ok_or(AuthError::MissingClaim("sub"))?;
+        let username = username.ok_or(AuthError::MissingClaim(username_claim))?;
+        let groups = claims.groups.unwrap_or_default();
+        let roles = tenant.roles_for_groups(&groups);
+        let scopes: Vec<String> = match (token_use, claims.scope) {
+            (TokenUse::Access, Some(scope)) => scope.split_whitespace().map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        if let Some(guard) = &self.settings.self_service_guard
+            && token_use == TokenUse::Access
+            && scopes.iter().any(|s| s == SELF_SERVICE_SCOPE)
+            && !guard
+                .allowed_roles
+                .iter()
+                .any(|allowed| roles.iter().any(|r| **r == **allowed))
+        {
+            return Err(AuthError::SelfServiceScopeNotSuppressed);
+        }
+        let data = PrincipalData {
+            tenant: tenant.id_arc().clone(),
+            subject,
+            username,
+            client_id,
+            token_use,
+            roles,
+            groups,
+            scopes,
+            expires_at: exp,
+            jti: claims.jti,
+            origin_jti: claims.origin_jti,
+        };
+        Ok((data, Duration::from_secs(valid_until - now)))
+    }
+}
