@@ -1,0 +1,130 @@
+//! A configurable server behind the layer.
+//!
+//! ```text
+//! cargo run --example server -- --config tenants.toml --bind 127.0.0.1:8080 [--no-auth]
+//! ```
+//!
+//! Routes: `GET /me` (any authenticated user: the principal as JSON), `GET /admin/ping` (role
+//! `admin`), `GET /tenants/{tenant}/admin` (role `admin` and the caller's own tenant). One log
+//! line per decision. `--no-auth` serves the same routes without any layer (for load-test
+//! baselines; `/me` then answers `{}`).
+
+use std::net::SocketAddr;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::{Json, Router, routing::get};
+use cognito_authz::{CognitoAuth, CognitoAuthz, Policy, Principal};
+use http::header::WWW_AUTHENTICATE;
+
+struct Args {
+    config: String,
+    bind: SocketAddr,
+    no_auth: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut config = None;
+    let mut bind: SocketAddr = "127.0.0.1:8080".parse().expect("static address");
+    let mut no_auth = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config = Some(args.next().ok_or("--config needs a file")?),
+            "--bind" => {
+                let value = args.next().ok_or("--bind needs an address")?;
+                bind = value
+                    .parse()
+                    .map_err(|e| format!("--bind {value}: {e}"))?;
+            }
+            "--no-auth" => no_auth = true,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let config = config.ok_or("usage: server --config FILE [--bind ADDR] [--no-auth]")?;
+    Ok(Args {
+        config,
+        bind,
+        no_auth,
+    })
+}
+
+/// One line per request: the decision, its status and, for refusals, the reason the layer gave.
+async fn log_decision(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let reason = response
+        .headers()
+        .get(WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let decision = match status {
+        401 | 403 | 503 => "deny",
+        _ => "allow",
+    };
+    tracing::info!(%method, path, status, decision, reason, "decision");
+    response
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(2);
+        }
+    };
+    let app = if args.no_auth {
+        Router::new()
+            .route("/me", get(|| async { Json(serde_json::json!({})) }))
+            .route("/admin/ping", get(|| async { "pong" }))
+            .route("/tenants/{tenant}/admin", get(|| async { "tenant admin" }))
+    } else {
+        let auth = match CognitoAuth::from_config_file(&args.config) {
+            Ok(auth) => auth,
+            Err(err) => {
+                eprintln!("{err}");
+                std::process::exit(2);
+            }
+        };
+        for (tenant, err) in auth.prefetch().await {
+            tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
+        }
+        Router::new()
+            .route("/me", get(|p: Principal| async move { Json(p) }))
+            .route(
+                "/admin/ping",
+                get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
+            )
+            .route(
+                "/tenants/{tenant}/admin",
+                get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+                    Policy::role("admin").and(Policy::same_tenant_as("tenant")),
+                )),
+            )
+            .layer(auth.layer())
+    };
+    let app = app.layer(middleware::from_fn(log_decision));
+    let listener = match tokio::net::TcpListener::bind(args.bind).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("cannot bind {}: {err}", args.bind);
+            std::process::exit(2);
+        }
+    };
+    tracing::info!(addr = %args.bind, auth = !args.no_auth, "listening");
+    if let Err(err) = axum::serve(listener, app).await {
+        eprintln!("server error: {err}");
+        std::process::exit(1);
+    }
+}
