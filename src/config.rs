@@ -177,7 +177,10 @@ impl AuthConfig {
             max_response_bytes: j.max_response_bytes.unwrap_or(defaults.max_response_bytes),
         };
         if jwks.fetch_timeout.is_zero() {
-            return Err(ConfigError::invalid("jwks.fetch_timeout_ms", "must be positive"));
+            return Err(ConfigError::invalid(
+                "jwks.fetch_timeout_ms",
+                "must be positive",
+            ));
         }
         let mut builder = crate::CognitoAuth::builder()
             .tenants(TenantRegistry::from_tenants(tenants)?)
@@ -257,10 +260,17 @@ client_ids = ["a", "b"]
             "[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n\
              [[tenant]]\nid='b'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']",
         );
-        assert!(e.contains("tenant[1].user_pool_id") && e.contains("duplicate issuer"), "{e}");
-        let e = err("[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\njwks_url='ftp://x'");
+        assert!(
+            e.contains("tenant[1].user_pool_id") && e.contains("duplicate issuer"),
+            "{e}"
+        );
+        let e = err(
+            "[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\njwks_url='ftp://x'",
+        );
         assert!(e.contains("tenant[0].jwks_url"), "{e}");
-        let e = err("[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n[tenant.roles]\nadmin=[]");
+        let e = err(
+            "[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n[tenant.roles]\nadmin=[]",
+        );
         assert!(e.contains("tenant[0].roles.admin"), "{e}");
     }
 

@@ -87,7 +87,9 @@ pub enum AuthError {
     WrongClient,
     /// An access token still carries `aws.cognito.signin.user.admin` for a user without a role
     /// allowed to self-manage: the tenant's pool does not suppress the self-service scope.
-    #[error("token carries the Cognito self-service scope, which this service refuses for users without a self-managing role")]
+    #[error(
+        "token carries the Cognito self-service scope, which this service refuses for users without a self-managing role"
+    )]
     SelfServiceScopeNotSuppressed,
     /// The tenant's signing keys could not be obtained (fetch failed, none held).
     #[error("signing keys for tenant `{tenant}` are unavailable")]

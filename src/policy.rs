@@ -130,9 +130,10 @@ impl Policy {
                 .any(|r| principal.has_role(r))
                 .then_some(())
                 .ok_or_else(|| format!("one of roles {} required", roles.join(", ")).into()),
-            Rule::AllRoles(roles) => (!roles.is_empty() && roles.iter().all(|r| principal.has_role(r)))
-                .then_some(())
-                .ok_or_else(|| format!("all of roles {} required", roles.join(", ")).into()),
+            Rule::AllRoles(roles) => (!roles.is_empty()
+                && roles.iter().all(|r| principal.has_role(r)))
+            .then_some(())
+            .ok_or_else(|| format!("all of roles {} required", roles.join(", ")).into()),
             Rule::Scope(scope) => principal
                 .has_scope(scope)
                 .then_some(())
@@ -163,7 +164,11 @@ impl Policy {
 }
 
 #[cfg(feature = "axum")]
-fn same_tenant(principal: &Principal, parts: &mut Parts, param: &str) -> Result<(), Cow<'static, str>> {
+fn same_tenant(
+    principal: &Principal,
+    parts: &mut Parts,
+    param: &str,
+) -> Result<(), Cow<'static, str>> {
     use axum::extract::{FromRequestParts, RawPathParams};
     use futures_util::FutureExt;
 
@@ -171,11 +176,16 @@ fn same_tenant(principal: &Principal, parts: &mut Parts, param: &str) -> Result<
     let params = RawPathParams::from_request_parts(parts, &())
         .now_or_never()
         .and_then(Result::ok);
-    let Some(value) = params
-        .as_ref()
-        .and_then(|params| params.iter().find(|(name, _)| *name == param).map(|(_, v)| v))
-    else {
-        tracing::error!(param, "same_tenant_as: the route has no such path parameter; denying");
+    let Some(value) = params.as_ref().and_then(|params| {
+        params
+            .iter()
+            .find(|(name, _)| *name == param)
+            .map(|(_, v)| v)
+    }) else {
+        tracing::error!(
+            param,
+            "same_tenant_as: the route has no such path parameter; denying"
+        );
         return Err(format!("path parameter `{param}` missing").into());
     };
     if value == principal.tenant() {
@@ -217,16 +227,36 @@ mod tests {
         let p = principal(&["admin", "support"], &[]);
         assert!(Policy::role("admin").check(&p, &mut parts()).is_ok());
         assert!(Policy::role("Admin").check(&p, &mut parts()).is_err());
-        assert!(Policy::any_role(["x", "support"]).check(&p, &mut parts()).is_ok());
-        assert!(Policy::all_roles(["admin", "support"]).check(&p, &mut parts()).is_ok());
-        assert!(Policy::all_roles(["admin", "x"]).check(&p, &mut parts()).is_err());
+        assert!(
+            Policy::any_role(["x", "support"])
+                .check(&p, &mut parts())
+                .is_ok()
+        );
+        assert!(
+            Policy::all_roles(["admin", "support"])
+                .check(&p, &mut parts())
+                .is_ok()
+        );
+        assert!(
+            Policy::all_roles(["admin", "x"])
+                .check(&p, &mut parts())
+                .is_err()
+        );
     }
 
     #[test]
     fn empty_lists_fail_closed() {
         let p = principal(&["admin"], &[]);
-        assert!(Policy::any_role(Vec::<String>::new()).check(&p, &mut parts()).is_err());
-        assert!(Policy::all_roles(Vec::<String>::new()).check(&p, &mut parts()).is_err());
+        assert!(
+            Policy::any_role(Vec::<String>::new())
+                .check(&p, &mut parts())
+                .is_err()
+        );
+        assert!(
+            Policy::all_roles(Vec::<String>::new())
+                .check(&p, &mut parts())
+                .is_err()
+        );
         assert!(Policy::all([]).check(&p, &mut parts()).is_err());
         assert!(Policy::any([]).check(&p, &mut parts()).is_err());
     }
@@ -234,7 +264,8 @@ mod tests {
     #[test]
     fn combinators_and_scopes() {
         let p = principal(&["billing"], &["billing/write"]);
-        let policy = Policy::role("admin").or(Policy::role("billing").and(Policy::scope("billing/write")));
+        let policy =
+            Policy::role("admin").or(Policy::role("billing").and(Policy::scope("billing/write")));
         assert!(policy.check(&p, &mut parts()).is_ok());
         let q = principal(&["billing"], &[]);
         assert_eq!(

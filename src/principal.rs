@@ -94,10 +94,7 @@ impl Principal {
 
     /// True if the principal has `role` (exact, case-sensitive).
     pub fn has_role(&self, role: &str) -> bool {
-        self.0
-            .roles
-            .binary_search_by(|r| (**r).cmp(role))
-            .is_ok()
+        self.0.roles.binary_search_by(|r| (**r).cmp(role)).is_ok()
     }
 
     /// The raw `cognito:groups` of the token.

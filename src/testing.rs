@@ -106,7 +106,10 @@ impl SigningKey {
 
     /// Signs `claims` with header `{"alg":"RS256","kid":<kid>}`.
     pub fn sign(&self, claims: &Value) -> String {
-        self.sign_parts(&json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"}), claims)
+        self.sign_parts(
+            &json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"}),
+            claims,
+        )
     }
 }
 
@@ -185,7 +188,11 @@ impl LocalIssuer {
 
     /// Changes how the JWKS endpoint answers.
     pub fn set_behavior(&self, behavior: JwksBehavior) {
-        *self.shared.behavior.lock().unwrap_or_else(|p| p.into_inner()) = behavior;
+        *self
+            .shared
+            .behavior
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = behavior;
     }
 
     /// The newest signing key.
@@ -219,7 +226,13 @@ impl LocalIssuer {
     }
 
     /// Access-token claims as Cognito issues them, valid for an hour.
-    pub fn access_claims(&self, pool: &str, client_id: &str, username: &str, groups: &[&str]) -> Value {
+    pub fn access_claims(
+        &self,
+        pool: &str,
+        client_id: &str,
+        username: &str,
+        groups: &[&str],
+    ) -> Value {
         let now = now();
         let mut claims = json!({
             "sub": format!("sub-{username}"),

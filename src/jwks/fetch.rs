@@ -34,7 +34,10 @@ async fn read_body(
     if response.status() != http::StatusCode::OK {
         return Err(FetchError::Status(response.status().as_u16()));
     }
-    if response.content_length().is_some_and(|len| len > limit as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
         return Err(FetchError::TooLarge(limit));
     }
     // Read chunk by chunk so a body without (or lying about) Content-Length cannot grow past

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use serde::Deserialize;
 
 use super::FetchError;
@@ -55,17 +56,6 @@ struct JwkSetDoc {
     keys: Vec<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct JwkDoc {
-    kty: String,
-    kid: String,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-    alg: Option<String>,
-    n: String,
-    e: String,
-}
-
 /// Parses a JWKS document, keeping only RSA signing keys usable for RS256 with a modulus of at
 /// least 2048 bits. Keys of other types, or that do not parse, are skipped one by one. A kid that
 /// appears more than once is dropped entirely: which key it names would be ambiguous.
@@ -74,22 +64,16 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<VerifyingKey
     let mut keys: HashMap<String, Option<Arc<VerifyingKey>>> = HashMap::new();
     let mut skipped = 0usize;
     for value in doc.keys {
-        let Ok(jwk) = serde_json::from_value::<JwkDoc>(value) else {
+        // Key by key, so one key of a kind jsonwebtoken's model does not know (an encryption
+        // key with an unusual `alg`, say) does not void the whole set.
+        let Some((kid, key)) = serde_json::from_value::<Jwk>(value)
+            .ok()
+            .and_then(usable_rs256_key)
+        else {
             skipped += 1;
             continue;
         };
-        let usable = jwk.kty == "RSA"
-            && jwk.use_.as_deref().is_none_or(|u| u == "sig")
-            && jwk.alg.as_deref().is_none_or(|a| a == "RS256")
-            && !jwk.kid.is_empty();
-        let key = usable
-            .then(|| VerifyingKey::from_components(&jwk.n, &jwk.e))
-            .flatten();
-        let Some(key) = key else {
-            skipped += 1;
-            continue;
-        };
-        keys.entry(jwk.kid)
+        keys.entry(kid)
             .and_modify(|held| {
                 tracing::warn!("JWKS lists a key id twice; that key id is not used");
                 *held = None;
@@ -107,6 +91,22 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, Arc<VerifyingKey
         return Err(FetchError::NoUsableKeys);
     }
     Ok(keys)
+}
+
+/// The kid and parsed key of an RSA signing key usable for RS256, if `jwk` is one.
+fn usable_rs256_key(jwk: Jwk) -> Option<(String, VerifyingKey)> {
+    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else {
+        return None;
+    };
+    let common = &jwk.common;
+    let for_signing = matches!(common.public_key_use, None | Some(PublicKeyUse::Signature));
+    let rs256 = matches!(common.key_algorithm, None | Some(KeyAlgorithm::RS256));
+    let kid = common.key_id.as_deref().filter(|kid| !kid.is_empty())?;
+    if !(for_signing && rs256) {
+        return None;
+    }
+    let key = VerifyingKey::from_components(&rsa.n, &rsa.e)?;
+    Some((kid.to_owned(), key))
 }
 
 #[cfg(test)]
@@ -134,5 +134,41 @@ mod tests {
             parse_jwks(br#"{"keys": [{"kty":"EC","kid":"a","crv":"P-256","x":"AA","y":"AA"}]}"#),
             Err(FetchError::NoUsableKeys)
         ));
+    }
+
+    fn rsa_jwk(kid: &str, extra: serde_json::Value) -> serde_json::Value {
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let public = pair.public_key();
+        let mut jwk = serde_json::json!({
+            "kty": "RSA",
+            "kid": kid,
+            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            jwk[k] = v.clone();
+        }
+        jwk
+    }
+
+    #[test]
+    fn only_rsa_signing_keys_for_rs256_are_kept_and_duplicate_kids_dropped() {
+        let set = serde_json::json!({ "keys": [
+            rsa_jwk("good", serde_json::json!({"alg": "RS256", "use": "sig"})),
+            rsa_jwk("no-alg", serde_json::json!({})),
+            rsa_jwk("enc", serde_json::json!({"use": "enc"})),
+            rsa_jwk("rs512", serde_json::json!({"alg": "RS512"})),
+            rsa_jwk("oaep", serde_json::json!({"alg": "RSA-OAEP-256"})),
+            rsa_jwk("", serde_json::json!({})),
+            rsa_jwk("dup", serde_json::json!({})),
+            rsa_jwk("dup", serde_json::json!({})),
+            {"kty": "RSA", "kid": "short", "n": URL_SAFE_NO_PAD.encode([0xC1u8; 128]), "e": "AQAB"},
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+        ]});
+        let keys = parse_jwks(set.to_string().as_bytes()).unwrap();
+        let mut kids: Vec<&str> = keys.keys().map(String::as_str).collect();
+        kids.sort_unstable();
+        assert_eq!(kids, ["good", "no-alg"]);
     }
 }

@@ -151,13 +151,12 @@ impl JwksCache {
     }
 
     fn slot(&self, tenant: &Tenant) -> Arc<KeySlot> {
-        self.slots
-            .get_with_by_ref(tenant.jwks_url(), || {
-                Arc::new(KeySlot {
-                    current: RwLock::new(None),
-                    fetching: Mutex::new(None),
-                })
+        self.slots.get_with_by_ref(tenant.jwks_url(), || {
+            Arc::new(KeySlot {
+                current: RwLock::new(None),
+                fetching: Mutex::new(None),
             })
+        })
     }
 
     /// The key `kid` of `tenant`, fetching the key set if needed and allowed.
@@ -228,7 +227,12 @@ impl JwksCache {
     }
 
     /// Fetches with the slot's fetch lock held, recording the attempt for the cooldown.
-    async fn fetch_into(&self, tenant: &Tenant, slot: &KeySlot, last_attempt: &mut Option<Instant>) {
+    async fn fetch_into(
+        &self,
+        tenant: &Tenant,
+        slot: &KeySlot,
+        last_attempt: &mut Option<Instant>,
+    ) {
         *last_attempt = Some(Instant::now());
         match fetch::fetch_jwks(&self.http, tenant.jwks_url(), &self.config).await {
             Ok(keys) => {

@@ -337,7 +337,15 @@ mod tests {
         assert_eq!(bearer_token(&headers(&[])), Ok(None));
         assert_eq!(bearer_token(&headers(&["Bearer abc"])), Ok(Some("abc")));
         assert_eq!(bearer_token(&headers(&["bearer  abc"])), Ok(Some("abc")));
-        for bad in ["", "Bearer", "Bearer ", "Basic abc", "Bearerabc", "Bearer a b", "Token abc"] {
+        for bad in [
+            "",
+            "Bearer",
+            "Bearer ",
+            "Basic abc",
+            "Bearerabc",
+            "Bearer a b",
+            "Token abc",
+        ] {
             assert_eq!(
                 bearer_token(&headers(&[bad])),
                 Err(AuthError::InvalidAuthorizationHeader),

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
 pub(crate) use resolver::ResolverCache;
+pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
 
 use crate::error::ConfigError;
 
@@ -175,7 +175,10 @@ impl TenantBuilder {
     /// Builds, naming fields under `path` in errors (`tenant[3].client_ids`).
     pub(crate) fn build_at(self, path: &str) -> Result<Tenant, ConfigError> {
         if self.id.is_empty() {
-            return Err(ConfigError::invalid(format!("{path}.id"), "must not be empty"));
+            return Err(ConfigError::invalid(
+                format!("{path}.id"),
+                "must not be empty",
+            ));
         }
         let region = parse_user_pool_id(&self.user_pool_id)
             .ok_or_else(|| {
@@ -397,7 +400,14 @@ mod tests {
 
     #[test]
     fn bad_pool_ids_are_refused_naming_the_field() {
-        for bad in ["", "acme", "us-east-1", "us-east-1_", "USEAST1_abc", "us-east-1_ab/c"] {
+        for bad in [
+            "",
+            "acme",
+            "us-east-1",
+            "us-east-1_",
+            "USEAST1_abc",
+            "us-east-1_ab/c",
+        ] {
             let err = Tenant::builder("acme", bad)
                 .client_id("c")
                 .build()
@@ -412,7 +422,9 @@ mod tests {
 
     #[test]
     fn empty_client_list_is_refused() {
-        let err = Tenant::builder("acme", "us-east-1_abc").build().unwrap_err();
+        let err = Tenant::builder("acme", "us-east-1_abc")
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("tenant.client_ids"), "{err}");
     }
 
@@ -440,10 +452,12 @@ mod tests {
 
     #[test]
     fn issuer_parse_is_exact() {
-        let ok = Issuer::parse("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc").unwrap();
+        let ok =
+            Issuer::parse("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc").unwrap();
         assert_eq!(ok.user_pool_id, "us-east-1_abc");
         assert!(
-            Issuer::parse("https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x").is_some()
+            Issuer::parse("https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_x")
+                .is_some()
         );
         for bad in [
             "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc",

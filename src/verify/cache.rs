@@ -29,7 +29,12 @@ struct Entry {
 struct ExpireAtExp;
 
 impl moka::Expiry<TokenDigest, Entry> for ExpireAtExp {
-    fn expire_after_create(&self, _: &TokenDigest, entry: &Entry, now: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _: &TokenDigest,
+        entry: &Entry,
+        now: Instant,
+    ) -> Option<Duration> {
         Some(entry.valid_until.saturating_duration_since(now))
     }
 }

@@ -167,7 +167,11 @@ impl Verifier {
     }
 
     /// Size limit, cache, then full verification.
-    pub(crate) async fn verify(&self, token: &str, uses: TokenUses) -> Result<Principal, AuthError> {
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        uses: TokenUses,
+    ) -> Result<Principal, AuthError> {
         match self.lookup(token, uses) {
             CacheLookup::Hit(principal) => Ok(principal),
             CacheLookup::Rejected(err) => Err(err),
@@ -202,7 +206,12 @@ impl Verifier {
         };
         let (client_id, client_claim, username, username_claim) = match token_use {
             TokenUse::Access => (claims.client_id, "client_id", claims.username, "username"),
-            TokenUse::Id => (claims.aud, "aud", claims.cognito_username, "cognito:username"),
+            TokenUse::Id => (
+                claims.aud,
+                "aud",
+                claims.cognito_username,
+                "cognito:username",
+            ),
         };
         let client_id = client_id.ok_or(AuthError::MissingClaim(client_claim))?;
         if !tenant.allows_client(&client_id) {
@@ -213,10 +222,16 @@ impl Verifier {
         if now >= valid_until {
             return Err(AuthError::Expired);
         }
-        if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        {
             return Err(AuthError::NotYetValid);
         }
-        if claims.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(leeway))
+        {
             return Err(AuthError::IssuedInFuture);
         }
         let subject = claims.sub.ok_or(AuthError::MissingClaim("sub"))?;
@@ -224,7 +239,9 @@ impl Verifier {
         let groups = claims.groups.unwrap_or_default();
         let roles = tenant.roles_for_groups(&groups);
         let scopes: Vec<String> = match (token_use, claims.scope) {
-            (TokenUse::Access, Some(scope)) => scope.split_whitespace().map(str::to_owned).collect(),
+            (TokenUse::Access, Some(scope)) => {
+                scope.split_whitespace().map(str::to_owned).collect()
+            }
             _ => Vec::new(),
         };
         if let Some(guard) = &self.settings.self_service_guard

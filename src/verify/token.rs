@@ -177,7 +177,11 @@ mod tests {
     fn only_rs256_is_accepted() {
         for alg in ["none", "HS256", "RS512", "rs256", "PS256", "ES256"] {
             let t = token(&format!(r#"{{"alg":"{alg}","kid":"k"}}"#), "{}");
-            assert_eq!(parse(&t).err(), Some(AuthError::UnsupportedAlgorithm), "{alg}");
+            assert_eq!(
+                parse(&t).err(),
+                Some(AuthError::UnsupportedAlgorithm),
+                "{alg}"
+            );
         }
         let t = token(r#"{"kid":"k"}"#, "{}");
         assert_eq!(parse(&t).err(), Some(AuthError::UnsupportedAlgorithm));
