@@ -61,22 +61,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let acme_admin = idp.mint(&idp.access_claims(ACME_POOL, ACME_CLIENT, "alice", &["admin"]));
     let acme_member = idp.mint(&idp.access_claims(ACME_POOL, ACME_CLIENT, "bob", &["member"]));
-    let globex_admin = idp.mint(&idp.access_claims(
-        GLOBEX_POOL,
-        GLOBEX_CLIENT,
-        "carol",
-        &["Administrators"],
-    ));
+    let globex_admin =
+        idp.mint(&idp.access_claims(GLOBEX_POOL, GLOBEX_CLIENT, "carol", &["Administrators"]));
     let mut expired_claims = idp.access_claims(ACME_POOL, ACME_CLIENT, "alice", &["admin"]);
     expired_claims["exp"] = json!(cognito_authz::testing::now() - 60);
     let expired = idp.mint(&expired_claims);
     let id_token = idp.mint(&idp.id_claims(ACME_POOL, ACME_CLIENT, "alice", &["admin"]));
-    let unknown_pool = idp.mint(&idp.access_claims(
-        "us-east-1_Unknown99",
-        ACME_CLIENT,
-        "mallory",
-        &["admin"],
-    ));
+    let unknown_pool =
+        idp.mint(&idp.access_claims("us-east-1_Unknown99", ACME_CLIENT, "mallory", &["admin"]));
     let wrong_client = idp.mint(&idp.access_claims(ACME_POOL, GLOBEX_CLIENT, "alice", &["admin"]));
     // Bob edits his payload to claim the admin group; the signature no longer matches.
     let tampered = {
@@ -89,18 +81,63 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let cases: Vec<(&str, &str, Option<&str>, u16)> = vec![
-        ("acme admin pings the admin route", "/admin/ping", Some(&acme_admin), 200),
-        ("acme member pings the admin route", "/admin/ping", Some(&acme_member), 403),
+        (
+            "acme admin pings the admin route",
+            "/admin/ping",
+            Some(&acme_admin),
+            200,
+        ),
+        (
+            "acme member pings the admin route",
+            "/admin/ping",
+            Some(&acme_member),
+            403,
+        ),
         ("acme member reads /me", "/me", Some(&acme_member), 200),
-        ("acme admin manages acme", "/tenants/acme/admin", Some(&acme_admin), 200),
-        ("acme admin manages globex", "/tenants/globex/admin", Some(&acme_admin), 403),
-        ("globex admin (group Administrators) manages globex", "/tenants/globex/admin", Some(&globex_admin), 200),
+        (
+            "acme admin manages acme",
+            "/tenants/acme/admin",
+            Some(&acme_admin),
+            200,
+        ),
+        (
+            "acme admin manages globex",
+            "/tenants/globex/admin",
+            Some(&acme_admin),
+            403,
+        ),
+        (
+            "globex admin (group Administrators) manages globex",
+            "/tenants/globex/admin",
+            Some(&globex_admin),
+            200,
+        ),
         ("no token", "/me", None, 401),
         ("expired token", "/me", Some(&expired), 401),
-        ("id token where an access token is required", "/me", Some(&id_token), 401),
-        ("token from a pool that is no tenant", "/me", Some(&unknown_pool), 401),
-        ("tampered token claiming admin", "/admin/ping", Some(&tampered), 401),
-        ("token for another app client", "/me", Some(&wrong_client), 401),
+        (
+            "id token where an access token is required",
+            "/me",
+            Some(&id_token),
+            401,
+        ),
+        (
+            "token from a pool that is no tenant",
+            "/me",
+            Some(&unknown_pool),
+            401,
+        ),
+        (
+            "tampered token claiming admin",
+            "/admin/ping",
+            Some(&tampered),
+            401,
+        ),
+        (
+            "token for another app client",
+            "/me",
+            Some(&wrong_client),
+            401,
+        ),
     ];
 
     let http = reqwest::Client::new();
@@ -115,7 +152,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let body: serde_json::Value =
             serde_json::from_slice(&response.bytes().await?).unwrap_or(json!(null));
         let detail = match body.get("error_description") {
-            Some(reason) => format!("{} ({})", body["error"].as_str().unwrap_or(""), reason.as_str().unwrap_or("")),
+            Some(reason) => format!(
+                "{} ({})",
+                body["error"].as_str().unwrap_or(""),
+                reason.as_str().unwrap_or("")
+            ),
             None if path == "/me" => format!("principal: {body}"),
             None => String::new(),
         };

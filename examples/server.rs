@@ -34,9 +34,7 @@ fn parse_args() -> Result<Args, String> {
             "--config" => config = Some(args.next().ok_or("--config needs a file")?),
             "--bind" => {
                 let value = args.next().ok_or("--bind needs an address")?;
-                bind = value
-                    .parse()
-                    .map_err(|e| format!("--bind {value}: {e}"))?;
+                bind = value.parse().map_err(|e| format!("--bind {value}: {e}"))?;
             }
             "--no-auth" => no_auth = true,
             other => return Err(format!("unknown argument {other}")),
@@ -73,8 +71,7 @@ async fn log_decision(request: Request, next: Next) -> Response {
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = match parse_args() {
