@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aws_lc_rs::digest::Digest;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,9 +39,14 @@ impl VerifyingKey {
         Some(VerifyingKey { key })
     }
 
-    /// True if `signature` is a valid RS256 signature of `message`.
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.key.verify_sig(message, signature).is_ok()
+    /// True if `signature` is a valid RS256 signature of the message whose SHA-256 is
+    /// `message_digest`.
+    pub(crate) fn verify_digest(&self, message_digest: &Digest, signature: &[u8]) -> bool {
+        message_digest.algorithm() == &aws_lc_rs::digest::SHA256
+            && self
+                .key
+                .verify_digest_sig(message_digest, signature)
+                .is_ok()
     }
 }
 

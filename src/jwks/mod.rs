@@ -130,6 +130,9 @@ impl JwksCache {
             .timeout(config.fetch_timeout)
             .connect_timeout(config.fetch_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // Fetches are minutes apart: an idle pooled connection per tenant would only hold
+            // a file descriptor (thousands, with thousands of tenants).
+            .pool_max_idle_per_host(0)
             .user_agent(concat!("cognito-authz/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;

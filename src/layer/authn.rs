@@ -134,7 +134,7 @@ fn log_decision(result: Result<&Principal, &AuthError>) {
 enum Outcome {
     Pass(Option<Principal>),
     Reject(AuthError),
-    Verify(String, Option<crate::verify::TokenDigest>),
+    Verify(String, Option<crate::verify::Prehashed>),
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>

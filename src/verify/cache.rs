@@ -6,17 +6,39 @@ use aws_lc_rs::digest;
 
 use crate::principal::Principal;
 
-/// Cache key: SHA-256 of the whole token. A collision-resistant digest is what makes a hit
-/// safe: a token that differs in any byte has a different key, and finding two tokens with the
-/// same key is as hard as breaking SHA-256. Storing 32 bytes instead of the token (about 1 KiB)
-/// keeps 100,000 entries small.
+/// Cache key of a token: `SHA-256(SHA-256(header.payload) || signature)`.
+///
+/// A collision-resistant digest is what makes a hit safe: a token that differs in any byte has
+/// a different key (the inner digest is fixed-length, so the split between message and
+/// signature is unambiguous), and finding two tokens with one key is as hard as breaking
+/// SHA-256. Storing 32 bytes instead of the token (about 1 KiB) keeps 100,000 entries small.
 pub(crate) type TokenDigest = [u8; 32];
 
-pub(crate) fn digest_token(token: &str) -> TokenDigest {
-    let d = digest::digest(&digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
+/// The two digests of a token: the inner one is exactly what the RS256 signature covers, so
+/// a cache miss hands it to the RSA check instead of hashing the message a second time.
+pub(crate) struct Prehashed {
+    pub(crate) message: digest::Digest,
+    pub(crate) key: TokenDigest,
+}
+
+/// Splits at the last dot (a token without one still gets a well-defined digest; it fails
+/// parsing later).
+pub(crate) fn message_digest(token: &str) -> (digest::Digest, &str) {
+    let (message, signature) = token.rsplit_once('.').unwrap_or((token, ""));
+    (
+        digest::digest(&digest::SHA256, message.as_bytes()),
+        signature,
+    )
+}
+
+pub(crate) fn prehash(token: &str) -> Prehashed {
+    let (message, signature) = message_digest(token);
+    let mut outer = digest::Context::new(&digest::SHA256);
+    outer.update(message.as_ref());
+    outer.update(signature.as_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(outer.finish().as_ref());
+    Prehashed { message, key }
 }
 
 #[derive(Clone)]
@@ -83,5 +105,35 @@ impl VerifiedTokenCache {
     pub(crate) fn entry_count(&self) -> u64 {
         self.cache.run_pending_tasks();
         self.cache.entry_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_byte_change_changes_the_key() {
+        let token = "aGVhZGVy.cGF5bG9hZA.c2lnbmF0dXJl";
+        let key = prehash(token).key;
+        for i in 0..token.len() {
+            let mut bytes = token.as_bytes().to_vec();
+            bytes[i] ^= 0x01;
+            let changed = String::from_utf8(bytes).unwrap();
+            assert_ne!(prehash(&changed).key, key, "byte {i}");
+        }
+        assert_ne!(prehash(&token[..token.len() - 1]).key, key);
+    }
+
+    #[test]
+    fn moving_the_last_dot_changes_the_key() {
+        assert_ne!(prehash("a.bc.d").key, prehash("a.b.cd").key);
+    }
+
+    #[test]
+    fn message_digest_is_what_the_signature_covers() {
+        let (d, sig) = message_digest("h.p.s");
+        assert_eq!(sig, "s");
+        assert_eq!(d.as_ref(), digest::digest(&digest::SHA256, b"h.p").as_ref());
     }
 }

@@ -19,7 +19,8 @@ mod token;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub(crate) use cache::{TokenDigest, VerifiedTokenCache, digest_token};
+pub(crate) use cache::{Prehashed, VerifiedTokenCache};
+use cache::{message_digest, prehash};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
@@ -96,7 +97,7 @@ pub(crate) struct VerifySettings {
 pub(crate) enum CacheLookup {
     Hit(Principal),
     Rejected(AuthError),
-    Miss(Option<TokenDigest>),
+    Miss(Option<Prehashed>),
 }
 
 pub(crate) struct Verifier {
@@ -124,13 +125,13 @@ impl Verifier {
         let Some(cache) = &self.cache else {
             return CacheLookup::Miss(None);
         };
-        let digest = digest_token(token);
-        match cache.get(&digest) {
+        let hashed = prehash(token);
+        match cache.get(&hashed.key) {
             Some(principal) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
             Some(principal) => CacheLookup::Rejected(AuthError::WrongTokenUse {
                 found: principal.token_use(),
             }),
-            None => CacheLookup::Miss(Some(digest)),
+            None => CacheLookup::Miss(Some(hashed)),
         }
     }
 
@@ -138,7 +139,7 @@ impl Verifier {
     pub(crate) async fn verify_uncached(
         &self,
         token: &str,
-        digest: Option<TokenDigest>,
+        hashed: Option<Prehashed>,
         uses: TokenUses,
     ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
@@ -149,14 +150,18 @@ impl Verifier {
             .ok_or(AuthError::MissingClaim("iss"))?;
         let tenant = self.tenant(iss).await?;
         let key = self.keys.key(&tenant, &unverified.kid).await?;
-        if !key.verify(unverified.signed, &unverified.signature) {
+        let message = match &hashed {
+            Some(hashed) => hashed.message,
+            None => message_digest(token).0,
+        };
+        if !key.verify_digest(&message, &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
         let now = now_secs();
         let (data, valid_for) = self.validate(unverified.claims, &tenant, now)?;
         let principal = Principal::new(data);
-        if let (Some(cache), Some(digest)) = (&self.cache, digest) {
-            cache.insert(digest, principal.clone(), valid_for);
+        if let (Some(cache), Some(hashed)) = (&self.cache, hashed) {
+            cache.insert(hashed.key, principal.clone(), valid_for);
         }
         if !uses.allows(principal.token_use()) {
             return Err(AuthError::WrongTokenUse {
@@ -175,7 +180,7 @@ impl Verifier {
         match self.lookup(token, uses) {
             CacheLookup::Hit(principal) => Ok(principal),
             CacheLookup::Rejected(err) => Err(err),
-            CacheLookup::Miss(digest) => self.verify_uncached(token, digest, uses).await,
+            CacheLookup::Miss(hashed) => self.verify_uncached(token, hashed, uses).await,
         }
     }
 

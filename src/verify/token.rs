@@ -10,9 +10,7 @@ use serde::de::IgnoredAny;
 use crate::error::{AuthError, MalformedPart};
 
 /// A token split and decoded, not yet verified.
-pub(crate) struct UnverifiedToken<'t> {
-    /// `header.payload` as sent: the bytes the signature covers.
-    pub(crate) signed: &'t [u8],
+pub(crate) struct UnverifiedToken {
     pub(crate) kid: String,
     pub(crate) claims: Claims,
     pub(crate) signature: Vec<u8>,
@@ -65,7 +63,7 @@ const STRING_CLAIMS: &[&str] = &[
 const NUMERIC_CLAIMS: &[&str] = &["exp", "nbf", "iat"];
 
 /// Splits and decodes `token`. Checks only structure, the algorithm and the presence of a `kid`.
-pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, AuthError> {
+pub(crate) fn parse(token: &str) -> Result<UnverifiedToken, AuthError> {
     let mut segments = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) = (
         segments.next(),
@@ -78,7 +76,6 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, AuthError> {
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
         return Err(AuthError::Malformed(MalformedPart::Structure));
     }
-    let signed = &token.as_bytes()[..header.len() + 1 + payload.len()];
 
     // The engine refuses padding and non-zero trailing bits, so every token has exactly one
     // accepted spelling: a changed character can never decode to the same bytes.
@@ -108,7 +105,6 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken<'_>, AuthError> {
         .map_err(|_| AuthError::Malformed(MalformedPart::Signature))?;
 
     Ok(UnverifiedToken {
-        signed,
         kid,
         claims,
         signature,

@@ -1,0 +1,279 @@
+//! Verification cost, side by side with the physical limit and peers, on the same token and key.
+//!
+//! Groups:
+//! - `cold`: every token new. `raw_rsa_verify` (aws-lc-rs, key parsed once: the limit),
+//!   `jsonwebtoken_decode` (RS256, full validation, aws_lc_rs backend), `cognito_authz` with the
+//!   verified-token cache off, and with a cache miss + insert.
+//! - `warm`: the same token again: `cognito_authz` cache hit vs `jsonwebtoken_decode`.
+//! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,
+//!   `cognito_authz` warm and cold, and the peer `tower-oauth2-resource-server` (no cache).
+//! - `tenants`: cold and warm verification with 1 and 10,000 tenants registered.
+//!
+//! `scripts/bench-report` runs these with short settings and prints medians and ratios.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_authz::testing::LocalIssuer;
+use cognito_authz::{CognitoAuth, Tenant, TenantRegistry};
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures_util::FutureExt;
+use http::Request;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const POOL: &str = "us-east-1_BenchPool1";
+const CLIENT: &str = "bench-client";
+
+struct Fixture {
+    _runtime: tokio::runtime::Runtime,
+    idp: LocalIssuer,
+    token: String,
+    /// Distinct valid tokens for cold runs.
+    tokens: Vec<String>,
+}
+
+fn fixture() -> Fixture {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let idp = runtime.block_on(LocalIssuer::start()).unwrap();
+    let claims = |user: &str| idp.access_claims(POOL, CLIENT, user, &["admin", "member"]);
+    let token = idp.mint(&claims("alice"));
+    let tokens = (0..512)
+        .map(|i| idp.mint(&claims(&format!("user{i}"))))
+        .collect();
+    Fixture {
+        _runtime: runtime,
+        idp,
+        token,
+        tokens,
+    }
+}
+
+fn tenant(idp: &LocalIssuer, id: &str, pool: &str) -> Tenant {
+    Tenant::builder(id, pool)
+        .client_id(CLIENT)
+        .jwks_url(idp.jwks_url(pool))
+        .build()
+        .unwrap()
+}
+
+fn auth(f: &Fixture, extra_tenants: usize, cache_entries: u64) -> CognitoAuth {
+    let mut tenants = vec![tenant(&f.idp, "bench", POOL)];
+    tenants.extend(
+        (0..extra_tenants)
+            .map(|i| tenant(&f.idp, &format!("t{i}"), &format!("us-east-1_Extra{i}"))),
+    );
+    let auth = CognitoAuth::builder()
+        .tenants(TenantRegistry::from_tenants(tenants).unwrap())
+        .token_cache_entries(cache_entries)
+        .build()
+        .unwrap();
+    // Fetch the bench tenant's keys once, outside of any measurement.
+    f._runtime.block_on(auth.prefetch());
+    auth
+}
+
+/// Completes a future that never waits (keys held, cache warm) without a runtime.
+fn now<T>(fut: impl std::future::Future<Output = T>) -> T {
+    fut.now_or_never().expect("verification waited on I/O")
+}
+
+fn rsa_key(f: &Fixture) -> ParsedPublicKey {
+    let jwk = f.idp.current_key().jwk();
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    RsaPublicKeyComponents { n, e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .unwrap()
+}
+
+fn jsonwebtoken_setup(f: &Fixture) -> (jsonwebtoken::DecodingKey, jsonwebtoken::Validation) {
+    let jwk = f.idp.current_key().jwk();
+    let key = jsonwebtoken::DecodingKey::from_rsa_components(
+        jwk["n"].as_str().unwrap(),
+        jwk["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[LocalIssuer::issuer(POOL)]);
+    // Cognito access tokens have no `aud`; client_id is checked by hand below, like a user would.
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iss"]);
+    (key, validation)
+}
+
+fn jsonwebtoken_decode(token: &str, key: &jsonwebtoken::DecodingKey, v: &jsonwebtoken::Validation) {
+    let data = jsonwebtoken::decode::<Value>(token, key, v).unwrap();
+    assert_eq!(data.claims["client_id"], CLIENT);
+    assert_eq!(data.claims["token_use"], "access");
+}
+
+fn cold(c: &mut Criterion) {
+    let f = fixture();
+    let mut group = c.benchmark_group("cold");
+    let key = rsa_key(&f);
+    let (message, signature) = f.token.rsplit_once('.').unwrap();
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    group.bench_function("raw_rsa_verify", |b| {
+        b.iter(|| {
+            key.verify_sig(black_box(message.as_bytes()), black_box(&signature))
+                .unwrap()
+        })
+    });
+    let (jwt_key, validation) = jsonwebtoken_setup(&f);
+    group.bench_function("jsonwebtoken_decode", |b| {
+        b.iter(|| jsonwebtoken_decode(black_box(&f.token), &jwt_key, &validation))
+    });
+    let no_cache = auth(&f, 0, 0);
+    group.bench_function("cognito_authz_no_cache", |b| {
+        b.iter(|| now(no_cache.verify(black_box(&f.token))).unwrap())
+    });
+    group.bench_function("cognito_authz_miss_and_insert", |b| {
+        b.iter_custom(|iters| {
+            // Each token is verified once on a cache that has never seen it: chunks of distinct
+            // tokens, each on a fresh `CognitoAuth` (built and key-fetched outside the timing).
+            let mut total = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let fresh = auth(&f, 0, 100_000);
+                let chunk = f.tokens.len().min((iters - done) as usize);
+                let start = std::time::Instant::now();
+                for token in &f.tokens[..chunk] {
+                    now(fresh.verify(black_box(token))).unwrap();
+                }
+                total += start.elapsed();
+                done += chunk as u64;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+fn warm(c: &mut Criterion) {
+    let f = fixture();
+    let mut group = c.benchmark_group("warm");
+    let auth = auth(&f, 0, 100_000);
+    group.bench_function("cognito_authz_hit", |b| {
+        b.iter(|| now(auth.verify(black_box(&f.token))).unwrap())
+    });
+    let (jwt_key, validation) = jsonwebtoken_setup(&f);
+    group.bench_function("jsonwebtoken_decode", |b| {
+        b.iter(|| jsonwebtoken_decode(black_box(&f.token), &jwt_key, &validation))
+    });
+    group.finish();
+}
+
+fn request(token: &str) -> Request<Body> {
+    Request::get("/me")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn layer(c: &mut Criterion) {
+    let f = fixture();
+    let mut group = c.benchmark_group("layer");
+    let base = Router::new().route("/me", get(|| async { "ok" }));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+
+    let plain = base.clone();
+    group.bench_function("axum_no_auth", |b| {
+        b.to_async(&rt)
+            .iter(|| async { plain.clone().oneshot(request(&f.token)).await.unwrap() })
+    });
+    let warm_auth = auth(&f, 0, 100_000);
+    let warm = base.clone().layer(warm_auth.layer());
+    group.bench_function("cognito_authz_warm", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = warm.clone().oneshot(request(&f.token)).await.unwrap();
+            assert_eq!(r.status(), 200);
+        })
+    });
+    let cold_auth = auth(&f, 0, 0);
+    let cold = base.clone().layer(cold_auth.layer());
+    group.bench_function("cognito_authz_no_cache", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = cold.clone().oneshot(request(&f.token)).await.unwrap();
+            assert_eq!(r.status(), 200);
+        })
+    });
+
+    let jwks = serde_json::json!({ "keys": [f.idp.current_key().jwk()] }).to_string();
+    let peer = rt.block_on(async {
+        use tower_oauth2_resource_server::{
+            server::OAuth2ResourceServer, tenant::TenantConfiguration,
+            validation::ClaimsValidationSpec,
+        };
+        let tenant = TenantConfiguration::static_builder(jwks)
+            .claims_validation(
+                ClaimsValidationSpec::new()
+                    .iss(&LocalIssuer::issuer(POOL))
+                    .exp(true),
+            )
+            .build()
+            .unwrap();
+        <OAuth2ResourceServer>::builder()
+            .add_tenant(tenant)
+            .build()
+            .await
+            .unwrap()
+    });
+    let peer_app = base.clone().layer(peer.into_layer());
+    group.bench_function("tower_oauth2_resource_server", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = peer_app.clone().oneshot(request(&f.token)).await.unwrap();
+            assert_eq!(r.status(), 200);
+        })
+    });
+    group.finish();
+}
+
+fn tenants(c: &mut Criterion) {
+    let f = fixture();
+    let mut group = c.benchmark_group("tenants");
+    for extra in [0usize, 9_999] {
+        let n = extra + 1;
+        let warm = auth(&f, extra, 100_000);
+        group.bench_function(format!("warm_{n}"), |b| {
+            b.iter(|| now(warm.verify(black_box(&f.token))).unwrap())
+        });
+        let cold = auth(&f, extra, 0);
+        group.bench_function(format!("cold_{n}"), |b| {
+            b.iter(|| now(cold.verify(black_box(&f.token))).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    let secs = |var: &str, default: u64| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(default), Duration::from_millis)
+    };
+    Criterion::default()
+        .warm_up_time(secs("BENCH_WARMUP_MS", 2))
+        .measurement_time(secs("BENCH_MEASURE_MS", 5))
+        .sample_size(50)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = cold, warm, layer, tenants
+}
+criterion_main!(benches);
