@@ -20,8 +20,18 @@
 //! user_pool_id = "us-east-1_AbCdEf123"
 //! client_ids = ["3n4b5urk1ft4fl3mg5e62d9ado"]
 //! jwks_url = "http://127.0.0.1:5000/us-east-1_AbCdEf123/.well-known/jwks.json"  # optional
+//! protected_attributes = ["custom:mfa_required", "custom:plan"]  # optional: admin-only
 //! [tenant.roles]                # optional: role = [groups]
 //! admin = ["admin", "Administrators"]
+//!
+//! [aws]                         # optional (features admin, lambda)
+//! endpoint_url = "http://127.0.0.1:5000"   # an emulator; default: the real service
+//! region = "us-east-1"          # default: the AWS provider chain
+//!
+//! [triggers]                    # optional (feature lambda)
+//! self_manage_roles = ["admin"] # default: [self_service_guard] roles, else ["admin"]
+//! roles_claim = "roles"         # optional: add mapped roles to access tokens
+//! mfa_required_attribute = "custom:mfa_required"
 //! ```
 //!
 //! Unknown fields, a bad pool id, an empty client list or two tenants with the same pool fail
@@ -59,9 +69,42 @@ pub struct AuthConfig {
     pub jwks: JwksSection,
     /// Self-service scope guard; enabled when present.
     pub self_service_guard: Option<GuardSection>,
+    /// AWS SDK settings for admin operations and triggers (features `admin`, `lambda`).
+    #[serde(default)]
+    pub aws: AwsSection,
+    /// Lambda trigger settings (feature `lambda`).
+    #[serde(default)]
+    pub triggers: TriggersSection,
     /// The tenants.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<TenantSection>,
+}
+
+/// `[aws]`: where the Cognito Identity Provider API is. Region and credentials otherwise come
+/// from the standard AWS provider chain; `AWS_ENDPOINT_URL` in the environment also works.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AwsSection {
+    /// Custom endpoint (an emulator such as moto: `http://127.0.0.1:5000`).
+    pub endpoint_url: Option<String>,
+    /// Region override.
+    pub region: Option<String>,
+}
+
+/// `[triggers]`: Cognito Lambda triggers built from the same tenants and roles.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TriggersSection {
+    /// Roles allowed to keep the self-service scope; default: the `[self_service_guard]`
+    /// roles, or `["admin"]`.
+    pub self_manage_roles: Option<Vec<String>>,
+    /// If set, the Pre Token Generation trigger adds the mapped roles as this access-token claim.
+    pub roles_claim: Option<String>,
+    /// Admin-only attribute recording that MFA is required (`"true"`); default
+    /// `custom:mfa_required`. A missing attribute means no requirement.
+    pub mfa_required_attribute: Option<String>,
 }
 
 fn default_max_token_bytes() -> usize {
@@ -129,6 +172,9 @@ pub struct TenantSection {
     pub jwks_url: Option<String>,
     /// role = [groups].
     pub roles: Option<BTreeMap<String, Vec<String>>>,
+    /// Admin-only user attributes.
+    #[serde(default)]
+    pub protected_attributes: Vec<String>,
 }
 
 impl AuthConfig {
@@ -149,12 +195,21 @@ impl AuthConfig {
 
     /// Validates the tenants and returns a builder carrying every setting.
     pub fn into_builder(self) -> Result<CognitoAuthBuilder, ConfigError> {
-        let tenants = self
+        self.to_builder()
+    }
+
+    /// Like [`into_builder`](Self::into_builder), keeping the config (for the `[aws]` and
+    /// `[triggers]` sections used by admin operations and triggers).
+    pub fn to_builder(&self) -> Result<CognitoAuthBuilder, ConfigError> {
+        let this = self.clone();
+        let tenants = this
             .tenants
             .into_iter()
             .enumerate()
             .map(|(i, t)| {
-                let mut builder = Tenant::builder(t.id, t.user_pool_id).client_ids(t.client_ids);
+                let mut builder = Tenant::builder(t.id, t.user_pool_id)
+                    .client_ids(t.client_ids)
+                    .protected_attributes(t.protected_attributes);
                 if let Some(url) = t.jwks_url {
                     builder = builder.jwks_url(url);
                 }
@@ -165,7 +220,7 @@ impl AuthConfig {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let defaults = JwksConfig::default();
-        let j = self.jwks;
+        let j = this.jwks;
         let secs = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_secs);
         let jwks = JwksConfig {
             cooldown: secs(j.cooldown_seconds, defaults.cooldown),
@@ -184,11 +239,11 @@ impl AuthConfig {
         }
         let mut builder = crate::CognitoAuth::builder()
             .tenants(TenantRegistry::from_tenants(tenants)?)
-            .leeway(Duration::from_secs(self.leeway_seconds))
-            .max_token_bytes(self.max_token_bytes)
-            .token_cache_entries(self.token_cache_entries)
+            .leeway(Duration::from_secs(this.leeway_seconds))
+            .max_token_bytes(this.max_token_bytes)
+            .token_cache_entries(this.token_cache_entries)
             .jwks(jwks);
-        if let Some(guard) = self.self_service_guard {
+        if let Some(guard) = this.self_service_guard {
             builder = builder.self_service_guard(SelfServiceGuard {
                 allowed_roles: guard.allowed_roles,
             });

@@ -34,6 +34,8 @@
 //! - [`layer`]: [`AuthLayer`] (authenticate) and [`CognitoAuthz`] (authorize).
 //! - [`error`]: [`AuthError`] and the HTTP contract (401 / 403 / 503, RFC 6750 headers).
 //! - [`config`]: the TOML file.
+//! - `admin` (feature `admin`): tenant-bound Cognito admin operations and an axum admin router.
+//! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
 //!
 //! # Security notes
@@ -55,6 +57,12 @@ pub mod principal;
 pub mod tenant;
 pub mod verify;
 
+#[cfg(feature = "admin")]
+pub mod admin;
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "test-util")]
 pub mod testing;
 

@@ -41,6 +41,7 @@ pub struct Tenant {
     group_roles: Option<HashMap<String, Vec<Arc<str>>>>,
     jwks_url: String,
     issuers: [String; 2],
+    protected_attributes: Vec<String>,
 }
 
 impl fmt::Debug for Tenant {
@@ -64,6 +65,7 @@ impl Tenant {
             client_ids: Vec::new(),
             roles: None,
             jwks_url: None,
+            protected_attributes: Vec::new(),
         }
     }
 
@@ -101,6 +103,17 @@ impl Tenant {
         &self.issuers
     }
 
+    /// User attributes only admins may change (for example `custom:mfa_required`), through the
+    /// server's admin operations; self-service routes refuse them.
+    pub fn protected_attributes(&self) -> &[String] {
+        &self.protected_attributes
+    }
+
+    /// True if `attribute` is protected for this tenant.
+    pub fn is_protected_attribute(&self, attribute: &str) -> bool {
+        self.protected_attributes.iter().any(|a| a == attribute)
+    }
+
     pub(crate) fn allows_client(&self, client_id: &str) -> bool {
         self.client_ids.iter().any(|c| c == client_id)
     }
@@ -131,9 +144,20 @@ pub struct TenantBuilder {
     client_ids: Vec<String>,
     roles: Option<Vec<(String, Vec<String>)>>,
     jwks_url: Option<String>,
+    protected_attributes: Vec<String>,
 }
 
 impl TenantBuilder {
+    /// Marks user attributes as admin-only (see [`Tenant::protected_attributes`]).
+    pub fn protected_attributes<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        attributes: I,
+    ) -> Self {
+        self.protected_attributes
+            .extend(attributes.into_iter().map(Into::into));
+        self
+    }
+
     /// Accepts tokens issued to this app client. At least one is required.
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_ids.push(client_id.into());
@@ -250,6 +274,7 @@ impl TenantBuilder {
             group_roles,
             jwks_url,
             issuers: [original, updated],
+            protected_attributes: self.protected_attributes,
         })
     }
 }

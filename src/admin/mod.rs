@@ -1,0 +1,1 @@
+//! Tenant-bound Cognito admin operations (feature `admin`).

@@ -1,0 +1,1 @@
+//! Cognito Lambda triggers built from the same tenant and role configuration (feature `lambda`).

@@ -1,0 +1,81 @@
+//! A real Cognito emulator for end-to-end tests: moto's server on a free 127.0.0.1 port.
+//!
+//! `scripts/test` installs moto into `.venv` (ignored by git). The server binary is taken from
+//! `MOTO_SERVER`, else `.venv/bin/moto_server`; without either, tests fail with instructions
+//! rather than pass without having run.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
+
+/// A running moto server; killed when dropped.
+pub struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    /// Starts moto on a free port and waits until it answers.
+    pub fn start() -> Moto {
+        let binary = std::env::var_os("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+        assert!(
+            binary.exists(),
+            "moto_server not found at {}: run `bash scripts/test` (it installs moto into .venv), \
+             or set MOTO_SERVER",
+            binary.display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn moto_server");
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The JWKS URL moto serves for `pool`.
+    pub fn jwks_url(&self, pool: &str) -> String {
+        format!("{}/{pool}/.well-known/jwks.json", self.endpoint())
+    }
+
+    /// A Cognito client pointed at this server (region us-east-1, dummy credentials).
+    pub fn client(&self) -> Client {
+        let config = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            .endpoint_url(self.endpoint())
+            .build();
+        Client::from_conf(config)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
