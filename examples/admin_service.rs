@@ -1,0 +1,2 @@
+//! Placeholder being written; replaced before commit.
+fn main() {}
