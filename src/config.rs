@@ -115,7 +115,7 @@ fn default_cache_entries() -> u64 {
 }
 
 /// `[jwks]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct JwksSection {
@@ -129,18 +129,6 @@ pub struct JwksSection {
     pub fetch_timeout_ms: Option<u64>,
     /// See [`JwksConfig::max_response_bytes`].
     pub max_response_bytes: Option<usize>,
-}
-
-impl Default for JwksSection {
-    fn default() -> Self {
-        JwksSection {
-            cooldown_seconds: None,
-            refresh_seconds: None,
-            max_key_age_seconds: None,
-            fetch_timeout_ms: None,
-            max_response_bytes: None,
-        }
-    }
 }
 
 /// `[self_service_guard]`.

@@ -154,15 +154,26 @@ mod extract {
     use http::request::Parts;
 
     use super::Principal;
-    use crate::error::AuthError;
+    use crate::error::{AuthError, ErrorResponder};
+    use crate::layer::ResponderExt;
 
-    /// Rejection of the [`Principal`] extractor: no authentication layer attached one.
-    #[derive(Debug)]
-    pub struct MissingPrincipal;
+    /// Rejection of the [`Principal`] extractor: no authentication layer attached one. Answers
+    /// 401 in the format of the `CognitoAuth` whose layer saw the request, if any.
+    pub struct MissingPrincipal(Option<ErrorResponder>);
+
+    impl std::fmt::Debug for MissingPrincipal {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("MissingPrincipal")
+        }
+    }
 
     impl IntoResponse for MissingPrincipal {
         fn into_response(self) -> Response {
-            AuthError::MissingToken.to_response().map(Into::into)
+            let response = match self.0 {
+                Some(responder) => responder(&AuthError::MissingToken),
+                None => AuthError::MissingToken.to_response(),
+            };
+            response.map(Into::into)
         }
     }
 
@@ -170,11 +181,9 @@ mod extract {
         type Rejection = MissingPrincipal;
 
         async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-            parts
-                .extensions
-                .get::<Principal>()
-                .cloned()
-                .ok_or(MissingPrincipal)
+            parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+                MissingPrincipal(parts.extensions.get::<ResponderExt>().map(|r| r.0.clone()))
+            })
         }
     }
 

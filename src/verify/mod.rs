@@ -108,12 +108,6 @@ pub(crate) struct Verifier {
     pub(crate) settings: VerifySettings,
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl Verifier {
     /// The synchronous part: size limit and cache. No allocation on a hit.
     pub(crate) fn lookup(&self, token: &str, uses: TokenUses) -> CacheLookup {
@@ -144,7 +138,6 @@ impl Verifier {
     ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
         let iss = unverified
-            .claims
             .iss
             .as_deref()
             .ok_or(AuthError::MissingClaim("iss"))?;
@@ -157,8 +150,7 @@ impl Verifier {
         if !key.verify_digest(&message, &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
-        let now = now_secs();
-        let (data, valid_for) = self.validate(unverified.claims, &tenant, now)?;
+        let (data, valid_for) = self.validate(unverified.claims?, &tenant, SystemTime::now())?;
         let principal = Principal::new(data);
         if let (Some(cache), Some(hashed)) = (&self.cache, hashed) {
             cache.insert(hashed.key, principal.clone(), valid_for);
@@ -200,8 +192,9 @@ impl Verifier {
         &self,
         claims: token::Claims,
         tenant: &Arc<Tenant>,
-        now: u64,
+        now: SystemTime,
     ) -> Result<(PrincipalData, Duration), AuthError> {
+        let now = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
         let leeway = self.settings.leeway.as_secs();
         let token_use = match claims.token_use.as_deref() {
             Some("access") => TokenUse::Access,
@@ -223,20 +216,18 @@ impl Verifier {
             return Err(AuthError::WrongClient);
         }
         let exp = claims.exp.ok_or(AuthError::MissingClaim("exp"))?;
-        let valid_until = exp.saturating_add(leeway);
-        if now >= valid_until {
+        // Sub-second precision for the end of validity: the cache entry must not outlive
+        // `exp` by the fraction of the current second.
+        let valid_until = Duration::from_secs(exp.saturating_add(leeway));
+        let valid_for = valid_until.saturating_sub(now);
+        if valid_for.is_zero() {
             return Err(AuthError::Expired);
         }
-        if claims
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
-        {
+        let latest_allowed = now.as_secs().saturating_add(leeway);
+        if claims.nbf.is_some_and(|nbf| nbf > latest_allowed) {
             return Err(AuthError::NotYetValid);
         }
-        if claims
-            .iat
-            .is_some_and(|iat| iat > now.saturating_add(leeway))
-        {
+        if claims.iat.is_some_and(|iat| iat > latest_allowed) {
             return Err(AuthError::IssuedInFuture);
         }
         let subject = claims.sub.ok_or(AuthError::MissingClaim("sub"))?;
@@ -272,6 +263,6 @@ impl Verifier {
             jti: claims.jti,
             origin_jti: claims.origin_jti,
         };
-        Ok((data, Duration::from_secs(valid_until - now)))
+        Ok((data, valid_for))
     }
 }

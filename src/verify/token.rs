@@ -12,7 +12,10 @@ use crate::error::{AuthError, MalformedPart};
 /// A token split and decoded, not yet verified.
 pub(crate) struct UnverifiedToken {
     pub(crate) kid: String,
-    pub(crate) claims: Claims,
+    /// The issuer, read even when other claims have the wrong type: it is needed to find the
+    /// key, and a claim error must only be reported once the signature is known to be genuine.
+    pub(crate) iss: Option<String>,
+    pub(crate) claims: Result<Claims, AuthError>,
     pub(crate) signature: Vec<u8>,
 }
 
@@ -98,7 +101,11 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken, AuthError> {
     let payload_json = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| AuthError::Malformed(MalformedPart::Payload))?;
-    let claims = parse_claims(&payload_json)?;
+    let claims = parse_claims(&payload_json);
+    let iss = match &claims {
+        Ok(claims) => claims.iss.clone(),
+        Err(_) => lenient_issuer(&payload_json)?,
+    };
 
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
@@ -106,9 +113,26 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken, AuthError> {
 
     Ok(UnverifiedToken {
         kid,
+        iss,
         claims,
         signature,
     })
+}
+
+/// Only `iss`, for payloads whose other claims do not type-check. A payload that is not a JSON
+/// object at all is malformed outright: there is nothing to look a key up with.
+fn lenient_issuer(json: &[u8]) -> Result<Option<String>, AuthError> {
+    #[derive(Deserialize)]
+    struct IssuerOnly {
+        iss: Option<serde_json::Value>,
+    }
+    let only: IssuerOnly =
+        serde_json::from_slice(json).map_err(|_| AuthError::Malformed(MalformedPart::Payload))?;
+    match only.iss {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(iss)) => Ok(Some(iss)),
+        Some(_) => Err(AuthError::InvalidClaim("iss")),
+    }
 }
 
 fn parse_claims(json: &[u8]) -> Result<Claims, AuthError> {
@@ -215,24 +239,32 @@ mod tests {
             (r#"{"aud":["a","b"]}"#, "aud"),
         ];
         for (payload, claim) in cases {
-            assert_eq!(
-                parse(&token(h, payload)).err(),
-                Some(AuthError::InvalidClaim(claim)),
-                "{payload}"
-            );
+            let parsed = parse(&token(h, payload));
+            let err = match parsed {
+                Ok(t) => t.claims.err(),
+                Err(e) => Some(e),
+            };
+            assert_eq!(err, Some(AuthError::InvalidClaim(claim)), "{payload}");
         }
     }
 
     #[test]
     fn non_object_payloads_and_duplicates_are_malformed() {
         let h = r#"{"alg":"RS256","kid":"k"}"#;
-        for payload in ["[]", "null", "\"x\"", "{", r#"{"sub":"a","sub":"b"}"#] {
+        for payload in ["[]", "null", "\"x\"", "{"] {
             assert_eq!(
                 parse(&token(h, payload)).err(),
                 Some(AuthError::Malformed(MalformedPart::Payload)),
                 "{payload}"
             );
         }
+        // Duplicate claims: the issuer is still readable, the claims are not (reported after
+        // the signature check).
+        let dup = parse(&token(h, r#"{"sub":"a","sub":"b"}"#)).unwrap();
+        assert_eq!(
+            dup.claims.err(),
+            Some(AuthError::Malformed(MalformedPart::Payload))
+        );
     }
 
     #[test]
