@@ -198,24 +198,27 @@ fn same_tenant(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::principal::{PrincipalData, TokenUse};
+    use crate::principal::{PrincipalClaims, PrincipalData, TokenUse};
 
     fn principal(roles: &[&str], scopes: &[&str]) -> Principal {
-        let mut roles: Vec<Arc<str>> = roles.iter().map(|r| Arc::from(*r)).collect();
-        roles.sort();
-        Principal::new(PrincipalData {
-            tenant: "acme".into(),
-            subject: "s".into(),
-            username: "u".into(),
-            client_id: "c".into(),
+        let tenant = crate::Tenant::builder("acme", "us-east-1_abc")
+            .client_id("c")
+            .build()
+            .unwrap();
+        let groups: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let scope = scopes.join(" ");
+        Principal::new(PrincipalData::new(PrincipalClaims {
+            tenant: &tenant,
+            subject: "s",
+            username: "u",
+            client_id: "c",
             token_use: TokenUse::Access,
-            roles,
-            groups: vec![],
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            groups: &groups,
+            scope: &scope,
             expires_at: 0,
             jti: None,
             origin_jti: None,
-        })
+        }))
     }
 
     fn parts() -> Parts {

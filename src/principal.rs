@@ -42,19 +42,107 @@ impl fmt::Display for TokenUse {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Principal(Arc<PrincipalData>);
 
-#[derive(PartialEq, Eq, Serialize)]
+/// A range of [`PrincipalData::text`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+#[derive(PartialEq, Eq)]
+enum Roles {
+    /// No mapping: the roles are the groups, as sorted, deduplicated indices into `groups`.
+    Groups(Box<[u16]>),
+    /// The tenant's mapping: shared role names, sorted and deduplicated.
+    Mapped(Box<[Arc<str>]>),
+}
+
+/// Every string of a principal lives in one allocation (`text`), addressed by spans: the
+/// verified-token cache holds up to 100,000 of these, so a dozen small allocations each would
+/// cost tens of MiB.
+#[derive(PartialEq, Eq)]
 pub(crate) struct PrincipalData {
-    pub(crate) tenant: Arc<str>,
-    pub(crate) subject: String,
-    pub(crate) username: String,
-    pub(crate) client_id: String,
+    tenant: Arc<str>,
+    text: Box<str>,
+    subject: Span,
+    username: Span,
+    client_id: Span,
+    scope: Span,
+    jti: Option<Span>,
+    origin_jti: Option<Span>,
+    groups: Box<[Span]>,
+    roles: Roles,
+    token_use: TokenUse,
+    expires_at: u64,
+}
+
+/// The verified claims a principal is made of.
+pub(crate) struct PrincipalClaims<'a> {
+    pub(crate) tenant: &'a crate::tenant::Tenant,
+    pub(crate) subject: &'a str,
+    pub(crate) username: &'a str,
+    pub(crate) client_id: &'a str,
     pub(crate) token_use: TokenUse,
-    pub(crate) roles: Vec<Arc<str>>,
-    pub(crate) groups: Vec<String>,
-    pub(crate) scopes: Vec<String>,
+    pub(crate) groups: &'a [String],
+    pub(crate) scope: &'a str,
     pub(crate) expires_at: u64,
-    pub(crate) jti: Option<String>,
-    pub(crate) origin_jti: Option<String>,
+    pub(crate) jti: Option<&'a str>,
+    pub(crate) origin_jti: Option<&'a str>,
+}
+
+impl PrincipalData {
+    pub(crate) fn new(c: PrincipalClaims<'_>) -> Self {
+        let total = c.subject.len()
+            + c.username.len()
+            + c.client_id.len()
+            + c.scope.len()
+            + c.jti.map_or(0, str::len)
+            + c.origin_jti.map_or(0, str::len)
+            + c.groups.iter().map(String::len).sum::<usize>();
+        let mut text = String::with_capacity(total);
+        // Tokens are at most a few KiB (the size limit applies first), so offsets fit in u32.
+        let mut push = |s: &str| {
+            let span = Span {
+                start: text.len() as u32,
+                len: s.len() as u32,
+            };
+            text.push_str(s);
+            span
+        };
+        let subject = push(c.subject);
+        let username = push(c.username);
+        let client_id = push(c.client_id);
+        let scope = push(c.scope);
+        let jti = c.jti.map(&mut push);
+        let origin_jti = c.origin_jti.map(&mut push);
+        let groups: Box<[Span]> = c.groups.iter().map(|g| push(g)).collect();
+        let roles = if c.tenant.maps_groups() {
+            Roles::Mapped(c.tenant.roles_for_groups(c.groups).into_boxed_slice())
+        } else {
+            let mut order: Vec<u16> = (0..c.groups.len().min(u16::MAX as usize) as u16).collect();
+            order.sort_unstable_by(|a, b| c.groups[*a as usize].cmp(&c.groups[*b as usize]));
+            order.dedup_by(|a, b| c.groups[*a as usize] == c.groups[*b as usize]);
+            Roles::Groups(order.into_boxed_slice())
+        };
+        PrincipalData {
+            tenant: c.tenant.id_arc().clone(),
+            text: text.into_boxed_str(),
+            subject,
+            username,
+            client_id,
+            scope,
+            jti,
+            origin_jti,
+            groups,
+            roles,
+            token_use: c.token_use,
+            expires_at: c.expires_at,
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        &self.text[span.start as usize..(span.start + span.len) as usize]
+    }
 }
 
 impl Principal {
@@ -69,17 +157,17 @@ impl Principal {
 
     /// The user's stable id (`sub`).
     pub fn subject(&self) -> &str {
-        &self.0.subject
+        self.0.get(self.0.subject)
     }
 
     /// The user name (`username` in access tokens, `cognito:username` in id tokens).
     pub fn username(&self) -> &str {
-        &self.0.username
+        self.0.get(self.0.username)
     }
 
     /// The app client the token was issued to (`client_id`, or `aud` for id tokens).
     pub fn client_id(&self) -> &str {
-        &self.0.client_id
+        self.0.get(self.0.client_id)
     }
 
     /// Whether this came from an access or an id token.
@@ -88,28 +176,43 @@ impl Principal {
     }
 
     /// Roles after the tenant's group-to-role mapping, sorted and without duplicates.
-    pub fn roles(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.0.roles.iter().map(|r| &**r)
+    pub fn roles(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        let (groups, mapped): (&[u16], &[Arc<str>]) = match &self.0.roles {
+            Roles::Groups(order) => (order, &[]),
+            Roles::Mapped(roles) => (&[], roles),
+        };
+        let from_groups = groups
+            .iter()
+            .map(|&i| self.0.get(self.0.groups[i as usize]));
+        RolesIter {
+            len: groups.len() + mapped.len(),
+            inner: from_groups.chain(mapped.iter().map(|r| &**r)),
+        }
     }
 
     /// True if the principal has `role` (exact, case-sensitive).
     pub fn has_role(&self, role: &str) -> bool {
-        self.0.roles.binary_search_by(|r| (**r).cmp(role)).is_ok()
+        match &self.0.roles {
+            Roles::Groups(order) => order
+                .binary_search_by(|&i| self.0.get(self.0.groups[i as usize]).cmp(role))
+                .is_ok(),
+            Roles::Mapped(roles) => roles.binary_search_by(|r| (**r).cmp(role)).is_ok(),
+        }
     }
 
-    /// The raw `cognito:groups` of the token.
-    pub fn groups(&self) -> &[String] {
-        &self.0.groups
+    /// The raw `cognito:groups` of the token, in token order.
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.0.groups.iter().map(|&span| self.0.get(span))
     }
 
-    /// The OAuth scopes of an access token (`scope`, space-separated in the token); empty for id tokens.
-    pub fn scopes(&self) -> &[String] {
-        &self.0.scopes
+    /// The OAuth scopes of an access token (`scope`, space-separated in the token); none for id tokens.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.get(self.0.scope).split_whitespace()
     }
 
     /// True if the access token carries `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.0.scopes.iter().any(|s| s == scope)
+        self.scopes().any(|s| s == scope)
     }
 
     /// Expiry (`exp`), seconds since the Unix epoch.
@@ -119,18 +222,52 @@ impl Principal {
 
     /// The token id (`jti`), when present.
     pub fn jti(&self) -> Option<&str> {
-        self.0.jti.as_deref()
+        self.0.jti.map(|span| self.0.get(span))
     }
 
     /// The sign-in session id (`origin_jti`), stable across refreshes; useful for revocation lists.
     pub fn origin_jti(&self) -> Option<&str> {
-        self.0.origin_jti.as_deref()
+        self.0.origin_jti.map(|span| self.0.get(span))
     }
 }
 
+struct RolesIter<I> {
+    len: usize,
+    inner: I,
+}
+
+impl<'a, I: Iterator<Item = &'a str>> Iterator for RolesIter<I> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let next = self.inner.next();
+        if next.is_some() {
+            self.len -= 1;
+        }
+        next
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len, Some(self.len))
+    }
+}
+
+impl<'a, I: Iterator<Item = &'a str>> ExactSizeIterator for RolesIter<I> {}
+
 impl Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Principal", 11)?;
+        s.serialize_field("tenant", self.tenant())?;
+        s.serialize_field("subject", self.subject())?;
+        s.serialize_field("username", self.username())?;
+        s.serialize_field("client_id", self.client_id())?;
+        s.serialize_field("token_use", &self.token_use())?;
+        s.serialize_field("roles", &self.roles().collect::<Vec<_>>())?;
+        s.serialize_field("groups", &self.groups().collect::<Vec<_>>())?;
+        s.serialize_field("scopes", &self.scopes().collect::<Vec<_>>())?;
+        s.serialize_field("expires_at", &self.expires_at())?;
+        s.serialize_field("jti", &self.jti())?;
+        s.serialize_field("origin_jti", &self.origin_jti())?;
+        s.end()
     }
 }
 
@@ -138,11 +275,11 @@ impl Serialize for Principal {
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Principal")
-            .field("tenant", &self.0.tenant)
-            .field("subject", &self.0.subject)
-            .field("username", &self.0.username)
-            .field("token_use", &self.0.token_use)
-            .field("roles", &self.0.roles)
+            .field("tenant", &self.tenant())
+            .field("subject", &self.subject())
+            .field("username", &self.username())
+            .field("token_use", &self.token_use())
+            .field("roles", &self.roles().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -201,3 +338,66 @@ mod extract {
 
 #[cfg(feature = "axum")]
 pub use extract::MissingPrincipal;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tenant;
+
+    fn principal(tenant: &Tenant, groups: &[&str], scope: &str) -> Principal {
+        let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        Principal::new(PrincipalData::new(PrincipalClaims {
+            tenant,
+            subject: "sub-1",
+            username: "alice",
+            client_id: "client",
+            token_use: TokenUse::Access,
+            groups: &groups,
+            scope,
+            expires_at: 42,
+            jti: Some("j"),
+            origin_jti: None,
+        }))
+    }
+
+    #[test]
+    fn unmapped_roles_are_the_sorted_distinct_groups() {
+        let tenant = Tenant::builder("t", "us-east-1_a")
+            .client_id("c")
+            .build()
+            .unwrap();
+        let p = principal(&tenant, &["b", "a", "b", "Admin"], "x y");
+        assert_eq!(p.roles().collect::<Vec<_>>(), ["Admin", "a", "b"]);
+        assert_eq!(p.roles().len(), 3);
+        assert!(p.has_role("a") && p.has_role("Admin") && !p.has_role("admin"));
+        assert_eq!(p.groups().collect::<Vec<_>>(), ["b", "a", "b", "Admin"]);
+        assert_eq!(p.scopes().collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(
+            (p.subject(), p.username(), p.client_id()),
+            ("sub-1", "alice", "client")
+        );
+        assert_eq!(
+            (p.jti(), p.origin_jti(), p.expires_at()),
+            (Some("j"), None, 42)
+        );
+    }
+
+    #[test]
+    fn mapped_roles_come_from_the_tenant() {
+        let tenant = Tenant::builder("t", "us-east-1_a")
+            .client_id("c")
+            .role("admin", ["Administrators"])
+            .build()
+            .unwrap();
+        let p = principal(&tenant, &["Administrators", "other"], "");
+        assert_eq!(p.roles().collect::<Vec<_>>(), ["admin"]);
+        assert!(p.has_role("admin") && !p.has_role("Administrators") && !p.has_role("other"));
+        assert_eq!(p.scopes().count(), 0);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["roles"], serde_json::json!(["admin"]));
+        assert_eq!(
+            json["groups"],
+            serde_json::json!(["Administrators", "other"])
+        );
+    }
+}

@@ -118,6 +118,11 @@ impl Tenant {
         self.client_ids.iter().any(|c| c == client_id)
     }
 
+    /// True if the tenant maps groups to roles (otherwise group names are role names).
+    pub(crate) fn maps_groups(&self) -> bool {
+        self.group_roles.is_some()
+    }
+
     /// Maps Cognito groups to this tenant's roles: sorted, deduplicated, case-sensitive.
     pub fn roles_for_groups(&self, groups: &[String]) -> Vec<Arc<str>> {
         let mut roles: Vec<Arc<str>> = match &self.group_roles {

@@ -24,7 +24,7 @@ use cache::{message_digest, prehash};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
-use crate::principal::{Principal, PrincipalData, TokenUse};
+use crate::principal::{Principal, PrincipalClaims, PrincipalData, TokenUse};
 use crate::tenant::{ResolverCache, Tenant, TenantRegistry};
 
 /// The Cognito scope that lets a token's holder call self-service APIs with it.
@@ -150,8 +150,8 @@ impl Verifier {
         if !key.verify_digest(&message, &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
-        let (data, valid_for) = self.validate(unverified.claims?, &tenant, SystemTime::now())?;
-        let principal = Principal::new(data);
+        let (principal, valid_for) =
+            self.validate(unverified.claims?, &tenant, SystemTime::now())?;
         if let (Some(cache), Some(hashed)) = (&self.cache, hashed) {
             cache.insert(hashed.key, principal.clone(), valid_for);
         }
@@ -193,7 +193,7 @@ impl Verifier {
         claims: token::Claims,
         tenant: &Arc<Tenant>,
         now: SystemTime,
-    ) -> Result<(PrincipalData, Duration), AuthError> {
+    ) -> Result<(Principal, Duration), AuthError> {
         let now = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
         let leeway = self.settings.leeway.as_secs();
         let token_use = match claims.token_use.as_deref() {
@@ -233,36 +233,29 @@ impl Verifier {
         let subject = claims.sub.ok_or(AuthError::MissingClaim("sub"))?;
         let username = username.ok_or(AuthError::MissingClaim(username_claim))?;
         let groups = claims.groups.unwrap_or_default();
-        let roles = tenant.roles_for_groups(&groups);
-        let scopes: Vec<String> = match (token_use, claims.scope) {
-            (TokenUse::Access, Some(scope)) => {
-                scope.split_whitespace().map(str::to_owned).collect()
-            }
-            _ => Vec::new(),
+        let scope = match token_use {
+            TokenUse::Access => claims.scope.as_deref().unwrap_or(""),
+            TokenUse::Id => "",
         };
+        let principal = Principal::new(PrincipalData::new(PrincipalClaims {
+            tenant,
+            subject: &subject,
+            username: &username,
+            client_id: &client_id,
+            token_use,
+            groups: &groups,
+            scope,
+            expires_at: exp,
+            jti: claims.jti.as_deref(),
+            origin_jti: claims.origin_jti.as_deref(),
+        }));
         if let Some(guard) = &self.settings.self_service_guard
             && token_use == TokenUse::Access
-            && scopes.iter().any(|s| s == SELF_SERVICE_SCOPE)
-            && !guard
-                .allowed_roles
-                .iter()
-                .any(|allowed| roles.iter().any(|r| **r == **allowed))
+            && principal.has_scope(SELF_SERVICE_SCOPE)
+            && !guard.allowed_roles.iter().any(|r| principal.has_role(r))
         {
             return Err(AuthError::SelfServiceScopeNotSuppressed);
         }
-        let data = PrincipalData {
-            tenant: tenant.id_arc().clone(),
-            subject,
-            username,
-            client_id,
-            token_use,
-            roles,
-            groups,
-            scopes,
-            expires_at: exp,
-            jti: claims.jti,
-            origin_jti: claims.origin_jti,
-        };
-        Ok((data, valid_for))
+        Ok((principal, valid_for))
     }
 }
