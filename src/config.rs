@@ -158,7 +158,7 @@ pub struct TenantSection {
     pub client_ids: Vec<String>,
     /// JWKS URL override (emulators, tests).
     pub jwks_url: Option<String>,
-    /// role = [groups].
+    /// `role = [groups]`.
     pub roles: Option<BTreeMap<String, Vec<String>>>,
     /// Admin-only user attributes.
     #[serde(default)]

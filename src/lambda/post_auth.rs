@@ -1,0 +1,216 @@
+//! The Post Authentication trigger: the MFA drift guard.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::cognito::CognitoEventUserPoolsPostAuthentication;
+use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use lambda_runtime::tower::util::ServiceFn;
+use lambda_runtime::{BoxFuture, LambdaEvent};
+use serde_json::Value;
+
+use super::{Pools, RawHeader, TriggerError, check_version, clip, decode_error};
+use crate::aws::CognitoClient;
+use crate::config::AuthConfig;
+use crate::error::ConfigError;
+
+const TRIGGER: &str = "PostAuthentication";
+const VERSIONS: &[&str] = &["1"];
+const EXPECTED_VERSIONS: &str = "\"1\"";
+const SOURCES: &[&str] = &["PostAuthentication_Authentication"];
+
+/// The attribute read when `[triggers] mfa_required_attribute` is not set.
+pub const DEFAULT_MFA_REQUIRED_ATTRIBUTE: &str = "custom:mfa_required";
+
+/// The Post Authentication trigger that refuses sign-ins whose MFA has drifted away from what
+/// an administrator required. Works on every feature plan.
+///
+/// An admin-only custom attribute (`[triggers] mfa_required_attribute`, default
+/// [`DEFAULT_MFA_REQUIRED_ATTRIBUTE`]) records that the user must use MFA. After each sign-in,
+/// Cognito calls this trigger with the user's attributes:
+///
+/// - attribute missing, empty, `"false"` or `"0"`: no requirement, the sign-in passes without
+///   any call to AWS;
+/// - `"true"` or `"1"` (and, failing closed, any other value): the trigger calls `AdminGetUser`
+///   and fails the sign-in with [`TriggerError::MfaRequired`] unless `UserMFASettingList`
+///   names at least one enabled method (`SOFTWARE_TOKEN_MFA`, `SMS_MFA`, `EMAIL_OTP`, ...).
+///   Cognito shows the error's message to the user. `PreferredMfaSetting` alone does not
+///   count (it names a method, it does not enable one), nor does the legacy `MFAOptions`.
+///
+/// A failed `AdminGetUser` call fails the sign-in too ([`TriggerError::Cognito`]), as does an
+/// event for a pool that is not a configured tenant.
+///
+/// Keep the attribute admin-only: remove it from every app client's write attributes and list
+/// it in the tenant's `protected_attributes`, or a user could clear the requirement themselves.
+/// The function's role needs `cognito-idp:AdminGetUser` on the tenants' user pools.
+pub struct PostAuthentication {
+    client: CognitoClient,
+    pools: Pools,
+    attribute: String,
+}
+
+impl std::fmt::Debug for PostAuthentication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostAuthentication")
+            .field("pools", &self.pools)
+            .field("attribute", &self.attribute)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostAuthentication {
+    /// Builds the trigger from the configuration, with a Cognito client from the standard AWS
+    /// provider chain and the `[aws]` overrides ([`cognito_client`](crate::aws::cognito_client)).
+    pub async fn from_config(config: &AuthConfig) -> Result<Self, ConfigError> {
+        let client = crate::aws::cognito_client(&config.aws).await;
+        Self::with_client(config, client)
+    }
+
+    /// Builds the trigger from the configuration with a given client (an emulator, tests).
+    pub fn with_client(config: &AuthConfig, client: CognitoClient) -> Result<Self, ConfigError> {
+        let attribute = config
+            .triggers
+            .mfa_required_attribute
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MFA_REQUIRED_ATTRIBUTE.to_owned());
+        if attribute.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "triggers.mfa_required_attribute",
+                "must name a user attribute",
+            ));
+        }
+        Ok(PostAuthentication {
+            client,
+            pools: Pools::from_config(config)?,
+            attribute,
+        })
+    }
+
+    /// The attribute that records the MFA requirement.
+    pub fn attribute(&self) -> &str {
+        &self.attribute
+    }
+
+    /// True if these user attributes require MFA (see the type's docs for the values).
+    pub fn mfa_required(&self, user_attributes: &HashMap<String, String>) -> bool {
+        match user_attributes.get(&self.attribute).map(|v| v.trim()) {
+            None => false,
+            Some(v) if v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false") => false,
+            // "true", "1", and any value nobody meant: a requirement someone mistyped is
+            // still a requirement.
+            Some(_) => true,
+        }
+    }
+
+    /// Handles one event: returns it unchanged when the sign-in may proceed.
+    pub async fn handle(
+        &self,
+        event: CognitoEventUserPoolsPostAuthentication,
+    ) -> Result<CognitoEventUserPoolsPostAuthentication, TriggerError> {
+        let header = &event.cognito_event_user_pools_header;
+        check_version(
+            TRIGGER,
+            header.version.as_deref(),
+            VERSIONS,
+            EXPECTED_VERSIONS,
+        )?;
+        if header.trigger_source.is_none() {
+            return Err(TriggerError::MissingField {
+                trigger: TRIGGER,
+                field: "triggerSource",
+            });
+        }
+        let tenant = self.pools.get(TRIGGER, header.user_pool_id.as_deref())?;
+        let username = header
+            .user_name
+            .as_deref()
+            .ok_or(TriggerError::MissingField {
+                trigger: TRIGGER,
+                field: "userName",
+            })?;
+        if !self.mfa_required(&event.request.user_attributes) {
+            tracing::debug!(
+                target: "cognito_authz::trigger",
+                trigger = TRIGGER,
+                tenant = tenant.id(),
+                decision = "allow",
+                reason = "mfa_not_required",
+            );
+            return Ok(event);
+        }
+        let user = self
+            .client
+            .admin_get_user()
+            .user_pool_id(tenant.user_pool_id())
+            .username(username)
+            .send()
+            .await
+            .map_err(|e| {
+                let error = aws_sdk_cognitoidentityprovider::Error::from(e);
+                // The code only: service messages can quote request parameters (the username).
+                tracing::warn!(
+                    target: "cognito_authz::trigger",
+                    trigger = TRIGGER,
+                    tenant = tenant.id(),
+                    code = error.code().unwrap_or("none"),
+                    "AdminGetUser failed"
+                );
+                TriggerError::Cognito(Box::new(error))
+            })?;
+        // Not the legacy `MFAOptions`: AWS no longer supports it and it never reports TOTP.
+        let enabled = user.user_mfa_setting_list().iter().any(|m| !m.is_empty());
+        tracing::debug!(
+            target: "cognito_authz::trigger",
+            trigger = TRIGGER,
+            tenant = tenant.id(),
+            decision = if enabled { "allow" } else { "deny" },
+            reason = if enabled { "mfa_enabled" } else { "mfa_required_not_enabled" },
+        );
+        if enabled {
+            Ok(event)
+        } else {
+            Err(TriggerError::MfaRequired)
+        }
+    }
+
+    /// Handles a raw event, as the Lambda runtime delivers it: checks version and trigger
+    /// source before decoding, then [`handle`](Self::handle).
+    pub async fn handle_json(&self, event: Value) -> Result<Value, TriggerError> {
+        let header = RawHeader::read(TRIGGER, &event)?;
+        check_version(TRIGGER, header.version, VERSIONS, EXPECTED_VERSIONS)?;
+        match header.trigger_source {
+            None => {
+                return Err(TriggerError::MissingField {
+                    trigger: TRIGGER,
+                    field: "triggerSource",
+                });
+            }
+            Some(source) if !SOURCES.contains(&source) => {
+                return Err(TriggerError::WrongTrigger {
+                    trigger: TRIGGER,
+                    found: clip(source, 64),
+                });
+            }
+            Some(_) => {}
+        }
+        let typed: CognitoEventUserPoolsPostAuthentication =
+            serde_json::from_value(event).map_err(|e| decode_error(TRIGGER, &e))?;
+        let handled = self.handle(typed).await?;
+        serde_json::to_value(handled).map_err(|e| decode_error(TRIGGER, &e))
+    }
+
+    /// The trigger as a Lambda service, for `lambda_runtime::run(trigger.service())`.
+    pub fn service(
+        self,
+    ) -> ServiceFn<
+        impl Fn(LambdaEvent<Value>) -> BoxFuture<'static, Result<Value, TriggerError>> + Clone,
+    > {
+        let trigger = Arc::new(self);
+        lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
+            let trigger = trigger.clone();
+            let future: BoxFuture<'static, _> =
+                Box::pin(async move { trigger.handle_json(event.payload).await });
+            future
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! The Pre Token Generation trigger (event versions `V2_0` and `V3_0`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aws_lambda_events::event::cognito::{
+    ClaimsAndScopeOverrideDetailsV2, CognitoAccessTokenGenerationV2,
+    CognitoEventUserPoolsPreTokenGenV2,
+};
+use lambda_runtime::LambdaEvent;
+use lambda_runtime::tower::util::ServiceFn;
+use serde_json::Value;
+
+use super::{Pools, RawHeader, TriggerError, check_version, clip, decode_error};
+use crate::config::AuthConfig;
+use crate::error::ConfigError;
+use crate::tenant::TenantRegistry;
+use crate::verify::SELF_SERVICE_SCOPE;
+
+const TRIGGER: &str = "PreTokenGeneration";
+const VERSIONS: &[&str] = &["2", "3"];
+const EXPECTED_VERSIONS: &str = "\"2\" or \"3\" (attach the trigger with LambdaVersion V2_0 or \
+                                 V3_0; V1_0 cannot change access tokens)";
+
+/// Trigger sources of token requests made for a user; the typed event only knows these.
+const USER_SOURCES: &[&str] = &[
+    "TokenGeneration_HostedAuth",
+    "TokenGeneration_Authentication",
+    "TokenGeneration_NewPasswordChallenge",
+    "TokenGeneration_AuthenticateDevice",
+    "TokenGeneration_RefreshTokens",
+];
+
+/// `V3_0` only: a machine-to-machine token (client credentials grant). There is no user, no
+/// group and no self-service scope to remove.
+const CLIENT_CREDENTIALS: &str = "TokenGeneration_ClientCredentials";
+
+/// Claims Cognito does not let a trigger add or override, or that the layer itself reads.
+/// Refused at construction, so that a bad `roles_claim` fails the deployment instead of every
+/// sign-in.
+const RESERVED_CLAIMS: &[&str] = &[
+    "acr",
+    "amr",
+    "at_hash",
+    "aud",
+    "auth_time",
+    "azp",
+    "c_hash",
+    "client_id",
+    "device_key",
+    "event_id",
+    "exp",
+    "iat",
+    "identities",
+    "iss",
+    "jti",
+    "nbf",
+    "nonce",
+    "origin_jti",
+    "scope",
+    "sub",
+    "token_use",
+    "username",
+    "version",
+];
+
+/// The Pre Token Generation trigger: removes [`SELF_SERVICE_SCOPE`] from the access tokens of
+/// users who may not manage themselves.
+///
+/// For each event it finds the tenant by `userPoolId`, maps the user's groups
+/// (`request.groupConfiguration.groupsToOverride`) to roles with the tenant's mapping (the
+/// layer's [`Tenant::roles_for_groups`](crate::Tenant::roles_for_groups)), and:
+///
+/// - a user with one of the self-manage roles ([`super::self_manage_roles`]) gets the token
+///   unchanged (`claimsAndScopeOverrideDetails: null`);
+/// - any other user gets `accessTokenGeneration.scopesToSuppress =
+///   ["aws.cognito.signin.user.admin"]`, so Cognito refuses that token on its self-service APIs
+///   (see the [module docs](super) for what stops working);
+/// - with `[triggers] roles_claim`, every user's access token also gets the mapped roles as a
+///   JSON array claim through `claimsToAddOrOverride`.
+///
+/// When the response changes anything, `groupOverrideDetails` repeats the request's group
+/// configuration: the response object always carries that field, and an empty one would strip
+/// the user's groups (and with them every role) from the tokens.
+///
+/// An event for a pool that is not a configured tenant, of another version than `"2"` / `"3"`
+/// or of another trigger is an error, so Cognito refuses the token rather than issue one
+/// unfiltered. Machine-to-machine events (`TokenGeneration_ClientCredentials`, `V3_0`) pass
+/// unchanged once their pool is known.
+///
+/// Needs the **Essentials or Plus** feature plan (access-token customization); pair it with
+/// the service's `[self_service_guard]`, which catches pools where the trigger is missing.
+///
+/// ```
+/// use cognito_authz::{AuthConfig, lambda::PreTokenGeneration};
+///
+/// let config = AuthConfig::from_toml(r#"
+/// [self_service_guard]
+/// allowed_roles = ["admin"]
+/// [triggers]
+/// roles_claim = "roles"
+/// [[tenant]]
+/// id = "acme"
+/// user_pool_id = "us-east-1_AbCdEf123"
+/// client_ids = ["3n4b5urk1ft4fl3mg5e62d9ado"]
+/// "#)?;
+/// let trigger = PreTokenGeneration::from_config(&config)?;
+/// assert_eq!(trigger.self_manage_roles(), ["admin"]);
+/// # Ok::<(), cognito_authz::ConfigError>(())
+/// ```
+#[derive(Debug)]
+pub struct PreTokenGeneration {
+    pools: Pools,
+    self_manage_roles: Vec<String>,
+    roles_claim: Option<String>,
+}
+
+impl PreTokenGeneration {
+    /// Builds the trigger from the configuration: its tenants (validated and mapped exactly as
+    /// the layer does), [`self_manage_roles`](super::self_manage_roles) and
+    /// `[triggers] roles_claim`.
+    pub fn from_config(config: &AuthConfig) -> Result<Self, ConfigError> {
+        let trigger = PreTokenGeneration {
+            pools: Pools::from_config(config)?,
+            self_manage_roles: super::self_manage_roles(config)?,
+            roles_claim: None,
+        };
+        match &config.triggers.roles_claim {
+            Some(claim) => trigger.with_roles_claim(claim.clone()),
+            None => Ok(trigger),
+        }
+    }
+
+    /// Reads a configuration file and builds the trigger from it.
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        Self::from_config(&AuthConfig::from_file(path)?)
+    }
+
+    /// Builds the trigger from tenants made with the builder API. Use the same roles as the
+    /// service's [`SelfServiceGuard`](crate::SelfServiceGuard).
+    pub fn new<I, S>(tenants: &TenantRegistry, self_manage_roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        PreTokenGeneration {
+            pools: Pools::from_registry(tenants),
+            self_manage_roles: self_manage_roles.into_iter().map(Into::into).collect(),
+            roles_claim: None,
+        }
+    }
+
+    /// Adds the mapped roles to every access token as the claim `claim` (a JSON array of
+    /// strings). Fails for claims Cognito reserves (`sub`, `scope`, `cognito:*`, ...).
+    pub fn with_roles_claim(mut self, claim: impl Into<String>) -> Result<Self, ConfigError> {
+        let claim = claim.into();
+        if claim.is_empty()
+            || claim.starts_with("cognito:")
+            || RESERVED_CLAIMS.contains(&claim.as_str())
+        {
+            return Err(ConfigError::invalid(
+                "triggers.roles_claim",
+                format!("{claim:?} is a claim Cognito reserves"),
+            ));
+        }
+        self.roles_claim = Some(claim);
+        Ok(self)
+    }
+
+    /// The roles allowed to keep the self-service scope.
+    pub fn self_manage_roles(&self) -> &[String] {
+        &self.self_manage_roles
+    }
+
+    /// The claim the mapped roles are added as, if any.
+    pub fn roles_claim(&self) -> Option<&str> {
+        self.roles_claim.as_deref()
+    }
+
+    /// True if a user of pool `user_pool_id` with these Cognito groups keeps the self-service
+    /// scope: the same decision as the layer's
+    /// [`SelfServiceGuard`](crate::SelfServiceGuard) with the same roles.
+    pub fn may_self_manage(
+        &self,
+        user_pool_id: &str,
+        groups: &[String],
+    ) -> Result<bool, TriggerError> {
+        let tenant = self.pools.get(TRIGGER, Some(user_pool_id))?;
+        Ok(self.allows(&tenant.roles_for_groups(groups)))
+    }
+
+    fn allows(&self, roles: &[Arc<str>]) -> bool {
+        self.self_manage_roles
+            .iter()
+            .any(|allowed| roles.iter().any(|r| **r == **allowed))
+    }
+
+    /// Handles one user token event and returns it with its `response` set.
+    pub fn handle(
+        &self,
+        mut event: CognitoEventUserPoolsPreTokenGenV2,
+    ) -> Result<CognitoEventUserPoolsPreTokenGenV2, TriggerError> {
+        let header = &event.cognito_event_user_pools_header;
+        check_version(
+            TRIGGER,
+            header.version.as_deref(),
+            VERSIONS,
+            EXPECTED_VERSIONS,
+        )?;
+        if header.trigger_source.is_none() {
+            return Err(TriggerError::MissingField {
+                trigger: TRIGGER,
+                field: "triggerSource",
+            });
+        }
+        let tenant = self.pools.get(TRIGGER, header.user_pool_id.as_deref())?;
+        let group_configuration = &event.request.group_configuration;
+        let roles = tenant.roles_for_groups(&group_configuration.groups_to_override);
+        let keeps_scope = self.allows(&roles);
+        let decision = if keeps_scope {
+            "keep_self_service_scope"
+        } else {
+            "suppress_self_service_scope"
+        };
+        tracing::debug!(
+            target: "cognito_authz::trigger",
+            trigger = TRIGGER,
+            tenant = tenant.id(),
+            decision,
+        );
+        if keeps_scope && self.roles_claim.is_none() {
+            event.response.claims_and_scope_override_details = None;
+            return Ok(event);
+        }
+        let mut access = CognitoAccessTokenGenerationV2::default();
+        if !keeps_scope {
+            access.scopes_to_suppress = vec![SELF_SERVICE_SCOPE.to_owned()];
+        }
+        if let Some(claim) = &self.roles_claim {
+            let roles = roles.iter().map(|r| Value::from(&**r)).collect();
+            access
+                .claims_to_add_or_override
+                .insert(claim.clone(), Value::Array(roles));
+        }
+        let mut details = ClaimsAndScopeOverrideDetailsV2::default();
+        details.group_override_details = group_configuration.clone();
+        details.access_token_generation = Some(access);
+        event.response.claims_and_scope_override_details = Some(details);
+        Ok(event)
+    }
+
+    /// Handles a raw event, as the Lambda runtime delivers it: checks version, trigger source
+    /// and pool before decoding, passes machine-to-machine events through, and handles the
+    /// rest with [`handle`](Self::handle).
+    pub fn handle_json(&self, event: Value) -> Result<Value, TriggerError> {
+        let header = RawHeader::read(TRIGGER, &event)?;
+        check_version(TRIGGER, header.version, VERSIONS, EXPECTED_VERSIONS)?;
+        match header.trigger_source {
+            None => {
+                return Err(TriggerError::MissingField {
+                    trigger: TRIGGER,
+                    field: "triggerSource",
+                });
+            }
+            Some(CLIENT_CREDENTIALS) => {
+                self.pools.get(TRIGGER, header.user_pool_id)?;
+                return Ok(event);
+            }
+            Some(source) if !USER_SOURCES.contains(&source) => {
+                return Err(TriggerError::WrongTrigger {
+                    trigger: TRIGGER,
+                    found: clip(source, 64),
+                });
+            }
+            Some(_) => {}
+        }
+        let typed: CognitoEventUserPoolsPreTokenGenV2 =
+            serde_json::from_value(event).map_err(|e| decode_error(TRIGGER, &e))?;
+        let handled = self.handle(typed)?;
+        serde_json::to_value(handled).map_err(|e| decode_error(TRIGGER, &e))
+    }
+
+    /// The trigger as a Lambda service, for `lambda_runtime::run(trigger.service())`.
+    pub fn service(
+        self,
+    ) -> ServiceFn<
+        impl Fn(LambdaEvent<Value>) -> std::future::Ready<Result<Value, TriggerError>> + Clone,
+    > {
+        let trigger = Arc::new(self);
+        lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
+            std::future::ready(trigger.handle_json(event.payload))
+        })
+    }
+}
