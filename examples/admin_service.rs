@@ -1,2 +1,87 @@
-//! Placeholder being written; replaced before commit.
-fn main() {}
+//! The admin and self-service routes of `cognito_authz::admin`, wired to a configuration file.
+//!
+//! ```text
+//! cargo run --example admin_service --features admin -- --config tenants.toml --bind 127.0.0.1:8081
+//! ```
+//!
+//! Routes (all need an access token of a configured tenant; `/admin/...` also role `admin`):
+//! `GET /admin/users`, `GET /admin/users/{username}`, `PUT /admin/users/{username}/mfa`,
+//! `PATCH /admin/users/{username}/attributes`, `POST /admin/users/{username}/groups`,
+//! `DELETE /admin/users/{username}/groups/{group}`, `POST /admin/users/{username}/disable`,
+//! `POST /admin/users/{username}/enable`, `POST /admin/users/{username}/signout`,
+//! `PATCH /me/attributes`.
+//!
+//! Cognito is reached with the standard AWS provider chain (environment, profile, instance
+//! role); `[aws] endpoint_url` in the file or `AWS_ENDPOINT_URL` points it at an emulator such
+//! as moto. Audit events (target `cognito_authz::audit`) are printed at INFO; set `RUST_LOG` to
+//! change what is printed.
+
+use std::net::SocketAddr;
+
+use cognito_authz::AuthConfig;
+use cognito_authz::admin::AdminApi;
+use cognito_authz::aws::cognito_client;
+
+struct Args {
+    config: String,
+    bind: SocketAddr,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut config = None;
+    let mut bind: SocketAddr = "127.0.0.1:8081".parse().expect("static address");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config = Some(args.next().ok_or("--config needs a file")?),
+            "--bind" => {
+                let value = args.next().ok_or("--bind needs an address")?;
+                bind = value.parse().map_err(|e| format!("--bind {value}: {e}"))?;
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    let config = config.ok_or("usage: admin_service --config FILE [--bind ADDR]")?;
+    Ok(Args { config, bind })
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("{message}");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,cognito_authz::audit=info".into()),
+        )
+        .init();
+    let args = parse_args().unwrap_or_else(|msg| fail(msg));
+    let config = AuthConfig::from_file(&args.config).unwrap_or_else(|e| fail(e));
+    let auth = config
+        .to_builder()
+        .and_then(|builder| builder.build())
+        .unwrap_or_else(|e| fail(e));
+    for (tenant, err) in auth.prefetch().await {
+        tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
+    }
+    let client = cognito_client(&config.aws).await;
+    // The routes authenticate, authorize and audit by themselves: no outer layer needed.
+    let app = AdminApi::new(auth, client).router();
+
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .unwrap_or_else(|e| fail(format!("cannot bind {}: {e}", args.bind)));
+    tracing::info!(address = %args.bind, "admin service listening");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(err) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        fail(format!("server error: {err}"));
+    }
+}

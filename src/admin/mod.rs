@@ -1,1 +1,296 @@
-//! Tenant-bound Cognito admin operations (feature `admin`).
+//! Tenant-bound Cognito admin operations and a ready-made axum admin router (feature `admin`).
+//!
+//! Every operation acts on the user pool of the tenant that issued the caller's verified
+//! token. The pool never comes from the request (path, query, body or header), so an
+//! administrator of one tenant cannot reach another tenant's users: they are "not found".
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use cognito_authz::{AuthConfig, admin::AdminApi, aws::cognito_client};
+//!
+//! let config = AuthConfig::from_file("tenants.toml")?;
+//! let auth = config.to_builder()?.build()?;
+//! let client = cognito_client(&config.aws).await;
+//! // Authentication, the admin role, audit events: all applied by the router itself.
+//! let app: axum::Router = AdminApi::new(auth, client).router();
+//! # Ok(()) }
+//! ```
+//!
+//! - [`router`] / [`AdminApi::admin_router`]: `/admin/users/...` routes, each behind
+//!   authentication (access tokens only) and `CognitoAuthz::require("admin")` (the role is
+//!   configurable with [`AdminApi::admin_role`]).
+//! - [`self_service_router`] / [`AdminApi::self_service_router`]: `PATCH /me/attributes` for
+//!   any signed-in user, refusing the tenant's protected attributes.
+//! - [`TenantAdmin`] and [`SelfService`]: the same operations without HTTP.
+//!
+//! # Rules
+//! - **Own tenant only.** The tenant is looked up by the principal's tenant id, and must own
+//!   the token's app client, so even a runtime tenant that reuses a configured tenant's id
+//!   cannot borrow that tenant's pool.
+//! - **Protected attributes** (`protected_attributes` of a tenant, plus [`ALWAYS_PROTECTED`])
+//!   are admin-only: `PATCH /me/attributes` naming one answers 403 and changes nothing. The
+//!   self-service change is made with the server's credentials (`AdminUpdateUserAttributes`)
+//!   for the user name of the verified token.
+//! - **No self-lockout.** An administrator cannot disable themselves, nor leave a group that
+//!   maps to the admin role in their tenant (409), whichever name or alias they use.
+//! - **Audit.** Every attempt, including those refused by authentication (401) or by the role
+//!   policy (403), emits one `tracing` event on target `cognito_authz::audit` with fields
+//!   `actor`, `actor_sub`, `tenant`, `target`, `action`, `outcome` (`success`, `denied`,
+//!   `rejected`, `unauthenticated`, `error`, or `cancelled` when the client went away while
+//!   Cognito was being called), `status`, `reason` and, for attribute changes, the attribute
+//!   *names*. Tokens and attribute values are never logged.
+//!
+//! # HTTP answers
+//!
+//! | situation | status |
+//! |---|---|
+//! | success | 200, JSON |
+//! | no or bad token (including id tokens) | 401 (from the authentication layer) |
+//! | not an admin; protected attribute on `/me/attributes` | 403 |
+//! | unknown user or group in the caller's pool (`UserNotFoundException`) | 404 |
+//! | bad body, bad MFA settings, bad attribute (`InvalidParameterException`, message passed on) | 400 |
+//! | self-lockout; email or phone already used by another account | 409 |
+//! | Cognito throttling, timeout, connection failure, 5xx | 503 + `Retry-After` |
+//! | Cognito refuses the server's credentials (`NotAuthorizedException`, missing IAM permission), pool missing | 500 |
+//! | any other Cognito error | 502 |
+//!
+//! `NotAuthorizedException` on an `Admin*` call means the service's IAM identity may not call
+//! it: a deployment mistake on this side, not a fault of the client (4xx) nor a malfunction of
+//! Cognito (502), and retrying does not help (503), hence 500. Error bodies are
+//! `{"error": code, "message": text}`; server-side details only go to the log.
+//!
+//! # Tenants from a runtime resolver
+//! A [`Principal`] names its tenant by id only. Tenants of the configured
+//! [`TenantRegistry`](crate::TenantRegistry) are found by that id; tenants found at runtime by
+//! a [`TenantResolver`](crate::TenantResolver) are not reachable that way, so their
+//! administrators get 500 (`unknown_tenant`) unless you give [`AdminApi::tenant_lookup`] a
+//! [`TenantLookup`] that finds a tenant by id (typically the same store your resolver reads).
+//!
+//! # Revocation
+//! [`TenantAdmin::global_sign_out`] makes Cognito refuse the user's tokens on its own APIs,
+//! but access tokens verified locally stay valid until they expire.
+
+mod audit;
+mod error;
+mod ops;
+mod router;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use audit::{AUDIT_TARGET, Action};
+pub use error::AdminError;
+pub use ops::{
+    ALWAYS_PROTECTED, ListUsersQuery, MfaPreference, MfaSetting, MfaStatus, SelfService,
+    TenantAdmin, User, UserPage,
+};
+
+use crate::auth::CognitoAuth;
+pub use crate::aws::CognitoClient;
+use crate::principal::Principal;
+use crate::tenant::{ResolveError, Tenant};
+
+/// The admin routes of [`AdminApi::admin_router`] for role `admin`, registry tenants only.
+pub fn router(auth: CognitoAuth, client: CognitoClient) -> axum::Router {
+    AdminApi::new(auth, client).admin_router()
+}
+
+/// The self-service routes of [`AdminApi::self_service_router`], registry tenants only.
+pub fn self_service_router(auth: CognitoAuth, client: CognitoClient) -> axum::Router {
+    AdminApi::new(auth, client).self_service_router()
+}
+
+/// The boxed future a [`TenantLookup`] returns.
+pub type TenantLookupFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Arc<Tenant>>, ResolveError>> + Send + 'a>>;
+
+/// Finds a tenant by id, for tenants that a [`TenantResolver`](crate::TenantResolver) adds at
+/// runtime (registry tenants are found without it).
+///
+/// ```
+/// use std::sync::Arc;
+/// use cognito_authz::{ResolveError, Tenant};
+/// use cognito_authz::admin::{TenantLookup, TenantLookupFuture};
+///
+/// struct FromDatabase;
+///
+/// impl TenantLookup for FromDatabase {
+///     fn tenant<'a>(&'a self, id: &'a str) -> TenantLookupFuture<'a> {
+///         Box::pin(async move {
+///             // A real lookup queries the store the resolver reads, by tenant id.
+///             if id != "runtime" {
+///                 return Ok(None);
+///             }
+///             Tenant::builder("runtime", "us-east-1_Runtime1")
+///                 .client_id("client")
+///                 .protected_attributes(["custom:plan"])
+///                 .build()
+///                 .map(|t| Some(Arc::new(t)))
+///                 .map_err(ResolveError::new)
+///         })
+///     }
+/// }
+/// ```
+pub trait TenantLookup: Send + Sync + 'static {
+    /// The tenant with this id, `Ok(None)` if there is none, or an error if the store could not
+    /// be asked (the request then gets 503).
+    fn tenant<'a>(&'a self, id: &'a str) -> TenantLookupFuture<'a>;
+}
+
+/// Admin operations and routes for a service: the authenticator, the Cognito client and the
+/// admin role. Cheap to clone.
+#[derive(Clone)]
+pub struct AdminApi {
+    auth: CognitoAuth,
+    client: CognitoClient,
+    by_id: Arc<HashMap<String, Arc<Tenant>>>,
+    admin_role: Arc<str>,
+    lookup: Option<Arc<dyn TenantLookup>>,
+}
+
+impl std::fmt::Debug for AdminApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminApi")
+            .field("tenants", &self.by_id.len())
+            .field("admin_role", &self.admin_role)
+            .field("lookup", &self.lookup.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminApi {
+    /// Admin operations for `auth`'s tenants through `client` (build it with
+    /// [`aws::cognito_client`](crate::aws::cognito_client)); the admin role is `admin`.
+    pub fn new(auth: CognitoAuth, client: CognitoClient) -> Self {
+        let by_id = auth
+            .tenants()
+            .tenants()
+            .iter()
+            .map(|t| (t.id().to_owned(), t.clone()))
+            .collect();
+        AdminApi {
+            auth,
+            client,
+            by_id: Arc::new(by_id),
+            admin_role: Arc::from("admin"),
+            lookup: None,
+        }
+    }
+
+    /// The role required for admin operations (default `admin`). Groups that map to it are
+    /// the ones an administrator cannot leave themselves.
+    #[must_use]
+    pub fn admin_role(mut self, role: impl Into<String>) -> Self {
+        self.admin_role = Arc::from(role.into());
+        self
+    }
+
+    /// Finds tenants that are not in the registry (runtime tenants), by id.
+    #[must_use]
+    pub fn tenant_lookup(mut self, lookup: impl TenantLookup) -> Self {
+        self.lookup = Some(Arc::new(lookup));
+        self
+    }
+
+    /// The admin operations of `principal`'s tenant; [`AdminError::Forbidden`] without the
+    /// admin role.
+    pub async fn tenant_admin(&self, principal: &Principal) -> Result<TenantAdmin, AdminError> {
+        if !principal.has_role(&self.admin_role) {
+            return Err(AdminError::Forbidden(self.admin_role.to_string()));
+        }
+        let tenant = self.tenant_of(principal).await?;
+        Ok(TenantAdmin::new(
+            self.client.clone(),
+            tenant,
+            principal.clone(),
+            self.admin_role.clone(),
+        ))
+    }
+
+    /// What `principal` may change on their own account.
+    pub async fn self_service(&self, principal: &Principal) -> Result<SelfService, AdminError> {
+        let tenant = self.tenant_of(principal).await?;
+        Ok(SelfService::new(
+            self.client.clone(),
+            tenant,
+            principal.clone(),
+        ))
+    }
+
+    async fn tenant_of(&self, principal: &Principal) -> Result<Arc<Tenant>, AdminError> {
+        let id = principal.tenant();
+        let tenant = match (self.by_id.get(id), &self.lookup) {
+            (Some(tenant), _) => Some(tenant.clone()),
+            (None, Some(lookup)) => lookup.tenant(id).await.map_err(|err| {
+                tracing::warn!(
+                    target: "cognito_authz::admin",
+                    tenant = id,
+                    error = %err,
+                    "tenant lookup failed",
+                );
+                AdminError::Unavailable
+            })?,
+            (None, None) => None,
+        };
+        owning_tenant(tenant, principal)
+    }
+}
+
+/// Accepts `tenant` for `principal` only if it is the principal's tenant and owns the token's
+/// app client. App client ids are unique across pools, so this ties the tenant found by id to
+/// the pool that issued the token, even if a runtime tenant reused a configured tenant's id.
+fn owning_tenant(
+    tenant: Option<Arc<Tenant>>,
+    principal: &Principal,
+) -> Result<Arc<Tenant>, AdminError> {
+    let id = principal.tenant();
+    let Some(tenant) = tenant else {
+        tracing::error!(
+            target: "cognito_authz::admin",
+            tenant = id,
+            "tenant is not in the registry and no TenantLookup found it",
+        );
+        return Err(AdminError::UnknownTenant);
+    };
+    if tenant.id() != id
+        || !tenant
+            .client_ids()
+            .iter()
+            .any(|c| c == principal.client_id())
+    {
+        tracing::error!(
+            target: "cognito_authz::admin",
+            tenant = id,
+            "the tenant found by id does not own the token's app client; refusing",
+        );
+        return Err(AdminError::UnknownTenant);
+    }
+    Ok(tenant)
+}
+
+/// [`TenantAdmin::for_principal`] without building an [`AdminApi`].
+pub(crate) fn registry_tenant_admin(
+    auth: &CognitoAuth,
+    client: CognitoClient,
+    principal: &Principal,
+) -> Result<TenantAdmin, AdminError> {
+    const ROLE: &str = "admin";
+    if !principal.has_role(ROLE) {
+        return Err(AdminError::Forbidden(ROLE.to_owned()));
+    }
+    let tenant = auth
+        .tenants()
+        .tenants()
+        .iter()
+        .find(|t| t.id() == principal.tenant())
+        .cloned();
+    let tenant = owning_tenant(tenant, principal)?;
+    Ok(TenantAdmin::new(
+        client,
+        tenant,
+        principal.clone(),
+        Arc::from(ROLE),
+    ))
+}

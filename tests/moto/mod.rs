@@ -25,7 +25,9 @@ impl Moto {
     pub fn start() -> Moto {
         let binary = std::env::var_os("MOTO_SERVER")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+            });
         assert!(
             binary.exists(),
             "moto_server not found at {}: run `bash scripts/test` (it installs moto into .venv), \
@@ -45,7 +47,10 @@ impl Moto {
         let moto = Moto { child, port };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         moto

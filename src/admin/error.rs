@@ -1,0 +1,281 @@
+//! [`AdminError`]: what can go wrong in an admin operation, and its HTTP answer.
+
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use http::StatusCode;
+
+/// Why an admin or self-service operation failed.
+///
+/// Each variant maps to one HTTP status ([`AdminError::status`]); the router answers with
+/// `{"error": code, "message": ...}` and `Cache-Control: no-store`, plus `Retry-After` on 503.
+/// Messages of server-side failures (5xx) are generic: the details (Cognito's error code and
+/// message) go to the log, not to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// The target user does not exist in the caller's tenant's pool (`UserNotFoundException`).
+    /// A user of another tenant is, by construction, not found. 404.
+    #[error("user not found")]
+    UserNotFound,
+    /// The group does not exist in the caller's tenant's pool. 404.
+    #[error("group not found")]
+    GroupNotFound,
+    /// The request is malformed: bad JSON body, bad attribute or MFA settings, bad path or
+    /// query parameter, or Cognito's `InvalidParameterException` (its message is passed on). 400.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The request body exceeds the router's limit. 413.
+    #[error("request body too large")]
+    BodyTooLarge,
+    /// A self-service request tried to change an admin-only attribute; nothing was changed. 403.
+    #[error("attribute `{0}` can only be changed by an administrator")]
+    ProtectedAttribute(String),
+    /// The principal lacks the admin role needed for a [`TenantAdmin`](super::TenantAdmin). 403.
+    #[error("role `{0}` required")]
+    Forbidden(String),
+    /// An administrator tried to lock themselves out (disable themselves, or leave a group
+    /// that gives them the admin role). 409: allowed on anyone else, refused on oneself.
+    #[error("{0}")]
+    SelfLockout(&'static str),
+    /// The change conflicts with another user (`AliasExistsException`: the email or phone
+    /// number belongs to another account). 409.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Cognito throttled the request (`TooManyRequestsException`, `LimitExceededException`),
+    /// after the SDK's own retries. 503 with `Retry-After`.
+    #[error("Cognito is throttling requests; retry later")]
+    Throttled,
+    /// Cognito could not be reached or failed (timeout, connection error, 5xx,
+    /// `InternalErrorException`), or a runtime tenant lookup failed. 503 with `Retry-After`.
+    #[error("Cognito is temporarily unavailable; retry later")]
+    Unavailable,
+    /// The server is misconfigured: Cognito refused the server's own credentials
+    /// (`NotAuthorizedException`, `AccessDeniedException`: a missing IAM permission), the
+    /// tenant's pool does not exist, or messaging roles are wrong. `code` is Cognito's error
+    /// code. 500: the fault is this service's deployment, not the client's request and not a
+    /// malfunction of Cognito, and retrying will not help.
+    #[error("server misconfiguration (Cognito answered {code})")]
+    Misconfigured {
+        /// Cognito's error code, or what failed locally.
+        code: String,
+    },
+    /// The principal's tenant is not known to the admin operations: it came from a runtime
+    /// [`TenantResolver`](crate::TenantResolver) and no
+    /// [`TenantLookup`](super::TenantLookup) was configured, or the tenant found does not
+    /// own the token's app client. 500.
+    #[error("tenant is not available for admin operations")]
+    UnknownTenant,
+    /// Cognito answered with an error this crate does not expect. `code` is Cognito's error
+    /// code. 502.
+    #[error("unexpected answer from Cognito ({code})")]
+    Upstream {
+        /// Cognito's error code, or the HTTP status.
+        code: String,
+    },
+}
+
+impl AdminError {
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AdminError::UserNotFound | AdminError::GroupNotFound => StatusCode::NOT_FOUND,
+            AdminError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AdminError::ProtectedAttribute(_) | AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AdminError::SelfLockout(_) | AdminError::Conflict(_) => StatusCode::CONFLICT,
+            AdminError::Throttled | AdminError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AdminError::Misconfigured { .. } | AdminError::UnknownTenant => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            AdminError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// A short stable identifier (`user_not_found`, `protected_attribute`, ...), the `error`
+    /// field of the JSON answer and the `reason` of audit events.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdminError::UserNotFound => "user_not_found",
+            AdminError::GroupNotFound => "group_not_found",
+            AdminError::InvalidRequest(_) => "invalid_request",
+            AdminError::BodyTooLarge => "body_too_large",
+            AdminError::ProtectedAttribute(_) => "protected_attribute",
+            AdminError::Forbidden(_) => "forbidden",
+            AdminError::SelfLockout(_) => "self_lockout",
+            AdminError::Conflict(_) => "conflict",
+            AdminError::Throttled => "throttled",
+            AdminError::Unavailable => "temporarily_unavailable",
+            AdminError::Misconfigured { .. } => "server_misconfigured",
+            AdminError::UnknownTenant => "unknown_tenant",
+            AdminError::Upstream { .. } => "upstream_error",
+        }
+    }
+
+    /// Seconds to put in `Retry-After`, for the 503 answers.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            AdminError::Throttled => Some(5),
+            AdminError::Unavailable => Some(10),
+            _ => None,
+        }
+    }
+
+    /// The message sent to the client: the error's text for client errors, a generic text for
+    /// server errors (whose details are only logged).
+    pub fn public_message(&self) -> String {
+        match self {
+            AdminError::Misconfigured { .. } | AdminError::UnknownTenant => {
+                "the server is misconfigured for this operation".to_owned()
+            }
+            AdminError::Upstream { .. } => "unexpected answer from Cognito".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What a failed call was about, to tell a missing group from a missing pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// The call names a group: `ResourceNotFoundException` is the group.
+    Group,
+    /// Any other call: `ResourceNotFoundException` can only be the pool itself.
+    Other,
+}
+
+/// Maps an SDK failure to an [`AdminError`], logging what the client will not see.
+pub(crate) fn from_sdk<E>(err: SdkError<E>, operation: &'static str, kind: CallKind) -> AdminError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mapped = match &err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            from_code(service.err().code(), service.err().message(), status, kind)
+        }
+        SdkError::DispatchFailure(failure) if failure.is_user() => AdminError::Misconfigured {
+            code: "request could not be sent".to_owned(),
+        },
+        SdkError::ConstructionFailure(_) => AdminError::Misconfigured {
+            code: "request could not be built".to_owned(),
+        },
+        // Timeouts, connection failures, unparseable answers, and credential providers that
+        // could not answer (they fail at dispatch too): all transient from here.
+        _ => AdminError::Unavailable,
+    };
+    if mapped.status().is_server_error() {
+        // Cognito's messages for these codes name roles and resources, never attribute
+        // values, so they are safe to log; they are not sent to the client.
+        tracing::error!(
+            target: "cognito_authz::admin",
+            operation,
+            code = err.code(),
+            error = %aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&err),
+            "Cognito call failed",
+        );
+    }
+    mapped
+}
+
+/// The mapping by Cognito error code (and HTTP status for codes not listed).
+pub(crate) fn from_code(
+    code: Option<&str>,
+    message: Option<&str>,
+    status: u16,
+    kind: CallKind,
+) -> AdminError {
+    let message = || message.unwrap_or("rejected by Cognito").to_owned();
+    match code {
+        Some("UserNotFoundException") => AdminError::UserNotFound,
+        Some("ResourceNotFoundException") if kind == CallKind::Group => AdminError::GroupNotFound,
+        Some("InvalidParameterException" | "FeatureUnavailableInTierException") => {
+            AdminError::InvalidRequest(message())
+        }
+        Some("AliasExistsException") => AdminError::Conflict(message()),
+        Some("TooManyRequestsException" | "LimitExceededException" | "ThrottlingException") => {
+            AdminError::Throttled
+        }
+        Some("InternalErrorException" | "ServiceUnavailable" | "InternalFailure") => {
+            AdminError::Unavailable
+        }
+        Some(
+            code @ ("NotAuthorizedException"
+            | "AccessDeniedException"
+            | "AccessDenied"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "ExpiredTokenException"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "MissingAuthenticationToken"
+            | "IncompleteSignature"
+            | "ResourceNotFoundException"
+            | "CodeDeliveryFailureException"
+            | "InvalidSmsRoleAccessPolicyException"
+            | "InvalidSmsRoleTrustRelationshipException"
+            | "InvalidEmailRoleAccessPolicyException"
+            | "InvalidLambdaResponseException"
+            | "UnexpectedLambdaException"
+            | "UserLambdaValidationException"),
+        ) => AdminError::Misconfigured {
+            code: code.to_owned(),
+        },
+        _ if status >= 500 => AdminError::Unavailable,
+        Some(code) => AdminError::Upstream {
+            code: code.to_owned(),
+        },
+        None => AdminError::Upstream {
+            code: format!("HTTP {status}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(code: &str, status: u16) -> AdminError {
+        from_code(Some(code), Some("detail"), status, CallKind::Other)
+    }
+
+    #[test]
+    fn cognito_codes_map_to_the_documented_statuses() {
+        let cases = [
+            ("UserNotFoundException", 400, 404),
+            ("InvalidParameterException", 400, 400),
+            ("AliasExistsException", 400, 409),
+            ("TooManyRequestsException", 400, 503),
+            ("InternalErrorException", 500, 503),
+            ("NotAuthorizedException", 400, 500),
+            ("AccessDeniedException", 400, 500),
+            ("ResourceNotFoundException", 400, 500),
+            ("SomethingNew", 400, 502),
+            ("SomethingNew", 503, 503),
+        ];
+        for (code, status, expected) in cases {
+            assert_eq!(map(code, status).status().as_u16(), expected, "{code}");
+        }
+        assert_eq!(
+            from_code(
+                Some("ResourceNotFoundException"),
+                None,
+                400,
+                CallKind::Group
+            ),
+            AdminError::GroupNotFound
+        );
+        assert_eq!(
+            map("InvalidParameterException", 400),
+            AdminError::InvalidRequest("detail".into())
+        );
+        assert_eq!(from_code(None, None, 418, CallKind::Other).status(), 502);
+    }
+
+    #[test]
+    fn server_errors_hide_details_and_503_has_retry_after() {
+        let err = map("NotAuthorizedException", 400);
+        assert!(!err.public_message().contains("NotAuthorized"));
+        assert!(err.to_string().contains("NotAuthorizedException"));
+        assert_eq!(AdminError::Throttled.retry_after(), Some(5));
+        assert_eq!(AdminError::Unavailable.retry_after(), Some(10));
+        assert_eq!(AdminError::UserNotFound.retry_after(), None);
+    }
+}

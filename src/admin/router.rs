@@ -1,0 +1,577 @@
+//! The axum routes over [`TenantAdmin`] and [`SelfService`].
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{
+    DefaultBodyLimit, FromRequestParts, Path, RawPathParams, RawQuery, Request, State,
+};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use axum::{Json, Router};
+use http::{HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+use super::audit::{Action, Event};
+use super::ops::{ListUsersQuery, MfaPreference};
+use super::{AdminApi, AdminError};
+use crate::layer::CognitoAuthz;
+use crate::policy::Policy;
+use crate::principal::Principal;
+
+/// Request bodies are small JSON objects; anything larger is refused before parsing.
+const BODY_LIMIT: usize = 16 * 1024;
+
+/// Response extension: this attempt has been audited already (by the operation or by an
+/// inner middleware), so outer middlewares must not log it again.
+#[derive(Clone, Copy)]
+struct Audited;
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.code(), "message": self.public_message() });
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+fn respond<T: Serialize>(result: Result<T, AdminError>) -> Response {
+    let mut response = match result {
+        Ok(value) => {
+            let mut response = (StatusCode::OK, Json(value)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(err) => err.into_response(),
+    };
+    response.extensions_mut().insert(Audited);
+    response
+}
+
+/// What a successful change answers.
+#[derive(Serialize)]
+struct Done<'a> {
+    username: &'a str,
+    action: &'static str,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributesBody {
+    attributes: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupBody {
+    group: String,
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
+    match body {
+        Ok(Json(value)) => Ok(value),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(AdminError::BodyTooLarge)
+        }
+        // The text is serde's, about the client's own body; it goes back to the client only.
+        Err(rejection) => Err(AdminError::InvalidRequest(rejection.body_text())),
+    }
+}
+
+/// Runs `op` once the session (admin or self-service) and the body are ready. Failures before
+/// the operation are audited here; the operation audits itself.
+async fn run<S, B, T, Fut>(
+    principal: &Principal,
+    action: Action,
+    target: &str,
+    session: Result<S, AdminError>,
+    body: Result<B, AdminError>,
+    op: impl FnOnce(S, B) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<T, AdminError>>,
+    T: Serialize,
+{
+    match session.and_then(|s| body.map(|b| (s, b))) {
+        Ok((session, body)) => respond(op(session, body).await),
+        Err(err) => {
+            let result: Result<(), AdminError> = Err(err);
+            Event::new(action, Some(principal), Some(target))
+                .result(&result)
+                .emit();
+            respond(result)
+        }
+    }
+}
+
+async fn set_mfa(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path(target): Path<String>,
+    body: Result<Json<MfaPreference>, JsonRejection>,
+) -> Response {
+    let action = Action::SetMfaPreference;
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        json_body(body),
+        |admin, preference| async move {
+            admin.set_mfa_preference(username, &preference).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+async fn update_attributes(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path(target): Path<String>,
+    body: Result<Json<AttributesBody>, JsonRejection>,
+) -> Response {
+    let action = Action::UpdateAttributes;
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        json_body(body),
+        |admin, body| async move {
+            admin.update_attributes(username, &body.attributes).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+async fn get_user(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path(target): Path<String>,
+) -> Response {
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        Action::GetUser,
+        username,
+        session,
+        Ok(()),
+        |admin, ()| async move { admin.get_user(username).await },
+    )
+    .await
+}
+
+async fn list_users(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let session = api.tenant_admin(&principal).await;
+    let query = parse_list_query(query.as_deref().unwrap_or(""));
+    run(
+        &principal,
+        Action::ListUsers,
+        "*",
+        session,
+        query,
+        |admin, query| async move { admin.list_users(&query).await },
+    )
+    .await
+}
+
+async fn add_to_group(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path(target): Path<String>,
+    body: Result<Json<GroupBody>, JsonRejection>,
+) -> Response {
+    let action = Action::AddToGroup;
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        json_body(body),
+        |admin, body| async move {
+            admin.add_to_group(username, &body.group).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+async fn remove_from_group(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path((target, group)): Path<(String, String)>,
+) -> Response {
+    let action = Action::RemoveFromGroup;
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        Ok(()),
+        |admin, ()| async move {
+            admin.remove_from_group(username, &group).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+async fn disable_user(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path(target): Path<String>,
+) -> Response {
+    let action = Action::DisableUser;
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        Ok(()),
+        |admin, ()| async move {
+            admin.disable_user(username).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+async fn enable_user(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path(target): Path<String>,
+) -> Response {
+    let action = Action::EnableUser;
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        Ok(()),
+        |admin, ()| async move {
+            admin.enable_user(username).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+async fn global_sign_out(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    Path(target): Path<String>,
+) -> Response {
+    let action = Action::GlobalSignOut;
+    let session = api.tenant_admin(&principal).await;
+    let username = target.as_str();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        Ok(()),
+        |admin, ()| async move {
+            admin.global_sign_out(username).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+async fn update_own_attributes(
+    State(api): State<AdminApi>,
+    principal: Principal,
+    body: Result<Json<AttributesBody>, JsonRejection>,
+) -> Response {
+    let action = Action::UpdateOwnAttributes;
+    let session = api.self_service(&principal).await;
+    let username = principal.username();
+    run(
+        &principal,
+        action,
+        username,
+        session,
+        json_body(body),
+        |me, body| async move {
+            me.update_attributes(&body.attributes).await?;
+            Ok(Done {
+                username,
+                action: action.as_str(),
+            })
+        },
+    )
+    .await
+}
+
+/// `limit`, `pagination_token` and `filter`, form-encoded; anything else is refused so that a
+/// misspelt parameter is not silently ignored.
+fn parse_list_query(query: &str) -> Result<ListUsersQuery, AdminError> {
+    let mut parsed = ListUsersQuery::default();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value)?;
+        match percent_decode(key)?.as_str() {
+            "limit" => {
+                parsed.limit = Some(value.parse().map_err(|_| {
+                    AdminError::InvalidRequest("`limit` must be a number".to_owned())
+                })?);
+            }
+            "pagination_token" => parsed.pagination_token = Some(value),
+            "filter" => parsed.filter = Some(value),
+            _ => {
+                return Err(AdminError::InvalidRequest(
+                    "query parameters are `limit`, `pagination_token` and `filter`".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte, UTF-8 result.
+fn percent_decode(input: &str) -> Result<String, AdminError> {
+    let bad = || AdminError::InvalidRequest("malformed query string".to_owned());
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .ok_or_else(bad)?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+/// Audits attempts that were answered before reaching a handler: by the authentication layer
+/// (401, no actor), by the authorization layer (403) or by an extractor (400, 405).
+async fn audit_unanswered(State(action): State<Action>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let principal = parts.extensions.get::<Principal>().cloned();
+    let target = match action {
+        Action::UpdateOwnAttributes => principal.as_ref().map(|p| p.username().to_owned()),
+        Action::ListUsers => Some("*".to_owned()),
+        _ => RawPathParams::from_request_parts(&mut parts, &())
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(name, _)| *name == "username")
+                    .map(|(_, value)| value.to_owned())
+            }),
+    };
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if response.extensions().get::<Audited>().is_none() {
+        let status = response.status().as_u16();
+        let reason = match status {
+            403 => "policy",
+            _ if principal.is_none() => "authentication",
+            _ => "request",
+        };
+        Event::new(action, principal.as_ref(), target.as_deref())
+            .status(status, reason)
+            .emit();
+        response.extensions_mut().insert(Audited);
+    }
+    response
+}
+
+impl AdminApi {
+    /// Authenticates (access tokens only), audits and authorizes one route. The inner audit
+    /// sees the principal and catches policy refusals; the outer one catches authentication
+    /// failures, which have no principal.
+    fn guard(
+        &self,
+        route: MethodRouter<AdminApi>,
+        action: Action,
+        policy: Policy,
+    ) -> MethodRouter<AdminApi> {
+        let audit = middleware::from_fn_with_state(action, audit_unanswered);
+        route
+            .layer::<_, Infallible>(CognitoAuthz::policy(policy))
+            .layer::<_, Infallible>(audit.clone())
+            .layer::<_, Infallible>(self.auth.layer())
+            .layer::<_, Infallible>(audit)
+    }
+
+    /// The admin routes (each behind authentication and the admin role):
+    ///
+    /// | route | operation |
+    /// |---|---|
+    /// | `GET /admin/users?limit=&pagination_token=&filter=` | [`TenantAdmin::list_users`](super::TenantAdmin::list_users) |
+    /// | `GET /admin/users/{username}` | [`TenantAdmin::get_user`](super::TenantAdmin::get_user) |
+    /// | `PUT /admin/users/{username}/mfa` `{"sms": "preferred", "totp": "off"}` | [`TenantAdmin::set_mfa_preference`](super::TenantAdmin::set_mfa_preference) |
+    /// | `PATCH /admin/users/{username}/attributes` `{"attributes": {"name": "v"}}` | [`TenantAdmin::update_attributes`](super::TenantAdmin::update_attributes) |
+    /// | `POST /admin/users/{username}/groups` `{"group": "g"}` | [`TenantAdmin::add_to_group`](super::TenantAdmin::add_to_group) |
+    /// | `DELETE /admin/users/{username}/groups/{group}` | [`TenantAdmin::remove_from_group`](super::TenantAdmin::remove_from_group) |
+    /// | `POST /admin/users/{username}/disable` | [`TenantAdmin::disable_user`](super::TenantAdmin::disable_user) |
+    /// | `POST /admin/users/{username}/enable` | [`TenantAdmin::enable_user`](super::TenantAdmin::enable_user) |
+    /// | `POST /admin/users/{username}/signout` | [`TenantAdmin::global_sign_out`](super::TenantAdmin::global_sign_out) |
+    ///
+    /// Changes answer 200 `{"username": ..., "action": ...}`; reads answer the
+    /// [`User`](super::User) or [`UserPage`](super::UserPage) as JSON.
+    pub fn admin_router(&self) -> Router {
+        let role = || Policy::role(&*self.admin_role);
+        Router::new()
+            .route(
+                "/admin/users",
+                self.guard(get(list_users), Action::ListUsers, role()),
+            )
+            .route(
+                "/admin/users/{username}",
+                self.guard(get(get_user), Action::GetUser, role()),
+            )
+            .route(
+                "/admin/users/{username}/mfa",
+                self.guard(put(set_mfa), Action::SetMfaPreference, role()),
+            )
+            .route(
+                "/admin/users/{username}/attributes",
+                self.guard(patch(update_attributes), Action::UpdateAttributes, role()),
+            )
+            .route(
+                "/admin/users/{username}/groups",
+                self.guard(post(add_to_group), Action::AddToGroup, role()),
+            )
+            .route(
+                "/admin/users/{username}/groups/{group}",
+                self.guard(delete(remove_from_group), Action::RemoveFromGroup, role()),
+            )
+            .route(
+                "/admin/users/{username}/disable",
+                self.guard(post(disable_user), Action::DisableUser, role()),
+            )
+            .route(
+                "/admin/users/{username}/enable",
+                self.guard(post(enable_user), Action::EnableUser, role()),
+            )
+            .route(
+                "/admin/users/{username}/signout",
+                self.guard(post(global_sign_out), Action::GlobalSignOut, role()),
+            )
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .with_state(self.clone())
+    }
+
+    /// The self-service routes (any authenticated user of a tenant):
+    /// `PATCH /me/attributes` `{"attributes": {"name": "v"}}` changes the caller's own
+    /// attributes through [`SelfService::update_attributes`](super::SelfService::update_attributes):
+    /// 403 and nothing changed if any of them is protected.
+    pub fn self_service_router(&self) -> Router {
+        Router::new()
+            .route(
+                "/me/attributes",
+                self.guard(
+                    patch(update_own_attributes),
+                    Action::UpdateOwnAttributes,
+                    Policy::custom("authenticated", |_, _| true),
+                ),
+            )
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .with_state(self.clone())
+    }
+
+    /// Both [`admin_router`](Self::admin_router) and
+    /// [`self_service_router`](Self::self_service_router).
+    pub fn router(&self) -> Router {
+        self.admin_router().merge(self.self_service_router())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query_parsing() {
+        let q = parse_list_query("limit=10&filter=email+%5E%3D+%22ann%22&pagination_token=a%2Fb")
+            .unwrap();
+        assert_eq!(q.limit, Some(10));
+        assert_eq!(q.filter.as_deref(), Some("email ^= \"ann\""));
+        assert_eq!(q.pagination_token.as_deref(), Some("a/b"));
+        assert_eq!(parse_list_query("").unwrap(), ListUsersQuery::default());
+        for bad in [
+            "limit=x",
+            "user_pool_id=us-east-1_x",
+            "filter=%zz",
+            "filter=%e",
+            "filter=%ff",
+        ] {
+            assert!(parse_list_query(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn error_answers_carry_status_code_and_headers() {
+        let response = AdminError::Throttled.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let response = AdminError::UserNotFound.into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+    }
+}
