@@ -256,12 +256,32 @@ async fn remove_from_group(
     .await
 }
 
-async fn disable_user(
-    State(api): State<AdminApi>,
+/// The commands that take nothing but the target user.
+#[derive(Clone, Copy)]
+enum UserCommand {
+    Disable,
+    Enable,
+    SignOut,
+}
+
+impl UserCommand {
+    fn action(self) -> Action {
+        match self {
+            UserCommand::Disable => Action::DisableUser,
+            UserCommand::Enable => Action::EnableUser,
+            UserCommand::SignOut => Action::GlobalSignOut,
+        }
+    }
+}
+
+/// Disable, enable and global sign-out: one handler, the command picks the Cognito call.
+async fn user_command(
+    command: UserCommand,
+    api: AdminApi,
     principal: Principal,
-    Path(target): Path<String>,
+    target: String,
 ) -> Response {
-    let action = Action::DisableUser;
+    let action = command.action();
     let session = api.tenant_admin(&principal).await;
     let username = target.as_str();
     run(
@@ -271,7 +291,11 @@ async fn disable_user(
         session,
         Ok(()),
         |admin, ()| async move {
-            admin.disable_user(username).await?;
+            match command {
+                UserCommand::Disable => admin.disable_user(username).await?,
+                UserCommand::Enable => admin.enable_user(username).await?,
+                UserCommand::SignOut => admin.global_sign_out(username).await?,
+            }
             Ok(Done {
                 username,
                 action: action.as_str(),
@@ -281,54 +305,12 @@ async fn disable_user(
     .await
 }
 
-async fn enable_user(
-    State(api): State<AdminApi>,
-    principal: Principal,
-    Path(target): Path<String>,
-) -> Response {
-    let action = Action::EnableUser;
-    let session = api.tenant_admin(&principal).await;
-    let username = target.as_str();
-    run(
-        &principal,
-        action,
-        username,
-        session,
-        Ok(()),
-        |admin, ()| async move {
-            admin.enable_user(username).await?;
-            Ok(Done {
-                username,
-                action: action.as_str(),
-            })
+fn user_command_route(command: UserCommand) -> MethodRouter<AdminApi> {
+    post(
+        move |State(api): State<AdminApi>, principal: Principal, Path(target): Path<String>| {
+            user_command(command, api, principal, target)
         },
     )
-    .await
-}
-
-async fn global_sign_out(
-    State(api): State<AdminApi>,
-    principal: Principal,
-    Path(target): Path<String>,
-) -> Response {
-    let action = Action::GlobalSignOut;
-    let session = api.tenant_admin(&principal).await;
-    let username = target.as_str();
-    run(
-        &principal,
-        action,
-        username,
-        session,
-        Ok(()),
-        |admin, ()| async move {
-            admin.global_sign_out(username).await?;
-            Ok(Done {
-                username,
-                action: action.as_str(),
-            })
-        },
-    )
-    .await
 }
 
 async fn update_own_attributes(
@@ -502,15 +484,27 @@ impl AdminApi {
             )
             .route(
                 "/admin/users/{username}/disable",
-                self.guard(post(disable_user), Action::DisableUser, role()),
+                self.guard(
+                    user_command_route(UserCommand::Disable),
+                    Action::DisableUser,
+                    role(),
+                ),
             )
             .route(
                 "/admin/users/{username}/enable",
-                self.guard(post(enable_user), Action::EnableUser, role()),
+                self.guard(
+                    user_command_route(UserCommand::Enable),
+                    Action::EnableUser,
+                    role(),
+                ),
             )
             .route(
                 "/admin/users/{username}/signout",
-                self.guard(post(global_sign_out), Action::GlobalSignOut, role()),
+                self.guard(
+                    user_command_route(UserCommand::SignOut),
+                    Action::GlobalSignOut,
+                    role(),
+                ),
             )
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
