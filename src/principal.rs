@@ -77,13 +77,13 @@ pub(crate) struct PrincipalData {
 }
 
 /// The verified claims a principal is made of.
-pub(crate) struct PrincipalClaims<'a> {
+pub(crate) struct PrincipalClaims<'a, G> {
     pub(crate) tenant: &'a crate::tenant::Tenant,
     pub(crate) subject: &'a str,
     pub(crate) username: &'a str,
     pub(crate) client_id: &'a str,
     pub(crate) token_use: TokenUse,
-    pub(crate) groups: &'a [String],
+    pub(crate) groups: &'a [G],
     pub(crate) scope: &'a str,
     pub(crate) expires_at: u64,
     pub(crate) jti: Option<&'a str>,
@@ -91,14 +91,14 @@ pub(crate) struct PrincipalClaims<'a> {
 }
 
 impl PrincipalData {
-    pub(crate) fn new(c: PrincipalClaims<'_>) -> Self {
+    pub(crate) fn new<G: AsRef<str>>(c: PrincipalClaims<'_, G>) -> Self {
         let total = c.subject.len()
             + c.username.len()
             + c.client_id.len()
             + c.scope.len()
             + c.jti.map_or(0, str::len)
             + c.origin_jti.map_or(0, str::len)
-            + c.groups.iter().map(String::len).sum::<usize>();
+            + c.groups.iter().map(|g| g.as_ref().len()).sum::<usize>();
         let mut text = String::with_capacity(total);
         // Tokens are at most a few KiB (the size limit applies first), so offsets fit in u32.
         let mut push = |s: &str| {
@@ -115,13 +115,14 @@ impl PrincipalData {
         let scope = push(c.scope);
         let jti = c.jti.map(&mut push);
         let origin_jti = c.origin_jti.map(&mut push);
-        let groups: Box<[Span]> = c.groups.iter().map(|g| push(g)).collect();
+        let groups: Box<[Span]> = c.groups.iter().map(|g| push(g.as_ref())).collect();
         let roles = if c.tenant.maps_groups() {
             Roles::Mapped(c.tenant.roles_for_groups(c.groups).into_boxed_slice())
         } else {
             let mut order: Vec<u16> = (0..c.groups.len().min(u16::MAX as usize) as u16).collect();
-            order.sort_unstable_by(|a, b| c.groups[*a as usize].cmp(&c.groups[*b as usize]));
-            order.dedup_by(|a, b| c.groups[*a as usize] == c.groups[*b as usize]);
+            let name = |i: &u16| c.groups[*i as usize].as_ref();
+            order.sort_unstable_by(|a, b| name(a).cmp(name(b)));
+            order.dedup_by(|a, b| name(a) == name(b));
             Roles::Groups(order.into_boxed_slice())
         };
         PrincipalData {

@@ -124,12 +124,12 @@ impl Tenant {
     }
 
     /// Maps Cognito groups to this tenant's roles: sorted, deduplicated, case-sensitive.
-    pub fn roles_for_groups(&self, groups: &[String]) -> Vec<Arc<str>> {
+    pub fn roles_for_groups<G: AsRef<str>>(&self, groups: &[G]) -> Vec<Arc<str>> {
         let mut roles: Vec<Arc<str>> = match &self.group_roles {
-            None => groups.iter().map(|g| Arc::from(g.as_str())).collect(),
+            None => groups.iter().map(|g| Arc::from(g.as_ref())).collect(),
             Some(map) => groups
                 .iter()
-                .filter_map(|g| map.get(g))
+                .filter_map(|g| map.get(g.as_ref()))
                 .flatten()
                 .cloned()
                 .collect(),
@@ -461,7 +461,7 @@ mod tests {
     #[test]
     fn without_mapping_groups_are_roles() {
         let t = acme().build().unwrap();
-        let roles = t.roles_for_groups(&["b".into(), "a".into(), "a".into()]);
+        let roles = t.roles_for_groups(&["b", "a", "a"]);
         assert_eq!(roles, vec![Arc::from("a"), Arc::from("b")]);
     }
 
@@ -473,11 +473,11 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            t.roles_for_groups(&["Administrators".into()]),
+            t.roles_for_groups(&["Administrators"]),
             vec![Arc::from("admin")]
         );
-        assert!(t.roles_for_groups(&["Admin".into()]).is_empty());
-        assert!(t.roles_for_groups(&["unmapped".into()]).is_empty());
+        assert!(t.roles_for_groups(&["Admin"]).is_empty());
+        assert!(t.roles_for_groups(&["unmapped"]).is_empty());
     }
 
     #[test]

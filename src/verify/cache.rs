@@ -6,39 +6,53 @@ use aws_lc_rs::digest;
 
 use crate::principal::Principal;
 
-/// Cache key of a token: `SHA-256(SHA-256(header.payload) || signature)`.
+/// Cache key of a token: the SHA-256 of the whole token.
 ///
 /// A collision-resistant digest is what makes a hit safe: a token that differs in any byte has
-/// a different key (the inner digest is fixed-length, so the split between message and
-/// signature is unambiguous), and finding two tokens with one key is as hard as breaking
-/// SHA-256. Storing 32 bytes instead of the token (about 1 KiB) keeps 100,000 entries small.
+/// a different key, and finding two tokens with one key is as hard as breaking SHA-256.
+/// Storing 32 bytes instead of the token (about 1 KiB) keeps 100,000 entries small.
 pub(crate) type TokenDigest = [u8; 32];
 
-/// The two digests of a token: the inner one is exactly what the RS256 signature covers, so
-/// a cache miss hands it to the RSA check instead of hashing the message a second time.
+/// The cache key, and the hash state at the end of `header.payload`: on a miss that state is
+/// finished into the digest the RS256 signature covers, so the message is hashed once for
+/// both purposes instead of twice.
 pub(crate) struct Prehashed {
-    pub(crate) message: digest::Digest,
+    message: digest::Context,
     pub(crate) key: TokenDigest,
+}
+
+impl Prehashed {
+    /// SHA-256 of `header.payload`, what the RS256 signature covers.
+    pub(crate) fn message_digest(self) -> digest::Digest {
+        self.message.finish()
+    }
 }
 
 /// Splits at the last dot (a token without one still gets a well-defined digest; it fails
 /// parsing later).
-pub(crate) fn message_digest(token: &str) -> (digest::Digest, &str) {
-    let (message, signature) = token.rsplit_once('.').unwrap_or((token, ""));
-    (
-        digest::digest(&digest::SHA256, message.as_bytes()),
-        signature,
-    )
+fn split(token: &str) -> (&str, &str) {
+    token
+        .rsplit_once('.')
+        .map_or((token, ""), |(m, _)| (m, &token[m.len()..]))
+}
+
+/// SHA-256 of `header.payload` alone (when the verified-token cache is off).
+pub(crate) fn message_digest(token: &str) -> digest::Digest {
+    digest::digest(&digest::SHA256, split(token).0.as_bytes())
 }
 
 pub(crate) fn prehash(token: &str) -> Prehashed {
-    let (message, signature) = message_digest(token);
-    let mut outer = digest::Context::new(&digest::SHA256);
-    outer.update(message.as_ref());
-    outer.update(signature.as_bytes());
+    let (message, rest) = split(token);
+    let mut context = digest::Context::new(&digest::SHA256);
+    context.update(message.as_bytes());
+    let at_message_end = context.clone();
+    context.update(rest.as_bytes());
     let mut key = [0u8; 32];
-    key.copy_from_slice(outer.finish().as_ref());
-    Prehashed { message, key }
+    key.copy_from_slice(context.finish().as_ref());
+    Prehashed {
+        message: at_message_end,
+        key,
+    }
 }
 
 #[derive(Clone)]
@@ -126,14 +140,19 @@ mod tests {
     }
 
     #[test]
-    fn moving_the_last_dot_changes_the_key() {
+    fn key_is_the_digest_of_the_whole_token() {
+        let whole = digest::digest(&digest::SHA256, b"a.bc.d");
+        assert_eq!(prehash("a.bc.d").key.as_slice(), whole.as_ref());
         assert_ne!(prehash("a.bc.d").key, prehash("a.b.cd").key);
     }
 
     #[test]
     fn message_digest_is_what_the_signature_covers() {
-        let (d, sig) = message_digest("h.p.s");
-        assert_eq!(sig, "s");
-        assert_eq!(d.as_ref(), digest::digest(&digest::SHA256, b"h.p").as_ref());
+        let expected = digest::digest(&digest::SHA256, b"h.p");
+        assert_eq!(message_digest("h.p.s").as_ref(), expected.as_ref());
+        assert_eq!(
+            prehash("h.p.s").message_digest().as_ref(),
+            expected.as_ref()
+        );
     }
 }

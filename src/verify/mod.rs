@@ -137,23 +137,26 @@ impl Verifier {
         uses: TokenUses,
     ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
-        let iss = unverified
+        let payload = unverified.claims()?;
+        let iss = payload
             .iss
             .as_deref()
             .ok_or(AuthError::MissingClaim("iss"))?;
         let tenant = self.tenant(iss).await?;
         let key = self.keys.key(&tenant, &unverified.kid).await?;
-        let message = match &hashed {
-            Some(hashed) => hashed.message,
-            None => message_digest(token).0,
+        let (message, cache_key) = match hashed {
+            Some(hashed) => {
+                let key = hashed.key;
+                (hashed.message_digest(), Some(key))
+            }
+            None => (message_digest(token), None),
         };
         if !key.verify_digest(&message, &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
-        let (principal, valid_for) =
-            self.validate(unverified.claims?, &tenant, SystemTime::now())?;
-        if let (Some(cache), Some(hashed)) = (&self.cache, hashed) {
-            cache.insert(hashed.key, principal.clone(), valid_for);
+        let (principal, valid_for) = self.validate(payload.claims?, &tenant, SystemTime::now())?;
+        if let (Some(cache), Some(key)) = (&self.cache, cache_key) {
+            cache.insert(key, principal.clone(), valid_for);
         }
         if !uses.allows(principal.token_use()) {
             return Err(AuthError::WrongTokenUse {
@@ -190,7 +193,7 @@ impl Verifier {
     /// how long the token stays valid.
     fn validate(
         &self,
-        claims: token::Claims,
+        claims: token::Claims<'_>,
         tenant: &Arc<Tenant>,
         now: SystemTime,
     ) -> Result<(Principal, Duration), AuthError> {

@@ -12,10 +12,8 @@ use crate::error::{AuthError, MalformedPart};
 /// A token split and decoded, not yet verified.
 pub(crate) struct UnverifiedToken {
     pub(crate) kid: String,
-    /// The issuer, read even when other claims have the wrong type: it is needed to find the
-    /// key, and a claim error must only be reported once the signature is known to be genuine.
-    pub(crate) iss: Option<String>,
-    pub(crate) claims: Result<Claims, AuthError>,
+    /// The decoded payload JSON; claims are parsed from it borrowing its strings.
+    payload: Vec<u8>,
     pub(crate) signature: Vec<u8>,
 }
 
@@ -30,25 +28,55 @@ struct Header<'a> {
     crit: Option<IgnoredAny>,
 }
 
-/// The claims this crate reads. Other claims (user attributes, ...) are ignored.
+/// The claims this crate reads, borrowing from the decoded payload where no JSON escape forces
+/// a copy. Other claims (user attributes, ...) are ignored.
 #[derive(Deserialize)]
-pub(crate) struct Claims {
-    pub(crate) iss: Option<String>,
-    pub(crate) sub: Option<String>,
-    pub(crate) token_use: Option<String>,
-    pub(crate) client_id: Option<String>,
-    pub(crate) aud: Option<String>,
-    pub(crate) username: Option<String>,
-    #[serde(rename = "cognito:username")]
-    pub(crate) cognito_username: Option<String>,
-    #[serde(rename = "cognito:groups")]
-    pub(crate) groups: Option<Vec<String>>,
-    pub(crate) scope: Option<String>,
+pub(crate) struct Claims<'a> {
+    #[serde(borrow)]
+    pub(crate) iss: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) sub: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) token_use: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) client_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) aud: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) username: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "cognito:username")]
+    pub(crate) cognito_username: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "cognito:groups")]
+    pub(crate) groups: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow)]
+    pub(crate) scope: Option<Cow<'a, str>>,
     pub(crate) exp: Option<u64>,
     pub(crate) nbf: Option<u64>,
     pub(crate) iat: Option<u64>,
-    pub(crate) jti: Option<String>,
-    pub(crate) origin_jti: Option<String>,
+    #[serde(borrow)]
+    pub(crate) jti: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) origin_jti: Option<Cow<'a, str>>,
+}
+
+/// What the payload yields before the signature is checked: the issuer (needed to find the
+/// key) and the claims, whose error, if any, must only be reported for a genuine token.
+pub(crate) struct PayloadClaims<'a> {
+    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) claims: Result<Claims<'a>, AuthError>,
+}
+
+impl UnverifiedToken {
+    /// Parses the payload. Fails only if it is not a JSON object at all (or `iss` has the
+    /// wrong type): then there is nothing to look a key up with.
+    pub(crate) fn claims(&self) -> Result<PayloadClaims<'_>, AuthError> {
+        let claims = parse_claims(&self.payload);
+        let iss = match &claims {
+            Ok(claims) => claims.iss.clone(),
+            Err(_) => lenient_issuer(&self.payload)?.map(Cow::Owned),
+        };
+        Ok(PayloadClaims { iss, claims })
+    }
 }
 
 const STRING_CLAIMS: &[&str] = &[
@@ -101,20 +129,13 @@ pub(crate) fn parse(token: &str) -> Result<UnverifiedToken, AuthError> {
     let payload_json = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| AuthError::Malformed(MalformedPart::Payload))?;
-    let claims = parse_claims(&payload_json);
-    let iss = match &claims {
-        Ok(claims) => claims.iss.clone(),
-        Err(_) => lenient_issuer(&payload_json)?,
-    };
-
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| AuthError::Malformed(MalformedPart::Signature))?;
 
     Ok(UnverifiedToken {
         kid,
-        iss,
-        claims,
+        payload: payload_json,
         signature,
     })
 }
@@ -135,7 +156,7 @@ fn lenient_issuer(json: &[u8]) -> Result<Option<String>, AuthError> {
     }
 }
 
-fn parse_claims(json: &[u8]) -> Result<Claims, AuthError> {
+fn parse_claims(json: &[u8]) -> Result<Claims<'_>, AuthError> {
     serde_json::from_slice(json).map_err(|_| diagnose(json))
 }
 
@@ -176,6 +197,15 @@ mod tests {
 
     fn b64(s: &str) -> String {
         URL_SAFE_NO_PAD.encode(s)
+    }
+
+    /// The error of the claims (reported after the signature) or of the payload itself.
+    fn claims_error(token: &str) -> Option<AuthError> {
+        let unverified = parse(token).ok()?;
+        match unverified.claims() {
+            Ok(payload) => payload.claims.err(),
+            Err(err) => Some(err),
+        }
     }
 
     fn token(header: &str, payload: &str) -> String {
@@ -239,12 +269,11 @@ mod tests {
             (r#"{"aud":["a","b"]}"#, "aud"),
         ];
         for (payload, claim) in cases {
-            let parsed = parse(&token(h, payload));
-            let err = match parsed {
-                Ok(t) => t.claims.err(),
-                Err(e) => Some(e),
-            };
-            assert_eq!(err, Some(AuthError::InvalidClaim(claim)), "{payload}");
+            assert_eq!(
+                claims_error(&token(h, payload)),
+                Some(AuthError::InvalidClaim(claim)),
+                "{payload}"
+            );
         }
     }
 
@@ -252,17 +281,17 @@ mod tests {
     fn non_object_payloads_and_duplicates_are_malformed() {
         let h = r#"{"alg":"RS256","kid":"k"}"#;
         for payload in ["[]", "null", "\"x\"", "{"] {
+            let unverified = parse(&token(h, payload)).unwrap();
             assert_eq!(
-                parse(&token(h, payload)).err(),
+                unverified.claims().err(),
                 Some(AuthError::Malformed(MalformedPart::Payload)),
                 "{payload}"
             );
         }
         // Duplicate claims: the issuer is still readable, the claims are not (reported after
         // the signature check).
-        let dup = parse(&token(h, r#"{"sub":"a","sub":"b"}"#)).unwrap();
         assert_eq!(
-            dup.claims.err(),
+            claims_error(&token(h, r#"{"iss":"i","sub":"a","sub":"b"}"#)),
             Some(AuthError::Malformed(MalformedPart::Payload))
         );
     }
