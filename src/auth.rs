@@ -150,6 +150,7 @@ pub struct CognitoAuthBuilder {
     leeway: Duration,
     max_token_bytes: usize,
     token_cache_entries: u64,
+    token_cache_ttl: Duration,
     jwks: JwksConfig,
     self_service_guard: Option<SelfServiceGuard>,
     responder: ErrorResponder,
@@ -165,6 +166,7 @@ impl Default for CognitoAuthBuilder {
             leeway: Duration::ZERO,
             max_token_bytes: 8 * 1024,
             token_cache_entries: 100_000,
+            token_cache_ttl: Duration::from_secs(3600),
             jwks: JwksConfig::default(),
             self_service_guard: None,
             responder: default_responder(),
@@ -217,6 +219,14 @@ impl CognitoAuthBuilder {
         self
     }
 
+    /// Longest time a verified token stays cached, whatever its `exp` (never past `exp`).
+    /// Default 1 h, Cognito's default access-token lifetime: a longer-lived token is verified
+    /// again after it.
+    pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.token_cache_ttl = ttl;
+        self
+    }
+
     /// Key cache settings.
     pub fn jwks(mut self, config: JwksConfig) -> Self {
         self.jwks = config;
@@ -247,6 +257,12 @@ impl CognitoAuthBuilder {
                 "no tenant configured and no resolver set",
             ));
         }
+        if self.token_cache_entries > 0 && self.token_cache_ttl.is_zero() {
+            return Err(ConfigError::invalid(
+                "token_cache_ttl_seconds",
+                "must be positive (set token_cache_entries = 0 to disable the cache)",
+            ));
+        }
         if self.max_token_bytes == 0 {
             return Err(ConfigError::invalid("max_token_bytes", "must be positive"));
         }
@@ -259,7 +275,7 @@ impl CognitoAuthBuilder {
             )
         });
         let cache = (self.token_cache_entries > 0)
-            .then(|| VerifiedTokenCache::new(self.token_cache_entries));
+            .then(|| VerifiedTokenCache::new(self.token_cache_entries, self.token_cache_ttl));
         Ok(CognitoAuth {
             inner: Arc::new(AuthInner {
                 verifier: Verifier {

@@ -4,6 +4,7 @@
 //! leeway_seconds = 0            # optional, default 0
 //! max_token_bytes = 8192        # optional, default 8192
 //! token_cache_entries = 100000  # optional, 0 disables the verified-token cache
+//! token_cache_ttl_seconds = 3600  # optional: longest a verified token stays cached
 //!
 //! [jwks]                        # optional; defaults shown
 //! cooldown_seconds = 10
@@ -64,6 +65,9 @@ pub struct AuthConfig {
     /// Verified-token cache capacity.
     #[serde(default = "default_cache_entries")]
     pub token_cache_entries: u64,
+    /// Longest time a verified token stays cached (never past its `exp`).
+    #[serde(default = "default_cache_ttl")]
+    pub token_cache_ttl_seconds: u64,
     /// Key cache settings.
     #[serde(default)]
     pub jwks: JwksSection,
@@ -112,6 +116,9 @@ fn default_max_token_bytes() -> usize {
 }
 fn default_cache_entries() -> u64 {
     100_000
+}
+fn default_cache_ttl() -> u64 {
+    3600
 }
 
 /// `[jwks]`.
@@ -230,6 +237,7 @@ impl AuthConfig {
             .leeway(Duration::from_secs(this.leeway_seconds))
             .max_token_bytes(this.max_token_bytes)
             .token_cache_entries(this.token_cache_entries)
+            .token_cache_ttl(Duration::from_secs(this.token_cache_ttl_seconds))
             .jwks(jwks);
         if let Some(guard) = this.self_service_guard {
             builder = builder.self_service_guard(SelfServiceGuard {

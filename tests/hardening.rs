@@ -393,3 +393,31 @@ fn tenants_share_nothing_but_the_issuer_check_isolates_them() {
         AuthError::UnknownIssuer
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_tokens_are_dropped_after_the_cache_ttl_and_verified_again() {
+    let issuer = start_issuer().await;
+    let auth = auth_a(&issuer, |b| b.token_cache_ttl(Duration::from_millis(300)));
+    let token = issuer.mint(&access_a(&issuer, "alice", &["admin"]));
+    auth.verify(&token).await.unwrap();
+    assert_eq!(auth.cached_tokens(), 1);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(auth.cached_tokens(), 0, "entry outlived the cache ttl");
+    auth.verify(&token)
+        .await
+        .expect("a valid token is verified again");
+    assert_eq!(auth.cached_tokens(), 1);
+}
+
+#[test]
+fn a_zero_cache_ttl_is_a_config_error() {
+    let rt = runtime();
+    let issuer = rt.block_on(start_issuer());
+    let err = CognitoAuth::builder()
+        .tenant(tenant_a(&issuer))
+        .unwrap()
+        .token_cache_ttl(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("token_cache_ttl_seconds"), "{err}");
+}

@@ -85,7 +85,7 @@ struct KeySet {
 }
 
 /// The keys of one JWKS URL.
-struct KeySlot {
+pub(crate) struct KeySlot {
     current: RwLock<Option<Arc<KeySet>>>,
     /// Held by the one task fetching; the others wait on it (single flight).
     fetching: Mutex<Option<Instant>>,
@@ -153,11 +153,15 @@ impl JwksCache {
         &self.config
     }
 
-    fn slot(&self, tenant: &Tenant) -> Arc<KeySlot> {
-        self.slots.get_with_by_ref(tenant.jwks_url(), || {
-            Arc::new(KeySlot {
-                current: RwLock::new(None),
-                fetching: Mutex::new(None),
+    /// The slot of `tenant`'s JWKS URL. Looked up by URL once per tenant, then remembered by
+    /// the tenant, so verification skips hashing the URL.
+    fn slot<'t>(&self, tenant: &'t Tenant) -> &'t Arc<KeySlot> {
+        tenant.key_slot.get_or_init(|| {
+            self.slots.get_with_by_ref(tenant.jwks_url(), || {
+                Arc::new(KeySlot {
+                    current: RwLock::new(None),
+                    fetching: Mutex::new(None),
+                })
             })
         })
     }

@@ -9,12 +9,13 @@ mod resolver;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub(crate) use resolver::ResolverCache;
 pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
 
 use crate::error::ConfigError;
+use crate::jwks::KeySlot;
 
 /// One tenant: a Cognito user pool, its accepted app clients and its role mapping.
 ///
@@ -42,6 +43,8 @@ pub struct Tenant {
     jwks_url: String,
     issuers: [String; 2],
     protected_attributes: Vec<String>,
+    /// This tenant's entry of the key cache, found on first use.
+    pub(crate) key_slot: OnceLock<Arc<KeySlot>>,
 }
 
 impl fmt::Debug for Tenant {
@@ -280,6 +283,7 @@ impl TenantBuilder {
             jwks_url,
             issuers: [original, updated],
             protected_attributes: self.protected_attributes,
+            key_slot: OnceLock::new(),
         })
     }
 }
