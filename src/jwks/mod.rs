@@ -188,7 +188,7 @@ impl JwksCache {
                 drop(last_attempt);
                 return self.serve_stale(tenant, &set, kid);
             }
-            self.fetch_into(tenant, &slot, &mut last_attempt).await;
+            self.fetch_into(tenant, slot, &mut last_attempt).await;
             drop(last_attempt);
             let now = slot.current().unwrap_or(set);
             return self.serve_stale(tenant, &now, kid);
@@ -203,7 +203,7 @@ impl JwksCache {
             return Ok(key.clone());
         }
         if !self.cooling_down(*last_attempt) {
-            self.fetch_into(tenant, &slot, &mut last_attempt).await;
+            self.fetch_into(tenant, slot, &mut last_attempt).await;
         }
         drop(last_attempt);
         match slot.current() {
