@@ -333,6 +333,7 @@ impl<'a> Issuer<'a> {
 #[derive(Debug, Default)]
 pub struct TenantRegistry {
     by_issuer: HashMap<Box<str>, Arc<Tenant>>,
+    by_id: HashMap<Arc<str>, Arc<Tenant>>,
     tenants: Vec<Arc<Tenant>>,
 }
 
@@ -358,7 +359,7 @@ impl TenantRegistry {
     }
 
     fn insert_at(&mut self, tenant: Tenant, path: &str) -> Result<(), ConfigError> {
-        if self.tenants.iter().any(|t| t.id == tenant.id) {
+        if self.by_id.contains_key(&tenant.id) {
             return Err(ConfigError::invalid(
                 format!("{path}.id"),
                 format!("duplicate tenant id {:?}", tenant.id),
@@ -381,6 +382,7 @@ impl TenantRegistry {
         for iss in &tenant.issuers {
             self.by_issuer.insert(iss.as_str().into(), tenant.clone());
         }
+        self.by_id.insert(tenant.id.clone(), tenant.clone());
         self.tenants.push(tenant);
         Ok(())
     }
@@ -388,6 +390,11 @@ impl TenantRegistry {
     /// The tenant whose pool issued `iss` (exact match), if registered.
     pub fn get_by_issuer(&self, iss: &str) -> Option<&Arc<Tenant>> {
         self.by_issuer.get(iss)
+    }
+
+    /// The tenant with id `id`, if registered.
+    pub fn get_by_id(&self, id: &str) -> Option<&Arc<Tenant>> {
+        self.by_id.get(id)
     }
 
     /// All registered tenants.
