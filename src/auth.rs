@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::AuthConfig;
-use crate::error::{AuthError, ConfigError, ErrorResponder, default_responder};
+use crate::error::{AuthError, ConfigError, ErrorResponder};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
 use crate::layer::AuthLayer;
 use crate::principal::Principal;
@@ -30,7 +30,8 @@ pub struct CognitoAuth {
 
 pub(crate) struct AuthInner {
     pub(crate) verifier: Verifier,
-    pub(crate) responder: ErrorResponder,
+    /// `None`: the default JSON answers ([`AuthError::to_response`]).
+    pub(crate) responder: Option<ErrorResponder>,
 }
 
 impl std::fmt::Debug for CognitoAuth {
@@ -121,10 +122,16 @@ impl CognitoAuth {
         &self.inner.verifier.registry
     }
 
-    pub(crate) fn responder(&self) -> &ErrorResponder {
-        &self.inner.responder
+    /// The custom error responder, if one was set.
+    pub(crate) fn responder(&self) -> Option<&ErrorResponder> {
+        self.inner.responder.as_ref()
     }
 }
+
+/// The largest clock-skew leeway accepted.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The longest verified-token cache lifetime accepted (Cognito's longest token lifetime).
+pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Builder for [`CognitoAuth`].
 ///
@@ -153,7 +160,7 @@ pub struct CognitoAuthBuilder {
     token_cache_ttl: Duration,
     jwks: JwksConfig,
     self_service_guard: Option<SelfServiceGuard>,
-    responder: ErrorResponder,
+    responder: Option<ErrorResponder>,
 }
 
 impl Default for CognitoAuthBuilder {
@@ -169,7 +176,7 @@ impl Default for CognitoAuthBuilder {
             token_cache_ttl: Duration::from_secs(3600),
             jwks: JwksConfig::default(),
             self_service_guard: None,
-            responder: default_responder(),
+            responder: None,
         }
     }
 }
@@ -201,7 +208,8 @@ impl CognitoAuthBuilder {
         self
     }
 
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default 0 (as aws-jwt-verify).
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default 0 (as aws-jwt-verify); at most
+    /// [`MAX_LEEWAY`].
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -219,8 +227,8 @@ impl CognitoAuthBuilder {
         self
     }
 
-    /// Longest time a verified token stays cached, whatever its `exp` (never past `exp`).
-    /// Default 1 h, Cognito's default access-token lifetime: a longer-lived token is verified
+    /// Longest time a verified token stays cached, whatever its `exp` (never past `exp`);
+    /// at most [`MAX_TOKEN_CACHE_TTL`]. Default 1 h, Cognito's default access-token lifetime: a longer-lived token is verified
     /// again after it.
     pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
         self.token_cache_ttl = ttl;
@@ -245,7 +253,7 @@ impl CognitoAuthBuilder {
         mut self,
         responder: impl Fn(&AuthError) -> http::Response<bytes::Bytes> + Send + Sync + 'static,
     ) -> Self {
-        self.responder = Arc::new(responder);
+        self.responder = Some(Arc::new(responder));
         self
     }
 
@@ -257,10 +265,19 @@ impl CognitoAuthBuilder {
                 "no tenant configured and no resolver set",
             ));
         }
-        if self.token_cache_entries > 0 && self.token_cache_ttl.is_zero() {
+        if self.token_cache_entries > 0
+            && (self.token_cache_ttl.is_zero() || self.token_cache_ttl > MAX_TOKEN_CACHE_TTL)
+        {
             return Err(ConfigError::invalid(
                 "token_cache_ttl_seconds",
-                "must be positive (set token_cache_entries = 0 to disable the cache)",
+                "must be between 1 s and 1 day, Cognito's longest token lifetime \
+                 (set token_cache_entries = 0 to disable the cache)",
+            ));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::invalid(
+                "leeway_seconds",
+                "must be at most 300: a larger leeway accepts long-expired tokens",
             ));
         }
         if self.max_token_bytes == 0 {

@@ -190,13 +190,7 @@ impl AuthConfig {
 
     /// Validates the tenants and returns a builder carrying every setting.
     pub fn into_builder(self) -> Result<CognitoAuthBuilder, ConfigError> {
-        self.to_builder()
-    }
-
-    /// Like [`into_builder`](Self::into_builder), keeping the config (for the `[aws]` and
-    /// `[triggers]` sections used by admin operations and triggers).
-    pub fn to_builder(&self) -> Result<CognitoAuthBuilder, ConfigError> {
-        let this = self.clone();
+        let this = self;
         let tenants = this
             .tenants
             .into_iter()
@@ -245,6 +239,12 @@ impl AuthConfig {
             });
         }
         Ok(builder)
+    }
+
+    /// Like [`into_builder`](Self::into_builder), keeping the config (for the `[aws]` and
+    /// `[triggers]` sections used by admin operations and triggers).
+    pub fn to_builder(&self) -> Result<CognitoAuthBuilder, ConfigError> {
+        self.clone().into_builder()
     }
 }
 

@@ -91,8 +91,9 @@ pub enum AuthError {
         "token carries the Cognito self-service scope, which this service refuses for users without a self-managing role"
     )]
     SelfServiceScopeNotSuppressed,
-    /// The tenant's signing keys could not be obtained (fetch failed, none held).
-    #[error("signing keys for tenant `{tenant}` are unavailable")]
+    /// The tenant's signing keys could not be obtained (fetch failed, none held). The tenant is
+    /// for logs; the message sent to clients does not name it.
+    #[error("signing keys are temporarily unavailable")]
     KeysUnavailable {
         /// The tenant id.
         tenant: Arc<str>,
@@ -229,10 +230,6 @@ impl AuthError {
 /// [`CognitoAuthBuilder::error_responder`](crate::CognitoAuthBuilder::error_responder) to change
 /// the body format; the layers of one [`CognitoAuth`](crate::CognitoAuth) all use it.
 pub type ErrorResponder = Arc<dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync>;
-
-pub(crate) fn default_responder() -> ErrorResponder {
-    Arc::new(AuthError::to_response)
-}
 
 /// Errors building a [`CognitoAuth`](crate::CognitoAuth) or loading its configuration.
 #[derive(Debug, thiserror::Error)]

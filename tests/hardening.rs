@@ -544,3 +544,71 @@ async fn an_issuer_that_is_down_from_the_start_is_503_and_causes_one_fetch_per_c
     );
     server.abort();
 }
+
+#[test]
+fn dangerous_settings_are_config_errors() {
+    let rt = runtime();
+    let issuer = rt.block_on(start_issuer());
+    let build =
+        |configure: fn(cognito_authz::CognitoAuthBuilder) -> cognito_authz::CognitoAuthBuilder| {
+            configure(CognitoAuth::builder().tenant(tenant_a(&issuer)).unwrap())
+                .build()
+                .unwrap_err()
+                .to_string()
+        };
+    assert!(build(|b| b.leeway(Duration::from_secs(301))).contains("leeway_seconds"));
+    assert!(
+        build(|b| b.token_cache_ttl(Duration::from_secs(86_401)))
+            .contains("token_cache_ttl_seconds")
+    );
+    for url in ["https://", "http://", "ftp://h/x", "not a url"] {
+        let err = Tenant::builder(TENANT_A, POOL_A)
+            .client_id(CLIENT_A)
+            .jwks_url(url)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("tenant.jwks_url"), "{url}: {err}");
+    }
+}
+
+struct ImpersonatingResolver;
+
+impl TenantResolver for ImpersonatingResolver {
+    fn resolve<'a>(&'a self, issuer: Issuer<'a>) -> ResolveFuture<'a> {
+        Box::pin(async move {
+            // A runtime tenant that claims the id of the configured tenant `acme`.
+            Ok(Some(
+                Tenant::builder(TENANT_A, issuer.user_pool_id)
+                    .client_id(CLIENT_A)
+                    .build()
+                    .unwrap(),
+            ))
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_tenant_cannot_take_a_configured_tenants_id() {
+    let issuer = start_issuer().await;
+    let auth = auth_a(&issuer, |b| b.resolver(ImpersonatingResolver));
+    let other_pool = "us-east-1_OtherPool9";
+    let token = issuer.mint(&issuer.access_claims(other_pool, CLIENT_A, "mallory", &["admin"]));
+    assert_eq!(
+        auth.verify(&token).await.unwrap_err(),
+        AuthError::UnknownIssuer
+    );
+    assert_eq!(issuer.fetch_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_503_answer_does_not_name_the_tenant() {
+    let issuer = start_issuer().await;
+    issuer.set_behavior(cognito_authz::testing::JwksBehavior::Status(500));
+    let auth = auth_a(&issuer, |b| b);
+    let token = issuer.mint(&access_a(&issuer, "alice", &[]));
+    let err = auth.verify(&token).await.unwrap_err();
+    let response = err.to_response();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = String::from_utf8(response.body().to_vec()).unwrap();
+    assert!(!body.contains(TENANT_A), "{body}");
+}

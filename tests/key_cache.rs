@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
+use cognito_authz::jwks::MIN_COOLDOWN;
 use cognito_authz::testing::{JwksBehavior, LocalIssuer, SigningKey};
 use cognito_authz::{AuthError, CognitoAuth, FetchError, JwksConfig, Principal};
 use common::*;
@@ -149,12 +150,13 @@ async fn rotated_key_is_accepted_after_one_more_fetch_past_the_cooldown() {
 }
 
 #[tokio::test]
-async fn rotated_key_with_zero_cooldown_is_fetched_at_once() {
+async fn rotated_key_with_the_minimum_cooldown_is_fetched_right_after_it() {
     let issuer = start_issuer().await;
-    let auth = auth_a(&issuer, |b| b.jwks(jwks(|c| c.cooldown = Duration::ZERO)));
+    let auth = auth_a(&issuer, |b| b.jwks(jwks(|c| c.cooldown = MIN_COOLDOWN)));
     auth.verify(&issuer.mint(&access_a(&issuer, "alice", &[])))
         .await
         .unwrap();
+    tokio::time::sleep(MIN_COOLDOWN).await;
     issuer.rotate();
     let new = issuer.mint(&access_a(&issuer, "bob", &[]));
     assert_eq!(auth.verify(&new).await.unwrap().username(), "bob");
@@ -194,13 +196,14 @@ async fn unknown_kids_within_the_cooldown_do_not_refetch() {
 async fn concurrent_misses_after_rotation_share_one_fetch() {
     let issuer = start_issuer().await;
     let auth = auth_a(&issuer, |b| {
-        b.jwks(jwks(|c| c.cooldown = Duration::ZERO))
+        b.jwks(jwks(|c| c.cooldown = MIN_COOLDOWN))
             .token_cache_entries(0)
     });
     auth.verify(&issuer.mint(&access_a(&issuer, "alice", &[])))
         .await
         .unwrap();
     assert_eq!(issuer.fetch_count(), 1);
+    tokio::time::sleep(MIN_COOLDOWN).await;
 
     let kid = issuer.rotate();
     let token = Arc::new(issuer.mint(&access_a(&issuer, "bob", &[])));
@@ -258,7 +261,7 @@ async fn concurrent_first_requests_on_a_cold_cache_share_one_fetch() {
 async fn held_keys_keep_working_while_the_issuer_fails() {
     let issuer = start_issuer().await;
     let auth = auth_a(&issuer, |b| {
-        b.jwks(jwks(|c| c.cooldown = Duration::ZERO))
+        b.jwks(jwks(|c| c.cooldown = MIN_COOLDOWN))
             .token_cache_entries(0)
     });
     let app = app(&auth);
@@ -273,6 +276,7 @@ async fn held_keys_keep_working_while_the_issuer_fails() {
         jwks_body(vec![]),
     ] {
         issuer.set_behavior(behavior.clone());
+        tokio::time::sleep(MIN_COOLDOWN).await;
         let before = issuer.fetch_count();
         // Known kid: served from the held set.
         let reply = call(&app, "/me", Some(&token)).await;
@@ -291,7 +295,7 @@ async fn stale_keys_are_served_while_refresh_fails_until_max_key_age() {
     let issuer = start_issuer().await;
     let auth = auth_a(&issuer, |b| {
         b.jwks(jwks(|c| {
-            c.cooldown = Duration::ZERO;
+            c.cooldown = MIN_COOLDOWN;
             c.refresh_interval = Duration::ZERO;
             c.max_key_age = Duration::from_millis(800);
         }))
@@ -303,17 +307,61 @@ async fn stale_keys_are_served_while_refresh_fails_until_max_key_age() {
     assert_eq!(issuer.fetch_count(), 1);
 
     issuer.set_behavior(JwksBehavior::Status(500));
-    // The held key is past its refresh interval: the refresh is tried and fails, the key serves.
+    tokio::time::sleep(MIN_COOLDOWN).await;
+    // The held key is past its refresh interval: it answers at once, and a background refresh
+    // is tried (and fails).
     assert_eq!(auth.verify(&token).await.unwrap().username(), "alice");
-    assert_eq!(issuer.fetch_count(), 2, "a refresh was attempted");
+    for _ in 0..100 {
+        if issuer.fetch_count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        issuer.fetch_count(),
+        2,
+        "a background refresh was attempted"
+    );
 
     tokio::time::sleep(Duration::from_millis(900)).await;
     let reply = call(&app, "/me", Some(&token)).await;
     assert_error_reply(&reply, StatusCode::SERVICE_UNAVAILABLE, &keys_unavailable());
 
     issuer.set_behavior(JwksBehavior::Normal);
+    tokio::time::sleep(MIN_COOLDOWN).await;
     let reply = call(&app, "/me", Some(&token)).await;
     assert_eq!(reply.status, StatusCode::OK, "refreshed again");
+}
+
+#[tokio::test]
+async fn jwks_settings_that_break_the_cache_are_refused() {
+    let issuer = start_issuer().await;
+    for (field, config) in [
+        (
+            "jwks.cooldown",
+            jwks(|c| c.cooldown = Duration::from_millis(99)),
+        ),
+        (
+            "jwks.fetch_timeout",
+            jwks(|c| c.fetch_timeout = Duration::ZERO),
+        ),
+        (
+            "jwks.max_response_bytes",
+            jwks(|c| c.max_response_bytes = 100),
+        ),
+        (
+            "jwks.max_key_age",
+            jwks(|c| c.max_key_age = Duration::from_secs(1)),
+        ),
+    ] {
+        let err = CognitoAuth::builder()
+            .tenant(tenant_a(&issuer))
+            .unwrap()
+            .jwks(config)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
 }
 
 #[tokio::test]
@@ -336,7 +384,7 @@ async fn no_keys_and_a_failing_issuer_is_503_with_retry_after() {
         assert_error_reply(&reply, StatusCode::SERVICE_UNAVAILABLE, &keys_unavailable());
         assert_eq!(
             reply.json()["error_description"],
-            "signing keys for tenant `acme` are unavailable"
+            "signing keys are temporarily unavailable"
         );
         assert_eq!(reply.headers["retry-after"], "10");
         assert_eq!(issuer.fetch_count(), 1, "{behavior:?}");
@@ -364,7 +412,7 @@ async fn keys_are_fetched_again_after_the_cooldown_once_the_issuer_recovers() {
 #[tokio::test]
 async fn weak_keys_are_ignored() {
     let issuer = start_issuer().await;
-    let auth = auth_a(&issuer, |b| b.jwks(jwks(|c| c.cooldown = Duration::ZERO)));
+    let auth = auth_a(&issuer, |b| b.jwks(jwks(|c| c.cooldown = MIN_COOLDOWN)));
     let router = app(&auth);
     let weak_token = token_with_kid(&issuer, "weak-1024");
 
@@ -460,8 +508,11 @@ async fn responses_over_the_size_limit_are_not_loaded() {
     assert_eq!(auth.verify(&token).await.unwrap().username(), "alice");
     assert_eq!(issuer.fetch_count(), 2);
 
-    // A configured limit below the normal key set's size.
-    let auth = auth_a(&issuer, |b| b.jwks(jwks(|c| c.max_response_bytes = 256)));
+    // A configured limit below the normal key set's size (four keys, about 1.8 KiB).
+    for _ in 0..3 {
+        issuer.rotate();
+    }
+    let auth = auth_a(&issuer, |b| b.jwks(jwks(|c| c.max_response_bytes = 1024)));
     issuer.set_behavior(JwksBehavior::Normal);
     assert_eq!(auth.verify(&token).await.unwrap_err(), keys_unavailable());
     assert_eq!(issuer.fetch_count(), 3);

@@ -5,8 +5,8 @@
 //! - keys are fetched on first use (or by [`CognitoAuth::prefetch`](crate::CognitoAuth::prefetch));
 //! - a token with an unknown `kid` triggers a refetch, but fetches happen at most once per
 //!   [`cooldown`](JwksConfig::cooldown), and concurrent misses share one fetch (single flight);
-//! - keys older than [`refresh_interval`](JwksConfig::refresh_interval) are refreshed by one
-//!   request while the others go on using the keys held;
+//! - keys older than [`refresh_interval`](JwksConfig::refresh_interval) are refreshed by a
+//!   background task while requests go on using the keys held;
 //! - if a refresh fails, held keys keep working (stale-while-error) until they are
 //!   [`max_key_age`](JwksConfig::max_key_age) old; after that, and before any successful fetch,
 //!   requests get 503 [`AuthError::KeysUnavailable`];
@@ -17,6 +17,7 @@ mod fetch;
 mod key;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,7 @@ use crate::tenant::Tenant;
 pub struct JwksConfig {
     /// Minimum time between two fetches of one JWKS URL, whatever triggers them. Default 10 s.
     pub cooldown: Duration,
-    /// Keys older than this are refreshed in the background of a request. Default 15 min.
+    /// Keys older than this are refreshed by a background task. Default 15 min.
     pub refresh_interval: Duration,
     /// Held keys are served while refreshes fail, until they are this old. Default 24 h.
     pub max_key_age: Duration,
@@ -41,6 +42,42 @@ pub struct JwksConfig {
     pub fetch_timeout: Duration,
     /// Largest JWKS response body accepted. Default 64 KiB (Cognito's is about 1 KiB).
     pub max_response_bytes: usize,
+}
+
+/// The shortest cooldown accepted: at most ten fetches per second per pool, whatever the
+/// traffic. Production should keep the 10 s default.
+pub const MIN_COOLDOWN: Duration = Duration::from_millis(100);
+
+impl JwksConfig {
+    /// Refuses settings that would break the cache's promises (fetch amplification, keys served
+    /// past their maximum age, fetches that can never succeed).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.cooldown < MIN_COOLDOWN {
+            return Err(ConfigError::invalid(
+                "jwks.cooldown",
+                "must be at least 100 ms: it is what stops unknown kids from driving fetches",
+            ));
+        }
+        if self.fetch_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "jwks.fetch_timeout",
+                "must be positive",
+            ));
+        }
+        if self.max_response_bytes < 1024 {
+            return Err(ConfigError::invalid(
+                "jwks.max_response_bytes",
+                "must be at least 1024 (a Cognito key set is about 1 KiB)",
+            ));
+        }
+        if self.max_key_age < self.refresh_interval {
+            return Err(ConfigError::invalid(
+                "jwks.max_key_age",
+                "must not be shorter than jwks.refresh_interval",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for JwksConfig {
@@ -87,8 +124,11 @@ struct KeySet {
 /// The keys of one JWKS URL.
 pub(crate) struct KeySlot {
     current: RwLock<Option<Arc<KeySet>>>,
-    /// Held by the one task fetching; the others wait on it (single flight).
+    /// Held by the one task fetching; the others wait on it (single flight). Holds the time of
+    /// the last attempt, for the cooldown.
     fetching: Mutex<Option<Instant>>,
+    /// A background refresh is under way.
+    refreshing: AtomicBool,
 }
 
 impl KeySlot {
@@ -104,6 +144,43 @@ impl KeySlot {
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(set));
+    }
+}
+
+struct RefreshPending<'a>(&'a AtomicBool);
+
+impl Drop for RefreshPending<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+fn cooling_down(config: &JwksConfig, last_attempt: Option<Instant>) -> bool {
+    last_attempt.is_some_and(|at| at.elapsed() < config.cooldown)
+}
+
+/// Fetches with the slot's fetch lock held, recording the attempt for the cooldown. A failure
+/// keeps the held keys.
+async fn fetch_into(
+    http: &reqwest::Client,
+    config: &JwksConfig,
+    url: &str,
+    tenant_id: &str,
+    slot: &KeySlot,
+    last_attempt: &mut Option<Instant>,
+) {
+    *last_attempt = Some(Instant::now());
+    match fetch::fetch_jwks(http, url, config).await {
+        Ok(keys) => {
+            tracing::debug!(tenant = tenant_id, keys = keys.len(), "JWKS fetched");
+            slot.store(KeySet {
+                keys,
+                fetched_at: Instant::now(),
+            });
+        }
+        Err(err) => {
+            tracing::warn!(tenant = tenant_id, error = %err, "JWKS fetch failed; keeping held keys");
+        }
     }
 }
 
@@ -126,6 +203,7 @@ impl std::fmt::Debug for JwksCache {
 impl JwksCache {
     /// Builds an empty cache.
     pub fn new(config: JwksConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
         let http = reqwest::Client::builder()
             .timeout(config.fetch_timeout)
             .connect_timeout(config.fetch_timeout)
@@ -161,6 +239,7 @@ impl JwksCache {
                 Arc::new(KeySlot {
                     current: RwLock::new(None),
                     fetching: Mutex::new(None),
+                    refreshing: AtomicBool::new(false),
                 })
             })
         })
@@ -180,21 +259,16 @@ impl JwksCache {
             if age < self.config.refresh_interval {
                 return Ok(key.clone());
             }
-            // Stale: one request refreshes, the rest keep using the held key meanwhile.
-            let Ok(mut last_attempt) = slot.fetching.try_lock() else {
-                return self.serve_stale(tenant, &set, kid);
-            };
-            if self.cooling_down(*last_attempt) {
-                drop(last_attempt);
-                return self.serve_stale(tenant, &set, kid);
+            if age < self.config.max_key_age {
+                // Stale: answer with the held key now; a background task refreshes.
+                self.spawn_refresh(tenant, slot);
+                return Ok(key.clone());
             }
-            self.fetch_into(tenant, slot, &mut last_attempt).await;
-            drop(last_attempt);
-            let now = slot.current().unwrap_or(set);
-            return self.serve_stale(tenant, &now, kid);
+            // Too old to serve: fetch now, like a miss.
         }
 
-        // Unknown kid, or nothing fetched yet: wait for any fetch under way, then decide.
+        // Unknown kid, keys too old, or nothing fetched yet: wait for any fetch under way,
+        // then decide.
         let mut last_attempt = slot.fetching.lock().await;
         if let Some(set) = slot.current()
             && let Some(key) = set.keys.get(kid)
@@ -202,8 +276,16 @@ impl JwksCache {
         {
             return Ok(key.clone());
         }
-        if !self.cooling_down(*last_attempt) {
-            self.fetch_into(tenant, slot, &mut last_attempt).await;
+        if !cooling_down(&self.config, *last_attempt) {
+            fetch_into(
+                &self.http,
+                &self.config,
+                tenant.jwks_url(),
+                tenant.id(),
+                slot,
+                &mut last_attempt,
+            )
+            .await;
         }
         drop(last_attempt);
         match slot.current() {
@@ -214,8 +296,28 @@ impl JwksCache {
         }
     }
 
-    fn cooling_down(&self, last_attempt: Option<Instant>) -> bool {
-        last_attempt.is_some_and(|at| at.elapsed() < self.config.cooldown)
+    /// Starts one background refresh of `slot` unless one is under way. Without a tokio
+    /// runtime (no HTTP is possible then anyway) nothing happens and the held keys are served.
+    fn spawn_refresh(&self, tenant: &Tenant, slot: &Arc<KeySlot>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if slot.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let http = self.http.clone();
+        let config = self.config.clone();
+        let url = tenant.jwks_url().to_owned();
+        let tenant_id = tenant.id_arc().clone();
+        let slot = slot.clone();
+        runtime.spawn(async move {
+            // Cleared however the task ends, so a cancelled refresh cannot block later ones.
+            let _pending = RefreshPending(&slot.refreshing);
+            let mut last_attempt = slot.fetching.lock().await;
+            if !cooling_down(&config, *last_attempt) {
+                fetch_into(&http, &config, &url, &tenant_id, &slot, &mut last_attempt).await;
+            }
+        });
     }
 
     /// Answers from a held set: the key, 401 if the set lacks it, 503 if the set is too old.
@@ -231,28 +333,6 @@ impl JwksCache {
             });
         }
         set.keys.get(kid).cloned().ok_or(AuthError::UnknownKeyId)
-    }
-
-    /// Fetches with the slot's fetch lock held, recording the attempt for the cooldown.
-    async fn fetch_into(
-        &self,
-        tenant: &Tenant,
-        slot: &KeySlot,
-        last_attempt: &mut Option<Instant>,
-    ) {
-        *last_attempt = Some(Instant::now());
-        match fetch::fetch_jwks(&self.http, tenant.jwks_url(), &self.config).await {
-            Ok(keys) => {
-                tracing::debug!(tenant = tenant.id(), keys = keys.len(), "JWKS fetched");
-                slot.store(KeySet {
-                    keys,
-                    fetched_at: Instant::now(),
-                });
-            }
-            Err(err) => {
-                tracing::warn!(tenant = tenant.id(), error = %err, "JWKS fetch failed; keeping held keys");
-            }
-        }
     }
 
     /// Fetches `tenant`'s keys now (startup prefetch; the fetch still counts for the cooldown).

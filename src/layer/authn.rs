@@ -170,12 +170,16 @@ where
                     log_decision(Ok(&principal));
                     req.extensions_mut().insert(principal);
                 }
-                req.extensions_mut().insert(ResponderExt(responder.clone()));
+                // Only a custom responder travels with the request: the default needs no
+                // extension (and no allocation) on the warm path.
+                if let Some(responder) = responder {
+                    req.extensions_mut().insert(ResponderExt(responder.clone()));
+                }
                 ResponseFuture::inner(self.inner.call(req))
             }
             Outcome::Reject(err) => {
                 log_decision(Err(&err));
-                ResponseFuture::rejected(responder(&err))
+                ResponseFuture::rejected(reject(responder, &err))
             }
             Outcome::Verify(token, digest) => {
                 let auth = self.layer.auth.clone();
@@ -213,9 +217,9 @@ where
                 ResponseFuture {
                     state: State::Verifying {
                         verify: Box::pin(verify),
-                        request: Some(req),
-                        service: Some(service),
-                        responder: responder.clone(),
+                        request: req,
+                        service,
+                        responder: responder.cloned(),
                     },
                 }
             }
@@ -238,18 +242,20 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
+    #[project_replace = StateOwned]
     enum State<S, ReqBody>
     where
         S: Service<Request<ReqBody>>,
     {
         Verifying {
             verify: VerifyFuture,
-            request: Option<Request<ReqBody>>,
-            service: Option<S>,
-            responder: ErrorResponder,
+            request: Request<ReqBody>,
+            service: S,
+            responder: Option<ErrorResponder>,
         },
         Inner { #[pin] future: S::Future },
-        Rejected { response: Option<Response<Bytes>> },
+        Rejected { response: Response<Bytes> },
+        Done,
     }
 }
 
@@ -265,9 +271,7 @@ where
 
     fn rejected(response: Response<Bytes>) -> Self {
         ResponseFuture {
-            state: State::Rejected {
-                response: Some(response),
-            },
+            state: State::Rejected { response },
         }
     }
 }
@@ -280,42 +284,45 @@ where
     type Output = Result<Response<ResBody>, S::Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            let mut this = self.as_mut().project();
-            match this.state.as_mut().project() {
-                StateProj::Inner { future } => return future.poll(cx),
-                StateProj::Rejected { response } => {
-                    let response = response
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(response.map(ResBody::from)));
-                }
-                StateProj::Verifying {
-                    verify,
-                    request,
-                    service,
+        let mut state = self.as_mut().project().state;
+        match state.as_mut().project() {
+            StateProj::Inner { future } => return future.poll(cx),
+            StateProj::Verifying { verify, .. } => {
+                let result = ready!(verify.as_mut().poll(cx));
+                let StateOwned::Verifying {
+                    mut request,
+                    mut service,
                     responder,
-                } => {
-                    let result = ready!(verify.as_mut().poll(cx));
-                    let (Some(mut request), Some(mut service)) = (request.take(), service.take())
-                    else {
-                        panic!("ResponseFuture polled after completion");
-                    };
-                    match result {
-                        Ok(principal) => {
-                            request.extensions_mut().insert(principal);
-                            request
-                                .extensions_mut()
-                                .insert(ResponderExt(responder.clone()));
-                            let future = service.call(request);
-                            this.state.set(State::Inner { future });
+                    ..
+                } = state.as_mut().project_replace(State::Done)
+                else {
+                    unreachable!("the state was Verifying a moment ago");
+                };
+                match result {
+                    Ok(principal) => {
+                        request.extensions_mut().insert(principal);
+                        if let Some(responder) = responder {
+                            request.extensions_mut().insert(ResponderExt(responder));
                         }
-                        Err(err) => {
-                            return Poll::Ready(Ok(reject(Some(responder), &err)));
-                        }
+                        state.set(State::Inner {
+                            future: service.call(request),
+                        });
                     }
+                    Err(err) => return Poll::Ready(Ok(reject(responder.as_ref(), &err))),
                 }
             }
+            StateProj::Rejected { .. } => {
+                let StateOwned::Rejected { response } = state.project_replace(State::Done) else {
+                    unreachable!("the state was Rejected a moment ago");
+                };
+                return Poll::Ready(Ok(response.map(ResBody::from)));
+            }
+            StateProj::Done => panic!("ResponseFuture polled after completion"),
+        }
+        // Verified: the inner service's future is polled right away.
+        match state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            _ => unreachable!("the state was set to Inner"),
         }
     }
 }

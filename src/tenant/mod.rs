@@ -264,10 +264,14 @@ impl TenantBuilder {
         );
         let jwks_url = match self.jwks_url {
             Some(url) => {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                let parsed = reqwest::Url::parse(&url).ok();
+                let usable = parsed.as_ref().is_some_and(|u| {
+                    matches!(u.scheme(), "https" | "http") && u.host_str().is_some()
+                });
+                if !usable {
                     return Err(ConfigError::invalid(
                         format!("{path}.jwks_url"),
-                        format!("{url:?} is not an http(s) URL"),
+                        format!("{url:?} is not an http(s) URL with a host"),
                     ));
                 }
                 url

@@ -17,8 +17,9 @@ pub type ResolveFuture<'a> =
 ///
 /// It is called only for issuers of the exact Cognito forms, at most once per issuer per cache
 /// period: answers are cached (found: `tenant_ttl`, not found: `negative_ttl`) and concurrent
-/// lookups of one issuer share one call. The tenant returned must own the issuer asked for;
-/// otherwise the token is refused.
+/// lookups of one issuer share one call. The tenant returned must own the issuer asked for, and
+/// its id must not be a configured tenant's; otherwise the token is refused. Tenant ids are
+/// identities (`same_tenant_as` compares them), so a resolver must keep them globally unique.
 ///
 /// ```
 /// use cognito_authz::{Issuer, ResolveError, Tenant, TenantResolver};

@@ -70,6 +70,7 @@ struct Entry {
 /// verification); a token living longer than `ttl` is simply verified again.
 pub(crate) struct VerifiedTokenCache {
     cache: moka::sync::Cache<TokenDigest, Entry>,
+    ttl: Duration,
 }
 
 impl VerifiedTokenCache {
@@ -79,6 +80,7 @@ impl VerifiedTokenCache {
                 .max_capacity(max_entries)
                 .time_to_live(ttl)
                 .build(),
+            ttl,
         }
     }
 
@@ -102,7 +104,8 @@ impl VerifiedTokenCache {
             key,
             Entry {
                 principal,
-                valid_until: Instant::now() + valid_for,
+                // Bounded by the ttl, so no `exp` however far can overflow the clock.
+                valid_until: Instant::now() + valid_for.min(self.ttl),
             },
         );
     }

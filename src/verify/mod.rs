@@ -183,10 +183,20 @@ impl Verifier {
         if let Some(tenant) = self.registry.get_by_issuer(iss) {
             return Ok(tenant.clone());
         }
-        match &self.resolver {
-            Some(resolver) => resolver.resolve(iss).await,
-            None => Err(AuthError::UnknownIssuer),
+        let Some(resolver) = &self.resolver else {
+            return Err(AuthError::UnknownIssuer);
+        };
+        let tenant = resolver.resolve(iss).await?;
+        // Tenant ids are identities (`same_tenant_as`, data keyed by tenant): a runtime tenant
+        // must not take the id of a configured one.
+        if self.registry.get_by_id(tenant.id()).is_some() {
+            tracing::error!(
+                tenant = tenant.id(),
+                "tenant resolver returned a tenant whose id belongs to a configured tenant; refusing"
+            );
+            return Err(AuthError::UnknownIssuer);
         }
+        Ok(tenant)
     }
 
     /// Checks the claims of a token whose signature is valid; returns the principal data and
