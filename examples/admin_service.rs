@@ -69,7 +69,9 @@ async fn main() {
     }
     let client = cognito_client(&config.aws).await;
     // The routes authenticate, authorize and audit by themselves: no outer layer needed.
-    let app = AdminApi::new(auth, client).router();
+    // `/me/attributes` may change the standard profile attributes only (add others with
+    // `.self_service_attributes(...)`), never the `[triggers] mfa_required_attribute`.
+    let app = AdminApi::new(auth, client).apply_config(&config).router();
 
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await

@@ -66,7 +66,7 @@ pub mod lambda;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
-pub use auth::{CognitoAuth, CognitoAuthBuilder};
+pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_LEEWAY, MAX_TOKEN_CACHE_TTL};
 pub use config::AuthConfig;
 pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart};
 pub use jwks::{FetchError, JwksCache, JwksConfig};

@@ -889,6 +889,127 @@ async fn self_service_changes_only_unprotected_attributes() {
     .await;
 }
 
+/// `PATCH /me/attributes` as `token`'s user on `app`: the status and the error code.
+async fn patch_me(app: &Router, token: &str, attributes: Value) -> (StatusCode, Value) {
+    let (status, body) = call(
+        app,
+        Method::PATCH,
+        "/me/attributes",
+        Some(token),
+        Some(json!({ "attributes": attributes })),
+    )
+    .await;
+    (status, body["error"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn self_service_is_limited_to_allowlisted_attributes() {
+    captured(|log| async move {
+        let w = World::new().await;
+        let bob = sign_in(&w.cognito, &w.a, "bob").await;
+        // Tenant A with no `protected_attributes` at all: the allowlist alone decides.
+        let unprotected = CognitoAuth::builder()
+            .tenant(
+                Tenant::builder(&w.tenant_a, &w.a.id)
+                    .client_id(&w.a.client_id)
+                    .jwks_url(w.moto.jwks_url(&w.a.id))
+                    .build()
+                    .expect("tenant"),
+            )
+            .expect("tenant a")
+            .build()
+            .expect("auth");
+        let forbidden = (StatusCode::FORBIDDEN, json!("protected_attribute"));
+
+        // The default allowlist: standard profile attributes only.
+        let app = AdminApi::new(unprotected.clone(), w.cognito.clone()).router();
+        for attributes in [
+            json!({"custom:plan": "gold"}),
+            json!({"name": "Sneaky", "custom:plan": "gold"}),
+            json!({"custom:mfa_required": "false"}),
+            json!({"dev:custom:x": "1"}),
+            json!({"email": "bob@example.com"}),
+            json!({"NAME": "Other case"}),
+        ] {
+            assert_eq!(
+                patch_me(&app, &bob.access, attributes.clone()).await,
+                forbidden,
+                "{attributes}"
+            );
+        }
+        let after = w.user(&w.a, "bob").await;
+        assert_eq!(after.attr("custom:plan"), Some("basic"));
+        assert_eq!(after.attr("name"), Some("bob original"));
+        assert_eq!(after.attr("email"), None);
+        let (status, error) = patch_me(&app, &bob.access, json!({"name": "Bob Allowed"})).await;
+        assert_eq!(status, StatusCode::OK, "{error}");
+        assert_eq!(w.user(&w.a, "bob").await.attr("name"), Some("Bob Allowed"));
+
+        // An allowlisted custom attribute may be changed; the MFA requirement attribute and
+        // developer-only attributes never, even when listed; the list replaces the default.
+        let app = AdminApi::new(unprotected.clone(), w.cognito.clone())
+            .self_service_attributes(["name", "custom:plan", "custom:mfa_required", "dev:custom:x"])
+            .router();
+        let (status, error) = patch_me(&app, &bob.access, json!({"custom:plan": "gold"})).await;
+        assert_eq!(status, StatusCode::OK, "{error}");
+        assert_eq!(w.user(&w.a, "bob").await.attr("custom:plan"), Some("gold"));
+        for attributes in [
+            json!({"custom:mfa_required": "false"}),
+            json!({"dev:custom:x": "1"}),
+            json!({"given_name": "Bob"}),
+        ] {
+            assert_eq!(
+                patch_me(&app, &bob.access, attributes.clone()).await,
+                forbidden,
+                "{attributes}"
+            );
+        }
+
+        // A tenant's protected attribute stays refused even when allowlisted.
+        let app = AdminApi::new(w.auth.clone(), w.cognito.clone())
+            .self_service_attributes(["custom:plan"])
+            .router();
+        assert_eq!(
+            patch_me(&app, &bob.access, json!({"custom:plan": "free"})).await,
+            forbidden
+        );
+
+        // The MFA requirement attribute named by the configuration file is protected.
+        let config = cognito_authz::AuthConfig::from_toml(
+            "[triggers]\nmfa_required_attribute = \"custom:plan\"\n",
+        )
+        .expect("config");
+        let app = AdminApi::new(unprotected, w.cognito.clone())
+            .self_service_attributes(["custom:plan", "custom:mfa_required"])
+            .apply_config(&config)
+            .router();
+        assert_eq!(
+            patch_me(&app, &bob.access, json!({"custom:plan": "free"})).await,
+            forbidden
+        );
+        let (status, error) =
+            patch_me(&app, &bob.access, json!({"custom:mfa_required": "x"})).await;
+        assert_eq!(status, StatusCode::OK, "{error}");
+
+        let after = w.user(&w.a, "bob").await;
+        assert_eq!(after.attr("custom:plan"), Some("gold"));
+        assert_eq!(after.attr("name"), Some("Bob Allowed"));
+        assert_eq!(after.attr("given_name"), None);
+        let refused: Vec<_> = log
+            .audit_of("update_own_attributes", "bob")
+            .into_iter()
+            .filter(|e| e.get("outcome") == Some("denied"))
+            .collect();
+        assert_eq!(refused.len(), 11, "{refused:#?}");
+        assert!(
+            refused
+                .iter()
+                .all(|e| e.get("reason") == Some("protected_attribute"))
+        );
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn global_sign_out_stops_cognito_but_not_local_verification() {
     captured(|_log| async move {

@@ -415,4 +415,37 @@ protected_attributes = ["custom:mfa_required"]
         guard.handle(typed).await,
         Err(TriggerError::MfaRequired)
     ));
+
+    // A client built for another region: `AdminGetUser` still goes to the pool's region
+    // (us-east-1), where moto keeps the pool.
+    let eu_client = {
+        use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            .endpoint_url(moto.endpoint())
+            .build();
+        CognitoClient::from_conf(config)
+    };
+    assert!(
+        eu_client
+            .admin_get_user()
+            .user_pool_id(&pool.id)
+            .username("bob")
+            .send()
+            .await
+            .is_err(),
+        "the pool does not exist in eu-west-1"
+    );
+    let eu_guard = PostAuthentication::with_client(&config, eu_client).unwrap();
+    eu_guard
+        .handle_json(event(&pool, "bob", Some("true")))
+        .await
+        .unwrap();
+    let err = eu_guard
+        .handle_json(event(&pool, "alice", Some("true")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TriggerError::MfaRequired), "{err:?}");
 }

@@ -20,17 +20,24 @@
 //!   authentication (access tokens only) and `CognitoAuthz::require("admin")` (the role is
 //!   configurable with [`AdminApi::admin_role`]).
 //! - [`self_service_router`] / [`AdminApi::self_service_router`]: `PATCH /me/attributes` for
-//!   any signed-in user, refusing the tenant's protected attributes.
+//!   any signed-in user, limited to the self-service attributes.
 //! - [`TenantAdmin`] and [`SelfService`]: the same operations without HTTP.
 //!
 //! # Rules
 //! - **Own tenant only.** The tenant is looked up by the principal's tenant id, and must own
 //!   the token's app client, so even a runtime tenant that reuses a configured tenant's id
 //!   cannot borrow that tenant's pool.
-//! - **Protected attributes** (`protected_attributes` of a tenant, plus [`ALWAYS_PROTECTED`])
-//!   are admin-only: `PATCH /me/attributes` naming one answers 403 and changes nothing. The
-//!   self-service change is made with the server's credentials (`AdminUpdateUserAttributes`)
-//!   for the user name of the verified token.
+//! - **Self-service attributes.** The self-service change is made with the server's
+//!   credentials (`AdminUpdateUserAttributes`) for the user name of the verified token, which
+//!   bypasses the app client's write permissions, so the server decides what a user may write:
+//!   only the attributes of [`AdminApi::self_service_attributes`] (default
+//!   [`DEFAULT_SELF_SERVICE_ATTRIBUTES`], the standard OpenID Connect profile attributes, no
+//!   `custom:` ones), and never a protected one: a tenant's `protected_attributes`,
+//!   [`ALWAYS_PROTECTED`], the MFA requirement attribute of the Post Authentication trigger
+//!   ([`AdminApi::mfa_required_attribute`], default `custom:mfa_required`) and developer-only
+//!   `dev:` attributes. Protection wins over the allowlist. `PATCH /me/attributes` naming any
+//!   other attribute answers 403 and changes nothing. Administrators change all of them
+//!   through `PATCH /admin/users/{username}/attributes`.
 //! - **No self-lockout.** An administrator cannot disable themselves, nor leave a group that
 //!   maps to the admin role in their tenant (409), whichever name or alias they use.
 //! - **Audit.** Every attempt, including those refused by authentication (401) or by the role
@@ -46,7 +53,7 @@
 //! |---|---|
 //! | success | 200, JSON |
 //! | no or bad token (including id tokens) | 401 (from the authentication layer) |
-//! | not an admin; protected attribute on `/me/attributes` | 403 |
+//! | not an admin; attribute not open to self-service on `/me/attributes` | 403 |
 //! | unknown user or group in the caller's pool (`UserNotFoundException`) | 404 |
 //! | bad body, bad MFA settings, bad attribute (`InvalidParameterException`, message passed on) | 400 |
 //! | self-lockout; email or phone already used by another account | 409 |
@@ -75,7 +82,6 @@ mod error;
 mod ops;
 mod router;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -83,14 +89,18 @@ use std::sync::Arc;
 pub use audit::{AUDIT_TARGET, Action};
 pub use error::AdminError;
 pub use ops::{
-    ALWAYS_PROTECTED, ListUsersQuery, MfaPreference, MfaSetting, MfaStatus, SelfService,
-    TenantAdmin, User, UserPage,
+    ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, ListUsersQuery, MfaPreference, MfaSetting,
+    MfaStatus, SelfService, TenantAdmin, User, UserPage,
 };
 
 use crate::auth::CognitoAuth;
-pub use crate::aws::CognitoClient;
+pub use crate::aws::{CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE};
+use crate::config::AuthConfig;
 use crate::principal::Principal;
 use crate::tenant::{ResolveError, Tenant};
+
+/// The role required for admin operations unless [`AdminApi::admin_role`] sets another.
+pub const DEFAULT_ADMIN_ROLE: &str = "admin";
 
 /// The admin routes of [`AdminApi::admin_router`] for role `admin`, registry tenants only.
 pub fn router(auth: CognitoAuth, client: CognitoClient) -> axum::Router {
@@ -139,48 +149,94 @@ pub trait TenantLookup: Send + Sync + 'static {
     fn tenant<'a>(&'a self, id: &'a str) -> TenantLookupFuture<'a>;
 }
 
-/// Admin operations and routes for a service: the authenticator, the Cognito client and the
-/// admin role. Cheap to clone.
+/// Admin operations and routes for a service: the authenticator, the Cognito client, the
+/// admin role and what users may change on their own account. Cheap to clone.
 #[derive(Clone)]
 pub struct AdminApi {
     auth: CognitoAuth,
     client: CognitoClient,
-    by_id: Arc<HashMap<String, Arc<Tenant>>>,
     admin_role: Arc<str>,
     lookup: Option<Arc<dyn TenantLookup>>,
+    self_service: ops::SelfServiceRules,
 }
 
 impl std::fmt::Debug for AdminApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminApi")
-            .field("tenants", &self.by_id.len())
+            .field("tenants", &self.auth.tenants().len())
             .field("admin_role", &self.admin_role)
             .field("lookup", &self.lookup.is_some())
+            .field("self_service", &self.self_service)
             .finish_non_exhaustive()
     }
 }
 
 impl AdminApi {
     /// Admin operations for `auth`'s tenants through `client` (build it with
-    /// [`aws::cognito_client`](crate::aws::cognito_client)); the admin role is `admin`.
+    /// [`aws::cognito_client`](crate::aws::cognito_client)); the admin role is
+    /// [`DEFAULT_ADMIN_ROLE`], self-service covers [`DEFAULT_SELF_SERVICE_ATTRIBUTES`].
     pub fn new(auth: CognitoAuth, client: CognitoClient) -> Self {
-        let by_id = auth
-            .tenants()
-            .tenants()
-            .iter()
-            .map(|t| (t.id().to_owned(), t.clone()))
-            .collect();
         AdminApi {
             auth,
             client,
-            by_id: Arc::new(by_id),
-            admin_role: Arc::from("admin"),
+            admin_role: Arc::from(DEFAULT_ADMIN_ROLE),
             lookup: None,
+            self_service: ops::SelfServiceRules::default(),
         }
     }
 
-    /// The role required for admin operations (default `admin`). Groups that map to it are
-    /// the ones an administrator cannot leave themselves.
+    /// Applies the settings of the configuration file that concern admin operations:
+    /// `[triggers] mfa_required_attribute` (see [`mfa_required_attribute`](Self::mfa_required_attribute)),
+    /// so that `/me/attributes` never changes the attribute the Post Authentication trigger
+    /// reads. A blank value is ignored (the trigger refuses it at load).
+    #[must_use]
+    pub fn apply_config(self, config: &AuthConfig) -> Self {
+        match &config.triggers.mfa_required_attribute {
+            Some(attribute) if !attribute.trim().is_empty() => {
+                self.mfa_required_attribute(attribute.clone())
+            }
+            _ => self,
+        }
+    }
+
+    /// The only attributes users may change on their own account (`PATCH /me/attributes`,
+    /// [`SelfService::update_attributes`]), compared exactly; this replaces the default list
+    /// [`DEFAULT_SELF_SERVICE_ATTRIBUTES`], and an empty list closes self-service. Protected
+    /// attributes stay refused even if listed: the tenant's `protected_attributes`,
+    /// [`ALWAYS_PROTECTED`], the [`mfa_required_attribute`](Self::mfa_required_attribute) and
+    /// developer-only `dev:` attributes.
+    ///
+    /// ```no_run
+    /// # fn run(auth: cognito_authz::CognitoAuth, client: cognito_authz::aws::CognitoClient) {
+    /// use cognito_authz::admin::{AdminApi, DEFAULT_SELF_SERVICE_ATTRIBUTES};
+    ///
+    /// let api = AdminApi::new(auth, client).self_service_attributes(
+    ///     DEFAULT_SELF_SERVICE_ATTRIBUTES.iter().copied().chain(["custom:team"]),
+    /// );
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn self_service_attributes<I, S>(mut self, attributes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.self_service.allow(attributes);
+        self
+    }
+
+    /// The attribute that records that a user must use MFA, read by the Post Authentication
+    /// trigger (`[triggers] mfa_required_attribute`; default
+    /// [`DEFAULT_MFA_REQUIRED_ATTRIBUTE`]). Users can never change it on their own account,
+    /// whatever the allowlist says. [`apply_config`](Self::apply_config) sets it from the file.
+    #[must_use]
+    pub fn mfa_required_attribute(mut self, attribute: impl Into<String>) -> Self {
+        self.self_service.mfa_required_attribute(attribute.into());
+        self
+    }
+
+    /// The role required for admin operations (default [`DEFAULT_ADMIN_ROLE`]). Groups that
+    /// map to it are the ones an administrator cannot leave themselves.
     #[must_use]
     pub fn admin_role(mut self, role: impl Into<String>) -> Self {
         self.admin_role = Arc::from(role.into());
@@ -197,16 +253,20 @@ impl AdminApi {
     /// The admin operations of `principal`'s tenant; [`AdminError::Forbidden`] without the
     /// admin role.
     pub async fn tenant_admin(&self, principal: &Principal) -> Result<TenantAdmin, AdminError> {
-        if !principal.has_role(&self.admin_role) {
-            return Err(AdminError::Forbidden(self.admin_role.to_string()));
-        }
+        self.require_admin_role(principal)?;
         let tenant = self.tenant_of(principal).await?;
-        Ok(TenantAdmin::new(
-            self.client.clone(),
-            tenant,
-            principal.clone(),
-            self.admin_role.clone(),
-        ))
+        Ok(self.bind_admin(tenant, principal))
+    }
+
+    /// [`tenant_admin`](Self::tenant_admin) for registry tenants only, without the
+    /// [`TenantLookup`]: what [`TenantAdmin::for_principal`] does.
+    pub(crate) fn registry_tenant_admin(
+        &self,
+        principal: &Principal,
+    ) -> Result<TenantAdmin, AdminError> {
+        self.require_admin_role(principal)?;
+        let tenant = self.registry_tenant(principal);
+        Ok(self.bind_admin(owning_tenant(tenant, principal)?, principal))
     }
 
     /// What `principal` may change on their own account.
@@ -216,13 +276,38 @@ impl AdminApi {
             self.client.clone(),
             tenant,
             principal.clone(),
+            self.self_service.clone(),
         ))
     }
 
+    fn require_admin_role(&self, principal: &Principal) -> Result<(), AdminError> {
+        if principal.has_role(&self.admin_role) {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden(self.admin_role.to_string()))
+        }
+    }
+
+    fn bind_admin(&self, tenant: Arc<Tenant>, principal: &Principal) -> TenantAdmin {
+        TenantAdmin::new(
+            self.client.clone(),
+            tenant,
+            principal.clone(),
+            self.admin_role.clone(),
+        )
+    }
+
+    /// The registry tenant with the principal's tenant id (not yet checked to own the token).
+    fn registry_tenant(&self, principal: &Principal) -> Option<Arc<Tenant>> {
+        self.auth.tenants().get_by_id(principal.tenant()).cloned()
+    }
+
+    /// The principal's tenant: from the registry, else from the [`TenantLookup`]; either way
+    /// it must own the token's app client.
     async fn tenant_of(&self, principal: &Principal) -> Result<Arc<Tenant>, AdminError> {
         let id = principal.tenant();
-        let tenant = match (self.by_id.get(id), &self.lookup) {
-            (Some(tenant), _) => Some(tenant.clone()),
+        let tenant = match (self.registry_tenant(principal), &self.lookup) {
+            (Some(tenant), _) => Some(tenant),
             (None, Some(lookup)) => lookup.tenant(id).await.map_err(|err| {
                 tracing::warn!(
                     target: "cognito_authz::admin",
@@ -268,29 +353,4 @@ fn owning_tenant(
         return Err(AdminError::UnknownTenant);
     }
     Ok(tenant)
-}
-
-/// [`TenantAdmin::for_principal`] without building an [`AdminApi`].
-pub(crate) fn registry_tenant_admin(
-    auth: &CognitoAuth,
-    client: CognitoClient,
-    principal: &Principal,
-) -> Result<TenantAdmin, AdminError> {
-    const ROLE: &str = "admin";
-    if !principal.has_role(ROLE) {
-        return Err(AdminError::Forbidden(ROLE.to_owned()));
-    }
-    let tenant = auth
-        .tenants()
-        .tenants()
-        .iter()
-        .find(|t| t.id() == principal.tenant())
-        .cloned();
-    let tenant = owning_tenant(tenant, principal)?;
-    Ok(TenantAdmin::new(
-        client,
-        tenant,
-        principal.clone(),
-        Arc::from(ROLE),
-    ))
 }

@@ -14,31 +14,47 @@ use serde::{Deserialize, Serialize};
 use super::audit::{Action, Event, Pending};
 use super::error::{CallKind, from_sdk};
 use super::{AdminError, CognitoClient};
+use crate::aws::{DEFAULT_MFA_REQUIRED_ATTRIBUTE, pool_region_override, send_to_pool};
 use crate::principal::Principal;
 use crate::tenant::Tenant;
 
-/// Sends a fluent operation, overriding the region when the tenant's pool needs it.
+/// Sends a fluent operation on the binding's pool, in the pool's region.
 macro_rules! send {
-    ($binding:expr, $operation:expr) => {{
-        let operation = $operation;
-        match &$binding.region {
-            Some(region) => {
-                operation
-                    .customize()
-                    .config_override(
-                        aws_sdk_cognitoidentityprovider::Config::builder().region(region.clone()),
-                    )
-                    .send()
-                    .await
-            }
-            None => operation.send().await,
-        }
-    }};
+    ($binding:expr, $operation:expr) => {
+        send_to_pool!(&$binding.region, $operation)
+    };
 }
 
 /// Attributes no self-service request may set, whatever the tenant's configuration: setting
 /// them with the server's admin credentials would mark an unverified address as verified.
+/// The MFA requirement attribute
+/// ([`AdminApi::mfa_required_attribute`](super::AdminApi::mfa_required_attribute)) and every
+/// developer-only attribute (`dev:` prefix) are refused too.
 pub const ALWAYS_PROTECTED: &[&str] = &["email_verified", "phone_number_verified"];
+
+/// The attributes `PATCH /me/attributes` may change when
+/// [`AdminApi::self_service_attributes`](super::AdminApi::self_service_attributes) is not set:
+/// the standard OpenID Connect profile attributes. No `custom:` attribute, and neither `email`
+/// nor `phone_number`, is among them.
+pub const DEFAULT_SELF_SERVICE_ATTRIBUTES: &[&str] = &[
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "locale",
+    "zoneinfo",
+    "picture",
+    "website",
+    "profile",
+    "gender",
+    "birthdate",
+];
+
+/// The prefix of developer-only attributes (`dev:custom:...`), which Cognito lets only admin
+/// credentials write.
+const DEVELOPER_ONLY_PREFIX: &str = "dev:";
 
 /// Most attributes accepted in one update.
 const MAX_ATTRIBUTES: usize = 50;
@@ -245,6 +261,53 @@ fn is_protected(tenant: &Tenant, name: &str) -> bool {
         .any(|p| p.eq_ignore_ascii_case(name))
 }
 
+/// What a user may change on their own account: an allowlist, minus everything protected.
+#[derive(Debug, Clone)]
+pub(crate) struct SelfServiceRules {
+    /// The only attributes a user may change (exact names).
+    allowed: Arc<[String]>,
+    /// The Post Authentication trigger's MFA requirement attribute: never self-service.
+    mfa_required_attribute: Arc<str>,
+}
+
+impl Default for SelfServiceRules {
+    fn default() -> Self {
+        SelfServiceRules {
+            allowed: DEFAULT_SELF_SERVICE_ATTRIBUTES
+                .iter()
+                .map(|&a| a.to_owned())
+                .collect(),
+            mfa_required_attribute: Arc::from(DEFAULT_MFA_REQUIRED_ATTRIBUTE),
+        }
+    }
+}
+
+impl SelfServiceRules {
+    pub(crate) fn allow<I, S>(&mut self, attributes: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed = attributes.into_iter().map(Into::into).collect();
+    }
+
+    pub(crate) fn mfa_required_attribute(&mut self, attribute: String) {
+        self.mfa_required_attribute = Arc::from(attribute);
+    }
+
+    /// True if a user of `tenant` may change `name` on their own account: it is allowlisted
+    /// (exactly) and not protected in any way (protection ignores ASCII case and always wins).
+    fn permits(&self, tenant: &Tenant, name: &str) -> bool {
+        let developer_only = name
+            .get(..DEVELOPER_ONLY_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(DEVELOPER_ONLY_PREFIX));
+        !developer_only
+            && !is_protected(tenant, name)
+            && !self.mfa_required_attribute.eq_ignore_ascii_case(name)
+            && self.allowed.iter().any(|a| a == name)
+    }
+}
+
 /// The pool, the client and the verified caller every operation is bound to.
 #[derive(Clone)]
 struct Binding {
@@ -257,8 +320,7 @@ struct Binding {
 
 impl Binding {
     fn new(client: CognitoClient, tenant: Arc<Tenant>, actor: Principal) -> Self {
-        let region = (client.config().region().map(Region::as_ref) != Some(tenant.region()))
-            .then(|| Region::new(tenant.region().to_owned()));
+        let region = pool_region_override(&client, &tenant);
         Binding {
             client,
             tenant,
@@ -355,16 +417,18 @@ impl TenantAdmin {
         }
     }
 
-    /// The admin operations of `principal`'s tenant: role `admin` required
-    /// ([`AdminError::Forbidden`]), registry tenants only ([`AdminError::UnknownTenant`]).
-    /// Keep an [`AdminApi`](super::AdminApi) instead to change the role or add a
+    /// The admin operations of `principal`'s tenant: role
+    /// [`DEFAULT_ADMIN_ROLE`](super::DEFAULT_ADMIN_ROLE) required ([`AdminError::Forbidden`]),
+    /// registry tenants only ([`AdminError::UnknownTenant`]), as
+    /// [`AdminApi::new`](super::AdminApi::new) would give them. Keep an
+    /// [`AdminApi`](super::AdminApi) instead to change the role or add a
     /// [`TenantLookup`](super::TenantLookup).
     pub fn for_principal(
         auth: &crate::CognitoAuth,
         client: CognitoClient,
         principal: &Principal,
     ) -> Result<Self, AdminError> {
-        super::registry_tenant_admin(auth, client, principal)
+        super::AdminApi::new(auth.clone(), client).registry_tenant_admin(principal)
     }
 
     /// The tenant whose pool every call acts on.
@@ -655,12 +719,23 @@ impl TenantAdmin {
     }
 }
 
-/// What a signed-in user may do to their own account through the server: change attributes
-/// that are not protected. The server calls `AdminUpdateUserAttributes` with its own
-/// credentials for the user name in the verified token, never one from the request.
+/// What a signed-in user may do to their own account through the server: change the
+/// attributes allowed for self-service. The server calls `AdminUpdateUserAttributes` with its
+/// own credentials for the user name in the verified token, never one from the request.
+///
+/// Admin credentials bypass the app client's write permissions, so the server decides alone
+/// what a user may write. An attribute may be changed only if it is
+/// - in the allowlist ([`AdminApi::self_service_attributes`](super::AdminApi::self_service_attributes),
+///   default [`DEFAULT_SELF_SERVICE_ATTRIBUTES`]: no `custom:` attribute), compared exactly, and
+/// - not protected: not one of the tenant's `protected_attributes`, not in
+///   [`ALWAYS_PROTECTED`], not the MFA requirement attribute
+///   ([`AdminApi::mfa_required_attribute`](super::AdminApi::mfa_required_attribute), default
+///   `custom:mfa_required`), and not developer-only (`dev:` prefix), all compared ignoring
+///   ASCII case. Protection wins over the allowlist.
 #[derive(Clone)]
 pub struct SelfService {
     binding: Binding,
+    rules: SelfServiceRules,
 }
 
 impl std::fmt::Debug for SelfService {
@@ -673,9 +748,15 @@ impl std::fmt::Debug for SelfService {
 }
 
 impl SelfService {
-    pub(crate) fn new(client: CognitoClient, tenant: Arc<Tenant>, actor: Principal) -> Self {
+    pub(crate) fn new(
+        client: CognitoClient,
+        tenant: Arc<Tenant>,
+        actor: Principal,
+        rules: SelfServiceRules,
+    ) -> Self {
         SelfService {
             binding: Binding::new(client, tenant, actor),
+            rules,
         }
     }
 
@@ -684,9 +765,15 @@ impl SelfService {
         self.binding.actor.username()
     }
 
-    /// Changes the caller's own attributes. If any of them is protected (the tenant's
-    /// `protected_attributes`, compared ignoring ASCII case, or [`ALWAYS_PROTECTED`]) nothing
-    /// is changed and [`AdminError::ProtectedAttribute`] names it.
+    /// True if the caller may change `attribute` on their own account (see the type's docs).
+    pub fn may_change(&self, attribute: &str) -> bool {
+        self.rules.permits(&self.binding.tenant, attribute)
+    }
+
+    /// Changes the caller's own attributes. If any of them may not be changed by the user
+    /// (see [`may_change`](Self::may_change): not allowlisted, protected, the MFA requirement
+    /// attribute or developer-only), nothing is changed and
+    /// [`AdminError::ProtectedAttribute`] names the first such attribute.
     pub async fn update_attributes(
         &self,
         attributes: &BTreeMap<String, String>,
@@ -695,7 +782,7 @@ impl SelfService {
         let names = attribute_names(attributes);
         let username = b.actor.username();
         b.audited(Action::UpdateOwnAttributes, username, Some(&names), async {
-            if let Some(name) = attributes.keys().find(|name| is_protected(&b.tenant, name)) {
+            if let Some(name) = attributes.keys().find(|name| !self.may_change(name)) {
                 return Err(AdminError::ProtectedAttribute(name.clone()));
             }
             let attributes = to_attribute_types(attributes)?;
@@ -753,5 +840,64 @@ mod tests {
         assert!(is_protected(&tenant, "CUSTOM:Plan"));
         assert!(is_protected(&tenant, "email_verified"));
         assert!(!is_protected(&tenant, "name"));
+    }
+
+    #[test]
+    fn self_service_needs_the_allowlist_and_protection_wins() {
+        let tenant = Tenant::builder("acme", "us-east-1_AbC")
+            .client_id("c")
+            .protected_attributes(["custom:plan", "nickname"])
+            .build()
+            .unwrap();
+        let default = SelfServiceRules::default();
+        assert!(default.permits(&tenant, "name"));
+        assert!(default.permits(&tenant, "birthdate"));
+        // Not allowlisted (exact names only), protected, or developer-only.
+        for refused in [
+            "NAME",
+            "email",
+            "phone_number",
+            "custom:team",
+            "custom:plan",
+            "nickname",
+            "email_verified",
+            "custom:mfa_required",
+            "dev:custom:x",
+        ] {
+            assert!(!default.permits(&tenant, refused), "{refused}");
+        }
+
+        let mut rules = SelfServiceRules::default();
+        rules.allow([
+            "name",
+            "custom:team",
+            "custom:plan",
+            "custom:mfa_required",
+            "dev:custom:x",
+            "DEV:custom:y",
+            "phone_number_verified",
+        ]);
+        assert!(rules.permits(&tenant, "name"));
+        assert!(rules.permits(&tenant, "custom:team"));
+        assert!(!rules.permits(&tenant, "given_name"), "replaced, not added");
+        for protected in [
+            "custom:plan",
+            "custom:mfa_required",
+            "dev:custom:x",
+            "DEV:custom:y",
+            "phone_number_verified",
+        ] {
+            assert!(!rules.permits(&tenant, protected), "{protected}");
+        }
+
+        // Another MFA attribute is protected instead of the default one.
+        rules.mfa_required_attribute("custom:must_mfa".to_owned());
+        rules.allow(["custom:must_mfa", "custom:mfa_required"]);
+        assert!(!rules.permits(&tenant, "custom:must_mfa"));
+        assert!(!rules.permits(&tenant, "CUSTOM:MUST_MFA"));
+        assert!(rules.permits(&tenant, "custom:mfa_required"));
+
+        rules.allow(std::iter::empty::<String>());
+        assert!(!rules.permits(&tenant, "name"));
     }
 }

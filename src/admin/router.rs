@@ -363,9 +363,11 @@ fn parse_list_query(query: &str) -> Result<ListUsersQuery, AdminError> {
     Ok(parsed)
 }
 
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte, UTF-8 result.
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte (exactly two
+/// ASCII hex digits), UTF-8 result.
 fn percent_decode(input: &str) -> Result<String, AdminError> {
     let bad = || AdminError::InvalidRequest("malformed query string".to_owned());
+    let hex_value = |digit: u8| char::from(digit).to_digit(16);
     let bytes = input.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -373,11 +375,14 @@ fn percent_decode(input: &str) -> Result<String, AdminError> {
         match byte {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .ok_or_else(bad)?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                // Digit by digit: `u8::from_str_radix` would also take a sign (`%+1`).
+                let (Some(high), Some(low)) = (
+                    bytes.get(i + 1).and_then(|&d| hex_value(d)),
+                    bytes.get(i + 2).and_then(|&d| hex_value(d)),
+                ) else {
+                    return Err(bad());
+                };
+                out.push(u8::try_from(high * 16 + low).map_err(|_| bad())?);
                 i += 2;
             }
             other => out.push(other),
@@ -513,7 +518,8 @@ impl AdminApi {
     /// The self-service routes (any authenticated user of a tenant):
     /// `PATCH /me/attributes` `{"attributes": {"name": "v"}}` changes the caller's own
     /// attributes through [`SelfService::update_attributes`](super::SelfService::update_attributes):
-    /// 403 and nothing changed if any of them is protected.
+    /// 403 and nothing changed if any of them is not open to self-service (not in
+    /// [`self_service_attributes`](Self::self_service_attributes), or protected).
     pub fn self_service_router(&self) -> Router {
         Router::new()
             .route(
@@ -556,6 +562,19 @@ mod tests {
         ] {
             assert!(parse_list_query(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn percent_decoding_takes_exactly_two_hex_digits() {
+        assert_eq!(percent_decode("a%2Fb%2f%41+c").unwrap(), "a/b/A c");
+        assert_eq!(percent_decode("%C3%A9").unwrap(), "\u{e9}");
+        for bad in [
+            "%+1", "%-1", "%+F", "%1", "%", "%g0", "%0g", "% 1", "%1 ", "%\u{e9}0", "%C3",
+        ] {
+            assert!(percent_decode(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_list_query("filter=%+1").is_err());
+        assert!(parse_list_query("limit%3D1=2").is_err());
     }
 
     #[test]

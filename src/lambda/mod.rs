@@ -50,7 +50,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use post_auth::{DEFAULT_MFA_REQUIRED_ATTRIBUTE, PostAuthentication};
+pub use crate::aws::DEFAULT_MFA_REQUIRED_ATTRIBUTE;
+pub use post_auth::PostAuthentication;
 pub use pre_token::PreTokenGeneration;
 
 use crate::config::AuthConfig;

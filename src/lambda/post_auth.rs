@@ -10,7 +10,9 @@ use lambda_runtime::{BoxFuture, LambdaEvent};
 use serde_json::Value;
 
 use super::{Pools, RawHeader, TriggerError, check_version, clip, decode_error};
-use crate::aws::CognitoClient;
+use crate::aws::{
+    CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, pool_region_override, send_to_pool,
+};
 use crate::config::AuthConfig;
 use crate::error::ConfigError;
 
@@ -18,9 +20,6 @@ const TRIGGER: &str = "PostAuthentication";
 const VERSIONS: &[&str] = &["1"];
 const EXPECTED_VERSIONS: &str = "\"1\"";
 const SOURCES: &[&str] = &["PostAuthentication_Authentication"];
-
-/// The attribute read when `[triggers] mfa_required_attribute` is not set.
-pub const DEFAULT_MFA_REQUIRED_ATTRIBUTE: &str = "custom:mfa_required";
 
 /// The Post Authentication trigger that refuses sign-ins whose MFA has drifted away from what
 /// an administrator required. Works on every feature plan.
@@ -40,9 +39,12 @@ pub const DEFAULT_MFA_REQUIRED_ATTRIBUTE: &str = "custom:mfa_required";
 /// A failed `AdminGetUser` call fails the sign-in too ([`TriggerError::Cognito`]), as does an
 /// event for a pool that is not a configured tenant.
 ///
-/// Keep the attribute admin-only: remove it from every app client's write attributes and list
-/// it in the tenant's `protected_attributes`, or a user could clear the requirement themselves.
-/// The function's role needs `cognito-idp:AdminGetUser` on the tenants' user pools.
+/// Keep the attribute admin-only: remove it from every app client's write attributes, or a user
+/// could clear the requirement themselves with `UpdateUserAttributes`. The crate's own
+/// `PATCH /me/attributes` (feature `admin`) never changes it, provided the service names the
+/// same attribute: the default, or `AdminApi::apply_config` with the same file.
+/// `AdminGetUser` is sent to the region of the tenant's pool, whatever region the client was
+/// built for. The function's role needs `cognito-idp:AdminGetUser` on the tenants' user pools.
 pub struct PostAuthentication {
     client: CognitoClient,
     pools: Pools,
@@ -138,25 +140,27 @@ impl PostAuthentication {
             );
             return Ok(event);
         }
-        let user = self
-            .client
-            .admin_get_user()
-            .user_pool_id(tenant.user_pool_id())
-            .username(username)
-            .send()
-            .await
-            .map_err(|e| {
-                let error = aws_sdk_cognitoidentityprovider::Error::from(e);
-                // The code only: service messages can quote request parameters (the username).
-                tracing::warn!(
-                    target: "cognito_authz::trigger",
-                    trigger = TRIGGER,
-                    tenant = tenant.id(),
-                    code = error.code().unwrap_or("none"),
-                    "AdminGetUser failed"
-                );
-                TriggerError::Cognito(Box::new(error))
-            })?;
+        // The pool's own region, whatever region the client was built for.
+        let region = pool_region_override(&self.client, tenant);
+        let user = send_to_pool!(
+            &region,
+            self.client
+                .admin_get_user()
+                .user_pool_id(tenant.user_pool_id())
+                .username(username)
+        )
+        .map_err(|e| {
+            let error = aws_sdk_cognitoidentityprovider::Error::from(e);
+            // The code only: service messages can quote request parameters (the username).
+            tracing::warn!(
+                target: "cognito_authz::trigger",
+                trigger = TRIGGER,
+                tenant = tenant.id(),
+                code = error.code().unwrap_or("none"),
+                "AdminGetUser failed"
+            );
+            TriggerError::Cognito(Box::new(error))
+        })?;
         // Not the legacy `MFAOptions`: AWS no longer supports it and it never reports TOTP.
         let enabled = user.user_mfa_setting_list().iter().any(|m| !m.is_empty());
         tracing::debug!(
