@@ -6,8 +6,9 @@
 //!
 //! Routes: `GET /me` (any authenticated user: the principal as JSON), `GET /admin/ping` (role
 //! `admin`), `GET /tenants/{tenant}/admin` (role `admin` and the caller's own tenant). One log
-//! line per decision. `--no-auth` serves the same routes without any layer (for load-test
-//! baselines; `/me` then answers `{}`).
+//! line per decision. `--no-auth` serves the same routes without any layer, for load-test
+//! baselines; `/me` then answers a fixed principal of the same shape, so both modes send the
+//! same amount of JSON and the difference measured is the authentication.
 
 use std::net::SocketAddr;
 
@@ -67,6 +68,24 @@ async fn log_decision(request: Request, next: Next) -> Response {
     response
 }
 
+/// What `/me` answers with auth, for a typical Cognito access token (built per request, as the
+/// real principal is serialized per request).
+fn sample_principal() -> serde_json::Value {
+    serde_json::json!({
+        "tenant": "load",
+        "subject": "sub-user0001",
+        "username": "user0001",
+        "client_id": "load-client",
+        "token_use": "access",
+        "roles": ["member"],
+        "groups": ["member"],
+        "scopes": ["aws.cognito.signin.user.admin"],
+        "expires_at": 1_795_000_000u64,
+        "jti": "jti-user0001-00000",
+        "origin_jti": "origin-user0001-1795000000",
+    })
+}
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
@@ -83,7 +102,7 @@ async fn main() {
     };
     let app = if args.no_auth {
         Router::new()
-            .route("/me", get(|| async { Json(serde_json::json!({})) }))
+            .route("/me", get(|| async { Json(sample_principal()) }))
             .route("/admin/ping", get(|| async { "pong" }))
             .route("/tenants/{tenant}/admin", get(|| async { "tenant admin" }))
     } else {

@@ -262,13 +262,26 @@ impl Serialize for Principal {
         s.serialize_field("username", self.username())?;
         s.serialize_field("client_id", self.client_id())?;
         s.serialize_field("token_use", &self.token_use())?;
-        s.serialize_field("roles", &self.roles().collect::<Vec<_>>())?;
-        s.serialize_field("groups", &self.groups().collect::<Vec<_>>())?;
-        s.serialize_field("scopes", &self.scopes().collect::<Vec<_>>())?;
+        s.serialize_field("roles", &Seq(|| self.roles()))?;
+        s.serialize_field("groups", &Seq(|| self.groups()))?;
+        s.serialize_field("scopes", &Seq(|| self.scopes()))?;
         s.serialize_field("expires_at", &self.expires_at())?;
         s.serialize_field("jti", &self.jti())?;
         s.serialize_field("origin_jti", &self.origin_jti())?;
         s.end()
+    }
+}
+
+/// Serializes an iterator of strings as a JSON array without collecting it first.
+struct Seq<F>(F);
+
+impl<'a, F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = &'a str>,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
     }
 }
 
