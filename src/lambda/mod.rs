@@ -205,6 +205,25 @@ impl Pools {
         Pools { by_pool }
     }
 
+    /// Checks a typed event's header (supported version, a trigger source) and returns the
+    /// tenant of its user pool.
+    fn tenant_for<T>(
+        &self,
+        trigger: &'static str,
+        header: &aws_lambda_events::event::cognito::CognitoEventUserPoolsHeader<T>,
+        supported: &[&str],
+        expected: &'static str,
+    ) -> Result<&Arc<Tenant>, TriggerError> {
+        check_version(trigger, header.version.as_deref(), supported, expected)?;
+        if header.trigger_source.is_none() {
+            return Err(TriggerError::MissingField {
+                trigger,
+                field: "triggerSource",
+            });
+        }
+        self.get(trigger, header.user_pool_id.as_deref())
+    }
+
     fn get(&self, trigger: &'static str, pool: Option<&str>) -> Result<&Arc<Tenant>, TriggerError> {
         let pool = pool.ok_or(TriggerError::MissingField {
             trigger,

@@ -110,19 +110,9 @@ impl PostAuthentication {
         event: CognitoEventUserPoolsPostAuthentication,
     ) -> Result<CognitoEventUserPoolsPostAuthentication, TriggerError> {
         let header = &event.cognito_event_user_pools_header;
-        check_version(
-            TRIGGER,
-            header.version.as_deref(),
-            VERSIONS,
-            EXPECTED_VERSIONS,
-        )?;
-        if header.trigger_source.is_none() {
-            return Err(TriggerError::MissingField {
-                trigger: TRIGGER,
-                field: "triggerSource",
-            });
-        }
-        let tenant = self.pools.get(TRIGGER, header.user_pool_id.as_deref())?;
+        let tenant = self
+            .pools
+            .tenant_for(TRIGGER, header, VERSIONS, EXPECTED_VERSIONS)?;
         let username = header
             .user_name
             .as_deref()

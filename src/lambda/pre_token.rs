@@ -201,19 +201,9 @@ impl PreTokenGeneration {
         mut event: CognitoEventUserPoolsPreTokenGenV2,
     ) -> Result<CognitoEventUserPoolsPreTokenGenV2, TriggerError> {
         let header = &event.cognito_event_user_pools_header;
-        check_version(
-            TRIGGER,
-            header.version.as_deref(),
-            VERSIONS,
-            EXPECTED_VERSIONS,
-        )?;
-        if header.trigger_source.is_none() {
-            return Err(TriggerError::MissingField {
-                trigger: TRIGGER,
-                field: "triggerSource",
-            });
-        }
-        let tenant = self.pools.get(TRIGGER, header.user_pool_id.as_deref())?;
+        let tenant = self
+            .pools
+            .tenant_for(TRIGGER, header, VERSIONS, EXPECTED_VERSIONS)?;
         let group_configuration = &event.request.group_configuration;
         let roles = tenant.roles_for_groups(&group_configuration.groups_to_override);
         let keeps_scope = self.allows(&roles);
