@@ -29,6 +29,9 @@
 //! endpoint_url = "http://127.0.0.1:5000"   # an emulator; default: the real service
 //! region = "us-east-1"          # default: the AWS provider chain
 //!
+//! [admin]                       # optional (feature admin)
+//! self_service_attributes = ["name", "locale", "custom:team"]  # default: standard profile ones
+//!
 //! [triggers]                    # optional (feature lambda)
 //! self_manage_roles = ["admin"] # default: [self_service_guard] roles, else ["admin"]
 //! roles_claim = "roles"         # optional: add mapped roles to access tokens
@@ -79,6 +82,9 @@ pub struct AuthConfig {
     /// Lambda trigger settings (feature `lambda`).
     #[serde(default)]
     pub triggers: TriggersSection,
+    /// Admin and self-service route settings (feature `admin`).
+    #[serde(default)]
+    pub admin: AdminSection,
     /// The tenants.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<TenantSection>,
@@ -94,6 +100,16 @@ pub struct AwsSection {
     pub endpoint_url: Option<String>,
     /// Region override.
     pub region: Option<String>,
+}
+
+/// `[admin]`: the admin and self-service routes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AdminSection {
+    /// The only attributes users may change on their own account (`PATCH /me/attributes`);
+    /// absent: the standard profile attributes. Protected attributes stay refused.
+    pub self_service_attributes: Option<Vec<String>>,
 }
 
 /// `[triggers]`: Cognito Lambda triggers built from the same tenants and roles.

@@ -1011,6 +1011,32 @@ async fn self_service_is_limited_to_allowlisted_attributes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_self_service_allowlist_comes_from_the_config_file() {
+    captured(|_log| async move {
+        let w = World::new().await;
+        let bob = sign_in(&w.cognito, &w.a, "bob").await;
+        let config = cognito_authz::AuthConfig::from_toml(
+            "[admin]\nself_service_attributes = [\"given_name\"]\n",
+        )
+        .expect("config");
+        let app = AdminApi::new(w.auth.clone(), w.cognito.clone())
+            .apply_config(&config)
+            .router();
+        let (status, error) = patch_me(&app, &bob.access, json!({"given_name": "Robert"})).await;
+        assert_eq!(status, StatusCode::OK, "{error}");
+        // `name` is in the default list, but the file's list replaces it.
+        assert_eq!(
+            patch_me(&app, &bob.access, json!({"name": "Bobby"})).await,
+            (StatusCode::FORBIDDEN, json!("protected_attribute"))
+        );
+        let after = w.user(&w.a, "bob").await;
+        assert_eq!(after.attr("given_name"), Some("Robert"));
+        assert_ne!(after.attr("name"), Some("Bobby"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn global_sign_out_stops_cognito_but_not_local_verification() {
     captured(|_log| async move {
         let w = World::new().await;

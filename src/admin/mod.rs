@@ -186,16 +186,22 @@ impl AdminApi {
     }
 
     /// Applies the settings of the configuration file that concern admin operations:
+    /// `[admin] self_service_attributes` (see
+    /// [`self_service_attributes`](Self::self_service_attributes)) and
     /// `[triggers] mfa_required_attribute` (see [`mfa_required_attribute`](Self::mfa_required_attribute)),
     /// so that `/me/attributes` never changes the attribute the Post Authentication trigger
-    /// reads. A blank value is ignored (the trigger refuses it at load).
+    /// reads. A blank MFA attribute is ignored (the trigger refuses it at load).
     #[must_use]
     pub fn apply_config(self, config: &AuthConfig) -> Self {
+        let api = match &config.admin.self_service_attributes {
+            Some(attributes) => self.self_service_attributes(attributes.iter().cloned()),
+            None => self,
+        };
         match &config.triggers.mfa_required_attribute {
             Some(attribute) if !attribute.trim().is_empty() => {
-                self.mfa_required_attribute(attribute.clone())
+                api.mfa_required_attribute(attribute.clone())
             }
-            _ => self,
+            _ => api,
         }
     }
 
