@@ -242,6 +242,14 @@ fn clip(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
+/// The error for an event of another trigger.
+fn wrong_trigger(trigger: &'static str, source: &str) -> TriggerError {
+    TriggerError::WrongTrigger {
+        trigger,
+        found: clip(source, 64),
+    }
+}
+
 /// Checks `version` against the supported list.
 fn check_version(
     trigger: &'static str,
@@ -273,6 +281,20 @@ struct RawHeader<'a> {
 }
 
 impl<'a> RawHeader<'a> {
+    /// The trigger source, once the version is supported and a source is present.
+    fn source(
+        &self,
+        trigger: &'static str,
+        supported: &[&str],
+        expected: &'static str,
+    ) -> Result<&'a str, TriggerError> {
+        check_version(trigger, self.version, supported, expected)?;
+        self.trigger_source.ok_or(TriggerError::MissingField {
+            trigger,
+            field: "triggerSource",
+        })
+    }
+
     fn read(trigger: &'static str, event: &'a Value) -> Result<Self, TriggerError> {
         let object = event
             .as_object()

@@ -9,7 +9,7 @@ use lambda_runtime::tower::util::ServiceFn;
 use lambda_runtime::{BoxFuture, LambdaEvent};
 use serde_json::Value;
 
-use super::{Pools, RawHeader, TriggerError, check_version, clip, decode_error};
+use super::{Pools, RawHeader, TriggerError, decode_error, wrong_trigger};
 use crate::aws::{
     CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, pool_region_override, send_to_pool,
 };
@@ -171,21 +171,9 @@ impl PostAuthentication {
     /// source before decoding, then [`handle`](Self::handle).
     pub async fn handle_json(&self, event: Value) -> Result<Value, TriggerError> {
         let header = RawHeader::read(TRIGGER, &event)?;
-        check_version(TRIGGER, header.version, VERSIONS, EXPECTED_VERSIONS)?;
-        match header.trigger_source {
-            None => {
-                return Err(TriggerError::MissingField {
-                    trigger: TRIGGER,
-                    field: "triggerSource",
-                });
-            }
-            Some(source) if !SOURCES.contains(&source) => {
-                return Err(TriggerError::WrongTrigger {
-                    trigger: TRIGGER,
-                    found: clip(source, 64),
-                });
-            }
-            Some(_) => {}
+        let source = header.source(TRIGGER, VERSIONS, EXPECTED_VERSIONS)?;
+        if !SOURCES.contains(&source) {
+            return Err(wrong_trigger(TRIGGER, source));
         }
         let typed: CognitoEventUserPoolsPostAuthentication =
             serde_json::from_value(event).map_err(|e| decode_error(TRIGGER, &e))?;

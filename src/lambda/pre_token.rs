@@ -11,7 +11,7 @@ use lambda_runtime::LambdaEvent;
 use lambda_runtime::tower::util::ServiceFn;
 use serde_json::Value;
 
-use super::{Pools, RawHeader, TriggerError, check_version, clip, decode_error};
+use super::{Pools, RawHeader, TriggerError, decode_error, wrong_trigger};
 use crate::config::AuthConfig;
 use crate::error::ConfigError;
 use crate::tenant::TenantRegistry;
@@ -244,25 +244,13 @@ impl PreTokenGeneration {
     /// rest with [`handle`](Self::handle).
     pub fn handle_json(&self, event: Value) -> Result<Value, TriggerError> {
         let header = RawHeader::read(TRIGGER, &event)?;
-        check_version(TRIGGER, header.version, VERSIONS, EXPECTED_VERSIONS)?;
-        match header.trigger_source {
-            None => {
-                return Err(TriggerError::MissingField {
-                    trigger: TRIGGER,
-                    field: "triggerSource",
-                });
-            }
-            Some(CLIENT_CREDENTIALS) => {
-                self.pools.get(TRIGGER, header.user_pool_id)?;
-                return Ok(event);
-            }
-            Some(source) if !USER_SOURCES.contains(&source) => {
-                return Err(TriggerError::WrongTrigger {
-                    trigger: TRIGGER,
-                    found: clip(source, 64),
-                });
-            }
-            Some(_) => {}
+        let source = header.source(TRIGGER, VERSIONS, EXPECTED_VERSIONS)?;
+        if source == CLIENT_CREDENTIALS {
+            self.pools.get(TRIGGER, header.user_pool_id)?;
+            return Ok(event);
+        }
+        if !USER_SOURCES.contains(&source) {
+            return Err(wrong_trigger(TRIGGER, source));
         }
         let typed: CognitoEventUserPoolsPreTokenGenV2 =
             serde_json::from_value(event).map_err(|e| decode_error(TRIGGER, &e))?;
