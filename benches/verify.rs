@@ -8,6 +8,10 @@
 //! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,
 //!   `cognito_authz` warm and cold, and the peer `tower-oauth2-resource-server` (no cache).
 //! - `tenants`: cold and warm verification with 1 and 10,000 tenants registered.
+//! - `cache_key`: the two ways to key the verified-token cache on this token: SHA-256 of the
+//!   whole token, and the GMAC tag under a secret key that the crate uses.
+//! - `token_cache`: one read of 1,000 cached entries, moka against quick_cache (the crate's
+//!   choice), from one thread and from two threads at once.
 //!
 //! `scripts/bench-report` runs these with short settings and prints medians and ratios.
 
@@ -258,6 +262,69 @@ fn tenants(c: &mut Criterion) {
     group.finish();
 }
 
+fn cache_key(c: &mut Criterion) {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use aws_lc_rs::digest::{SHA256, digest};
+    let f = fixture();
+    let token = f.token.as_bytes();
+    let mut group = c.benchmark_group("cache_key");
+    group.bench_function("sha256", |b| b.iter(|| digest(&SHA256, black_box(token))));
+    let mac = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).unwrap());
+    group.bench_function("gmac", |b| {
+        b.iter(|| {
+            mac.seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key([9; 12]),
+                Aad::from(black_box(token)),
+                &mut [],
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+}
+
+/// Reads of `keys` spread over `threads` threads at once; the time is per read and thread.
+fn concurrent_reads(iters: u64, threads: u64, read: impl Fn(u64) + Sync) -> Duration {
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let read = &read;
+            s.spawn(move || (0..iters).for_each(|i| read(i * 7 + t * 13)));
+        }
+    });
+    start.elapsed()
+}
+
+fn token_cache(c: &mut Criterion) {
+    type Key = [u8; 16];
+    let f = fixture();
+    let auth = auth(&f, 0, 100_000);
+    let principal = now(auth.verify(&f.token)).unwrap();
+    let keys: Vec<Key> = (0..1_000u128)
+        .map(|i| (i * 0x9e37_79b9).to_le_bytes())
+        .collect();
+    let moka = moka::sync::Cache::<Key, cognito_authz::Principal>::builder()
+        .max_capacity(100_000)
+        .time_to_live(Duration::from_secs(3600))
+        .build();
+    let quick = quick_cache::sync::Cache::<Key, cognito_authz::Principal>::new(100_000);
+    for key in &keys {
+        moka.insert(*key, principal.clone());
+        quick.insert(*key, principal.clone());
+    }
+    let key = |i: u64| &keys[(i % 1_000) as usize];
+    let mut group = c.benchmark_group("token_cache");
+    for threads in [1, 2] {
+        group.bench_function(format!("moka_get_{threads}_threads"), |b| {
+            b.iter_custom(|n| concurrent_reads(n, threads, |i| drop(black_box(moka.get(key(i))))))
+        });
+        group.bench_function(format!("quick_cache_get_{threads}_threads"), |b| {
+            b.iter_custom(|n| concurrent_reads(n, threads, |i| drop(black_box(quick.get(key(i))))))
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     let secs = |var: &str, default: u64| {
         std::env::var(var)
@@ -274,6 +341,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = cold, warm, layer, tenants
+    targets = cold, warm, layer, tenants, cache_key, token_cache
 }
 criterion_main!(benches);

@@ -291,8 +291,14 @@ impl CognitoAuthBuilder {
                 10_000,
             )
         });
-        let cache = (self.token_cache_entries > 0)
-            .then(|| VerifiedTokenCache::new(self.token_cache_entries, self.token_cache_ttl));
+        let cache = if self.token_cache_entries > 0 {
+            Some(
+                VerifiedTokenCache::new(self.token_cache_entries, self.token_cache_ttl)
+                    .map_err(|_| ConfigError::Random)?,
+            )
+        } else {
+            None
+        };
         Ok(CognitoAuth {
             inner: Arc::new(AuthInner {
                 verifier: Verifier {

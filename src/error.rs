@@ -257,6 +257,9 @@ pub enum ConfigError {
     /// The HTTP client for key fetching could not be built.
     #[error("cannot build the JWKS HTTP client: {0}")]
     HttpClient(String),
+    /// The system's random generator failed while drawing the verified-token cache's key.
+    #[error("cannot draw a random key from the operating system for the verified-token cache")]
+    Random,
 }
 
 impl ConfigError {

@@ -354,11 +354,11 @@ mod extract {
 pub use extract::MissingPrincipal;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Tenant;
 
-    fn principal(tenant: &Tenant, groups: &[&str], scope: &str) -> Principal {
+    pub(crate) fn principal(tenant: &Tenant, groups: &[&str], scope: &str) -> Principal {
         let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
         Principal::new(PrincipalData::new(PrincipalClaims {
             tenant,

@@ -19,8 +19,8 @@ mod token;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub(crate) use cache::{Prehashed, VerifiedTokenCache};
-use cache::{message_digest, prehash};
+use cache::message_digest;
+pub(crate) use cache::{TokenKey, VerifiedTokenCache};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
@@ -97,7 +97,7 @@ pub(crate) struct VerifySettings {
 pub(crate) enum CacheLookup {
     Hit(Principal),
     Rejected(AuthError),
-    Miss(Option<Prehashed>),
+    Miss(Option<TokenKey>),
 }
 
 pub(crate) struct Verifier {
@@ -119,13 +119,13 @@ impl Verifier {
         let Some(cache) = &self.cache else {
             return CacheLookup::Miss(None);
         };
-        let hashed = prehash(token);
-        match cache.get(&hashed.key) {
+        let key = cache.key(token);
+        match cache.get(&key) {
             Some(principal) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
             Some(principal) => CacheLookup::Rejected(AuthError::WrongTokenUse {
                 found: principal.token_use(),
             }),
-            None => CacheLookup::Miss(Some(hashed)),
+            None => CacheLookup::Miss(Some(key)),
         }
     }
 
@@ -133,7 +133,7 @@ impl Verifier {
     pub(crate) async fn verify_uncached(
         &self,
         token: &str,
-        hashed: Option<Prehashed>,
+        cache_key: Option<TokenKey>,
         uses: TokenUses,
     ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
@@ -144,14 +144,7 @@ impl Verifier {
             .ok_or(AuthError::MissingClaim("iss"))?;
         let tenant = self.tenant(iss).await?;
         let key = self.keys.key(&tenant, &unverified.kid).await?;
-        let (message, cache_key) = match hashed {
-            Some(hashed) => {
-                let key = hashed.key;
-                (hashed.message_digest(), Some(key))
-            }
-            None => (message_digest(token), None),
-        };
-        if !key.verify_digest(&message, &unverified.signature) {
+        if !key.verify_digest(&message_digest(token), &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
         let (principal, valid_for) = self.validate(payload.claims?, &tenant, SystemTime::now())?;
