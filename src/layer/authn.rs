@@ -134,7 +134,7 @@ fn log_decision(result: Result<&Principal, &AuthError>) {
 enum Outcome {
     Pass(Option<Principal>),
     Reject(AuthError),
-    Verify(String, Option<crate::verify::TokenKey>),
+    Verify(String, Option<crate::verify::CacheSlot>),
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
@@ -160,7 +160,7 @@ where
             Ok(Some(token)) => match verifier.lookup(token, self.layer.uses) {
                 CacheLookup::Hit(principal) => Outcome::Pass(Some(principal)),
                 CacheLookup::Rejected(err) => Outcome::Reject(err),
-                CacheLookup::Miss(key) => Outcome::Verify(token.to_owned(), key),
+                CacheLookup::Miss(slot) => Outcome::Verify(token.to_owned(), slot),
             },
         };
         let responder = self.layer.auth.responder();
@@ -181,7 +181,7 @@ where
                 log_decision(Err(&err));
                 ResponseFuture::rejected(reject(responder, &err))
             }
-            Outcome::Verify(token, cache_key) => {
+            Outcome::Verify(token, slot) => {
                 let auth = self.layer.auth.clone();
                 let uses = self.layer.uses;
                 let span = tracing::debug_span!(
@@ -194,7 +194,7 @@ where
                     let result = auth
                         .inner
                         .verifier
-                        .verify_uncached(&token, cache_key, uses)
+                        .verify_uncached(&token, slot, uses)
                         .await;
                     let span = tracing::Span::current();
                     match &result {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cache::message_digest;
-pub(crate) use cache::{TokenKey, VerifiedTokenCache};
+pub(crate) use cache::{CacheSlot, VerifiedTokenCache};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
@@ -97,7 +97,7 @@ pub(crate) struct VerifySettings {
 pub(crate) enum CacheLookup {
     Hit(Principal),
     Rejected(AuthError),
-    Miss(Option<TokenKey>),
+    Miss(Option<CacheSlot>),
 }
 
 pub(crate) struct Verifier {
@@ -119,13 +119,15 @@ impl Verifier {
         let Some(cache) = &self.cache else {
             return CacheLookup::Miss(None);
         };
-        let key = cache.key(token);
-        match cache.get(&key) {
+        let Some(slot) = cache.slot(token) else {
+            return CacheLookup::Miss(None);
+        };
+        match cache.get(&slot) {
             Some(principal) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
             Some(principal) => CacheLookup::Rejected(AuthError::WrongTokenUse {
                 found: principal.token_use(),
             }),
-            None => CacheLookup::Miss(Some(key)),
+            None => CacheLookup::Miss(Some(slot)),
         }
     }
 
@@ -133,7 +135,7 @@ impl Verifier {
     pub(crate) async fn verify_uncached(
         &self,
         token: &str,
-        cache_key: Option<TokenKey>,
+        slot: Option<CacheSlot>,
         uses: TokenUses,
     ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
@@ -147,9 +149,10 @@ impl Verifier {
         if !key.verify_digest(&message_digest(token), &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
-        let (principal, valid_for) = self.validate(payload.claims?, &tenant, SystemTime::now())?;
-        if let (Some(cache), Some(key)) = (&self.cache, cache_key) {
-            cache.insert(key, principal.clone(), valid_for);
+        let (principal, valid_until) =
+            self.validate(payload.claims?, &tenant, SystemTime::now())?;
+        if let (Some(cache), Some(slot)) = (&self.cache, slot) {
+            cache.insert(slot, principal.clone(), valid_until);
         }
         if !uses.allows(principal.token_use()) {
             return Err(AuthError::WrongTokenUse {
@@ -193,7 +196,7 @@ impl Verifier {
     }
 
     /// Checks the claims of a token whose signature is valid; returns the principal data and
-    /// how long the token stays valid.
+    /// when the token stops being valid (`exp` + leeway, since the Unix epoch).
     fn validate(
         &self,
         claims: token::Claims<'_>,
@@ -225,8 +228,7 @@ impl Verifier {
         // Sub-second precision for the end of validity: the cache entry must not outlive
         // `exp` by the fraction of the current second.
         let valid_until = Duration::from_secs(exp.saturating_add(leeway));
-        let valid_for = valid_until.saturating_sub(now);
-        if valid_for.is_zero() {
+        if valid_until <= now {
             return Err(AuthError::Expired);
         }
         let latest_allowed = now.as_secs().saturating_add(leeway);
@@ -262,6 +264,6 @@ impl Verifier {
         {
             return Err(AuthError::SelfServiceScopeNotSuppressed);
         }
-        Ok((principal, valid_for))
+        Ok((principal, valid_until))
     }
 }
