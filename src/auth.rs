@@ -108,7 +108,7 @@ impl CognitoAuth {
         }
     }
 
-    /// Entries in the verified-token cache (after pending maintenance).
+    /// Entries in the verified-token cache, after dropping expired ones.
     pub fn cached_tokens(&self) -> u64 {
         self.inner
             .verifier
@@ -221,15 +221,17 @@ impl CognitoAuthBuilder {
         self
     }
 
-    /// Capacity of the verified-token cache; 0 turns it off. Default 100,000.
+    /// Capacity of the verified-token cache; 0 turns it off. Default 100,000 (about 40 MiB
+    /// when full). The cache never holds more; being sharded, it starts evicting a little before
+    /// it is full.
     pub fn token_cache_entries(mut self, entries: u64) -> Self {
         self.token_cache_entries = entries;
         self
     }
 
     /// Longest time a verified token stays cached, whatever its `exp` (never past `exp`);
-    /// at most [`MAX_TOKEN_CACHE_TTL`]. Default 1 h, Cognito's default access-token lifetime: a longer-lived token is verified
-    /// again after it.
+    /// at most [`MAX_TOKEN_CACHE_TTL`]. Default 1 h, Cognito's default access-token lifetime: a
+    /// longer-lived token is verified again after it.
     pub fn token_cache_ttl(mut self, ttl: Duration) -> Self {
         self.token_cache_ttl = ttl;
         self
