@@ -99,9 +99,10 @@ type Entries = quick_cache::sync::Cache<TokenKey, Entry>;
 /// whatever happens.
 ///
 /// quick_cache rather than moka (which holds the key sets and resolver answers): this lookup runs
-/// on every request, and a quick_cache read is a sharded read lock and one atomic, about 20 ns,
-/// against 119 ns for moka's read with its access-order bookkeeping, and 69 against 205 ns with
-/// two threads reading at once (`cargo bench --bench verify -- token_cache`).
+/// on every request, and a quick_cache read is a sharded read lock (per-thread reader locks,
+/// feature `sharded-lock`) and one atomic, about 22 ns, against 125 ns for moka's read with its
+/// access-order bookkeeping; 47-72 ns against 205 ns or more with two threads reading at once
+/// (`cargo bench --bench verify -- token_cache`).
 pub(crate) struct VerifiedTokenCache {
     entries: Entries,
     keyer: TokenKeyer,
