@@ -397,11 +397,12 @@ fn tenants_share_nothing_but_the_issuer_check_isolates_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_tokens_are_dropped_after_the_cache_ttl_and_verified_again() {
     let issuer = start_issuer().await;
-    let auth = auth_a(&issuer, |b| b.token_cache_ttl(Duration::from_millis(300)));
+    // A ttl long enough that a stalled CI machine still counts the entry before it expires.
+    let auth = auth_a(&issuer, |b| b.token_cache_ttl(Duration::from_secs(2)));
     let token = issuer.mint(&access_a(&issuer, "alice", &["admin"]));
     auth.verify(&token).await.unwrap();
     assert_eq!(auth.cached_tokens(), 1);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(auth.cached_tokens(), 0, "entry outlived the cache ttl");
     auth.verify(&token)
         .await

@@ -311,44 +311,43 @@ mod tests {
         cache.slot(token).unwrap()
     }
 
+    // Timing in these tests only ever waits for something to expire: a slow machine makes the
+    // entries more expired, never less, so no assertion depends on being fast.
     #[test]
     fn entries_are_served_until_their_deadline_and_at_most_ttl() {
         let cache = VerifiedTokenCache::new(100, Duration::from_secs(3600)).unwrap();
         let now = unix_now();
-        cache.insert(
-            slot(&cache, "a"),
-            sample(),
-            now + Duration::from_millis(100),
-        );
+        cache.insert(slot(&cache, "long"), sample(), now + Duration::from_secs(3600));
+        cache.insert(slot(&cache, "short"), sample(), now + Duration::from_millis(50));
         cache.insert(slot(&cache, "gone"), sample(), now);
-        assert!(cache.get(&slot(&cache, "a")).is_some());
-        assert!(
-            cache.get(&slot(&cache, "gone")).is_none(),
-            "expired at insert"
-        );
-        std::thread::sleep(Duration::from_millis(150));
-        assert!(cache.get(&slot(&cache, "a")).is_none(), "served past exp");
-        assert_eq!(cache.entries.len(), 0, "an expired entry found is removed");
-
-        let short = VerifiedTokenCache::new(100, Duration::from_millis(50)).unwrap();
-        short.insert(slot(&short, "b"), sample(), now + Duration::from_secs(3600));
+        assert!(cache.get(&slot(&cache, "long")).is_some());
+        assert!(cache.get(&slot(&cache, "gone")).is_none(), "expired at insert");
         std::thread::sleep(Duration::from_millis(100));
-        assert!(
-            short.get(&slot(&short, "b")).is_none(),
-            "served past the ttl"
-        );
+        assert!(cache.get(&slot(&cache, "short")).is_none(), "served past exp");
+        assert_eq!(cache.entries.len(), 1, "an expired entry found is removed");
+
+        let short_ttl = VerifiedTokenCache::new(100, Duration::from_millis(50)).unwrap();
+        short_ttl.insert(slot(&short_ttl, "b"), sample(), now + Duration::from_secs(3600));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(short_ttl.get(&slot(&short_ttl, "b")).is_none(), "served past the ttl");
     }
 
     #[test]
     fn expired_entries_are_swept_without_being_looked_up() {
-        let cache = VerifiedTokenCache::new(100, Duration::from_millis(50)).unwrap();
-        let far = unix_now() + Duration::from_secs(3600);
-        cache.insert(slot(&cache, "a"), sample(), far);
-        std::thread::sleep(Duration::from_millis(120));
-        // The insert that finds the sweep due runs it.
-        cache.insert(slot(&cache, "b"), sample(), far);
-        assert_eq!(cache.entries.len(), 1, "the expired entry is still held");
-        assert!(cache.get(&slot(&cache, "b")).is_some());
+        let cache = VerifiedTokenCache::new(100, Duration::from_secs(3600)).unwrap();
+        let now = unix_now();
+        cache.insert(slot(&cache, "a"), sample(), now + Duration::from_millis(50));
+        cache.insert(slot(&cache, "b"), sample(), now + Duration::from_secs(3600));
+        std::thread::sleep(Duration::from_millis(100));
+        // Not due yet: the next insert leaves the expired entry alone.
+        cache.insert(slot(&cache, "c"), sample(), now + Duration::from_secs(3600));
+        assert_eq!(cache.entries.len(), 3);
+        // Due: the next insert sweeps it out.
+        *cache.next_sweep.lock().unwrap() = Duration::ZERO;
+        cache.insert(slot(&cache, "d"), sample(), now + Duration::from_secs(3600));
+        assert_eq!(cache.entries.len(), 3, "the expired entry is still held");
+        assert!(cache.entries.get(&slot(&cache, "a").key).is_none());
+        assert!(*cache.next_sweep.lock().unwrap() > now, "next sweep not scheduled");
     }
 
     #[test]
