@@ -317,19 +317,40 @@ mod tests {
     fn entries_are_served_until_their_deadline_and_at_most_ttl() {
         let cache = VerifiedTokenCache::new(100, Duration::from_secs(3600)).unwrap();
         let now = unix_now();
-        cache.insert(slot(&cache, "long"), sample(), now + Duration::from_secs(3600));
-        cache.insert(slot(&cache, "short"), sample(), now + Duration::from_millis(50));
+        cache.insert(
+            slot(&cache, "long"),
+            sample(),
+            now + Duration::from_secs(3600),
+        );
+        cache.insert(
+            slot(&cache, "short"),
+            sample(),
+            now + Duration::from_millis(50),
+        );
         cache.insert(slot(&cache, "gone"), sample(), now);
         assert!(cache.get(&slot(&cache, "long")).is_some());
-        assert!(cache.get(&slot(&cache, "gone")).is_none(), "expired at insert");
+        assert!(
+            cache.get(&slot(&cache, "gone")).is_none(),
+            "expired at insert"
+        );
         std::thread::sleep(Duration::from_millis(100));
-        assert!(cache.get(&slot(&cache, "short")).is_none(), "served past exp");
+        assert!(
+            cache.get(&slot(&cache, "short")).is_none(),
+            "served past exp"
+        );
         assert_eq!(cache.entries.len(), 1, "an expired entry found is removed");
 
         let short_ttl = VerifiedTokenCache::new(100, Duration::from_millis(50)).unwrap();
-        short_ttl.insert(slot(&short_ttl, "b"), sample(), now + Duration::from_secs(3600));
+        short_ttl.insert(
+            slot(&short_ttl, "b"),
+            sample(),
+            now + Duration::from_secs(3600),
+        );
         std::thread::sleep(Duration::from_millis(100));
-        assert!(short_ttl.get(&slot(&short_ttl, "b")).is_none(), "served past the ttl");
+        assert!(
+            short_ttl.get(&slot(&short_ttl, "b")).is_none(),
+            "served past the ttl"
+        );
     }
 
     #[test]
@@ -347,7 +368,10 @@ mod tests {
         cache.insert(slot(&cache, "d"), sample(), now + Duration::from_secs(3600));
         assert_eq!(cache.entries.len(), 3, "the expired entry is still held");
         assert!(cache.entries.get(&slot(&cache, "a").key).is_none());
-        assert!(*cache.next_sweep.lock().unwrap() > now, "next sweep not scheduled");
+        assert!(
+            *cache.next_sweep.lock().unwrap() > now,
+            "next sweep not scheduled"
+        );
     }
 
     #[test]
