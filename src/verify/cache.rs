@@ -94,9 +94,9 @@ type Entries = quick_cache::sync::Cache<TokenKey, Entry>;
 /// Bounded cache of verified principals.
 ///
 /// An entry is served only until its token's `exp` (and at most `ttl` after insertion), checked
-/// on every hit; one found past that is removed. Entries nobody asks for again are swept out at
-/// most `SWEEP_EVERY` (or `ttl`, if shorter) after they expire, and the size bound holds
-/// whatever happens.
+/// on every hit; one found past that is removed. Expired entries nobody asks for again are swept
+/// out by the first insert `SWEEP_EVERY` (or `ttl`, if shorter) or more after the last sweep,
+/// and the size bound holds whatever happens.
 ///
 /// quick_cache rather than moka (which holds the key sets and resolver answers): this lookup runs
 /// on every request, and a quick_cache read is a sharded read lock (per-thread reader locks,
@@ -114,7 +114,7 @@ pub(crate) struct VerifiedTokenCache {
     generation: AtomicU64,
 }
 
-/// Longest an expired entry nobody asks for stays in memory.
+/// Least time between two sweeps of expired entries.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Shards of at least 32 entries, a power of two, and `max_entries` split evenly so the shards
