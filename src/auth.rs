@@ -8,6 +8,7 @@ use crate::error::{AuthError, ConfigError, ErrorResponder};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
 use crate::layer::AuthLayer;
 use crate::principal::Principal;
+use crate::revocation::Revocations;
 use crate::tenant::{ResolverCache, Tenant, TenantRegistry, TenantResolver};
 use crate::verify::{SelfServiceGuard, TokenUses, VerifiedTokenCache, Verifier, VerifySettings};
 
@@ -117,6 +118,11 @@ impl CognitoAuth {
             .map_or(0, VerifiedTokenCache::entry_count)
     }
 
+    /// The revocation list, if one was set.
+    pub fn revocations(&self) -> Option<&Revocations> {
+        self.inner.verifier.revocations.as_ref()
+    }
+
     /// The registered tenants.
     pub fn tenants(&self) -> &TenantRegistry {
         &self.inner.verifier.registry
@@ -160,6 +166,7 @@ pub struct CognitoAuthBuilder {
     token_cache_ttl: Duration,
     jwks: JwksConfig,
     self_service_guard: Option<SelfServiceGuard>,
+    revocations: Option<Revocations>,
     responder: Option<ErrorResponder>,
 }
 
@@ -176,6 +183,7 @@ impl Default for CognitoAuthBuilder {
             token_cache_ttl: Duration::from_secs(3600),
             jwks: JwksConfig::default(),
             self_service_guard: None,
+            revocations: None,
             responder: None,
         }
     }
@@ -250,6 +258,14 @@ impl CognitoAuthBuilder {
         self
     }
 
+    /// Refuse tokens of users and sessions revoked in `revocations` (401 `TokenRevoked`), on
+    /// every request, cached or not. The admin routes (feature `admin`) record their sign-outs
+    /// and disables in it. Off by default: then a token stays valid until its `exp`.
+    pub fn revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
     /// Replaces the default JSON error answers of every layer using this `CognitoAuth`.
     pub fn error_responder(
         mut self,
@@ -308,6 +324,7 @@ impl CognitoAuthBuilder {
                     resolver,
                     keys: JwksCache::new(self.jwks)?,
                     cache,
+                    revocations: self.revocations,
                     settings: VerifySettings {
                         leeway: self.leeway,
                         max_token_bytes: self.max_token_bytes,

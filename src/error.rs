@@ -91,6 +91,10 @@ pub enum AuthError {
         "token carries the Cognito self-service scope, which this service refuses for users without a self-managing role"
     )]
     SelfServiceScopeNotSuppressed,
+    /// The token is valid but its user was signed out (or disabled), or its session revoked,
+    /// after it was issued: see [`Revocations`](crate::Revocations).
+    #[error("token has been revoked")]
+    TokenRevoked,
     /// The tenant's signing keys could not be obtained (fetch failed, none held). The tenant is
     /// for logs; the message sent to clients does not name it.
     #[error("signing keys are temporarily unavailable")]
@@ -179,6 +183,7 @@ impl AuthError {
             AuthError::WrongTokenUse { .. } => "wrong_token_use",
             AuthError::WrongClient => "wrong_client",
             AuthError::SelfServiceScopeNotSuppressed => "self_service_scope",
+            AuthError::TokenRevoked => "revoked",
             AuthError::KeysUnavailable { .. } => "keys_unavailable",
             AuthError::ResolverUnavailable => "resolver_unavailable",
             AuthError::Forbidden(_) => "forbidden",

@@ -54,6 +54,7 @@ pub mod jwks;
 pub mod layer;
 pub mod policy;
 pub mod principal;
+pub mod revocation;
 pub mod tenant;
 pub mod verify;
 
@@ -73,5 +74,6 @@ pub use jwks::{FetchError, JwksCache, JwksConfig};
 pub use layer::{AuthLayer, CognitoAuthz};
 pub use policy::Policy;
 pub use principal::{Principal, TokenUse};
+pub use revocation::Revocations;
 pub use tenant::{Issuer, ResolveError, Tenant, TenantRegistry, TenantResolver};
 pub use verify::{SELF_SERVICE_SCOPE, SelfServiceGuard, TokenUses};

@@ -216,6 +216,7 @@ mod tests {
             groups: &groups,
             scope: &scope,
             expires_at: 0,
+            issued_at: None,
             jti: None,
             origin_jti: None,
         }))

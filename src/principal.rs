@@ -74,6 +74,7 @@ pub(crate) struct PrincipalData {
     roles: Roles,
     token_use: TokenUse,
     expires_at: u64,
+    issued_at: Option<u64>,
 }
 
 /// The verified claims a principal is made of.
@@ -86,6 +87,7 @@ pub(crate) struct PrincipalClaims<'a, G> {
     pub(crate) groups: &'a [G],
     pub(crate) scope: &'a str,
     pub(crate) expires_at: u64,
+    pub(crate) issued_at: Option<u64>,
     pub(crate) jti: Option<&'a str>,
     pub(crate) origin_jti: Option<&'a str>,
 }
@@ -138,6 +140,7 @@ impl PrincipalData {
             roles,
             token_use: c.token_use,
             expires_at: c.expires_at,
+            issued_at: c.issued_at,
         }
     }
 
@@ -219,6 +222,11 @@ impl Principal {
     /// Expiry (`exp`), seconds since the Unix epoch.
     pub fn expires_at(&self) -> u64 {
         self.0.expires_at
+    }
+
+    /// When the token was issued (`iat`, Unix seconds), when present (Cognito always sets it).
+    pub fn issued_at(&self) -> Option<u64> {
+        self.0.issued_at
     }
 
     /// The token id (`jti`), when present.
@@ -369,6 +377,7 @@ pub(crate) mod tests {
             groups: &groups,
             scope,
             expires_at: 42,
+            issued_at: Some(40),
             jti: Some("j"),
             origin_jti: None,
         }))

@@ -25,6 +25,7 @@ pub(crate) use cache::{CacheSlot, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
 use crate::principal::{Principal, PrincipalClaims, PrincipalData, TokenUse};
+use crate::revocation::Revocations;
 use crate::tenant::{ResolverCache, Tenant, TenantRegistry};
 
 /// The Cognito scope that lets a token's holder call self-service APIs with it.
@@ -105,6 +106,7 @@ pub(crate) struct Verifier {
     pub(crate) resolver: Option<ResolverCache>,
     pub(crate) keys: JwksCache,
     pub(crate) cache: Option<VerifiedTokenCache>,
+    pub(crate) revocations: Option<Revocations>,
     pub(crate) settings: VerifySettings,
 }
 
@@ -123,6 +125,9 @@ impl Verifier {
             return CacheLookup::Miss(None);
         };
         match cache.get(&slot) {
+            Some(principal) if self.is_revoked(&principal) => {
+                CacheLookup::Rejected(AuthError::TokenRevoked)
+            }
             Some(principal) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
             Some(principal) => CacheLookup::Rejected(AuthError::WrongTokenUse {
                 found: principal.token_use(),
@@ -154,6 +159,9 @@ impl Verifier {
         if let (Some(cache), Some(slot)) = (&self.cache, slot) {
             cache.insert(slot, principal.clone(), valid_until);
         }
+        if self.is_revoked(&principal) {
+            return Err(AuthError::TokenRevoked);
+        }
         if !uses.allows(principal.token_use()) {
             return Err(AuthError::WrongTokenUse {
                 found: principal.token_use(),
@@ -173,6 +181,13 @@ impl Verifier {
             CacheLookup::Rejected(err) => Err(err),
             CacheLookup::Miss(hashed) => self.verify_uncached(token, hashed, uses).await,
         }
+    }
+
+    /// Revocation is checked on every request, hit or miss: a cached entry outlives a sign-out.
+    fn is_revoked(&self, principal: &Principal) -> bool {
+        self.revocations
+            .as_ref()
+            .is_some_and(|revocations| revocations.is_revoked(principal))
     }
 
     async fn tenant(&self, iss: &str) -> Result<Arc<Tenant>, AuthError> {
@@ -254,6 +269,7 @@ impl Verifier {
             groups: &groups,
             scope,
             expires_at: exp,
+            issued_at: claims.iat,
             jti: claims.jti.as_deref(),
             origin_jti: claims.origin_jti.as_deref(),
         }));
