@@ -5,6 +5,7 @@
 //! max_token_bytes = 8192        # optional, default 8192
 //! token_cache_entries = 100000  # optional, 0 disables the verified-token cache
 //! token_cache_ttl_seconds = 3600  # optional: longest a verified token stays cached
+//! revocations = false           # optional: keep a local revocation list (see Revocations)
 //!
 //! [jwks]                        # optional; defaults shown
 //! cooldown_seconds = 10
@@ -71,6 +72,10 @@ pub struct AuthConfig {
     /// Longest time a verified token stays cached (never past its `exp`).
     #[serde(default = "default_cache_ttl")]
     pub token_cache_ttl_seconds: u64,
+    /// Keep a local [`Revocations`](crate::Revocations) list (admin sign-outs and disables
+    /// are recorded in it; `CognitoAuth::revocations` gives it to your code).
+    #[serde(default)]
+    pub revocations: bool,
     /// Key cache settings.
     #[serde(default)]
     pub jwks: JwksSection,
@@ -254,6 +259,9 @@ impl AuthConfig {
                 allowed_roles: guard.allowed_roles,
             });
         }
+        if this.revocations {
+            builder = builder.revocations(crate::Revocations::new());
+        }
         Ok(builder)
     }
 
@@ -270,6 +278,7 @@ mod tests {
 
     const GOOD: &str = r#"
 leeway_seconds = 5
+revocations = true
 [jwks]
 cooldown_seconds = 30
 [self_service_guard]
@@ -307,6 +316,13 @@ client_ids = ["a", "b"]
         );
         let auth = config.into_builder().unwrap().build().unwrap();
         assert_eq!(auth.tenants().len(), 2);
+        assert!(auth.revocations().is_some());
+        let without = GOOD.replace("revocations = true\n", "");
+        let auth = AuthConfig::from_toml(&without)
+            .and_then(AuthConfig::into_builder)
+            .and_then(CognitoAuthBuilder::build)
+            .unwrap();
+        assert!(auth.revocations().is_none(), "off by default");
     }
 
     #[test]

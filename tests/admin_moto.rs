@@ -27,7 +27,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_authz::admin::{AdminApi, AdminError, TenantAdmin, TenantLookup, TenantLookupFuture};
 use cognito_authz::tenant::ResolveFuture;
-use cognito_authz::{CognitoAuth, Issuer, ResolveError, Tenant, TenantResolver};
+use cognito_authz::{
+    AuthError, CognitoAuth, Issuer, ResolveError, Revocations, Tenant, TenantResolver,
+};
 use http::{Method, Request, StatusCode, header};
 use moto::Moto;
 use serde_json::{Value, json};
@@ -268,7 +270,19 @@ async fn sign_in(cognito: &Client, pool: &Pool, username: &str) -> Tokens {
 /// A `CognitoAuth` for `(tenant id, pool, map the admin role explicitly)` triples, keys from
 /// moto, custom attributes protected.
 fn build_auth(moto: &Moto, tenants: &[(&str, &Pool, bool)]) -> CognitoAuth {
+    build_auth_with(moto, tenants, None)
+}
+
+/// [`build_auth`] with an optional revocation list.
+fn build_auth_with(
+    moto: &Moto,
+    tenants: &[(&str, &Pool, bool)],
+    revocations: Option<Revocations>,
+) -> CognitoAuth {
     let mut builder = CognitoAuth::builder();
+    if let Some(revocations) = revocations {
+        builder = builder.revocations(revocations);
+    }
     for (id, pool, mapped_roles) in tenants {
         let mut tenant = Tenant::builder(*id, &pool.id)
             .client_id(&pool.client_id)
@@ -1072,8 +1086,9 @@ async fn global_sign_out_stops_cognito_but_not_local_verification() {
                 .is_some_and(|e| e.is_not_authorized_exception()),
             "{err:?}"
         );
-        // ... but local verification cannot see revocation: the token stays valid here until
-        // it expires (moto: 3600 s). This documents the limit; see README, "Revocation".
+        // ... but without a revocation list local verification cannot see it: the token stays
+        // valid here until it expires (moto: 3600 s). See README, "Security model", and the
+        // test with a `Revocations` list below.
         let principal = w
             .auth
             .verify(&bob.access)
@@ -1097,6 +1112,73 @@ async fn global_sign_out_stops_cognito_but_not_local_verification() {
             .send()
             .await
             .expect("GetUser with a new session");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_revocation_list_sign_out_and_disable_also_stop_local_verification() {
+    captured(|_log| async move {
+        let w = World::new().await;
+        let revocations = Revocations::new();
+        let auth = build_auth_with(
+            &w.moto,
+            &[(&w.tenant_a, &w.a, false), (&w.tenant_b, &w.b, true)],
+            Some(revocations.clone()),
+        );
+        let app = AdminApi::new(auth.clone(), w.cognito.clone()).router();
+        let alice = sign_in(&w.cognito, &w.a, "alice").await;
+        let bob = sign_in(&w.cognito, &w.a, "bob").await;
+        let shared_a = sign_in(&w.cognito, &w.a, "shared").await;
+        let shared_b = sign_in(&w.cognito, &w.b, "shared").await;
+        // Cached before the sign-out: the cache must not keep them alive.
+        for token in [&bob.access, &shared_a.access, &shared_b.access] {
+            auth.verify(token).await.expect("valid before");
+        }
+
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/admin/users/bob/signout",
+            Some(&alice.access),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            auth.verify(&bob.access).await.unwrap_err(),
+            AuthError::TokenRevoked
+        );
+        let (status, body) = call(
+            &app,
+            Method::PATCH,
+            "/me/attributes",
+            Some(&bob.access),
+            Some(json!({"attributes": {"name": "after sign-out"}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"], "invalid_token");
+
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/admin/users/shared/disable",
+            Some(&alice.access),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            auth.verify(&shared_a.access).await.unwrap_err(),
+            AuthError::TokenRevoked
+        );
+        // Same user name in tenant B's pool: another user, untouched; so is the admin.
+        auth.verify(&shared_b.access)
+            .await
+            .expect("tenant B's shared");
+        auth.verify(&alice.access).await.expect("the admin");
+        assert_eq!(revocations.len(), 2);
     })
     .await;
 }

@@ -300,6 +300,7 @@ impl AdminApi {
             tenant,
             principal.clone(),
             self.admin_role.clone(),
+            self.auth.revocations().cloned(),
         )
     }
 

@@ -16,6 +16,7 @@ use super::error::{CallKind, from_sdk};
 use super::{AdminError, CognitoClient};
 use crate::aws::{DEFAULT_MFA_REQUIRED_ATTRIBUTE, pool_region_override, send_to_pool};
 use crate::principal::Principal;
+use crate::revocation::Revocations;
 use crate::tenant::Tenant;
 
 /// Sends a fluent operation on the binding's pool, in the pool's region.
@@ -392,6 +393,8 @@ impl Binding {
 pub struct TenantAdmin {
     binding: Binding,
     admin_role: Arc<str>,
+    /// The `CognitoAuth`'s revocation list: sign-outs and disables are recorded in it.
+    revocations: Option<Revocations>,
 }
 
 impl std::fmt::Debug for TenantAdmin {
@@ -410,10 +413,12 @@ impl TenantAdmin {
         tenant: Arc<Tenant>,
         actor: Principal,
         admin_role: Arc<str>,
+        revocations: Option<Revocations>,
     ) -> Self {
         TenantAdmin {
             binding: Binding::new(client, tenant, actor),
             admin_role,
+            revocations,
         }
     }
 
@@ -617,6 +622,7 @@ impl TenantAdmin {
                     "an administrator cannot remove their own admin group",
                 )
                 .await?
+                .username
             } else {
                 username.to_owned()
             };
@@ -635,12 +641,12 @@ impl TenantAdmin {
     }
 
     /// Disables a user (`AdminDisableUser`); refused with [`AdminError::SelfLockout`] on the
-    /// caller themselves.
+    /// caller themselves. With a revocation list, the user's tokens are refused from now on.
     pub async fn disable_user(&self, username: &str) -> Result<(), AdminError> {
         let b = &self.binding;
         b.audited(Action::DisableUser, username, None, async {
             validate_name("user name", username)?;
-            let username = self
+            let user = self
                 .not_self(username, "an administrator cannot disable themselves")
                 .await?;
             send!(
@@ -648,9 +654,10 @@ impl TenantAdmin {
                 b.client
                     .admin_disable_user()
                     .user_pool_id(b.pool())
-                    .username(username)
+                    .username(&user.username)
             )
             .map_err(|e| from_sdk(e, "AdminDisableUser", CallKind::Other))?;
+            self.revoke(&user);
             Ok(())
         })
         .await
@@ -676,28 +683,43 @@ impl TenantAdmin {
 
     /// Signs a user out of every session (`AdminUserGlobalSignOut`): Cognito then refuses
     /// their refresh tokens and their access tokens on its own APIs. Access tokens verified
-    /// locally by this crate stay valid until they expire (see README, "Revocation").
+    /// locally stay valid until they expire, unless the `CognitoAuth` has a
+    /// [`Revocations`] list: then the user's tokens issued until now are refused from now on
+    /// (the user is looked up first, for their `sub`).
     pub async fn global_sign_out(&self, username: &str) -> Result<(), AdminError> {
         let b = &self.binding;
         b.audited(Action::GlobalSignOut, username, None, async {
             validate_name("user name", username)?;
+            let user = match self.revocations {
+                Some(_) => Some(self.stored_user(username).await?),
+                None => None,
+            };
             send!(
                 b,
                 b.client
                     .admin_user_global_sign_out()
                     .user_pool_id(b.pool())
-                    .username(username)
+                    .username(user.as_ref().map_or(username, |u| u.username.as_str()))
             )
             .map_err(|e| from_sdk(e, "AdminUserGlobalSignOut", CallKind::Other))?;
+            if let Some(user) = &user {
+                self.revoke(user);
+            }
             Ok(())
         })
         .await
     }
 
-    /// Resolves `username` (which may be an alias) to the stored user and refuses if that is
-    /// the caller; returns the stored user name, so the following call acts on exactly the
-    /// user that was checked.
-    async fn not_self(&self, username: &str, why: &'static str) -> Result<String, AdminError> {
+    /// Records `user` in the revocation list, if there is one.
+    fn revoke(&self, user: &StoredUser) {
+        let (Some(revocations), Some(sub)) = (&self.revocations, &user.sub) else {
+            return;
+        };
+        revocations.revoke_user(self.binding.tenant.id(), sub);
+    }
+
+    /// Resolves `username` (which may be an alias) to the stored user name and `sub`.
+    async fn stored_user(&self, username: &str) -> Result<StoredUser, AdminError> {
         let b = &self.binding;
         let out = send!(
             b,
@@ -712,11 +734,28 @@ impl TenantAdmin {
             .iter()
             .find(|a| a.name() == "sub")
             .and_then(AttributeType::value);
-        if out.username() == b.actor.username() || sub == Some(b.actor.subject()) {
+        Ok(StoredUser {
+            username: out.username().to_owned(),
+            sub: sub.map(str::to_owned),
+        })
+    }
+
+    /// [`stored_user`](Self::stored_user), refused if that is the caller: the following call
+    /// acts on exactly the user that was checked.
+    async fn not_self(&self, username: &str, why: &'static str) -> Result<StoredUser, AdminError> {
+        let user = self.stored_user(username).await?;
+        let actor = &self.binding.actor;
+        if user.username == actor.username() || user.sub.as_deref() == Some(actor.subject()) {
             return Err(AdminError::SelfLockout(why));
         }
-        Ok(out.username().to_owned())
+        Ok(user)
     }
+}
+
+/// A user as Cognito stores them: the user name (an alias resolved) and `sub`.
+struct StoredUser {
+    username: String,
+    sub: Option<String>,
 }
 
 /// What a signed-in user may do to their own account through the server: change the
