@@ -4,7 +4,8 @@
 //! - `cold`: every token new. `raw_rsa_verify` (aws-lc-rs, key parsed once: the limit),
 //!   `jsonwebtoken_decode` (RS256, full validation, aws_lc_rs backend), `cognito_authz` with the
 //!   verified-token cache off, and with a cache miss + insert.
-//! - `warm`: the same token again: `cognito_authz` cache hit vs `jsonwebtoken_decode`.
+//! - `warm`: the same token again: `cognito_authz` cache hit (also with a revocation list of
+//!   1,000 users) vs `jsonwebtoken_decode`.
 //! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,
 //!   `cognito_authz` warm and cold, and the peer `tower-oauth2-resource-server` (no cache).
 //! - `tenants`: cold and warm verification with 1 and 10,000 tenants registered.
@@ -170,6 +171,22 @@ fn warm(c: &mut Criterion) {
     let auth = auth(&f, 0, 100_000);
     group.bench_function("cognito_authz_hit", |b| {
         b.iter(|| now(auth.verify(black_box(&f.token))).unwrap())
+    });
+    // A revocation list holding 1,000 revoked users of the tenant (not this token's): the
+    // lookup a service with revocations pays on every request.
+    let revocations = cognito_authz::Revocations::new();
+    for i in 0..1_000 {
+        revocations.revoke_user("bench", &format!("sub-revoked{i}"));
+    }
+    let with_revocations = CognitoAuth::builder()
+        .tenant(tenant(&f.idp, "bench", POOL))
+        .unwrap()
+        .revocations(revocations)
+        .build()
+        .unwrap();
+    f._runtime.block_on(with_revocations.prefetch());
+    group.bench_function("cognito_authz_hit_with_revocations", |b| {
+        b.iter(|| now(with_revocations.verify(black_box(&f.token))).unwrap())
     });
     let (jwt_key, validation) = jsonwebtoken_setup(&f);
     group.bench_function("jsonwebtoken_decode", |b| {
