@@ -5,7 +5,7 @@
 //!   `jsonwebtoken_decode` (RS256, full validation, aws_lc_rs backend), `cognito_authz` with the
 //!   verified-token cache off, and with a cache miss + insert.
 //! - `warm`: the same token again: `cognito_authz` cache hit (also with a revocation list of
-//!   1,000 users) vs `jsonwebtoken_decode`.
+//!   1,000 users, and for a tenant found by a resolver) vs `jsonwebtoken_decode`.
 //! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,
 //!   `cognito_authz` warm and cold, and the peer `tower-oauth2-resource-server` (no cache).
 //! - `tenants`: cold and warm verification with 1 and 10,000 tenants registered.
@@ -188,11 +188,48 @@ fn warm(c: &mut Criterion) {
     group.bench_function("cognito_authz_hit_with_revocations", |b| {
         b.iter(|| now(with_revocations.verify(black_box(&f.token))).unwrap())
     });
+    // The same hit for a tenant found by a resolver: its entries also carry the end of the
+    // resolver's answer (offboarding), which must cost the hit nothing.
+    let resolved = CognitoAuth::builder()
+        .resolver(BenchResolver(f.idp.jwks_url(RESOLVED_POOL)))
+        .resolver_ttl(Duration::from_secs(3600), Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let resolved_token = f
+        .idp
+        .mint(&f.idp.access_claims(RESOLVED_POOL, CLIENT, "alice", &["admin", "member"]));
+    f._runtime
+        .block_on(resolved.verify(&resolved_token))
+        .unwrap();
+    group.bench_function("cognito_authz_hit_resolver_tenant", |b| {
+        b.iter(|| now(resolved.verify(black_box(&resolved_token))).unwrap())
+    });
     let (jwt_key, validation) = jsonwebtoken_setup(&f);
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| jsonwebtoken_decode(black_box(&f.token), &jwt_key, &validation))
     });
     group.finish();
+}
+
+const RESOLVED_POOL: &str = "us-east-1_BenchPool2";
+
+/// Resolves [`RESOLVED_POOL`] only, as a tenant like the bench tenant.
+struct BenchResolver(String);
+
+impl cognito_authz::TenantResolver for BenchResolver {
+    fn resolve<'a>(
+        &'a self,
+        issuer: cognito_authz::Issuer<'a>,
+    ) -> cognito_authz::tenant::ResolveFuture<'a> {
+        let tenant = (issuer.user_pool_id == RESOLVED_POOL).then(|| {
+            Tenant::builder("resolved", RESOLVED_POOL)
+                .client_id(CLIENT)
+                .jwks_url(&self.0)
+                .build()
+                .unwrap()
+        });
+        Box::pin(async move { Ok(tenant) })
+    }
 }
 
 fn request(token: &str) -> Request<Body> {

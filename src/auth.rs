@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::AuthConfig;
-use crate::error::{AuthError, ConfigError, ErrorResponder};
+use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
 use crate::layer::AuthLayer;
 use crate::principal::Principal;
@@ -97,8 +97,9 @@ impl CognitoAuth {
             .collect()
     }
 
-    /// Drops every cached verified token and resolver answer (for example after removing a
-    /// tenant or revoking a session); keys stay cached.
+    /// Drops every cached verified token and resolver answer (for example after revoking a
+    /// session; to offboard one tenant, see [`remove_tenant`](Self::remove_tenant)); keys stay
+    /// cached.
     pub fn invalidate_caches(&self) {
         let verifier = &self.inner.verifier;
         if let Some(cache) = &verifier.cache {
@@ -107,6 +108,64 @@ impl CognitoAuth {
         if let Some(resolver) = &verifier.resolver {
             resolver.invalidate_all();
         }
+    }
+
+    /// Offboards tenant `id` on this instance, at once: its cached tokens, the resolver's
+    /// answer and its keys are dropped, so its next request asks the [`TenantResolver`] again
+    /// (remove the tenant from the resolver's store first: then that request gets 401
+    /// [`AuthError::UnknownIssuer`] and no key is fetched). A verification under way does not
+    /// cache its token. Other tenants keep their cached tokens; their resolver answers are asked
+    /// for again on their next token not cached, as the resolver TTL does anyway.
+    ///
+    /// Without this call a removed tenant's tokens are refused once the resolver's answer
+    /// expires (`resolver_ttl`, default 5 minutes). Call it on every replica (README,
+    /// "Offboarding a tenant").
+    ///
+    /// Configured tenants are refused with [`TenantChangeError::Configured`]: they are the
+    /// service's configuration, which a restart would restore; remove them there and reload.
+    ///
+    /// ```no_run
+    /// # fn run(auth: cognito_authz::CognitoAuth) -> Result<(), cognito_authz::TenantChangeError> {
+    /// // Called from the admin endpoint that offboards a customer, after deleting it from the
+    /// // store the resolver reads.
+    /// auth.remove_tenant("acme")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn remove_tenant(&self, id: &str) -> Result<(), TenantChangeError> {
+        let verifier = &self.inner.verifier;
+        // Found before the answers are dropped: they are what knows the tenant's key URL.
+        let held = verifier
+            .resolver
+            .as_ref()
+            .map_or_else(Vec::new, |resolver| resolver.held(id));
+        self.forget_tenant(id)?;
+        for tenant in held {
+            verifier.keys.forget(&tenant);
+        }
+        Ok(())
+    }
+
+    /// Makes tenant `id`'s next request use the [`TenantResolver`]'s current answer, at once
+    /// (after changing its app clients or role mapping in the resolver's store): its cached
+    /// tokens and the resolver's answer are dropped; its keys stay. Like
+    /// [`remove_tenant`](Self::remove_tenant) otherwise, errors included.
+    pub fn refresh_tenant(&self, id: &str) -> Result<(), TenantChangeError> {
+        self.forget_tenant(id)
+    }
+
+    fn forget_tenant(&self, id: &str) -> Result<(), TenantChangeError> {
+        let verifier = &self.inner.verifier;
+        if verifier.registry.get_by_id(id).is_some() {
+            return Err(TenantChangeError::Configured(id.to_owned()));
+        }
+        // Resolver first: a token verified from now on is verified under a new answer.
+        if let Some(resolver) = &verifier.resolver {
+            resolver.invalidate_all();
+        }
+        if let Some(cache) = &verifier.cache {
+            cache.invalidate_tenant(id);
+        }
+        Ok(())
     }
 
     /// Entries in the verified-token cache, after dropping expired ones.

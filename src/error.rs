@@ -276,6 +276,19 @@ impl ConfigError {
     }
 }
 
+/// Why [`CognitoAuth::remove_tenant`](crate::CognitoAuth::remove_tenant) or
+/// [`refresh_tenant`](crate::CognitoAuth::refresh_tenant) did nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TenantChangeError {
+    /// The tenant is in the configured [`TenantRegistry`](crate::TenantRegistry): configured
+    /// tenants change with the configuration (remove it there, then reload or restart).
+    #[error(
+        "tenant {0:?} is configured: remove or change it in the configuration, then reload or restart"
+    )]
+    Configured(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,7 +69,7 @@ pub mod testing;
 
 pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_LEEWAY, MAX_TOKEN_CACHE_TTL};
 pub use config::AuthConfig;
-pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart};
+pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart, TenantChangeError};
 pub use jwks::{FetchError, JwksCache, JwksConfig};
 pub use layer::{AuthLayer, CognitoAuthz};
 pub use policy::Policy;

@@ -335,6 +335,12 @@ impl JwksCache {
         set.keys.get(kid).cloned().ok_or(AuthError::UnknownKeyId)
     }
 
+    /// Lets go of the keys of `tenant` (an offboarded tenant); they are fetched again if it
+    /// comes back.
+    pub(crate) fn forget(&self, tenant: &Tenant) {
+        self.slots.invalidate(tenant.jwks_url());
+    }
+
     /// Fetches `tenant`'s keys now (startup prefetch; the fetch still counts for the cooldown).
     pub(crate) async fn prefetch(&self, tenant: &Tenant) -> Result<(), FetchError> {
         let slot = self.slot(tenant);

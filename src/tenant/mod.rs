@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-pub(crate) use resolver::ResolverCache;
+pub(crate) use resolver::{ResolverCache, Resolved};
 pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
 
 use crate::error::ConfigError;

@@ -3,7 +3,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use moka::ops::compute::{CompResult, Op};
 
 use super::{Issuer, Tenant};
 use crate::error::AuthError;
@@ -61,32 +64,69 @@ impl ResolveError {
     }
 }
 
-type CachedTenant = Option<Arc<Tenant>>;
-
-struct Expiry {
-    found: Duration,
-    not_found: Duration,
+/// One answer of the resolver, as cached.
+#[derive(Clone)]
+struct Answer {
+    tenant: Option<Arc<Tenant>>,
+    /// When the answer stops being used, since the Unix epoch: the found or not-found TTL after
+    /// the resolver was asked. Wall-clock, like the verified-token cache's deadlines, because
+    /// tokens verified under this answer are cached until this time at the latest.
+    valid_until: Duration,
+    /// [`ResolverCache::generation`] when the resolver was asked.
+    generation: u64,
 }
 
-impl moka::Expiry<String, CachedTenant> for Expiry {
-    fn expire_after_create(
+/// A tenant the resolver returned, and until when its answer holds.
+pub(crate) struct Resolved {
+    pub(crate) tenant: Arc<Tenant>,
+    /// Since the Unix epoch. A token verified under this answer must not be served past it:
+    /// then the resolver is asked again, so a tenant it dropped or changed is seen.
+    pub(crate) valid_until: Duration,
+}
+
+/// Wall-clock time since the Unix epoch.
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Expires each answer at its own `valid_until`, also when a stale answer is replaced (moka's
+/// default for an update keeps the old expiry).
+struct Expiry;
+
+impl Expiry {
+    fn remaining(answer: &Answer) -> Option<Duration> {
+        Some(answer.valid_until.saturating_sub(unix_now()))
+    }
+}
+
+impl moka::Expiry<String, Answer> for Expiry {
+    fn expire_after_create(&self, _: &String, answer: &Answer, _: Instant) -> Option<Duration> {
+        Self::remaining(answer)
+    }
+
+    fn expire_after_update(
         &self,
         _: &String,
-        value: &CachedTenant,
+        answer: &Answer,
         _: Instant,
+        _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(if value.is_some() {
-            self.found
-        } else {
-            self.not_found
-        })
+        Self::remaining(answer)
     }
 }
 
 /// The resolver with its positive/negative answer cache.
 pub(crate) struct ResolverCache {
     resolver: Arc<dyn TenantResolver>,
-    cache: moka::future::Cache<String, CachedTenant>,
+    cache: moka::future::Cache<String, Answer>,
+    found_ttl: Duration,
+    not_found_ttl: Duration,
+    /// Bumped when answers are dropped on demand. An answer asked for before a bump is not used
+    /// after it: a lookup that was already waiting on the resolver when a tenant was removed
+    /// would otherwise cache the answer the resolver gave before the removal.
+    generation: AtomicU64,
 }
 
 impl ResolverCache {
@@ -98,36 +138,57 @@ impl ResolverCache {
     ) -> Self {
         let cache = moka::future::Cache::builder()
             .max_capacity(max_entries)
-            .expire_after(Expiry {
-                found: found_ttl,
-                not_found: not_found_ttl,
-            })
+            .expire_after(Expiry)
             .build();
-        ResolverCache { resolver, cache }
+        ResolverCache {
+            resolver,
+            cache,
+            found_ttl,
+            not_found_ttl,
+            generation: AtomicU64::new(0),
+        }
     }
 
-    pub(crate) async fn resolve(&self, iss: &str) -> Result<Arc<Tenant>, AuthError> {
+    pub(crate) async fn resolve(&self, iss: &str) -> Result<Resolved, AuthError> {
         // Anything that is not a Cognito issuer never reaches the resolver or the cache, so a
         // flood of made-up issuers costs neither store queries nor memory.
         let issuer = Issuer::parse(iss).ok_or(AuthError::UnknownIssuer)?;
-        if let Some(hit) = self.cache.get(iss).await {
-            return hit.ok_or(AuthError::UnknownIssuer);
+        if let Some(hit) = self.cache.get(iss).await
+            && self.is_current(&hit)
+        {
+            return Self::answer(hit);
         }
-        let resolver = self.resolver.clone();
-        let looked_up = self
+        // Concurrent lookups of one issuer run one at a time, so one resolver call serves them
+        // all: the ones that waited find its answer current and leave it.
+        let computed = self
             .cache
-            .try_get_with_by_ref(iss, async move {
-                let tenant = resolver.resolve(issuer).await?;
+            .entry_by_ref(iss)
+            .and_try_compute_with(|held| async move {
+                if held.is_some_and(|held| self.is_current(held.value())) {
+                    return Ok(Op::Nop);
+                }
+                let generation = self.generation.load(Ordering::Acquire);
+                let asked_at = unix_now();
+                let tenant = self.resolver.resolve(issuer).await?;
                 // A resolver that answers with another pool's tenant must not widen access.
-                Ok::<_, ResolveError>(
-                    tenant
-                        .filter(|t| t.issuers().iter().any(|i| i == iss))
-                        .map(Arc::new),
-                )
+                let tenant = tenant
+                    .filter(|t| t.issuers().iter().any(|i| i == iss))
+                    .map(Arc::new);
+                let ttl = if tenant.is_some() {
+                    self.found_ttl
+                } else {
+                    self.not_found_ttl
+                };
+                Ok::<_, ResolveError>(Op::Put(Answer {
+                    tenant,
+                    valid_until: asked_at + ttl,
+                    generation,
+                }))
             })
             .await;
-        match looked_up {
-            Ok(Some(tenant)) => Ok(tenant),
+        match computed.map(CompResult::into_entry) {
+            Ok(Some(entry)) => Self::answer(entry.into_value()),
+            // Not reached: the computation puts an answer whenever none is held.
             Ok(None) => Err(AuthError::UnknownIssuer),
             Err(err) => {
                 tracing::warn!(error = %err, "tenant resolver failed");
@@ -136,7 +197,35 @@ impl ResolverCache {
         }
     }
 
+    fn is_current(&self, answer: &Answer) -> bool {
+        answer.generation == self.generation.load(Ordering::Acquire)
+    }
+
+    fn answer(answer: Answer) -> Result<Resolved, AuthError> {
+        match answer.tenant {
+            Some(tenant) => Ok(Resolved {
+                tenant,
+                valid_until: answer.valid_until,
+            }),
+            None => Err(AuthError::UnknownIssuer),
+        }
+    }
+
+    /// The tenants with id `id` among the answers held, current or not.
+    pub(crate) fn held(&self, id: &str) -> Vec<Arc<Tenant>> {
+        self.cache
+            .iter()
+            .filter_map(|(_, answer)| answer.tenant)
+            .filter(|tenant| tenant.id() == id)
+            .collect()
+    }
+
+    /// Every answer held is asked for again before it is used, including those of lookups under
+    /// way now. Answers are keyed by issuer, not tenant id, so dropping one tenant's answer
+    /// drops them all; that costs each tenant one resolver call on its next token not cached,
+    /// what the found TTL causes every few minutes anyway.
     pub(crate) fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.cache.invalidate_all();
     }
 }

@@ -83,7 +83,8 @@ fn unix_now() -> Duration {
 struct Entry {
     principal: Principal,
     /// When the entry stops being served, since the Unix epoch: `exp` + leeway, or `ttl` after
-    /// insertion if sooner. Wall-clock like `exp` itself, not monotonic: a monotonic clock stops
+    /// insertion, or the end of the tenant resolver's answer the token was verified under,
+    /// whichever is soonest. Wall-clock like `exp` itself, not monotonic: a monotonic clock stops
     /// while a host is suspended or a snapshot (Lambda SnapStart) waits, and would serve a token
     /// past its `exp` afterwards.
     valid_until: Duration,
@@ -230,6 +231,15 @@ impl VerifiedTokenCache {
     pub(crate) fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
+    }
+
+    /// Drops the entries of tenant `tenant_id`; like [`invalidate_all`](Self::invalidate_all),
+    /// a verification already running then does not put its token back (whatever its tenant:
+    /// it is verified again on its next request).
+    pub(crate) fn invalidate_tenant(&self, tenant_id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries
+            .retain(|_, entry| entry.principal.tenant() != tenant_id);
     }
 
     /// Entries held, after dropping expired ones (for tests and memory reports).
@@ -385,5 +395,23 @@ mod tests {
         assert!(cache.get(&slot(&cache, "t")).is_none());
         cache.insert(slot(&cache, "t"), sample(), far);
         assert!(cache.get(&slot(&cache, "t")).is_some());
+    }
+
+    #[test]
+    fn invalidate_tenant_drops_that_tenant_only_and_what_is_in_flight() {
+        let cache = VerifiedTokenCache::new(100, Duration::from_secs(3600)).unwrap();
+        let far = unix_now() + Duration::from_secs(3600);
+        let other = Tenant::builder("other", "us-east-1_b")
+            .client_id("c")
+            .build()
+            .unwrap();
+        cache.insert(slot(&cache, "t"), sample(), far);
+        cache.insert(slot(&cache, "o"), principal(&other, &[], "s"), far);
+        let in_flight = slot(&cache, "late");
+        cache.invalidate_tenant("t");
+        cache.insert(in_flight, sample(), far);
+        assert!(cache.get(&slot(&cache, "t")).is_none());
+        assert!(cache.get(&slot(&cache, "late")).is_none());
+        assert!(cache.get(&slot(&cache, "o")).is_some());
     }
 }

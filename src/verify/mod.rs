@@ -26,7 +26,7 @@ use crate::error::AuthError;
 use crate::jwks::JwksCache;
 use crate::principal::{Principal, PrincipalClaims, PrincipalData, TokenUse};
 use crate::revocation::Revocations;
-use crate::tenant::{ResolverCache, Tenant, TenantRegistry};
+use crate::tenant::{Resolved, ResolverCache, Tenant, TenantRegistry};
 
 /// The Cognito scope that lets a token's holder call self-service APIs with it.
 pub const SELF_SERVICE_SCOPE: &str = "aws.cognito.signin.user.admin";
@@ -149,13 +149,16 @@ impl Verifier {
             .iss
             .as_deref()
             .ok_or(AuthError::MissingClaim("iss"))?;
-        let tenant = self.tenant(iss).await?;
+        let (tenant, answer_valid_until) = self.tenant(iss).await?;
         let key = self.keys.key(&tenant, &unverified.kid).await?;
         if !key.verify_digest(&message_digest(token), &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
         let (principal, valid_until) =
             self.validate(payload.claims?, &tenant, SystemTime::now())?;
+        // Served no longer than the resolver's answer it was verified under holds: then the
+        // token takes the slow path, which asks the resolver again (offboarding, new roles).
+        let valid_until = answer_valid_until.map_or(valid_until, |until| valid_until.min(until));
         if let (Some(cache), Some(slot)) = (&self.cache, slot) {
             cache.insert(slot, principal.clone(), valid_until);
         }
@@ -190,14 +193,18 @@ impl Verifier {
             .is_some_and(|revocations| revocations.is_revoked(principal))
     }
 
-    async fn tenant(&self, iss: &str) -> Result<Arc<Tenant>, AuthError> {
+    /// The tenant owning `iss`, and for a resolver's tenant until when the answer holds.
+    async fn tenant(&self, iss: &str) -> Result<(Arc<Tenant>, Option<Duration>), AuthError> {
         if let Some(tenant) = self.registry.get_by_issuer(iss) {
-            return Ok(tenant.clone());
+            return Ok((tenant.clone(), None));
         }
         let Some(resolver) = &self.resolver else {
             return Err(AuthError::UnknownIssuer);
         };
-        let tenant = resolver.resolve(iss).await?;
+        let Resolved {
+            tenant,
+            valid_until,
+        } = resolver.resolve(iss).await?;
         // Tenant ids are identities (`same_tenant_as`, data keyed by tenant): a runtime tenant
         // must not take the id of a configured one.
         if self.registry.get_by_id(tenant.id()).is_some() {
@@ -207,7 +214,7 @@ impl Verifier {
             );
             return Err(AuthError::UnknownIssuer);
         }
-        Ok(tenant)
+        Ok((tenant, Some(valid_until)))
     }
 
     /// Checks the claims of a token whose signature is valid; returns the principal data and
