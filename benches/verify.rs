@@ -195,9 +195,11 @@ fn warm(c: &mut Criterion) {
         .resolver_ttl(Duration::from_secs(3600), Duration::from_secs(60))
         .build()
         .unwrap();
-    let resolved_token = f
-        .idp
-        .mint(&f.idp.access_claims(RESOLVED_POOL, CLIENT, "alice", &["admin", "member"]));
+    let resolved_token =
+        f.idp.mint(
+            &f.idp
+                .access_claims(RESOLVED_POOL, CLIENT, "alice", &["admin", "member"]),
+        );
     f._runtime
         .block_on(resolved.verify(&resolved_token))
         .unwrap();

@@ -168,7 +168,11 @@ async fn a_tenant_removed_from_the_resolver_is_refused_after_its_ttl_and_nothing
         assert_eq!(auth.verify(token).await, Err(AuthError::UnknownIssuer));
     }
     assert_eq!(issuer.fetch_count(), 1, "keys fetched for a removed tenant");
-    assert_eq!(store.calls(), 2, "asked once after the TTL, then not found is cached");
+    assert_eq!(
+        store.calls(),
+        2,
+        "asked once after the TTL, then not found is cached"
+    );
 }
 
 #[tokio::test]
@@ -179,7 +183,10 @@ async fn a_renamed_admin_group_applies_to_cached_tokens_after_the_ttl() {
     let app = app(&auth);
     let old_admin = runtime_token(&issuer, "alice", &["admins"]);
     let new_admin = runtime_token(&issuer, "bob", &["administrators"]);
-    assert_eq!(call(&app, "/admin", Some(&old_admin)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/admin", Some(&old_admin)).await.status,
+        StatusCode::OK
+    );
     let reply = call(&app, "/admin", Some(&new_admin)).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 
@@ -188,11 +195,21 @@ async fn a_renamed_admin_group_applies_to_cached_tokens_after_the_ttl() {
 
     let reply = call(&app, "/admin", Some(&old_admin)).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "old group still admin");
-    assert_eq!(call(&app, "/admin", Some(&new_admin)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/admin", Some(&new_admin)).await.status,
+        StatusCode::OK
+    );
     // Both still authenticate, and the new answer is cached again: no further resolver call.
-    assert_eq!(call(&app, "/me", Some(&old_admin)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/me", Some(&old_admin)).await.status,
+        StatusCode::OK
+    );
     assert_eq!(store.calls(), 2);
-    assert_eq!(issuer.fetch_count(), 1, "the held keys serve the new answer");
+    assert_eq!(
+        issuer.fetch_count(),
+        1,
+        "the held keys serve the new answer"
+    );
 }
 
 #[tokio::test]
@@ -217,7 +234,11 @@ async fn configured_tenants_keep_their_cached_tokens_and_cannot_be_removed_at_ru
     assert_eq!(auth.cached_tokens(), 1);
     let principal = auth.verify(&configured).await.unwrap();
     assert_eq!(principal.tenant(), TENANT_A);
-    assert_eq!(store.calls(), 1, "the configured tenant never asks the resolver");
+    assert_eq!(
+        store.calls(),
+        1,
+        "the configured tenant never asks the resolver"
+    );
 }
 
 #[tokio::test]
@@ -237,13 +258,25 @@ async fn remove_tenant_refuses_its_cached_tokens_at_once_and_keeps_other_tenants
         .await
         .expect("served from cache until removed or the TTL ends");
     assert_eq!(auth.remove_tenant(RUNTIME_TENANT), Ok(()));
-    assert_eq!(auth.cached_tokens(), 1, "the other tenant's token stays cached");
+    assert_eq!(
+        auth.cached_tokens(),
+        1,
+        "the other tenant's token stays cached"
+    );
     assert_eq!(auth.verify(&token).await, Err(AuthError::UnknownIssuer));
-    assert_eq!(issuer.fetch_count(), fetches, "keys fetched for a removed tenant");
+    assert_eq!(
+        issuer.fetch_count(),
+        fetches,
+        "keys fetched for a removed tenant"
+    );
 
     let calls = store.calls();
     auth.verify(&other).await.unwrap();
-    assert_eq!(store.calls(), calls, "the other tenant's token was verified again");
+    assert_eq!(
+        store.calls(),
+        calls,
+        "the other tenant's token was verified again"
+    );
 
     // Onboarded again (refresh drops the cached "not found"): served again, with its keys
     // fetched anew, removal having let them go.
@@ -260,10 +293,16 @@ async fn refresh_tenant_applies_a_new_role_mapping_at_once_without_fetching_keys
     let auth = auth(&issuer, &store, Duration::from_secs(300));
     let app = app(&auth);
     let token = runtime_token(&issuer, "alice", &["admins"]);
-    assert_eq!(call(&app, "/admin", Some(&token)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/admin", Some(&token)).await.status,
+        StatusCode::OK
+    );
 
     store.put(runtime_tenant(&issuer, "administrators"), RUNTIME_POOL);
-    assert_eq!(call(&app, "/admin", Some(&token)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/admin", Some(&token)).await.status,
+        StatusCode::OK
+    );
     assert_eq!(auth.refresh_tenant(RUNTIME_TENANT), Ok(()));
     let reply = call(&app, "/admin", Some(&token)).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-pub(crate) use resolver::{ResolverCache, Resolved};
 pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
+pub(crate) use resolver::{Resolved, ResolverCache};
 
 use crate::error::ConfigError;
 use crate::jwks::KeySlot;
