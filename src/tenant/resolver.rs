@@ -24,6 +24,12 @@ pub type ResolveFuture<'a> =
 /// its id must not be a configured tenant's; otherwise the token is refused. Tenant ids are
 /// identities (`same_tenant_as` compares them), so a resolver must keep them globally unique.
 ///
+/// Verified tokens of a resolved tenant are cached no longer than the answer they were verified
+/// under: once it expires, a tenant the resolver no longer returns is refused and a changed one
+/// applies, cached tokens included. To make that immediate, see
+/// [`CognitoAuth::remove_tenant`](crate::CognitoAuth::remove_tenant) and
+/// [`refresh_tenant`](crate::CognitoAuth::refresh_tenant).
+///
 /// ```
 /// use cognito_authz::{Issuer, ResolveError, Tenant, TenantResolver};
 /// use cognito_authz::tenant::ResolveFuture;
