@@ -407,6 +407,32 @@ client_ids = ["a", "b"]
     }
 
     #[test]
+    fn catalog_section_is_checked_and_names_its_feature() {
+        let catalog = "[catalog]\ndynamodb_table = 'tenants'\n";
+        let config = AuthConfig::from_toml(catalog).unwrap();
+        assert_eq!(config.catalog.as_ref().unwrap().dynamodb_table, "tenants");
+        #[cfg(not(feature = "dynamodb"))]
+        {
+            let e = err(catalog);
+            assert!(e.contains("catalog") && e.contains("`dynamodb`"), "{e}");
+        }
+        #[cfg(feature = "dynamodb")]
+        {
+            // No [[tenant]] needed: the catalog is the resolver.
+            let auth = config.into_builder().unwrap().build().unwrap();
+            assert!(auth.tenants().is_empty());
+            let e = err("[catalog]\ndynamodb_table = 'a b'\n");
+            assert!(e.contains("catalog.dynamodb_table"), "{e}");
+            let e = err("[catalog]\ndynamodb_table = 'ab'\n");
+            assert!(e.contains("catalog.dynamodb_table"), "{e}");
+        }
+        let e = err("[catalog]\ndynamodb_table = 'tenants'\ntable = 'x'\n");
+        assert!(e.contains("table"), "{e}");
+        let e = err("[catalog]\n");
+        assert!(e.contains("dynamodb_table"), "{e}");
+    }
+
+    #[test]
     fn no_tenant_is_an_error() {
         let e = err("leeway_seconds = 1");
         assert!(e.contains("tenant"), "{e}");
