@@ -13,7 +13,9 @@
 //!
 //! Cognito is reached with the standard AWS provider chain (environment, profile, instance
 //! role); `[aws] endpoint_url` in the file or `AWS_ENDPOINT_URL` points it at an emulator such
-//! as moto. Audit events (target `cognito_authz::audit`) are printed at INFO; set `RUST_LOG` to
+//! as moto. Built with `--features admin,dynamodb`, a `[catalog]` section adds tenants from a
+//! DynamoDB table at runtime, and their administrators reach their own pool (through
+//! `apply_config`). Audit events (target `cognito_authz::audit`) are printed at INFO; set `RUST_LOG` to
 //! change what is printed.
 
 use std::net::SocketAddr;

@@ -9,6 +9,9 @@
 //! line per decision. `--no-auth` serves the same routes without any layer, for load-test
 //! baselines; `/me` then answers a fixed principal of the same shape, so both modes send the
 //! same amount of JSON and the difference measured is the authentication.
+//!
+//! Built with `--features dynamodb`, a `[catalog]` section in the file adds tenants from a
+//! DynamoDB table at runtime (reached as `[aws]` says); no `[[tenant]]` is then required.
 
 use std::net::SocketAddr;
 

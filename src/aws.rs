@@ -16,6 +16,12 @@ pub const DEFAULT_MFA_REQUIRED_ATTRIBUTE: &str = "custom:mfa_required";
 /// ...), with `[aws]` overrides: `endpoint_url` (an emulator such as moto) and `region`.
 /// `AWS_ENDPOINT_URL` and `AWS_REGION` in the environment are honoured by the chain itself.
 pub async fn cognito_client(aws: &AwsSection) -> CognitoClient {
+    CognitoClient::new(&sdk_config(aws).await)
+}
+
+/// The shared SDK settings of every AWS client this crate builds: the standard provider chain
+/// with the `[aws]` overrides.
+pub(crate) async fn sdk_config(aws: &AwsSection) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = &aws.region {
         loader = loader.region(Region::new(region.clone()));
@@ -23,7 +29,7 @@ pub async fn cognito_client(aws: &AwsSection) -> CognitoClient {
     if let Some(url) = &aws.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    CognitoClient::new(&loader.load().await)
+    loader.load().await
 }
 
 /// The region a call on `tenant`'s pool must be sent to, when it is not the client's own

@@ -30,6 +30,9 @@
 //! endpoint_url = "http://127.0.0.1:5000"   # an emulator; default: the real service
 //! region = "us-east-1"          # default: the AWS provider chain
 //!
+//! [catalog]                     # optional (feature dynamodb): runtime tenants
+//! dynamodb_table = "tenants"    # looked up by the token's pool, through [aws]
+//!
 //! [admin]                       # optional (feature admin)
 //! self_service_attributes = ["name", "locale", "custom:team"]  # default: standard profile ones
 //!
@@ -93,6 +96,26 @@ pub struct AuthConfig {
     /// The tenants.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<TenantSection>,
+    /// Runtime tenants from a DynamoDB table (feature `dynamodb`).
+    pub catalog: Option<CatalogSection>,
+}
+
+/// `[catalog]`: tenants added at runtime, found by their user pool in a DynamoDB table (feature
+/// `dynamodb`; item format in the `catalog` module). The table is reached like `[aws]` says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CatalogSection {
+    /// The table's name.
+    pub dynamodb_table: String,
+}
+
+/// DynamoDB's table naming rule: 3 to 255 of `a-z A-Z 0-9 _ - .`.
+fn is_dynamodb_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// `[aws]`: where the Cognito Identity Provider API is. Region and credentials otherwise come
@@ -212,6 +235,23 @@ impl AuthConfig {
     /// Validates the tenants and returns a builder carrying every setting.
     pub fn into_builder(self) -> Result<CognitoAuthBuilder, ConfigError> {
         let this = self;
+        if let Some(catalog) = &this.catalog {
+            if !cfg!(feature = "dynamodb") {
+                return Err(ConfigError::invalid(
+                    "catalog",
+                    "a DynamoDB tenant catalog needs cognito-authz built with cargo feature `dynamodb`",
+                ));
+            }
+            if !is_dynamodb_table_name(&catalog.dynamodb_table) {
+                return Err(ConfigError::invalid(
+                    "catalog.dynamodb_table",
+                    format!(
+                        "{:?} is not a DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .)",
+                        catalog.dynamodb_table
+                    ),
+                ));
+            }
+        }
         let tenants = this
             .tenants
             .into_iter()
@@ -247,6 +287,11 @@ impl AuthConfig {
                 "must be positive",
             ));
         }
+        #[cfg(feature = "dynamodb")]
+        let catalog = this.catalog.map(|catalog| {
+            crate::catalog::DynamoDbCatalog::lazy(this.aws.clone(), catalog.dynamodb_table)
+                .reserved_tenant_ids(tenants.iter().map(|t| t.id().to_owned()))
+        });
         let mut builder = crate::CognitoAuth::builder()
             .tenants(TenantRegistry::from_tenants(tenants)?)
             .leeway(Duration::from_secs(this.leeway_seconds))
@@ -261,6 +306,10 @@ impl AuthConfig {
         }
         if this.revocations {
             builder = builder.revocations(crate::Revocations::new());
+        }
+        #[cfg(feature = "dynamodb")]
+        if let Some(catalog) = catalog {
+            builder = builder.resolver(catalog);
         }
         Ok(builder)
     }
@@ -355,6 +404,32 @@ client_ids = ["a", "b"]
             "[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n[tenant.roles]\nadmin=[]",
         );
         assert!(e.contains("tenant[0].roles.admin"), "{e}");
+    }
+
+    #[test]
+    fn catalog_section_is_checked_and_names_its_feature() {
+        let catalog = "[catalog]\ndynamodb_table = 'tenants'\n";
+        let config = AuthConfig::from_toml(catalog).unwrap();
+        assert_eq!(config.catalog.as_ref().unwrap().dynamodb_table, "tenants");
+        #[cfg(not(feature = "dynamodb"))]
+        {
+            let e = err(catalog);
+            assert!(e.contains("catalog") && e.contains("`dynamodb`"), "{e}");
+        }
+        #[cfg(feature = "dynamodb")]
+        {
+            // No [[tenant]] needed: the catalog is the resolver.
+            let auth = config.into_builder().unwrap().build().unwrap();
+            assert!(auth.tenants().is_empty());
+            let e = err("[catalog]\ndynamodb_table = 'a b'\n");
+            assert!(e.contains("catalog.dynamodb_table"), "{e}");
+            let e = err("[catalog]\ndynamodb_table = 'ab'\n");
+            assert!(e.contains("catalog.dynamodb_table"), "{e}");
+        }
+        let e = err("[catalog]\ndynamodb_table = 'tenants'\ntable = 'x'\n");
+        assert!(e.contains("table"), "{e}");
+        let e = err("[catalog]\n");
+        assert!(e.contains("dynamodb_table"), "{e}");
     }
 
     #[test]

@@ -35,6 +35,7 @@
 //! - [`error`]: [`AuthError`] and the HTTP contract (401 / 403 / 503, RFC 6750 headers).
 //! - [`config`]: the TOML file.
 //! - `admin` (feature `admin`): tenant-bound Cognito admin operations and an axum admin router.
+//! - `catalog` (feature `dynamodb`): tenants added at runtime from a DynamoDB table.
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
 //!
@@ -62,6 +63,8 @@ pub mod verify;
 pub mod admin;
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "dynamodb")]
+pub mod catalog;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "test-util")]

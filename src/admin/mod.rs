@@ -190,12 +190,25 @@ impl AdminApi {
     /// [`self_service_attributes`](Self::self_service_attributes)) and
     /// `[triggers] mfa_required_attribute` (see [`mfa_required_attribute`](Self::mfa_required_attribute)),
     /// so that `/me/attributes` never changes the attribute the Post Authentication trigger
-    /// reads. A blank MFA attribute is ignored (the trigger refuses it at load).
+    /// reads. A blank MFA attribute is ignored (the trigger refuses it at load). With feature
+    /// `dynamodb`, a `[catalog]` section also becomes the [`tenant_lookup`](Self::tenant_lookup),
+    /// so administrators of catalog tenants reach their own pool.
     #[must_use]
     pub fn apply_config(self, config: &AuthConfig) -> Self {
         let api = match &config.admin.self_service_attributes {
             Some(attributes) => self.self_service_attributes(attributes.iter().cloned()),
             None => self,
+        };
+        #[cfg(feature = "dynamodb")]
+        let api = match &config.catalog {
+            Some(catalog) => api.tenant_lookup(
+                crate::catalog::DynamoDbCatalog::lazy(
+                    config.aws.clone(),
+                    catalog.dynamodb_table.clone(),
+                )
+                .reserved_tenant_ids(config.tenants.iter().map(|t| t.id.clone())),
+            ),
+            None => api,
         };
         match &config.triggers.mfa_required_attribute {
             Some(attribute) if !attribute.trim().is_empty() => {

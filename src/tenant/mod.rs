@@ -293,7 +293,7 @@ impl TenantBuilder {
 }
 
 /// Returns the region of a user pool id `<region>_<id>`, or `None` if it is not one.
-fn parse_user_pool_id(pool: &str) -> Option<&str> {
+pub(crate) fn parse_user_pool_id(pool: &str) -> Option<&str> {
     let (region, id) = pool.split_once('_')?;
     let region_ok = region.len() >= 6
         && region.split('-').count() >= 3

@@ -1,0 +1,210 @@
+//! A runtime tenant catalog on DynamoDB (feature `dynamodb`): tenants added without a restart.
+//!
+//! [`DynamoDbCatalog`] is a [`TenantResolver`](crate::TenantResolver): a token whose issuer is
+//! not a configured tenant's is looked up by its user pool id in one table, behind the
+//! resolver cache (found: 5 min, not found: 1 min, see
+//! [`CognitoAuthBuilder::resolver_ttl`](crate::CognitoAuthBuilder::resolver_ttl)). The
+//! configuration file enables it with
+//!
+//! ```toml
+//! [catalog]
+//! dynamodb_table = "tenants"
+//! ```
+//!
+//! and the table is reached as `[aws]` says (`endpoint_url`, `region`, else the standard
+//! provider chain). The service only reads (`dynamodb:GetItem`); writing is for the
+//! `cognito-authz` tool or your own code through [`DynamoDbCatalog::put`].
+//!
+//! # The table
+//! Partition key `user_pool_id` (string), no sort key, on-demand capacity
+//! ([`DynamoDbCatalog::ensure_table`] creates it so). It holds two kinds of items:
+//!
+//! - a **tenant item**, keyed by its pool id, because the resolver looks tenants up by the
+//!   token's pool: one consistent `GetItem`, whatever the number of tenants;
+//! - a **guard item** per tenant, keyed `tenant#<tenant id>` (`#` never occurs in a pool id),
+//!   whose `owner_pool_id` names the one pool that tenant id belongs to.
+//!
+//! Tenant ids are identities (policies such as `same_tenant_as` compare them), so two pools must
+//! never share one. DynamoDB has no unique secondary constraint and a global secondary index is
+//! eventually consistent and cannot be conditioned on, so [`put`](DynamoDbCatalog::put) writes
+//! both items in one transaction, each conditioned on being new or already this tenant's; and
+//! the resolver honours a tenant item only if its guard names its pool, so an item written by
+//! hand that reuses a tenant id is refused rather than merged into another tenant.
+//!
+//! # Items that are wrong
+//! A malformed item (missing or unknown attribute, wrong type, bad pool id, empty client list,
+//! region not the pool's, no guard, a configured tenant's id) is refused with a `warn` event on
+//! target `cognito_authz::catalog` naming the table, the pool and the reason, and its pool is
+//! answered as unknown (401 `invalid_token`), like a pool that is not there. It is not a store
+//! failure (503): retrying cannot fix it, a 503 tells clients to come back (a retry storm for a
+//! permanent fault), and a failure is not cached, so every request would read the table again.
+//! As "not found" it is cached for the negative TTL, and fixing the item is picked up then.
+//! A table that cannot be read (missing table, no permission, throttling, network) is a store
+//! failure: 503 and nothing cached.
+
+mod dynamodb;
+mod item;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use dynamodb::DynamoDbCatalog;
+pub use item::ItemError;
+
+use crate::error::ConfigError;
+use crate::tenant::Tenant;
+
+/// One tenant as the catalog stores it: the attributes of its tenant item.
+///
+/// ```
+/// use cognito_authz::catalog::CatalogEntry;
+///
+/// let entry = CatalogEntry {
+///     tenant_id: "acme".into(),
+///     user_pool_id: "us-east-1_AbCdEf123".into(),
+///     region: "us-east-1".into(),
+///     client_ids: vec!["3n4b5urk1ft4fl3mg5e62d9ado".into()],
+///     roles: [("admin".to_owned(), vec!["admin".to_owned()])].into(),
+///     protected_attributes: vec!["custom:plan".into()],
+///     jwks_url: None,
+/// };
+/// assert_eq!(entry.to_tenant()?.region(), "us-east-1");
+/// # Ok::<(), cognito_authz::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    /// The tenant id, unique across the configuration file and the catalog.
+    pub tenant_id: String,
+    /// The user pool id, `<region>_<id>`: the item's key.
+    pub user_pool_id: String,
+    /// The pool's region; must be the pool id's prefix.
+    pub region: String,
+    /// Accepted app client ids (at least one).
+    pub client_ids: Vec<String>,
+    /// `role = [groups]`; empty: each group name is a role name.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Admin-only user attributes.
+    pub protected_attributes: Vec<String>,
+    /// JWKS URL override (emulators, tests).
+    pub jwks_url: Option<String>,
+}
+
+impl CatalogEntry {
+    /// The tenant this entry describes, with the rules of a `[[tenant]]` in the configuration
+    /// file, and the region checked against the pool id. Errors name the item attribute
+    /// (`item.client_ids`).
+    pub fn to_tenant(&self) -> Result<Tenant, ConfigError> {
+        if self.tenant_id.is_empty() {
+            return Err(ConfigError::invalid("item.tenant_id", "must not be empty"));
+        }
+        let mut builder = Tenant::builder(&self.tenant_id, &self.user_pool_id)
+            .client_ids(self.client_ids.iter().cloned())
+            .protected_attributes(self.protected_attributes.iter().cloned());
+        if let Some(url) = &self.jwks_url {
+            builder = builder.jwks_url(url.clone());
+        }
+        for (role, groups) in &self.roles {
+            builder = builder.role(role.clone(), groups.iter().cloned());
+        }
+        let tenant = builder.build_at("item")?;
+        if tenant.region() != self.region {
+            return Err(ConfigError::invalid(
+                "item.region",
+                format!(
+                    "{:?} is not the region of user pool {:?} ({})",
+                    self.region,
+                    self.user_pool_id,
+                    tenant.region()
+                ),
+            ));
+        }
+        Ok(tenant)
+    }
+}
+
+/// Why a catalog operation failed. Messages name the table, pools and tenant ids; never
+/// credentials.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// DynamoDB could not be asked or refused the request (missing table, permissions,
+    /// throttling, network).
+    #[error("DynamoDB {operation} on table {table} failed: {message}")]
+    Store {
+        /// The table.
+        table: String,
+        /// The DynamoDB operation.
+        operation: &'static str,
+        /// The SDK's error, with its causes.
+        message: String,
+    },
+    /// An item in the table does not describe a usable tenant.
+    #[error("catalog item for user pool {user_pool_id:?} in table {table} is refused: {reason}")]
+    Malformed {
+        /// The table.
+        table: String,
+        /// The item's key.
+        user_pool_id: String,
+        /// What is wrong with it.
+        reason: ItemError,
+    },
+    /// [`DynamoDbCatalog::put`] was given an entry that is not a valid tenant; nothing was
+    /// written.
+    #[error("invalid catalog entry: {0}")]
+    InvalidEntry(ConfigError),
+    /// The pool is already registered to another tenant; nothing was written.
+    #[error(
+        "user pool {user_pool_id:?} already belongs to {} in table {table}",
+        match owner { Some(id) => format!("tenant {id:?}"), None => "another tenant".to_owned() }
+    )]
+    PoolTaken {
+        /// The table.
+        table: String,
+        /// The pool.
+        user_pool_id: String,
+        /// The tenant that has it, when it could be read.
+        owner: Option<String>,
+    },
+    /// The tenant id is already registered for another pool; nothing was written. Remove the
+    /// tenant first to move it to another pool.
+    #[error(
+        "tenant id {tenant_id:?} already belongs to {} in table {table}",
+        match owner { Some(pool) => format!("user pool {pool:?}"), None => "another user pool".to_owned() }
+    )]
+    TenantIdTaken {
+        /// The table.
+        table: String,
+        /// The tenant id.
+        tenant_id: String,
+        /// The pool that has it, when it could be read.
+        owner: Option<String>,
+    },
+    /// A concurrent writer changed the same items; nothing was written. Retry.
+    #[error("items of tenant {tenant_id:?} in table {table} changed concurrently; retry")]
+    Conflict {
+        /// The table.
+        table: String,
+        /// The tenant id.
+        tenant_id: String,
+    },
+    /// The table exists with another key than `user_pool_id` (string, partition key only).
+    #[error(
+        "table {table} is not a tenant catalog: its key is {found}, expected user_pool_id (S, HASH) only"
+    )]
+    TableSchema {
+        /// The table.
+        table: String,
+        /// The key schema found.
+        found: String,
+    },
+    /// The table did not become `ACTIVE` in time.
+    #[error("table {table} is still {status} after {waited:?}")]
+    TableNotActive {
+        /// The table.
+        table: String,
+        /// Its last status.
+        status: String,
+        /// How long [`DynamoDbCatalog::ensure_table`] waited.
+        waited: Duration,
+    },
+}

@@ -1,0 +1,995 @@
+//! The DynamoDB tenant catalog against moto (DynamoDB and Cognito on one server).
+//!
+//! Store tests drive `DynamoDbCatalog` directly and read the table back with raw DynamoDB
+//! calls. End-to-end tests run a real service in its own process (this test binary, started
+//! again with `--exact service_process`): it is configured by a TOML file with `[catalog]` and
+//! reaches moto through `[aws]` and the standard credential chain (credentials from the child's
+//! environment, as in production), serves HTTP on a 127.0.0.1 port and logs to a file. Tokens
+//! are real moto access tokens; keys come from moto through the item's `jwks_url`.
+
+#![cfg(feature = "dynamodb")]
+
+mod moto;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
+};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TableStatus,
+};
+use cognito_authz::catalog::{CatalogEntry, CatalogError, DynamoDbCatalog, ItemError};
+use cognito_authz::{Issuer, TenantResolver};
+use moto::Moto;
+use serde_json::Value;
+
+const PASSWORD: &str = "Passw0rd!Passw0rd";
+
+// ---------------------------------------------------------------------------------------------
+// moto, tables, pools
+// ---------------------------------------------------------------------------------------------
+
+static MOTO: Mutex<Weak<Moto>> = Mutex::new(Weak::new());
+
+/// The shared moto, started if no running test holds one.
+fn moto() -> Arc<Moto> {
+    let mut shared = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(moto) = shared.upgrade() {
+        return moto;
+    }
+    let moto = Arc::new(Moto::start());
+    *shared = Arc::downgrade(&moto);
+    moto
+}
+
+fn dynamodb(moto: &Moto) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .endpoint_url(moto.endpoint())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A catalog on a fresh, created table.
+async fn fresh_catalog(moto: &Moto) -> DynamoDbCatalog {
+    let catalog = DynamoDbCatalog::new(dynamodb(moto), unique("tenants"));
+    catalog.ensure_table().await.expect("ensure_table");
+    catalog
+}
+
+fn entry(tenant_id: &str, user_pool_id: &str) -> CatalogEntry {
+    CatalogEntry {
+        tenant_id: tenant_id.into(),
+        user_pool_id: user_pool_id.into(),
+        region: "us-east-1".into(),
+        client_ids: vec![format!("{tenant_id}-client")],
+        roles: BTreeMap::new(),
+        protected_attributes: vec!["custom:plan".into()],
+        jwks_url: None,
+    }
+}
+
+/// Made-up pool ids for store tests (the store does not ask Cognito).
+fn pool_id() -> String {
+    format!("us-east-1_Pool{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// Writes an item as an operator would by hand, bypassing `put`'s checks.
+async fn raw_put(moto: &Moto, table: &str, item: &[(&str, AttributeValue)]) {
+    dynamodb(moto)
+        .put_item()
+        .table_name(table)
+        .set_item(Some(
+            item.iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("PutItem");
+}
+
+async fn raw_keys(moto: &Moto, table: &str) -> Vec<String> {
+    let out = dynamodb(moto)
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("Scan");
+    let mut keys: Vec<String> = out
+        .items()
+        .iter()
+        .filter_map(|item| match item.get("user_pool_id") {
+            Some(AttributeValue::S(key)) => Some(key.clone()),
+            _ => None,
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn issuer(pool: &str) -> String {
+    format!("https://cognito-idp.us-east-1.amazonaws.com/{pool}")
+}
+
+async fn resolve(catalog: &DynamoDbCatalog, pool: &str) -> Result<Option<String>, String> {
+    let iss = issuer(pool);
+    catalog
+        .resolve(Issuer::parse(&iss).expect("issuer"))
+        .await
+        .map(|tenant| tenant.map(|t| t.id().to_owned()))
+        .map_err(|e| e.to_string())
+}
+
+struct Pool {
+    id: String,
+    client_id: String,
+}
+
+/// A Cognito pool with an app client, an `admin` group, and users `boss` (admin) and `worker`.
+async fn cognito_pool(moto: &Moto, name: &str) -> Pool {
+    let cognito = moto.client();
+    let id = cognito
+        .create_user_pool()
+        .pool_name(name)
+        .send()
+        .await
+        .expect("CreateUserPool")
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("pool id")
+        .to_owned();
+    let client_id = cognito
+        .create_user_pool_client()
+        .user_pool_id(&id)
+        .client_name(format!("{name}-app"))
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .send()
+        .await
+        .expect("CreateUserPoolClient")
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("client id")
+        .to_owned();
+    cognito
+        .create_group()
+        .user_pool_id(&id)
+        .group_name("admin")
+        .send()
+        .await
+        .expect("CreateGroup");
+    for (user, admin) in [("boss", true), ("worker", false)] {
+        cognito
+            .admin_create_user()
+            .user_pool_id(&id)
+            .username(user)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .expect("AdminCreateUser");
+        cognito
+            .admin_set_user_password()
+            .user_pool_id(&id)
+            .username(user)
+            .password(PASSWORD)
+            .permanent(true)
+            .send()
+            .await
+            .expect("AdminSetUserPassword");
+        if admin {
+            cognito
+                .admin_add_user_to_group()
+                .user_pool_id(&id)
+                .username(user)
+                .group_name("admin")
+                .send()
+                .await
+                .expect("AdminAddUserToGroup");
+        }
+    }
+    Pool { id, client_id }
+}
+
+/// A real access token from moto.
+async fn access_token(moto: &Moto, pool: &Pool, user: &str) -> String {
+    moto.client()
+        .admin_initiate_auth()
+        .user_pool_id(&pool.id)
+        .client_id(&pool.client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .expect("AdminInitiateAuth")
+        .authentication_result()
+        .and_then(|r| r.access_token())
+        .expect("access token")
+        .to_owned()
+}
+
+/// The catalog entry for a moto pool: keys from moto, `admin` role from group `admin`.
+fn pool_entry(moto: &Moto, tenant_id: &str, pool: &Pool) -> CatalogEntry {
+    CatalogEntry {
+        tenant_id: tenant_id.into(),
+        user_pool_id: pool.id.clone(),
+        region: "us-east-1".into(),
+        client_ids: vec![pool.client_id.clone()],
+        roles: [("admin".to_owned(), vec!["admin".to_owned()])].into(),
+        protected_attributes: vec!["custom:plan".into()],
+        jwks_url: Some(moto.jwks_url(&pool.id)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn ensure_table_creates_an_on_demand_table_once() {
+    let moto = moto();
+    let raw = dynamodb(&moto);
+    let catalog = DynamoDbCatalog::new(raw.clone(), unique("tenants"));
+    assert!(
+        raw.describe_table()
+            .table_name(catalog.table())
+            .send()
+            .await
+            .is_err(),
+        "no table yet"
+    );
+    catalog.ensure_table().await.expect("creates");
+    let table = raw
+        .describe_table()
+        .table_name(catalog.table())
+        .send()
+        .await
+        .expect("DescribeTable")
+        .table
+        .expect("table");
+    assert_eq!(table.table_status(), Some(&TableStatus::Active));
+    assert_eq!(
+        table.billing_mode_summary().and_then(|b| b.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+    let keys: Vec<_> = table
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name().to_owned(), k.key_type().clone()))
+        .collect();
+    assert_eq!(keys, [("user_pool_id".to_owned(), KeyType::Hash)]);
+
+    let pool = pool_id();
+    catalog.put(&entry("acme", &pool)).await.unwrap();
+    catalog.ensure_table().await.expect("idempotent");
+    assert_eq!(
+        catalog.get_by_pool(&pool).await.unwrap(),
+        Some(entry("acme", &pool)),
+        "a second ensure_table keeps the items"
+    );
+
+    // A table that is not a catalog is refused, not used.
+    let other = unique("not-a-catalog");
+    raw.create_table()
+        .table_name(&other)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("CreateTable");
+    let err = DynamoDbCatalog::new(raw, &other)
+        .ensure_table()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::TableSchema { found, .. } if found == "id (HASH)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn put_get_list_remove_round_trip() {
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let (pool_a, pool_b) = (pool_id(), pool_id());
+    let acme = entry("acme", &pool_a);
+    let globex = CatalogEntry {
+        roles: [("admin".to_owned(), vec!["Administrators".to_owned()])].into(),
+        jwks_url: Some("http://127.0.0.1:9/keys.json".into()),
+        protected_attributes: Vec::new(),
+        ..entry("globex", &pool_b)
+    };
+    catalog.put(&acme).await.unwrap();
+    catalog.put(&globex).await.unwrap();
+
+    assert_eq!(
+        catalog.get_by_pool(&pool_a).await.unwrap(),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        catalog.get_by_tenant("globex").await.unwrap(),
+        Some(globex.clone())
+    );
+    assert_eq!(catalog.get_by_pool(&pool_id()).await.unwrap(), None);
+    assert_eq!(catalog.get_by_tenant("nobody").await.unwrap(), None);
+    assert_eq!(
+        catalog.list().await.unwrap(),
+        [acme.clone(), globex.clone()]
+    );
+    assert_eq!(resolve(&catalog, &pool_b).await, Ok(Some("globex".into())));
+
+    // The same tenant on the same pool: an update.
+    let acme_v2 = CatalogEntry {
+        client_ids: vec!["acme-client".into(), "acme-mobile".into()],
+        ..acme.clone()
+    };
+    catalog.put(&acme_v2).await.unwrap();
+    assert_eq!(catalog.get_by_pool(&pool_a).await.unwrap(), Some(acme_v2));
+
+    assert!(catalog.remove("acme").await.unwrap());
+    assert_eq!(catalog.get_by_pool(&pool_a).await.unwrap(), None);
+    assert_eq!(catalog.get_by_tenant("acme").await.unwrap(), None);
+    assert_eq!(resolve(&catalog, &pool_a).await, Ok(None));
+    assert_eq!(catalog.list().await.unwrap(), [globex]);
+    assert_eq!(
+        raw_keys(&moto, catalog.table()).await,
+        ["tenant#globex".to_owned(), pool_b],
+        "both of acme's items are gone, globex's are untouched"
+    );
+    assert!(
+        !catalog.remove("acme").await.unwrap(),
+        "nothing left to remove"
+    );
+    // Its pool and id are free again, for anyone.
+    catalog.put(&entry("acme", &pool_id())).await.unwrap();
+    catalog.put(&entry("initech", &pool_a)).await.unwrap();
+}
+
+#[tokio::test]
+async fn list_reads_every_page() {
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await.scan_page_size(2);
+    let mut expected = Vec::new();
+    for i in 0..5 {
+        let e = entry(&format!("tenant{i}"), &pool_id());
+        catalog.put(&e).await.unwrap();
+        expected.push(e);
+    }
+    // Ten items (five tenants, five guards) in pages of two.
+    assert_eq!(catalog.list().await.unwrap(), expected);
+}
+
+#[tokio::test]
+async fn conflicting_writes_are_refused_and_change_nothing() {
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let (pool_a, pool_b) = (pool_id(), pool_id());
+    catalog.put(&entry("acme", &pool_a)).await.unwrap();
+    let before = raw_keys(&moto, catalog.table()).await;
+
+    // Another tenant claiming acme's pool.
+    let err = catalog.put(&entry("intruder", &pool_a)).await.unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::PoolTaken { user_pool_id, owner, .. }
+            if *user_pool_id == pool_a && owner.as_deref() == Some("acme")),
+        "{err}"
+    );
+    // acme's id on a second pool.
+    let err = catalog.put(&entry("acme", &pool_b)).await.unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::TenantIdTaken { tenant_id, owner, .. }
+            if tenant_id == "acme" && owner.as_deref() == Some(pool_a.as_str())),
+        "{err}"
+    );
+    // Invalid entries and configured tenants' ids are never written.
+    let mut no_clients = entry("empty", &pool_b);
+    no_clients.client_ids.clear();
+    assert!(matches!(
+        catalog.put(&no_clients).await,
+        Err(CatalogError::InvalidEntry(_))
+    ));
+    let wrong_region = CatalogEntry {
+        region: "eu-west-1".into(),
+        ..entry("elsewhere", &pool_b)
+    };
+    assert!(matches!(
+        catalog.put(&wrong_region).await,
+        Err(CatalogError::InvalidEntry(_))
+    ));
+    let reserving = catalog.clone().reserved_tenant_ids(["configured"]);
+    assert!(matches!(
+        reserving.put(&entry("configured", &pool_b)).await,
+        Err(CatalogError::InvalidEntry(_))
+    ));
+    assert_eq!(
+        raw_keys(&moto, catalog.table()).await,
+        before,
+        "nothing written"
+    );
+    assert_eq!(
+        catalog.get_by_pool(&pool_a).await.unwrap(),
+        Some(entry("acme", &pool_a))
+    );
+
+    // Two tenants racing for one new pool: exactly one gets it, the other's guard is not left
+    // behind.
+    let pool_c = pool_id();
+    let (racer1, racer2) = (entry("racer1", &pool_c), entry("racer2", &pool_c));
+    let (first, second) = tokio::join!(catalog.put(&racer1), catalog.put(&racer2));
+    assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
+    let winner = if first.is_ok() { "racer1" } else { "racer2" };
+    let loser = if first.is_ok() { "racer2" } else { "racer1" };
+    assert_eq!(
+        resolve(&catalog, &pool_c).await,
+        Ok(Some(winner.to_owned()))
+    );
+    assert_eq!(catalog.get_by_tenant(loser).await.unwrap(), None);
+    assert!(
+        !raw_keys(&moto, catalog.table())
+            .await
+            .contains(&format!("tenant#{loser}"))
+    );
+}
+
+#[tokio::test]
+async fn malformed_items_are_refused_and_resolve_as_unknown() {
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let table = catalog.table().to_owned();
+    let valid = |pool: &str, tenant: &str| {
+        vec![
+            ("user_pool_id", s(pool)),
+            ("tenant_id", s(tenant)),
+            ("region", s("us-east-1")),
+            ("client_ids", AttributeValue::L(vec![s("client")])),
+        ]
+    };
+    let guard = |tenant: &str, pool: &str| {
+        vec![
+            ("user_pool_id", s(&format!("tenant#{tenant}"))),
+            ("owner_pool_id", s(pool)),
+        ]
+    };
+    // A hand-written item that is right, guard included, is accepted.
+    let good = pool_id();
+    raw_put(&moto, &table, &valid(&good, "handmade")).await;
+    raw_put(&moto, &table, &guard("handmade", &good)).await;
+    assert_eq!(resolve(&catalog, &good).await, Ok(Some("handmade".into())));
+
+    let mut cases: Vec<(String, ItemError)> = Vec::new();
+    // Missing client list.
+    let pool = pool_id();
+    let mut item = valid(&pool, "noclients");
+    item.retain(|(k, _)| *k != "client_ids");
+    raw_put(&moto, &table, &item).await;
+    raw_put(&moto, &table, &guard("noclients", &pool)).await;
+    cases.push((pool, ItemError::Missing("client_ids")));
+    // Wrong type.
+    let pool = pool_id();
+    let mut item = valid(&pool, "numbered");
+    item[1] = ("tenant_id", AttributeValue::N("42".into()));
+    raw_put(&moto, &table, &item).await;
+    cases.push((
+        pool,
+        ItemError::WrongType {
+            attribute: "tenant_id".into(),
+            expected: "S",
+            found: "N",
+        },
+    ));
+    // Empty client list.
+    let pool = pool_id();
+    let mut item = valid(&pool, "emptyclients");
+    item[3] = ("client_ids", AttributeValue::L(Vec::new()));
+    raw_put(&moto, &table, &item).await;
+    raw_put(&moto, &table, &guard("emptyclients", &pool)).await;
+    cases.push((
+        pool,
+        ItemError::Invalid {
+            attribute: "client_ids".into(),
+            message: "must list at least one app client id".into(),
+        },
+    ));
+    // No guard item: nothing reserves its tenant id.
+    let pool = pool_id();
+    raw_put(&moto, &table, &valid(&pool, "unguarded")).await;
+    cases.push((
+        pool,
+        ItemError::Unclaimed {
+            tenant_id: "unguarded".into(),
+            owner: None,
+        },
+    ));
+    // The attack: a second pool written by hand under an existing tenant's id.
+    let pool = pool_id();
+    raw_put(&moto, &table, &valid(&pool, "handmade")).await;
+    cases.push((
+        pool,
+        ItemError::Unclaimed {
+            tenant_id: "handmade".into(),
+            owner: Some(good.clone()),
+        },
+    ));
+
+    for (pool, expected) in &cases {
+        match catalog.get_by_pool(pool).await {
+            Err(CatalogError::Malformed {
+                user_pool_id,
+                reason,
+                table: t,
+            }) => {
+                assert_eq!((&user_pool_id, &t), (pool, &table));
+                assert_eq!(&reason, expected);
+            }
+            other => panic!("{pool}: {other:?}"),
+        }
+        assert_eq!(
+            resolve(&catalog, pool).await,
+            Ok(None),
+            "{pool}: unknown, not an error"
+        );
+    }
+    assert_eq!(resolve(&catalog, &good).await, Ok(Some("handmade".into())));
+    assert!(matches!(
+        catalog.list().await,
+        Err(CatalogError::Malformed { .. })
+    ));
+    // A configured tenant's id, through a catalog that knows the configuration.
+    let reserving = catalog.clone().reserved_tenant_ids(["handmade"]);
+    assert!(matches!(
+        reserving.get_by_pool(&good).await,
+        Err(CatalogError::Malformed {
+            reason: ItemError::ConfiguredTenantId(_),
+            ..
+        })
+    ));
+    assert_eq!(resolve(&reserving, &good).await, Ok(None));
+
+    // The store failing is an error (503 upstream), not "unknown".
+    let missing = DynamoDbCatalog::new(dynamodb(&moto), unique("missing"));
+    let err = resolve(&missing, &good).await.unwrap_err();
+    assert!(err.contains("GetItem") && err.contains("missing"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end: a service process configured with [catalog]
+// ---------------------------------------------------------------------------------------------
+
+/// A service process; killed when dropped.
+struct Service {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Service {
+    /// Starts this test binary's `service_process` with `config`; resolver misses are cached
+    /// for `not_found`.
+    fn start(config: &str, not_found: Duration) -> Service {
+        let dir = std::env::temp_dir().join(unique(&format!("catalog-e2e-{}", std::process::id())));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let config_path = dir.join("service.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let log = dir.join("service.log");
+        let mut child = Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", "service_process", "--ignored", "--nocapture"])
+            .env("CATALOG_SERVICE_CONFIG", &config_path)
+            .env(
+                "CATALOG_SERVICE_NOT_FOUND_MS",
+                not_found.as_millis().to_string(),
+            )
+            // What a deployment would give it; moto accepts any.
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn the service");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("LISTENING ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "the service did not start; its log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        Service {
+            child,
+            base: format!("http://{addr}"),
+            log,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `GET path` with a bearer token: status, `WWW-Authenticate`, body.
+    async fn get(&self, path: &str, token: &str) -> (u16, String, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let retry_after = response.headers().contains_key("retry-after");
+        let body = response.text().await.expect("body");
+        let mut json: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+        if retry_after {
+            json["retry_after"] = Value::Bool(true);
+        }
+        (status, challenge, json)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(moto_endpoint: &str, table: &str, tenants: &str) -> String {
+    format!(
+        "{tenants}\n[catalog]\ndynamodb_table = \"{table}\"\n\n[aws]\nendpoint_url = \"{moto_endpoint}\"\nregion = \"us-east-1\"\n"
+    )
+}
+
+const UNKNOWN_ISSUER: &str =
+    "Bearer error=\"invalid_token\", error_description=\"token issuer is not a known tenant\"";
+
+#[tokio::test]
+async fn a_tenant_put_in_the_catalog_is_accepted_without_a_restart() {
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let tenant = unique("newco");
+    let pool = cognito_pool(&moto, &tenant).await;
+    let boss = access_token(&moto, &pool, "boss").await;
+    let worker = access_token(&moto, &pool, "worker").await;
+    // No [[tenant]] at all: every tenant comes from the catalog.
+    let service = Service::start(
+        &config(&moto.endpoint(), catalog.table(), ""),
+        Duration::from_millis(300),
+    );
+
+    let (status, challenge, _) = service.get("/me", &boss).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (401, UNKNOWN_ISSUER),
+        "not yet in the catalog"
+    );
+
+    catalog
+        .put(&pool_entry(&moto, &tenant, &pool))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await; // the cached miss expires
+    let (status, _, me) = service.get("/me", &boss).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["tenant"], tenant.as_str());
+    assert_eq!(me["username"], "boss");
+    assert_eq!(me["roles"], serde_json::json!(["admin"]));
+    let (status, _, _) = service
+        .get(&format!("/tenants/{tenant}/admin"), &boss)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = service.get("/tenants/someone-else/admin", &boss).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = service
+        .get(&format!("/tenants/{tenant}/admin"), &worker)
+        .await;
+    assert_eq!(status, 403, "worker is not mapped to admin");
+
+    // The admin routes find the catalog tenant by id and act on its pool only.
+    #[cfg(feature = "admin")]
+    {
+        let (status, _, page) = service.get("/admin/users", &boss).await;
+        assert_eq!(status, 200, "{page}");
+        let mut users: Vec<&str> = page["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .filter_map(|u| u["username"].as_str())
+            .collect();
+        users.sort();
+        assert_eq!(users, ["boss", "worker"]);
+        let (status, _, _) = service.get("/admin/users", &worker).await;
+        assert_eq!(status, 403);
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_put_before_its_first_request_is_accepted_with_default_caching() {
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let tenant = unique("early");
+    let pool = cognito_pool(&moto, &tenant).await;
+    let service = Service::start(
+        &config(&moto.endpoint(), catalog.table(), ""),
+        Duration::from_secs(60),
+    );
+    catalog
+        .put(&pool_entry(&moto, &tenant, &pool))
+        .await
+        .unwrap();
+    let (status, _, me) = service
+        .get("/me", &access_token(&moto, &pool, "worker").await)
+        .await;
+    assert_eq!(
+        (status, me["tenant"].as_str()),
+        (200, Some(tenant.as_str())),
+        "{me}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_item_gets_401_and_a_logged_reason() {
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let table = catalog.table().to_owned();
+    let configured = cognito_pool(&moto, &unique("configured")).await;
+    let broken = cognito_pool(&moto, &unique("broken")).await;
+    let impostor = cognito_pool(&moto, &unique("impostor")).await;
+    let tenants = format!(
+        "[[tenant]]\nid = \"configured\"\nuser_pool_id = \"{}\"\nclient_ids = [\"{}\"]\njwks_url = \"{}\"\n",
+        configured.id,
+        configured.client_id,
+        moto.jwks_url(&configured.id)
+    );
+    let service = Service::start(
+        &config(&moto.endpoint(), &table, &tenants),
+        Duration::from_millis(300),
+    );
+
+    // An item whose client list is empty: no half-configured tenant accepting any client.
+    let mut item: HashMap<&str, AttributeValue> = [
+        ("user_pool_id", s(&broken.id)),
+        ("tenant_id", s("broken")),
+        ("region", s("us-east-1")),
+        ("client_ids", AttributeValue::L(Vec::new())),
+        ("jwks_url", s(&moto.jwks_url(&broken.id))),
+    ]
+    .into();
+    raw_put(&moto, &table, &item.clone().into_iter().collect::<Vec<_>>()).await;
+    raw_put(
+        &moto,
+        &table,
+        &[
+            ("user_pool_id", s("tenant#broken")),
+            ("owner_pool_id", s(&broken.id)),
+        ],
+    )
+    .await;
+    let token = access_token(&moto, &broken, "boss").await;
+    let (status, challenge, _) = service.get("/me", &token).await;
+    assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
+    let log = service.log();
+    let refusal = log
+        .lines()
+        .find(|l| l.contains("catalog item refused") && l.contains(&broken.id))
+        .unwrap_or_else(|| panic!("no refusal logged:\n{log}"));
+    assert!(refusal.contains("WARN"), "{refusal}");
+    assert!(refusal.contains(&table), "{refusal}");
+    assert!(
+        refusal.contains("client_ids") && refusal.contains("at least one app client id"),
+        "{refusal}"
+    );
+    assert!(!log.contains(&token), "the token is never logged");
+
+    // A catalog item taking the configured tenant's id, with its guard: refused too.
+    raw_put(
+        &moto,
+        &table,
+        &[
+            ("user_pool_id", s(&impostor.id)),
+            ("tenant_id", s("configured")),
+            ("region", s("us-east-1")),
+            (
+                "client_ids",
+                AttributeValue::L(vec![s(&impostor.client_id)]),
+            ),
+            ("jwks_url", s(&moto.jwks_url(&impostor.id))),
+        ],
+    )
+    .await;
+    raw_put(
+        &moto,
+        &table,
+        &[
+            ("user_pool_id", s("tenant#configured")),
+            ("owner_pool_id", s(&impostor.id)),
+        ],
+    )
+    .await;
+    let (status, challenge, _) = service
+        .get(
+            "/tenants/configured/admin",
+            &access_token(&moto, &impostor, "boss").await,
+        )
+        .await;
+    assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
+    let log = service.log();
+    assert!(
+        log.lines().any(|l| l.contains(&impostor.id)
+            && l.contains("belongs to a tenant of the configuration file")),
+        "{log}"
+    );
+    // The configured tenant itself is unaffected.
+    let (status, _, me) = service
+        .get("/me", &access_token(&moto, &configured, "worker").await)
+        .await;
+    assert_eq!((status, me["tenant"].as_str()), (200, Some("configured")));
+
+    // Fixed, the item is picked up once the cached refusal expires: no restart.
+    item.insert("client_ids", AttributeValue::L(vec![s(&broken.client_id)]));
+    raw_put(&moto, &table, &item.into_iter().collect::<Vec<_>>()).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, _, me) = service.get("/me", &token).await;
+    assert_eq!(
+        (status, me["tenant"].as_str()),
+        (200, Some("broken")),
+        "{me}"
+    );
+}
+
+#[tokio::test]
+async fn a_store_failure_is_503_and_not_cached() {
+    let cognito = moto();
+    // The catalog's own DynamoDB, to be stopped.
+    let store = Moto::start();
+    let catalog = DynamoDbCatalog::new(dynamodb(&store), unique("tenants"));
+    let pool = cognito_pool(&cognito, &unique("patient")).await;
+    let token = access_token(&cognito, &pool, "worker").await;
+    // A long negative TTL: were the failure cached as "unknown", the retry below would be 401.
+    let service = Service::start(
+        &config(&store.endpoint(), catalog.table(), ""),
+        Duration::from_secs(60),
+    );
+
+    let (status, challenge, body) = service.get("/me", &token).await;
+    assert_eq!(status, 503, "the table does not exist yet: {body}");
+    assert!(challenge.is_empty(), "a 503 is no credentials challenge");
+    assert_eq!(body["retry_after"], true);
+    assert!(
+        service.log().contains("tenant resolver failed"),
+        "{}",
+        service.log()
+    );
+
+    catalog.ensure_table().await.unwrap();
+    catalog
+        .put(&pool_entry(&cognito, "patient", &pool))
+        .await
+        .unwrap();
+    let (status, _, me) = service.get("/me", &token).await;
+    assert_eq!(
+        (status, me["tenant"].as_str()),
+        (200, Some("patient")),
+        "{me}"
+    );
+
+    // The store goes away: a pool never seen before cannot be looked up.
+    let other = cognito_pool(&cognito, &unique("later")).await;
+    drop(store);
+    let (status, _, body) = service
+        .get("/me", &access_token(&cognito, &other, "worker").await)
+        .await;
+    assert_eq!(status, 503, "{body}");
+    // The tenant found before stays cached and served.
+    let (status, _, _) = service.get("/me", &token).await;
+    assert_eq!(status, 200);
+}
+
+/// The service of the end-to-end tests: run by them in a process of its own, not a test.
+#[test]
+#[ignore = "the service process of the end-to-end tests; they start it"]
+fn service_process() {
+    let config_path = std::env::var_os("CATALOG_SERVICE_CONFIG")
+        .expect("run by the end-to-end tests of this file, which set CATALOG_SERVICE_CONFIG");
+    let not_found = std::env::var("CATALOG_SERVICE_NOT_FOUND_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(Duration::from_secs(60), Duration::from_millis);
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("cognito_authz=info"))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(serve(config_path.into(), not_found));
+}
+
+async fn serve(config_path: PathBuf, not_found: Duration) {
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use cognito_authz::{AuthConfig, CognitoAuthz, Policy, Principal};
+
+    let config = AuthConfig::from_file(&config_path).expect("config");
+    let auth = config
+        .to_builder()
+        .expect("builder")
+        .resolver_ttl(Duration::from_secs(300), not_found)
+        .build()
+        .expect("auth");
+    let app = Router::new()
+        .route("/me", get(|p: Principal| async move { Json(p) }))
+        .route(
+            "/tenants/{tenant}/admin",
+            get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+                Policy::role("admin").and(Policy::same_tenant_as("tenant")),
+            )),
+        )
+        .layer(auth.layer());
+    #[cfg(feature = "admin")]
+    let app = {
+        let client = cognito_authz::aws::cognito_client(&config.aws).await;
+        app.merge(
+            cognito_authz::admin::AdminApi::new(auth.clone(), client)
+                .apply_config(&config)
+                .admin_router(),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    println!("LISTENING {}", listener.local_addr().expect("address"));
+    axum::serve(listener, app).await.expect("serve");
+}
