@@ -36,6 +36,8 @@
 //! - [`config`]: the TOML file.
 //! - `admin` (feature `admin`): tenant-bound Cognito admin operations and an axum admin router.
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
+//! - `lifecycle` (feature `cli`): provision tenant pools safely and audit them; the
+//!   `cognito-authz` binary.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
 //!
 //! # Security notes
@@ -64,6 +66,8 @@ pub mod admin;
 pub mod aws;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "cli")]
+pub mod lifecycle;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
