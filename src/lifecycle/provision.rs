@@ -559,3 +559,7 @@ impl Plan {
         self.items.iter().all(|i| matches!(i, PlanItem::Keep(_)))
     }
 }
+
+#[cfg(test)]
+#[path = "provision_tests.rs"]
+mod tests;

@@ -398,8 +398,11 @@ mod tests {
         let registry = Registry::ConfigFile(path.clone());
         assert_eq!(block_on(registry.register(&globex())).unwrap(), Registration::Added);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with(FILE.trim_end()), "old text changed:\n{text}");
-        assert!(text.contains("[tenant.roles]\nadmin = [\"admin\"]"), "{text}");
+        // The new table follows the last [[tenant]]; every other byte is as it was.
+        let start = text.find("\n# Added by").unwrap();
+        let end = text.find("\n[aws]").unwrap();
+        assert_eq!(format!("{}{}", &text[..start], &text[end..]), FILE, "{text}");
+        assert!(text[start..end].contains("[tenant.roles]\nadmin = [\"admin\"]"), "{text}");
         let config = AuthConfig::from_toml(&text).unwrap();
         assert_eq!(config.tenants.len(), 2);
         assert_eq!(config.tenants[1].user_pool_id, "eu-west-1_Globex1");
@@ -451,8 +454,7 @@ mod tests {
         let removed = block_on(registry.remove("globex")).unwrap();
         assert_eq!(removed, Some(globex()));
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with(FILE.trim_end()), "{text}");
-        assert!(!text.contains("globex"), "{text}");
+        assert_eq!(text, FILE);
         assert_eq!(block_on(registry.remove("globex")).unwrap(), None);
         assert_eq!(block_on(registry.remove("acme")).unwrap().unwrap().user_pool_id, "us-east-1_Acme1");
         let text = std::fs::read_to_string(&path).unwrap();
