@@ -209,11 +209,18 @@ async fn create_dry_run_changes_nothing_then_create_is_clean_and_idempotent() {
     let admin = ["--admin", "alice", "--admin-email", "alice@example.com"];
     let plan = env.create(
         "acme",
-        &[&admin[..], &["--protected-attribute", "custom:plan", "--dry-run"]].concat(),
+        &[
+            &admin[..],
+            &["--protected-attribute", "custom:plan", "--dry-run"],
+        ]
+        .concat(),
     );
     assert_ok(&plan);
     let text = stdout(&plan);
-    assert!(text.contains("do: create user pool cognito-authz-acme"), "{text}");
+    assert!(
+        text.contains("do: create user pool cognito-authz-acme"),
+        "{text}"
+    );
     assert!(text.contains("do: register the tenant"), "{text}");
     assert!(text.contains("dry run: nothing was changed"), "{text}");
     assert_eq!(pools(&env.client()).await, [], "dry run created a pool");
@@ -225,15 +232,29 @@ async fn create_dry_run_changes_nothing_then_create_is_clean_and_idempotent() {
     );
     assert_ok(&created);
     let text = stdout(&created);
-    assert!(!text.contains("TemporaryPassword") && !text.contains("password:"), "{text}");
+    assert!(
+        !text.contains("TemporaryPassword") && !text.contains("password:"),
+        "{text}"
+    );
     let after = env.config_text();
-    assert!(after.starts_with(before.trim_end()), "comments or layout lost:\n{after}");
+    assert!(
+        after.starts_with(before.trim_end()),
+        "comments or layout lost:\n{after}"
+    );
     let (pool, client_id) = registered(&env, "acme");
 
     // What Cognito now holds.
     let c = env.client();
-    assert_eq!(pools(&c).await, [("cognito-authz-acme".to_owned(), pool.clone())]);
-    let described = c.describe_user_pool().user_pool_id(&pool).send().await.unwrap();
+    assert_eq!(
+        pools(&c).await,
+        [("cognito-authz-acme".to_owned(), pool.clone())]
+    );
+    let described = c
+        .describe_user_pool()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .unwrap();
     let described = described.user_pool().unwrap();
     let schema: Vec<&str> = described
         .schema_attributes()
@@ -248,7 +269,12 @@ async fn create_dry_run_changes_nothing_then_create_is_clean_and_idempotent() {
         (&PreTokenGenerationLambdaVersionType::V20, PRE)
     );
     assert_eq!(lambda.post_authentication(), Some(POST));
-    let mfa = c.get_user_pool_mfa_config().user_pool_id(&pool).send().await.unwrap();
+    let mfa = c
+        .get_user_pool_mfa_config()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(mfa.mfa_configuration(), Some(&UserPoolMfaType::Optional));
     assert!(mfa.software_token_mfa_configuration().unwrap().enabled());
     let app = c
@@ -288,14 +314,18 @@ async fn create_dry_run_changes_nothing_then_create_is_clean_and_idempotent() {
     assert!(!text.contains("done:"), "{text}");
     assert!(text.contains("ok: tenant already registered"), "{text}");
     assert_eq!(pools(&c).await.len(), 1);
-    assert_eq!(client_ids(&c, &pool).await, [client_id.clone()]);
+    assert_eq!(
+        client_ids(&c, &pool).await,
+        std::slice::from_ref(&client_id)
+    );
     assert_eq!(env.config_text(), after);
 
     let listed = env.cli(&["tenant", "list"]);
     assert_ok(&listed);
     let text = stdout(&listed);
     assert!(
-        text.lines().any(|l| l.starts_with("acme ") && l.contains(&pool) && l.contains(&client_id)),
+        text.lines()
+            .any(|l| l.starts_with("acme ") && l.contains(&pool) && l.contains(&client_id)),
         "{text}"
     );
 }
@@ -318,8 +348,14 @@ async fn a_rerun_finishes_a_half_made_tenant() {
     let output = env.create("beta", &[]);
     assert_ok(&output);
     let text = stdout(&output);
-    assert!(text.contains(&format!("ok: user pool cognito-authz-beta exists: {pool}")), "{text}");
-    assert!(text.contains("done: add custom attributes custom:mfa_required"), "{text}");
+    assert!(
+        text.contains(&format!("ok: user pool cognito-authz-beta exists: {pool}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("done: add custom attributes custom:mfa_required"),
+        "{text}"
+    );
     assert!(text.contains("done: attach triggers"), "{text}");
     assert!(text.contains("done: create group admin"), "{text}");
     assert_eq!(pools(&c).await.len(), 1, "a second pool was made");
@@ -369,7 +405,13 @@ async fn audit_finds_each_break_with_its_check_id() {
     let mut writes = good_writes.clone();
     writes.push("custom:mfa_required".into());
     set_client(writes, true, 60).await.unwrap();
-    expect_only(&env, "client-writes-protected-attribute", "high", &client_id, 1);
+    expect_only(
+        &env,
+        "client-writes-protected-attribute",
+        "high",
+        &client_id,
+        1,
+    );
     set_client(good_writes.clone(), true, 60).await.unwrap();
 
     // Token revocation off.
@@ -414,9 +456,13 @@ async fn audit_finds_each_break_with_its_check_id() {
     std::fs::write(&env.config, &good_config).unwrap();
 
     // No Pre Token Generation trigger: high, since [self_service_guard] is configured.
-    set_lambda(LambdaConfigType::builder().post_authentication(POST).build())
-        .await
-        .unwrap();
+    set_lambda(
+        LambdaConfigType::builder()
+            .post_authentication(POST)
+            .build(),
+    )
+    .await
+    .unwrap();
     expect_only(&env, "pre-token-trigger-missing", "high", &pool, 1);
     // A version 1 trigger cannot remove scopes.
     set_lambda(
@@ -470,7 +516,11 @@ async fn audit_finds_each_break_with_its_check_id() {
     // Everything restored: clean again, and the text format says so.
     let output = env.cli(&["audit"]);
     assert_ok(&output);
-    assert!(stdout(&output).contains("no findings"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("no findings"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[tokio::test]
@@ -479,17 +529,28 @@ async fn audit_exits_2_naming_the_cause_when_it_cannot_audit() {
     assert_ok(&env.create("acme", &[]));
     let good = env.config_text();
 
-    std::fs::write(&env.config, good.replace("[aws]", "[aws]\nendpoint = \"x\"")).unwrap();
+    std::fs::write(
+        &env.config,
+        good.replace("[aws]", "[aws]\nendpoint = \"x\""),
+    )
+    .unwrap();
     let output = env.cli(&["audit"]);
     assert_eq!(code(&output), 2);
     let err = stderr(&output);
-    assert!(err.contains("invalid configuration") && err.contains("endpoint"), "{err}");
+    assert!(
+        err.contains("invalid configuration") && err.contains("endpoint"),
+        "{err}"
+    );
     assert!(stdout(&output).is_empty());
 
     std::fs::write(&env.config, &good).unwrap();
     let output = env.cli(&["audit", "--tenant", "nobody"]);
     assert_eq!(code(&output), 2);
-    assert!(stderr(&output).contains("\"nobody\" is not in"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("\"nobody\" is not in"),
+        "{}",
+        stderr(&output)
+    );
 
     // A pool that does not exist.
     let (pool, _) = registered(&env, "acme");
@@ -497,7 +558,10 @@ async fn audit_exits_2_naming_the_cause_when_it_cannot_audit() {
     let output = env.cli(&["audit", "--format", "json"]);
     assert_eq!(code(&output), 2);
     let err = stderr(&output);
-    assert!(err.contains("us-east-1_Gone0000") && err.contains("DescribeUserPool"), "{err}");
+    assert!(
+        err.contains("us-east-1_Gone0000") && err.contains("DescribeUserPool"),
+        "{err}"
+    );
 
     // Nothing listening at the endpoint.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -511,7 +575,10 @@ async fn audit_exits_2_naming_the_cause_when_it_cannot_audit() {
     let output = env.cli(&["audit"]);
     assert_eq!(code(&output), 2);
     let err = stderr(&output);
-    assert!(err.contains("DescribeUserPool failed") && err.contains("dispatch failure"), "{err}");
+    assert!(
+        err.contains("DescribeUserPool failed") && err.contains("dispatch failure"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -522,7 +589,10 @@ async fn remove_takes_the_registration_and_the_pool_only_when_confirmed() {
     assert_ok(&env.create("acme", &[]));
     let (pool, _) = registered(&env, "acme");
     let listed = stdout(&env.cli(&["tenant", "list"]));
-    assert!(listed.contains("globex") && listed.contains("acme"), "{listed}");
+    assert!(
+        listed.contains("globex") && listed.contains("acme"),
+        "{listed}"
+    );
 
     // --delete-pool without --yes refuses and changes nothing.
     let before = env.config_text();
@@ -535,7 +605,10 @@ async fn remove_takes_the_registration_and_the_pool_only_when_confirmed() {
     // Without --delete-pool: the registration goes, the pool stays.
     assert_ok(&env.cli(&["tenant", "remove", "--id", "globex"]));
     let text = env.config_text();
-    assert!(!text.contains("globex") && text.contains("id = \"acme\""), "{text}");
+    assert!(
+        !text.contains("globex") && text.contains("id = \"acme\""),
+        "{text}"
+    );
     assert!(text.starts_with(HEADER), "{text}");
 
     assert_ok(&env.cli(&["tenant", "remove", "--id", "acme", "--delete-pool", "--yes"]));
@@ -543,7 +616,11 @@ async fn remove_takes_the_registration_and_the_pool_only_when_confirmed() {
     assert!(!env.config_text().contains("acme"));
     let output = env.cli(&["tenant", "remove", "--id", "acme"]);
     assert_eq!(code(&output), 1);
-    assert!(stderr(&output).contains("not registered"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not registered"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]
@@ -554,25 +631,41 @@ async fn create_refuses_before_changing_anything() {
     );
     let before = env.config_text();
     let cases: [(&str, &[&str], &str); 4] = [
-        ("acme", &[], "already registered with user pool us-east-1_Other1"),
+        (
+            "acme",
+            &[],
+            "already registered with user pool us-east-1_Other1",
+        ),
         ("acme corp", &[], "invalid tenant id"),
         (
             "newco",
             &["--catalog", "dynamodb:tenants"],
             "catalog registration needs the DynamoDB catalog (not built yet)",
         ),
-        ("newco", &["--admin", "bob", "--admin-email", "not-an-email"], "--admin-email"),
+        (
+            "newco",
+            &["--admin", "bob", "--admin-email", "not-an-email"],
+            "--admin-email",
+        ),
     ];
     for (id, extra, message) in cases {
         let output = env.create(id, extra);
         assert_eq!(code(&output), 1, "{id} {extra:?}");
         assert!(stderr(&output).contains(message), "{}", stderr(&output));
-        assert_eq!(pools(&env.client()).await, [], "{id} {extra:?} created a pool");
+        assert_eq!(
+            pools(&env.client()).await,
+            [],
+            "{id} {extra:?} created a pool"
+        );
         assert_eq!(env.config_text(), before);
     }
     let output = env.create("newco", &["--catalog", "redis:tenants"]);
     assert_eq!(code(&output), 2, "clap refuses a bad catalog");
-    assert!(stderr(&output).contains("dynamodb:TABLE"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("dynamodb:TABLE"),
+        "{}",
+        stderr(&output)
+    );
     let output = env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]);
     assert_eq!(code(&output), 1);
     assert!(stderr(&output).contains("not built yet"));

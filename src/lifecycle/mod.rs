@@ -177,7 +177,15 @@ mod tests {
         for good in ["a", "acme", "ACME-2", "acme_eu", &"x".repeat(64)] {
             assert!(validate_tenant_id(good).is_ok(), "{good}");
         }
-        for bad in ["", " acme", "acme/x", "acme.eu", "_acme", "é", &"x".repeat(65)] {
+        for bad in [
+            "",
+            " acme",
+            "acme/x",
+            "acme.eu",
+            "_acme",
+            "é",
+            &"x".repeat(65),
+        ] {
             let err = validate_tenant_id(bad).unwrap_err().to_string();
             assert!(err.starts_with("invalid tenant id"), "{bad}: {err}");
         }

@@ -225,7 +225,9 @@ impl PoolSnapshot {
         .map_err(|e| LifecycleError::aws("DescribeUserPool", e))?
         .user_pool
         .ok_or_else(|| {
-            LifecycleError::Refused(format!("DescribeUserPool returned no pool for {user_pool_id}"))
+            LifecycleError::Refused(format!(
+                "DescribeUserPool returned no pool for {user_pool_id}"
+            ))
         })?;
         let mut clients = Vec::new();
         for description in list_clients(client, &region, user_pool_id).await? {
@@ -360,7 +362,13 @@ pub fn check_pool(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<Finding>
         .iter()
         .filter_map(SchemaAttributeType::name)
         .any(|name| name == policy.mfa_required_attribute);
-    check_triggers(policy, pool.lambda_config(), pool_id, in_schema, &mut findings);
+    check_triggers(
+        policy,
+        pool.lambda_config(),
+        pool_id,
+        in_schema,
+        &mut findings,
+    );
     if !policy
         .admin_groups
         .iter()
@@ -421,14 +429,10 @@ fn check_client(policy: &AuditPolicy, client: &UserPoolClientType, findings: &mu
                 Check::ClientWriteAttributesDefault,
                 Severity::Medium,
                 id,
-                "no explicit write attributes: users may write every standard attribute"
-                    .to_owned(),
+                "no explicit write attributes: users may write every standard attribute".to_owned(),
             ));
             // Without a list, standard (non-custom) attributes are writable by users.
-            let writable: Vec<&str> = policy
-                .admin_only()
-                .filter(|p| !p.contains(':'))
-                .collect();
+            let writable: Vec<&str> = policy.admin_only().filter(|p| !p.contains(':')).collect();
             if !writable.is_empty() {
                 findings.push(Finding::new(
                     Check::ClientWritesProtectedAttribute,
@@ -472,7 +476,8 @@ fn check_triggers(
     let versioned = lambda.and_then(LambdaConfigType::pre_token_generation_config);
     let legacy = lambda.and_then(LambdaConfigType::pre_token_generation);
     match (versioned, legacy) {
-        (Some(config), _) if *config.lambda_version() != PreTokenGenerationLambdaVersionType::V10 => {}
+        (Some(config), _)
+            if *config.lambda_version() != PreTokenGenerationLambdaVersionType::V10 => {}
         (Some(_), _) | (None, Some(_)) => findings.push(Finding::new(
             Check::PreTokenTriggerV1,
             Severity::High,
@@ -525,7 +530,11 @@ pub struct TenantReport {
 
 impl TenantReport {
     /// A tenant's report.
-    pub fn new(id: impl Into<String>, user_pool_id: impl Into<String>, findings: Vec<Finding>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        user_pool_id: impl Into<String>,
+        findings: Vec<Finding>,
+    ) -> Self {
         TenantReport {
             id: id.into(),
             user_pool_id: user_pool_id.into(),

@@ -64,7 +64,11 @@ fn good_client() -> UserPoolClientType {
 }
 
 fn good() -> PoolSnapshot {
-    PoolSnapshot::new(good_pool(), vec![good_client()], vec!["Administrators".into()])
+    PoolSnapshot::new(
+        good_pool(),
+        vec![good_client()],
+        vec!["Administrators".into()],
+    )
 }
 
 /// The (check, severity, subject) of each finding.
@@ -75,7 +79,11 @@ fn found(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<(&'static str, Se
         .collect()
 }
 
-fn one(check: &'static str, severity: Severity, subject: &str) -> Vec<(&'static str, Severity, String)> {
+fn one(
+    check: &'static str,
+    severity: Severity,
+    subject: &str,
+) -> Vec<(&'static str, Severity, String)> {
     vec![(check, severity, subject.to_owned())]
 }
 
@@ -109,7 +117,14 @@ fn a_client_without_a_write_list_is_medium_and_high_if_a_standard_attribute_is_p
         let mut strict = policy();
         strict.protected_attributes.push("email".into());
         let findings = found(&strict, &snapshot);
-        assert_eq!(findings[0], ("client-writes-protected-attribute", Severity::High, CLIENT.into()));
+        assert_eq!(
+            findings[0],
+            (
+                "client-writes-protected-attribute",
+                Severity::High,
+                CLIENT.into()
+            )
+        );
         assert_eq!(findings.len(), 2);
     }
 }
@@ -118,7 +133,10 @@ fn a_client_without_a_write_list_is_medium_and_high_if_a_standard_attribute_is_p
 fn a_configured_client_missing_from_the_pool_is_high() {
     let mut policy = policy();
     policy.client_ids.push("gone".into());
-    assert_eq!(found(&policy, &good()), one("unknown-client", Severity::High, "gone"));
+    assert_eq!(
+        found(&policy, &good()),
+        one("unknown-client", Severity::High, "gone")
+    );
 }
 
 #[test]
@@ -159,15 +177,23 @@ fn a_version_1_pre_token_trigger_is_high() {
         );
     }
     let mut v3 = good();
-    v3.pool.lambda_config.as_mut().unwrap().pre_token_generation_config =
-        Some(pre_token(PreTokenGenerationLambdaVersionType::V30));
+    v3.pool
+        .lambda_config
+        .as_mut()
+        .unwrap()
+        .pre_token_generation_config = Some(pre_token(PreTokenGenerationLambdaVersionType::V30));
     assert_eq!(found(&policy(), &v3), []);
 }
 
 #[test]
 fn a_missing_post_authentication_trigger_is_medium_when_the_attribute_exists() {
     let mut snapshot = good();
-    snapshot.pool.lambda_config.as_mut().unwrap().post_authentication = None;
+    snapshot
+        .pool
+        .lambda_config
+        .as_mut()
+        .unwrap()
+        .post_authentication = None;
     assert_eq!(
         found(&policy(), &snapshot),
         one("post-auth-trigger-missing", Severity::Medium, POOL)
@@ -176,7 +202,11 @@ fn a_missing_post_authentication_trigger_is_medium_when_the_attribute_exists() {
     assert_eq!(
         found(&policy(), &snapshot),
         vec![
-            ("mfa-required-attribute-missing", Severity::Medium, POOL.into()),
+            (
+                "mfa-required-attribute-missing",
+                Severity::Medium,
+                POOL.into()
+            ),
             ("post-auth-trigger-missing", Severity::Low, POOL.into()),
         ]
     );
@@ -198,7 +228,11 @@ fn a_missing_drift_attribute_is_medium() {
     snapshot.pool.schema_attributes = Some(schema(&["sub", "custom:mfa"]));
     let findings = found(&policy(), &snapshot);
     assert!(
-        findings.contains(&("mfa-required-attribute-missing", Severity::Medium, POOL.into())),
+        findings.contains(&(
+            "mfa-required-attribute-missing",
+            Severity::Medium,
+            POOL.into()
+        )),
         "{findings:?}"
     );
 }
@@ -237,12 +271,19 @@ fn findings_are_sorted_and_serialize_to_the_contract() {
     snapshot.clients[0].write_attributes = Some(vec!["custom:plan".into()]);
     snapshot.groups.clear();
     let report = AuditReport {
-        tenants: vec![TenantReport::new("acme", POOL, check_pool(&policy(), &snapshot))],
+        tenants: vec![TenantReport::new(
+            "acme",
+            POOL,
+            check_pool(&policy(), &snapshot),
+        )],
     };
     assert!(report.has_high());
     let json = serde_json::to_value(&report).unwrap();
     let findings = json["tenants"][0]["findings"].as_array().unwrap();
-    let severities: Vec<&str> = findings.iter().map(|f| f["severity"].as_str().unwrap()).collect();
+    let severities: Vec<&str> = findings
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
     assert_eq!(severities, ["high", "medium", "low"]);
     assert_eq!(json["tenants"][0]["id"], "acme");
     assert_eq!(json["tenants"][0]["user_pool_id"], POOL);

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
-    PreTokenGenerationVersionConfigType, SchemaAttributeType, UserPoolClientType,
-    UserPoolMfaType, UserPoolType,
+    PreTokenGenerationVersionConfigType, SchemaAttributeType, UserPoolClientType, UserPoolMfaType,
+    UserPoolType,
 };
 
 use super::pool_audit::access_token_validity_seconds;
@@ -163,12 +163,14 @@ impl Blueprint {
                 )));
             }
         }
-        if let Some(admin) = &request.admin {
-            if admin.username.trim().is_empty() || !admin.email.contains('@') {
-                return Err(LifecycleError::Refused(
-                    "--admin needs a user name and --admin-email an email address".to_owned(),
-                ));
-            }
+        if request
+            .admin
+            .as_ref()
+            .is_some_and(|admin| admin.username.trim().is_empty() || !admin.email.contains('@'))
+        {
+            return Err(LifecycleError::Refused(
+                "--admin needs a user name and --admin-email an email address".to_owned(),
+            ));
         }
         Ok(Blueprint {
             name: format!("{NAME_PREFIX}{}", request.tenant_id),
@@ -200,7 +202,10 @@ impl Blueprint {
 
     /// The triggers the pool should have, merged over `current` (other triggers are kept).
     /// `None` when nothing was asked for or everything is in place already.
-    pub(crate) fn lambda_config(&self, current: Option<&LambdaConfigType>) -> Option<LambdaConfigType> {
+    pub(crate) fn lambda_config(
+        &self,
+        current: Option<&LambdaConfigType>,
+    ) -> Option<LambdaConfigType> {
         let pre_ok = self.pre_token_lambda.as_ref().is_none_or(|arn| {
             current
                 .and_then(|c| c.pre_token_generation_config())
@@ -215,7 +220,9 @@ impl Blueprint {
         if pre_ok && post_ok {
             return None;
         }
-        let mut config = current.cloned().unwrap_or_else(|| LambdaConfigType::builder().build());
+        let mut config = current
+            .cloned()
+            .unwrap_or_else(|| LambdaConfigType::builder().build());
         if let Some(arn) = &self.pre_token_lambda {
             config.pre_token_generation_config = Some(
                 PreTokenGenerationVersionConfigType::builder()
@@ -235,7 +242,11 @@ impl Blueprint {
 
     /// True if an existing app client already has this blueprint's settings.
     pub(crate) fn client_is_right(&self, client: &UserPoolClientType) -> bool {
-        let writes: BTreeSet<&str> = client.write_attributes().iter().map(String::as_str).collect();
+        let writes: BTreeSet<&str> = client
+            .write_attributes()
+            .iter()
+            .map(String::as_str)
+            .collect();
         let wanted: BTreeSet<&str> = self.write_attributes.iter().map(String::as_str).collect();
         client.write_attributes.is_some()
             && writes == wanted
@@ -252,7 +263,10 @@ struct ConfigRefusal;
 
 impl ConfigRefusal {
     fn field(field: &str, message: &str) -> LifecycleError {
-        LifecycleError::Config(crate::error::ConfigError::invalid(field, message.to_owned()))
+        LifecycleError::Config(crate::error::ConfigError::invalid(
+            field,
+            message.to_owned(),
+        ))
     }
 }
 

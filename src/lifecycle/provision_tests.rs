@@ -31,7 +31,10 @@ fn the_write_list_never_holds_a_protected_or_custom_attribute() {
     let b = blueprint();
     assert_eq!(b.write_attributes, ["name"]);
     assert_eq!(b.mfa_required_attribute, "custom:must_mfa");
-    assert_eq!(b.protected_attributes, ["custom:must_mfa", "custom:plan", "locale"]);
+    assert_eq!(
+        b.protected_attributes,
+        ["custom:must_mfa", "custom:plan", "locale"]
+    );
     assert_eq!(b.custom_attributes, ["custom:must_mfa", "custom:plan"]);
     assert_eq!(b.name, "cognito-authz-acme");
 }
@@ -51,7 +54,8 @@ fn roles_are_admin_and_the_roles_that_keep_the_scope() {
 #[test]
 fn bad_requests_are_refused() {
     let config = AuthConfig::from_toml("").unwrap();
-    let refuse = |request: ProvisionRequest| Blueprint::new(&config, request).unwrap_err().to_string();
+    let refuse =
+        |request: ProvisionRequest| Blueprint::new(&config, request).unwrap_err().to_string();
     assert!(refuse(ProvisionRequest::new("a b", "us-east-1")).contains("invalid tenant id"));
     assert!(refuse(ProvisionRequest::new("acme", "mars")).contains("not an AWS region"));
     let mut arn = ProvisionRequest::new("acme", "us-east-1");
@@ -59,7 +63,10 @@ fn bad_requests_are_refused() {
     assert!(refuse(arn).contains("not a Lambda function ARN"));
     let blank = AuthConfig::from_toml("[triggers]\nmfa_required_attribute = ' '").unwrap();
     let err = Blueprint::new(&blank, ProvisionRequest::new("acme", "us-east-1")).unwrap_err();
-    assert!(err.to_string().contains("triggers.mfa_required_attribute"), "{err}");
+    assert!(
+        err.to_string().contains("triggers.mfa_required_attribute"),
+        "{err}"
+    );
 }
 
 fn done_steps(plan: &Plan) -> Vec<Step> {
@@ -122,15 +129,23 @@ fn complete(b: &Blueprint) -> ExistingPool {
 #[test]
 fn a_complete_pool_needs_nothing() {
     let b = blueprint();
-    let plan = Plan::new(&b, &PoolState { pool: Some(complete(&b)) });
+    let plan = Plan::new(
+        &b,
+        &PoolState {
+            pool: Some(complete(&b)),
+        },
+    );
     assert!(plan.is_empty(), "{:?}", plan.lines(&b));
     assert!(plan.lines(&b)[0].starts_with("ok: user pool cognito-authz-acme exists"));
 }
 
+/// Makes one part of a complete pool wrong.
+type Break = fn(&mut ExistingPool);
+
 #[test]
 fn each_missing_part_is_the_only_step() {
     let b = blueprint();
-    let cases: Vec<(fn(&mut ExistingPool), Vec<Step>)> = vec![
+    let cases: Vec<(Break, Vec<Step>)> = vec![
         (
             |p| p.pool.schema_attributes = None,
             vec![Step::AddCustomAttributes(vec![
@@ -146,13 +161,19 @@ fn each_missing_part_is_the_only_step() {
         (
             |p| {
                 let lambda = p.pool.lambda_config.as_mut().unwrap();
-                lambda.pre_token_generation_config.as_mut().unwrap().lambda_version =
-                    PreTokenGenerationLambdaVersionType::V10;
+                lambda
+                    .pre_token_generation_config
+                    .as_mut()
+                    .unwrap()
+                    .lambda_version = PreTokenGenerationLambdaVersionType::V10;
             },
             vec![Step::SetTriggers, Step::EnableTotpMfa],
         ),
         (|p| p.totp_enabled = false, vec![Step::EnableTotpMfa]),
-        (|p| p.mfa = Some(UserPoolMfaType::Off), vec![Step::EnableTotpMfa]),
+        (
+            |p| p.mfa = Some(UserPoolMfaType::Off),
+            vec![Step::EnableTotpMfa],
+        ),
         (
             |p| {
                 p.groups.remove("owner");
@@ -163,7 +184,11 @@ fn each_missing_part_is_the_only_step() {
         (
             |p| {
                 let client = p.client.as_mut().unwrap();
-                client.write_attributes.as_mut().unwrap().push("custom:plan".into());
+                client
+                    .write_attributes
+                    .as_mut()
+                    .unwrap()
+                    .push("custom:plan".into());
             },
             vec![Step::UpdateClient],
         ),
@@ -204,10 +229,21 @@ fn triggers_merge_over_the_existing_ones() {
         .pre_token_generation("arn:aws:lambda:eu-west-1:1:function:old")
         .build();
     let merged = b.lambda_config(Some(&current)).unwrap();
-    assert_eq!(merged.pre_sign_up(), current.pre_sign_up(), "other triggers kept");
+    assert_eq!(
+        merged.pre_sign_up(),
+        current.pre_sign_up(),
+        "other triggers kept"
+    );
     assert_eq!(merged.pre_token_generation(), None, "legacy field cleared");
     let pre = merged.pre_token_generation_config().unwrap();
-    assert_eq!(pre.lambda_version(), &PreTokenGenerationLambdaVersionType::V20);
+    assert_eq!(
+        pre.lambda_version(),
+        &PreTokenGenerationLambdaVersionType::V20
+    );
     assert_eq!(Some(pre.lambda_arn()), b.pre_token_lambda.as_deref());
-    assert_eq!(b.lambda_config(Some(&merged)), None, "in place: nothing to do");
+    assert_eq!(
+        b.lambda_config(Some(&merged)),
+        None,
+        "in place: nothing to do"
+    );
 }

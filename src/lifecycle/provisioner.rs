@@ -3,8 +3,8 @@
 use aws_sdk_cognitoidentityprovider::config::Region;
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeDataType, AttributeType, DeliveryMediumType,
-    PreventUserExistenceErrorTypes, SchemaAttributeType, SoftwareTokenMfaConfigType,
-    TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolType,
+    PreventUserExistenceErrorTypes, SchemaAttributeType, SoftwareTokenMfaConfigType, TimeUnitsType,
+    TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolType,
 };
 
 use super::pool_audit::{describe_client, list_clients, list_groups};
@@ -115,13 +115,12 @@ impl Provisioner {
         pool_id: &str,
         name: &str,
     ) -> Result<Option<UserPoolClientType>, LifecycleError> {
-        let ids: Vec<String> =
-            list_clients(&self.client, &self.region, pool_id)
-                .await?
-                .into_iter()
-                .filter(|c| c.client_name() == Some(name))
-                .filter_map(|c| c.client_id)
-                .collect();
+        let ids: Vec<String> = list_clients(&self.client, &self.region, pool_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.client_name() == Some(name))
+            .filter_map(|c| c.client_id)
+            .collect();
         match ids.as_slice() {
             [] => Ok(None),
             [id] => describe_client(&self.client, &self.region, pool_id, id)
@@ -150,7 +149,10 @@ impl Provisioner {
         );
         match user {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_user_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_user_not_found_exception()) =>
+            {
                 return Ok(AdminState::Missing);
             }
             Err(e) => return Err(LifecycleError::aws("AdminGetUser", e)),
@@ -257,11 +259,8 @@ impl Provisioner {
                     .map_err(|e| LifecycleError::aws("SetUserPoolMfaConfig", e))?;
                 }
                 Step::CreateGroup(group) => {
-                    send_to_pool!(
-                        r,
-                        c.create_group().user_pool_id(pool_id).group_name(group)
-                    )
-                    .map_err(|e| LifecycleError::aws("CreateGroup", e))?;
+                    send_to_pool!(r, c.create_group().user_pool_id(pool_id).group_name(group))
+                        .map_err(|e| LifecycleError::aws("CreateGroup", e))?;
                 }
                 Step::CreateClient => {
                     let created = send_to_pool!(
@@ -326,7 +325,10 @@ impl Provisioner {
             }
             let mut line = format!("done: {}", step.describe(b));
             if *step == Step::CreatePool {
-                line.push_str(&format!(": {}", pool.as_ref().and_then(|p| p.id()).unwrap_or_default()));
+                line.push_str(&format!(
+                    ": {}",
+                    pool.as_ref().and_then(|p| p.id()).unwrap_or_default()
+                ));
             }
             if *step == Step::CreateClient {
                 line.push_str(&format!(": {}", client_id.as_deref().unwrap_or_default()));

@@ -67,7 +67,9 @@ impl TenantEntry {
     /// The entry as a `[[tenant]]` table.
     fn to_table(&self) -> Table {
         let mut table = Table::new();
-        table.decor_mut().set_prefix("\n# Added by `cognito-authz tenant create`.\n");
+        table
+            .decor_mut()
+            .set_prefix("\n# Added by `cognito-authz tenant create`.\n");
         table["id"] = value(&self.tenant_id);
         table["user_pool_id"] = value(&self.user_pool_id);
         table["client_ids"] = value(strings(&self.client_ids));
@@ -119,9 +121,7 @@ impl FromStr for CatalogTarget {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let Some(table) = s.strip_prefix("dynamodb:") else {
-            return Err(format!(
-                "{s:?} is not a catalog (expected dynamodb:TABLE)"
-            ));
+            return Err(format!("{s:?} is not a catalog (expected dynamodb:TABLE)"));
         };
         // DynamoDB's table name rules.
         let valid = (3..=255).contains(&table.len())
@@ -186,7 +186,11 @@ impl Registry {
         match self {
             Registry::ConfigFile(path) => {
                 let config = AuthConfig::from_file(path)?;
-                Ok(config.tenants.iter().map(TenantEntry::from_section).collect())
+                Ok(config
+                    .tenants
+                    .iter()
+                    .map(TenantEntry::from_section)
+                    .collect())
             }
             Registry::Catalog(_) => Err(LifecycleError::CatalogUnavailable),
         }
@@ -396,17 +400,30 @@ mod tests {
     fn register_appends_and_keeps_comments_and_layout() {
         let (path, _guard) = temp_file(FILE);
         let registry = Registry::ConfigFile(path.clone());
-        assert_eq!(block_on(registry.register(&globex())).unwrap(), Registration::Added);
+        assert_eq!(
+            block_on(registry.register(&globex())).unwrap(),
+            Registration::Added
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         // The new table follows the last [[tenant]]; every other byte is as it was.
         let start = text.find("\n# Added by").unwrap();
         let end = text.find("\n[aws]").unwrap();
-        assert_eq!(format!("{}{}", &text[..start], &text[end..]), FILE, "{text}");
-        assert!(text[start..end].contains("[tenant.roles]\nadmin = [\"admin\"]"), "{text}");
+        assert_eq!(
+            format!("{}{}", &text[..start], &text[end..]),
+            FILE,
+            "{text}"
+        );
+        assert!(
+            text[start..end].contains("[tenant.roles]\nadmin = [\"admin\"]"),
+            "{text}"
+        );
         let config = AuthConfig::from_toml(&text).unwrap();
         assert_eq!(config.tenants.len(), 2);
         assert_eq!(config.tenants[1].user_pool_id, "eu-west-1_Globex1");
-        assert_eq!(config.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(
+            config.aws.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
         assert_eq!(
             block_on(registry.find("globex")).unwrap(),
             Some(globex()),
@@ -456,9 +473,18 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, FILE);
         assert_eq!(block_on(registry.remove("globex")).unwrap(), None);
-        assert_eq!(block_on(registry.remove("acme")).unwrap().unwrap().user_pool_id, "us-east-1_Acme1");
+        assert_eq!(
+            block_on(registry.remove("acme"))
+                .unwrap()
+                .unwrap()
+                .user_pool_id,
+            "us-east-1_Acme1"
+        );
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("# Tenants of the demo.") && text.contains("# moto"), "{text}");
+        assert!(
+            text.contains("# Tenants of the demo.") && text.contains("# moto"),
+            "{text}"
+        );
         assert!(!text.contains("[[tenant]]"), "{text}");
     }
 
@@ -466,9 +492,20 @@ mod tests {
     fn the_catalog_fails_clearly_until_it_is_built() {
         let registry = Registry::Catalog("dynamodb:tenants".parse().unwrap());
         let expected = "catalog registration needs the DynamoDB catalog (not built yet)";
-        assert_eq!(registry.check_available().unwrap_err().to_string(), expected);
-        assert_eq!(block_on(registry.register(&globex())).unwrap_err().to_string(), expected);
+        assert_eq!(
+            registry.check_available().unwrap_err().to_string(),
+            expected
+        );
+        assert_eq!(
+            block_on(registry.register(&globex()))
+                .unwrap_err()
+                .to_string(),
+            expected
+        );
         assert_eq!(block_on(registry.list()).unwrap_err().to_string(), expected);
-        assert_eq!(block_on(registry.remove("globex")).unwrap_err().to_string(), expected);
+        assert_eq!(
+            block_on(registry.remove("globex")).unwrap_err().to_string(),
+            expected
+        );
     }
 }

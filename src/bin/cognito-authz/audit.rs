@@ -60,8 +60,8 @@ async fn audit(args: &AuditArgs) -> Result<AuditReport, String> {
     let path = args.config.display();
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("cannot read configuration {path}: {e}"))?;
-    let config = AuthConfig::from_toml(&text)
-        .map_err(|e| format!("invalid configuration {path}: {e}"))?;
+    let config =
+        AuthConfig::from_toml(&text).map_err(|e| format!("invalid configuration {path}: {e}"))?;
     // The same validation the service applies at startup.
     let _validated = config
         .to_builder()
@@ -109,7 +109,10 @@ fn print_text(report: &AuditReport) {
     let mut counts = [0usize; 3];
     for tenant in &report.tenants {
         if tenant.findings.is_empty() {
-            println!("tenant {} ({}): no findings", tenant.id, tenant.user_pool_id);
+            println!(
+                "tenant {} ({}): no findings",
+                tenant.id, tenant.user_pool_id
+            );
             continue;
         }
         println!(

@@ -132,16 +132,17 @@ async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
     let provisioner = Provisioner::new(cognito_client(&config.aws).await, &blueprint.region);
     let state = provisioner.discover(&blueprint).await?;
     let found = state.pool.as_ref().map(|p| p.id().to_owned());
-    if let Some(registered) = &registered {
-        if found.as_deref() != Some(registered.user_pool_id.as_str()) {
-            return Err(LifecycleError::Conflict {
-                id: blueprint.tenant_id.clone(),
-                registered: registered.user_pool_id.clone(),
-                found: found.unwrap_or_else(|| {
-                    format!("a new pool {} in {}", blueprint.name, blueprint.region)
-                }),
-            });
-        }
+    if let Some(registered) = registered
+        .as_ref()
+        .filter(|r| found.as_deref() != Some(r.user_pool_id.as_str()))
+    {
+        return Err(LifecycleError::Conflict {
+            id: blueprint.tenant_id.clone(),
+            registered: registered.user_pool_id.clone(),
+            found: found.unwrap_or_else(|| {
+                format!("a new pool {} in {}", blueprint.name, blueprint.region)
+            }),
+        });
     }
     let plan = Plan::new(&blueprint, &state);
     println!(
@@ -185,7 +186,11 @@ async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
     entry.client_ids = vec![done.client_id.clone()];
     match registry.register(&entry).await? {
         Registration::Added => {
-            println!("done: registered tenant {} in {}", entry.tenant_id, registry.describe());
+            println!(
+                "done: registered tenant {} in {}",
+                entry.tenant_id,
+                registry.describe()
+            );
         }
         Registration::AlreadyRegistered => {
             println!("ok: tenant already registered in {}", registry.describe());
@@ -220,9 +225,22 @@ async fn list(args: ListArgs) -> Result<(), LifecycleError> {
         println!("no tenant in {}", registry.describe());
         return Ok(());
     }
-    let id_width = tenants.iter().map(|t| t.tenant_id.len()).max().unwrap_or(0).max(2);
-    let pool_width = tenants.iter().map(|t| t.user_pool_id.len()).max().unwrap_or(0).max(9);
-    println!("{:id_width$}  {:pool_width$}  {:14}  CLIENT IDS", "ID", "USER POOL", "REGION");
+    let id_width = tenants
+        .iter()
+        .map(|t| t.tenant_id.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let pool_width = tenants
+        .iter()
+        .map(|t| t.user_pool_id.len())
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    println!(
+        "{:id_width$}  {:pool_width$}  {:14}  CLIENT IDS",
+        "ID", "USER POOL", "REGION"
+    );
     for t in tenants {
         println!(
             "{:id_width$}  {:pool_width$}  {:14}  {}",
