@@ -29,6 +29,7 @@
 pub mod pool_audit;
 pub mod provision;
 pub mod provisioner;
+mod reads;
 pub mod registry;
 
 use aws_sdk_cognitoidentityprovider::config::Region;
