@@ -37,6 +37,8 @@
 //! - `admin` (feature `admin`): tenant-bound Cognito admin operations and an axum admin router.
 //! - `catalog` (feature `dynamodb`): tenants added at runtime from a DynamoDB table.
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
+//! - `lifecycle` (feature `cli`): provision tenant pools safely and audit them; the
+//!   `cognito-authz` binary.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
 //!
 //! # Security notes
@@ -67,6 +69,8 @@ pub mod aws;
 pub mod catalog;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "cli")]
+pub mod lifecycle;
 #[cfg(feature = "test-util")]
 pub mod testing;
 

@@ -1,0 +1,141 @@
+//! `cognito-authz audit`: exit 0 with no high finding, 1 with at least one, 2 when the pools
+//! could not be audited (bad configuration, no access), with a message naming the cause.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use cognito_authz::AuthConfig;
+use cognito_authz::aws::cognito_client;
+use cognito_authz::lifecycle::pool_audit::{
+    AuditPolicy, AuditReport, PoolSnapshot, Severity, TenantReport, check_pool,
+};
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE", default_value = "tenants.toml")]
+    config: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Audit only this tenant.
+    #[arg(long, value_name = "ID")]
+    tenant: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// Exit status when the audit could not run.
+const CANNOT_AUDIT: u8 = 2;
+
+pub async fn run(args: AuditArgs) -> ExitCode {
+    match audit(&args).await {
+        Ok(report) => {
+            match args.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("a report serializes")
+                ),
+                Format::Text => print_text(&report),
+            }
+            if report.has_high() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(message) => {
+            eprintln!("error: could not audit: {message}");
+            ExitCode::from(CANNOT_AUDIT)
+        }
+    }
+}
+
+async fn audit(args: &AuditArgs) -> Result<AuditReport, String> {
+    let path = args.config.display();
+    let text = std::fs::read_to_string(&args.config)
+        .map_err(|e| format!("cannot read configuration {path}: {e}"))?;
+    let config =
+        AuthConfig::from_toml(&text).map_err(|e| format!("invalid configuration {path}: {e}"))?;
+    // The same validation the service applies at startup.
+    let _validated = config
+        .to_builder()
+        .map_err(|e| format!("invalid configuration {path}: {e}"))?;
+    // `[self_service_guard]` or `[triggers]` present, even empty, means the deployment relies
+    // on the Pre Token Generation trigger.
+    let tables = text
+        .parse::<toml::Table>()
+        .map_err(|e| format!("invalid configuration {path}: {e}"))?;
+    let scope_guard_expected =
+        tables.contains_key("self_service_guard") || tables.contains_key("triggers");
+    let tenants: Vec<_> = config
+        .tenants
+        .iter()
+        .filter(|t| args.tenant.as_ref().is_none_or(|id| &t.id == id))
+        .collect();
+    if tenants.is_empty() {
+        return Err(match &args.tenant {
+            Some(id) => format!("tenant {id:?} is not in {path}"),
+            None => format!("{path} has no [[tenant]]"),
+        });
+    }
+    let client = cognito_client(&config.aws).await;
+    let mut report = AuditReport::default();
+    for tenant in tenants {
+        let snapshot = PoolSnapshot::read(&client, &tenant.user_pool_id)
+            .await
+            .map_err(|e| {
+                format!(
+                    "tenant {} (user pool {}): {e}",
+                    tenant.id, tenant.user_pool_id
+                )
+            })?;
+        let policy = AuditPolicy::for_tenant(&config, tenant, scope_guard_expected);
+        report.tenants.push(TenantReport::new(
+            &tenant.id,
+            &tenant.user_pool_id,
+            check_pool(&policy, &snapshot),
+        ));
+    }
+    Ok(report)
+}
+
+fn print_text(report: &AuditReport) {
+    let mut counts = [0usize; 3];
+    for tenant in &report.tenants {
+        if tenant.findings.is_empty() {
+            println!(
+                "tenant {} ({}): no findings",
+                tenant.id, tenant.user_pool_id
+            );
+            continue;
+        }
+        println!(
+            "tenant {} ({}): {} finding(s)",
+            tenant.id,
+            tenant.user_pool_id,
+            tenant.findings.len()
+        );
+        for f in &tenant.findings {
+            counts[f.severity as usize] += 1;
+            println!(
+                "  {:6}  {:34}  {}: {}",
+                f.severity.to_string(),
+                f.check.id(),
+                f.subject,
+                f.message
+            );
+        }
+    }
+    println!(
+        "summary: {} high, {} medium, {} low",
+        counts[Severity::High as usize],
+        counts[Severity::Medium as usize],
+        counts[Severity::Low as usize]
+    );
+}

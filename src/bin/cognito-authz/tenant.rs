@@ -1,0 +1,312 @@
+//! `cognito-authz tenant create | list | remove`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use aws_sdk_cognitoidentityprovider::config::Region;
+use aws_sdk_cognitoidentityprovider::error::DisplayErrorContext;
+use clap::{Args, Subcommand};
+use cognito_authz::AuthConfig;
+use cognito_authz::aws::cognito_client;
+use cognito_authz::lifecycle::provision::AdminUser;
+use cognito_authz::lifecycle::registry::Registration;
+use cognito_authz::lifecycle::{
+    Blueprint, CatalogTarget, LifecycleError, Plan, ProvisionRequest, Provisioner, Registry,
+    TenantEntry,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create (or finish creating) a tenant's user pool, groups, app client and triggers,
+    /// then register the tenant. Idempotent.
+    Create(CreateArgs),
+    /// List the registered tenants.
+    List(ListArgs),
+    /// Remove a tenant's registration (and its pool only with --delete-pool --yes).
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The configuration file (read for the settings; the tenant is appended to it unless
+    /// --catalog is given).
+    #[arg(long, value_name = "FILE", default_value = "tenants.toml")]
+    config: PathBuf,
+    /// Tenant id: ASCII letters, digits, '-' and '_', at most 64.
+    #[arg(long)]
+    id: String,
+    /// The region the pool goes to.
+    #[arg(long)]
+    region: String,
+    /// First administrator's user name (Cognito emails them a temporary password).
+    #[arg(long, value_name = "USERNAME", requires = "admin_email")]
+    admin: Option<String>,
+    /// First administrator's email address.
+    #[arg(long, value_name = "EMAIL", requires = "admin")]
+    admin_email: Option<String>,
+    /// Pre Token Generation Lambda (attached as event version V2_0).
+    #[arg(long, value_name = "ARN")]
+    pre_token_lambda: Option<String>,
+    /// Post Authentication Lambda (the MFA drift guard).
+    #[arg(long, value_name = "ARN")]
+    post_auth_lambda: Option<String>,
+    /// An admin-only attribute besides the drift guard's (repeatable); `custom:` ones are
+    /// added to the pool's schema, none is ever on the app client's write list.
+    #[arg(long = "protected-attribute", value_name = "ATTRIBUTE")]
+    protected_attributes: Vec<String>,
+    /// Register the tenant in this catalog instead of the configuration file.
+    #[arg(long, value_name = "dynamodb:TABLE")]
+    catalog: Option<CatalogTarget>,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE", default_value = "tenants.toml")]
+    config: PathBuf,
+    /// List the tenants of this catalog instead of the configuration file.
+    #[arg(long, value_name = "dynamodb:TABLE")]
+    catalog: Option<CatalogTarget>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE", default_value = "tenants.toml")]
+    config: PathBuf,
+    /// The tenant id.
+    #[arg(long)]
+    id: String,
+    /// Remove the tenant from this catalog instead of the configuration file.
+    #[arg(long, value_name = "dynamodb:TABLE")]
+    catalog: Option<CatalogTarget>,
+    /// Also delete the tenant's user pool and every user in it (needs --yes).
+    #[arg(long)]
+    delete_pool: bool,
+    /// Confirms --delete-pool.
+    #[arg(long)]
+    yes: bool,
+}
+
+pub async fn run(command: TenantCommand) -> ExitCode {
+    let result = match command {
+        TenantCommand::Create(args) => create(args).await,
+        TenantCommand::List(args) => list(args).await,
+        TenantCommand::Remove(args) => remove(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn registry(config: &Path, catalog: Option<CatalogTarget>) -> Registry {
+    match catalog {
+        Some(target) => Registry::Catalog(target),
+        None => Registry::ConfigFile(config.to_owned()),
+    }
+}
+
+async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
+    let config = AuthConfig::from_file(&args.config)?;
+    let registry = registry(&args.config, args.catalog);
+    // Before anything changes: the registry must be usable.
+    registry.check_available()?;
+    let mut request = ProvisionRequest::new(args.id, args.region);
+    request.admin = args
+        .admin
+        .zip(args.admin_email)
+        .map(|(username, email)| AdminUser { username, email });
+    request.pre_token_lambda = args.pre_token_lambda;
+    request.post_auth_lambda = args.post_auth_lambda;
+    request.protected_attributes = args.protected_attributes;
+    let blueprint = Blueprint::new(&config, request)?;
+    let registered = registry.find(&blueprint.tenant_id).await?;
+
+    let provisioner = Provisioner::new(cognito_client(&config.aws).await, &blueprint.region);
+    let state = provisioner.discover(&blueprint).await?;
+    let found = state.pool.as_ref().map(|p| p.id().to_owned());
+    if let Some(registered) = registered
+        .as_ref()
+        .filter(|r| found.as_deref() != Some(r.user_pool_id.as_str()))
+    {
+        return Err(LifecycleError::Conflict {
+            id: blueprint.tenant_id.clone(),
+            registered: registered.user_pool_id.clone(),
+            found: found.unwrap_or_else(|| {
+                format!("a new pool {} in {}", blueprint.name, blueprint.region)
+            }),
+        });
+    }
+    let plan = Plan::new(&blueprint, &state);
+    println!(
+        "tenant {} in {} (registry: {})",
+        blueprint.tenant_id,
+        blueprint.region,
+        registry.describe()
+    );
+
+    if args.dry_run {
+        for line in plan.lines(&blueprint) {
+            println!("{line}");
+        }
+        match &registered {
+            Some(_) => println!("ok: tenant already registered in {}", registry.describe()),
+            None => {
+                println!("do: register the tenant in {}", registry.describe());
+                let mut entry = entry(&blueprint, found.as_deref().unwrap_or("<new pool id>"));
+                entry.client_ids = vec![
+                    state
+                        .pool
+                        .as_ref()
+                        .and_then(|p| p.client.as_ref())
+                        .and_then(|c| c.client_id())
+                        .unwrap_or("<new app client id>")
+                        .to_owned(),
+                ];
+                if let Some(text) = registry.preview(&entry) {
+                    println!("{}", text.trim_end());
+                }
+            }
+        }
+        println!("dry run: nothing was changed");
+        return Ok(());
+    }
+
+    let done = provisioner
+        .apply(&blueprint, &state, &plan, |line| println!("{line}"))
+        .await?;
+    let mut entry = entry(&blueprint, &done.user_pool_id);
+    entry.client_ids = vec![done.client_id.clone()];
+    match registry.register(&entry).await? {
+        Registration::Added => {
+            println!(
+                "done: registered tenant {} in {}",
+                entry.tenant_id,
+                registry.describe()
+            );
+        }
+        Registration::AlreadyRegistered => {
+            println!("ok: tenant already registered in {}", registry.describe());
+            let listed = registered.is_some_and(|r| r.client_ids.contains(&done.client_id));
+            if !listed {
+                eprintln!(
+                    "warning: the registration does not list app client {}; add it to client_ids",
+                    done.client_id
+                );
+            }
+        }
+    }
+    println!(
+        "tenant {} ready: user pool {}, app client {}",
+        entry.tenant_id, done.user_pool_id, done.client_id
+    );
+    Ok(())
+}
+
+fn entry(blueprint: &Blueprint, user_pool_id: &str) -> TenantEntry {
+    let mut entry = TenantEntry::new(&blueprint.tenant_id, user_pool_id);
+    entry.region = blueprint.region.clone();
+    entry.roles = blueprint.roles.clone();
+    entry.protected_attributes = blueprint.protected_attributes.clone();
+    entry
+}
+
+async fn list(args: ListArgs) -> Result<(), LifecycleError> {
+    let registry = registry(&args.config, args.catalog);
+    let tenants = registry.list().await?;
+    if tenants.is_empty() {
+        println!("no tenant in {}", registry.describe());
+        return Ok(());
+    }
+    let id_width = tenants
+        .iter()
+        .map(|t| t.tenant_id.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let pool_width = tenants
+        .iter()
+        .map(|t| t.user_pool_id.len())
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    println!(
+        "{:id_width$}  {:pool_width$}  {:14}  CLIENT IDS",
+        "ID", "USER POOL", "REGION"
+    );
+    for t in tenants {
+        println!(
+            "{:id_width$}  {:pool_width$}  {:14}  {}",
+            t.tenant_id,
+            t.user_pool_id,
+            t.region,
+            t.client_ids.join(",")
+        );
+    }
+    Ok(())
+}
+
+async fn remove(args: RemoveArgs) -> Result<(), LifecycleError> {
+    let registry = registry(&args.config, args.catalog);
+    if args.delete_pool && !args.yes {
+        return Err(LifecycleError::Refused(
+            "--delete-pool deletes the tenant's user pool and every user in it: add --yes to \
+             confirm (nothing was changed)"
+                .to_owned(),
+        ));
+    }
+    registry.check_available()?;
+    let Some(entry) = registry.find(&args.id).await? else {
+        return Err(LifecycleError::Refused(format!(
+            "tenant {:?} is not registered in {}",
+            args.id,
+            registry.describe()
+        )));
+    };
+    if args.delete_pool {
+        // The pool goes first: if that fails, the registration stays and a re-run retries.
+        let config = AuthConfig::from_file(&args.config)?;
+        let client = cognito_client(&config.aws).await;
+        let region = Region::new(entry.region.clone());
+        let deleted = client
+            .delete_user_pool()
+            .user_pool_id(&entry.user_pool_id)
+            .customize()
+            .config_override(aws_sdk_cognitoidentityprovider::Config::builder().region(region))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => println!("done: deleted user pool {}", entry.user_pool_id),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                println!("ok: user pool {} does not exist", entry.user_pool_id);
+            }
+            Err(e) => {
+                return Err(LifecycleError::Aws {
+                    operation: "DeleteUserPool",
+                    message: DisplayErrorContext(&e).to_string(),
+                });
+            }
+        }
+    }
+    registry.remove(&args.id).await?;
+    println!(
+        "done: removed tenant {} (user pool {}) from {}",
+        entry.tenant_id,
+        entry.user_pool_id,
+        registry.describe()
+    );
+    if !args.delete_pool {
+        println!("ok: user pool {} kept", entry.user_pool_id);
+    }
+    Ok(())
+}

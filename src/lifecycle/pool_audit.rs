@@ -1,0 +1,492 @@
+//! `cognito-authz audit`: is each tenant's pool still configured so that non-admins cannot
+//! change their own MFA or protected attributes?
+//!
+//! [`PoolSnapshot::read`] reads a pool (`DescribeUserPool`, `ListUserPoolClients`,
+//! `DescribeUserPoolClient`, `ListGroups`); [`check_pool`] turns it into [`Finding`]s against
+//! the tenant's [`AuditPolicy`]. The checks are pure, so each rule is tested on constructed
+//! SDK values as well as against an emulator.
+//!
+//! | check | severity | finding |
+//! |---|---|---|
+//! | `client-writes-protected-attribute` | high | an app client lets users write a protected attribute or the drift guard's attribute |
+//! | `client-write-attributes-default` | medium | an app client has no explicit write list (users may write every standard attribute) |
+//! | `unknown-client` | high | a configured client id does not exist in the pool |
+//! | `pre-token-trigger-missing` | high with `[self_service_guard]` or `[triggers]`, else medium | nothing removes the self-service scope |
+//! | `pre-token-trigger-v1` | high | the trigger is event version 1, which cannot remove scopes |
+//! | `post-auth-trigger-missing` | medium when the drift guard's attribute is in the schema, else low | MFA drift goes undetected |
+//! | `admin-group-missing` | medium | no group maps to the admin role |
+//! | `mfa-required-attribute-missing` | medium | the drift guard's attribute is not in the schema |
+//! | `token-revocation-disabled` | medium | tokens carry no `origin_jti`: session revocation cannot work |
+//! | `access-token-validity-long` | low | access tokens live longer than one hour |
+
+use std::fmt;
+
+use aws_sdk_cognitoidentityprovider::types::{
+    LambdaConfigType, PreTokenGenerationLambdaVersionType, SchemaAttributeType, TimeUnitsType,
+    UserPoolClientType, UserPoolType,
+};
+use serde::Serialize;
+
+use super::reads::{describe_client, list_clients, list_groups};
+use super::{LifecycleError, pool_region, region_override};
+use crate::admin::DEFAULT_ADMIN_ROLE;
+use crate::aws::{CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, send_to_pool};
+use crate::config::{AuthConfig, TenantSection};
+
+/// Longest access-token lifetime that raises no finding.
+pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 3600;
+
+/// How bad a finding is. `cognito-authz audit` exits 1 when any finding is [`Severity::High`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth fixing.
+    Low,
+    /// Weakens a defence.
+    Medium,
+    /// Reopens the hole: a user can change their own MFA or a protected attribute, or the
+    /// configuration does not match the pool.
+    High,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        })
+    }
+}
+
+/// The stable check ids (see the module docs for what each finds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Check {
+    /// `client-writes-protected-attribute`.
+    ClientWritesProtectedAttribute,
+    /// `client-write-attributes-default`.
+    ClientWriteAttributesDefault,
+    /// `unknown-client`.
+    UnknownClient,
+    /// `pre-token-trigger-missing`.
+    PreTokenTriggerMissing,
+    /// `pre-token-trigger-v1`.
+    PreTokenTriggerV1,
+    /// `post-auth-trigger-missing`.
+    PostAuthTriggerMissing,
+    /// `admin-group-missing`.
+    AdminGroupMissing,
+    /// `mfa-required-attribute-missing`.
+    MfaRequiredAttributeMissing,
+    /// `token-revocation-disabled`.
+    TokenRevocationDisabled,
+    /// `access-token-validity-long`.
+    AccessTokenValidityLong,
+}
+
+impl Check {
+    /// The stable id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Check::ClientWritesProtectedAttribute => "client-writes-protected-attribute",
+            Check::ClientWriteAttributesDefault => "client-write-attributes-default",
+            Check::UnknownClient => "unknown-client",
+            Check::PreTokenTriggerMissing => "pre-token-trigger-missing",
+            Check::PreTokenTriggerV1 => "pre-token-trigger-v1",
+            Check::PostAuthTriggerMissing => "post-auth-trigger-missing",
+            Check::AdminGroupMissing => "admin-group-missing",
+            Check::MfaRequiredAttributeMissing => "mfa-required-attribute-missing",
+            Check::TokenRevocationDisabled => "token-revocation-disabled",
+            Check::AccessTokenValidityLong => "access-token-validity-long",
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for Check {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+/// One problem found in a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Finding {
+    /// Which check.
+    pub check: Check,
+    /// How bad.
+    pub severity: Severity,
+    /// What it is about: an app client id, or the pool id.
+    pub subject: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+}
+
+impl Finding {
+    fn new(check: Check, severity: Severity, subject: &str, message: String) -> Self {
+        Finding {
+            check,
+            severity,
+            subject: subject.to_owned(),
+            message,
+        }
+    }
+}
+
+/// What a tenant's pool must satisfy, from the configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuditPolicy {
+    /// Admin-only attributes (the tenant's `protected_attributes`).
+    pub protected_attributes: Vec<String>,
+    /// The drift guard's attribute (`[triggers] mfa_required_attribute`).
+    pub mfa_required_attribute: String,
+    /// The configured app client ids.
+    pub client_ids: Vec<String>,
+    /// Groups that give the admin role (any one suffices).
+    pub admin_groups: Vec<String>,
+    /// True when the configuration relies on the scope being suppressed
+    /// (`[self_service_guard]` or `[triggers]` present): a missing trigger is then high.
+    pub scope_guard_expected: bool,
+}
+
+impl AuditPolicy {
+    /// The policy for `tenant` of `config`. `scope_guard_expected`: whether the file has a
+    /// `[self_service_guard]` or `[triggers]` table (presence, which the parsed config alone
+    /// cannot tell for an empty `[triggers]`).
+    pub fn for_tenant(
+        config: &AuthConfig,
+        tenant: &TenantSection,
+        scope_guard_expected: bool,
+    ) -> Self {
+        let admin_groups = match &tenant.roles {
+            // With a mapping, only the groups mapped to admin give it.
+            Some(roles) => roles.get(DEFAULT_ADMIN_ROLE).cloned().unwrap_or_default(),
+            // Without one, a group's name is its role.
+            None => vec![DEFAULT_ADMIN_ROLE.to_owned()],
+        };
+        AuditPolicy {
+            protected_attributes: tenant.protected_attributes.clone(),
+            mfa_required_attribute: config
+                .triggers
+                .mfa_required_attribute
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MFA_REQUIRED_ATTRIBUTE.to_owned()),
+            client_ids: tenant.client_ids.clone(),
+            admin_groups,
+            scope_guard_expected,
+        }
+    }
+
+    /// The protected attributes and the drift guard's attribute.
+    fn admin_only(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.mfa_required_attribute.as_str())
+            .chain(self.protected_attributes.iter().map(String::as_str))
+    }
+}
+
+/// What `audit` reads of one pool.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PoolSnapshot {
+    /// `DescribeUserPool`.
+    pub pool: UserPoolType,
+    /// `DescribeUserPoolClient` of every app client of the pool.
+    pub clients: Vec<UserPoolClientType>,
+    /// Every group name.
+    pub groups: Vec<String>,
+}
+
+impl PoolSnapshot {
+    /// Builds a snapshot from parts (tests, other sources).
+    pub fn new(pool: UserPoolType, clients: Vec<UserPoolClientType>, groups: Vec<String>) -> Self {
+        PoolSnapshot {
+            pool,
+            clients,
+            groups,
+        }
+    }
+
+    /// Reads pool `user_pool_id`, in the region its id names, with every page of clients and
+    /// groups.
+    pub async fn read(client: &CognitoClient, user_pool_id: &str) -> Result<Self, LifecycleError> {
+        let region = region_override(client, pool_region(user_pool_id));
+        let pool = send_to_pool!(
+            &region,
+            client.describe_user_pool().user_pool_id(user_pool_id)
+        )
+        .map_err(|e| LifecycleError::aws("DescribeUserPool", e))?
+        .user_pool
+        .ok_or_else(|| {
+            LifecycleError::Refused(format!(
+                "DescribeUserPool returned no pool for {user_pool_id}"
+            ))
+        })?;
+        let mut clients = Vec::new();
+        for description in list_clients(client, &region, user_pool_id).await? {
+            if let Some(id) = description.client_id() {
+                clients.push(describe_client(client, &region, user_pool_id, id).await?);
+            }
+        }
+        let groups = list_groups(client, &region, user_pool_id).await?;
+        Ok(PoolSnapshot {
+            pool,
+            clients,
+            groups,
+        })
+    }
+}
+
+/// An app client's access-token lifetime in seconds: `AccessTokenValidity` in its unit
+/// (hours when no unit is given), or Cognito's default of one hour when unset.
+pub fn access_token_validity_seconds(client: &UserPoolClientType) -> i64 {
+    let Some(value) = client.access_token_validity else {
+        return 3600;
+    };
+    let unit = client
+        .token_validity_units()
+        .and_then(|u| u.access_token())
+        .unwrap_or(&TimeUnitsType::Hours);
+    let seconds_per_unit = match unit {
+        TimeUnitsType::Seconds => 1,
+        TimeUnitsType::Minutes => 60,
+        TimeUnitsType::Days => 86_400,
+        // Hours, and any unit this SDK does not know yet, are read as hours.
+        _ => 3600,
+    };
+    i64::from(value) * seconds_per_unit
+}
+
+/// Every finding for one pool, most severe first.
+pub fn check_pool(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<Finding> {
+    let pool = &snapshot.pool;
+    let pool_id = pool.id().unwrap_or_default();
+    let mut findings = Vec::new();
+    for client in &snapshot.clients {
+        check_client(policy, client, &mut findings);
+    }
+    for id in &policy.client_ids {
+        if !snapshot.clients.iter().any(|c| c.client_id() == Some(id)) {
+            findings.push(Finding::new(
+                Check::UnknownClient,
+                Severity::High,
+                id,
+                format!("configured app client {id} does not exist in pool {pool_id}"),
+            ));
+        }
+    }
+    let in_schema = pool
+        .schema_attributes()
+        .iter()
+        .filter_map(SchemaAttributeType::name)
+        .any(|name| name == policy.mfa_required_attribute);
+    check_triggers(
+        policy,
+        pool.lambda_config(),
+        pool_id,
+        in_schema,
+        &mut findings,
+    );
+    if !policy
+        .admin_groups
+        .iter()
+        .any(|g| snapshot.groups.contains(g))
+    {
+        findings.push(Finding::new(
+            Check::AdminGroupMissing,
+            Severity::Medium,
+            pool_id,
+            format!(
+                "no group mapped to role {DEFAULT_ADMIN_ROLE} exists (expected one of: {})",
+                policy.admin_groups.join(", ")
+            ),
+        ));
+    }
+    if !in_schema {
+        findings.push(Finding::new(
+            Check::MfaRequiredAttributeMissing,
+            Severity::Medium,
+            pool_id,
+            format!(
+                "the drift guard's attribute {} is not in the pool's schema",
+                policy.mfa_required_attribute
+            ),
+        ));
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.check.cmp(&b.check))
+            .then_with(|| a.subject.cmp(&b.subject))
+    });
+    findings
+}
+
+fn check_client(policy: &AuditPolicy, client: &UserPoolClientType, findings: &mut Vec<Finding>) {
+    let id = client.client_id().unwrap_or_default();
+    match &client.write_attributes {
+        Some(writes) if !writes.is_empty() => {
+            let writable: Vec<&str> = policy
+                .admin_only()
+                .filter(|p| writes.iter().any(|w| w.eq_ignore_ascii_case(p)))
+                .collect();
+            if !writable.is_empty() {
+                findings.push(Finding::new(
+                    Check::ClientWritesProtectedAttribute,
+                    Severity::High,
+                    id,
+                    format!(
+                        "users of this app client may write {} themselves",
+                        writable.join(", ")
+                    ),
+                ));
+            }
+        }
+        _ => {
+            findings.push(Finding::new(
+                Check::ClientWriteAttributesDefault,
+                Severity::Medium,
+                id,
+                "no explicit write attributes: users may write every standard attribute".to_owned(),
+            ));
+            // Without a list, standard (non-custom) attributes are writable by users.
+            let writable: Vec<&str> = policy.admin_only().filter(|p| !p.contains(':')).collect();
+            if !writable.is_empty() {
+                findings.push(Finding::new(
+                    Check::ClientWritesProtectedAttribute,
+                    Severity::High,
+                    id,
+                    format!(
+                        "with no write list, users of this app client may write {} themselves",
+                        writable.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if client.enable_token_revocation == Some(false) {
+        findings.push(Finding::new(
+            Check::TokenRevocationDisabled,
+            Severity::Medium,
+            id,
+            "token revocation is off: tokens carry no origin_jti, sessions cannot be revoked"
+                .to_owned(),
+        ));
+    }
+    let lifetime = access_token_validity_seconds(client);
+    if lifetime > MAX_ACCESS_TOKEN_SECONDS {
+        findings.push(Finding::new(
+            Check::AccessTokenValidityLong,
+            Severity::Low,
+            id,
+            format!("access tokens live {lifetime} s (more than one hour)"),
+        ));
+    }
+}
+
+fn check_triggers(
+    policy: &AuditPolicy,
+    lambda: Option<&LambdaConfigType>,
+    pool_id: &str,
+    attribute_in_schema: bool,
+    findings: &mut Vec<Finding>,
+) {
+    let versioned = lambda.and_then(LambdaConfigType::pre_token_generation_config);
+    let legacy = lambda.and_then(LambdaConfigType::pre_token_generation);
+    match (versioned, legacy) {
+        (Some(config), _)
+            if *config.lambda_version() != PreTokenGenerationLambdaVersionType::V10 => {}
+        (Some(_), _) | (None, Some(_)) => findings.push(Finding::new(
+            Check::PreTokenTriggerV1,
+            Severity::High,
+            pool_id,
+            "the Pre Token Generation trigger is event version V1_0, which cannot remove the \
+             self-service scope (use V2_0 or V3_0)"
+                .to_owned(),
+        )),
+        (None, None) => findings.push(Finding::new(
+            Check::PreTokenTriggerMissing,
+            if policy.scope_guard_expected {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            pool_id,
+            "no Pre Token Generation trigger: every user's access token keeps the self-service \
+             scope (aws.cognito.signin.user.admin)"
+                .to_owned(),
+        )),
+    }
+    if lambda
+        .and_then(LambdaConfigType::post_authentication)
+        .is_none()
+    {
+        findings.push(Finding::new(
+            Check::PostAuthTriggerMissing,
+            if attribute_in_schema {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
+            pool_id,
+            "no Post Authentication trigger: MFA drift goes undetected".to_owned(),
+        ));
+    }
+}
+
+/// One tenant's part of the report.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct TenantReport {
+    /// Tenant id.
+    pub id: String,
+    /// Pool id.
+    pub user_pool_id: String,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+}
+
+impl TenantReport {
+    /// A tenant's report.
+    pub fn new(
+        id: impl Into<String>,
+        user_pool_id: impl Into<String>,
+        findings: Vec<Finding>,
+    ) -> Self {
+        TenantReport {
+            id: id.into(),
+            user_pool_id: user_pool_id.into(),
+            findings,
+        }
+    }
+}
+
+/// The whole report; serializes to
+/// `{"tenants":[{"id","user_pool_id","findings":[{"check","severity","subject","message"}]}]}`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct AuditReport {
+    /// One entry per audited tenant.
+    pub tenants: Vec<TenantReport>,
+}
+
+impl AuditReport {
+    /// True if any finding is high.
+    pub fn has_high(&self) -> bool {
+        self.tenants
+            .iter()
+            .flat_map(|t| &t.findings)
+            .any(|f| f.severity == Severity::High)
+    }
+}
+
+#[cfg(test)]
+#[path = "pool_audit_tests.rs"]
+mod tests;

@@ -1,0 +1,294 @@
+//! The audit rules on constructed SDK values: one good pool, then one break per check.
+
+use aws_sdk_cognitoidentityprovider::types::{
+    PreTokenGenerationVersionConfigType, TokenValidityUnitsType,
+};
+
+use super::*;
+
+const POOL: &str = "us-east-1_Pool1";
+const CLIENT: &str = "client1";
+
+fn policy() -> AuditPolicy {
+    AuditPolicy {
+        protected_attributes: vec!["custom:plan".into()],
+        mfa_required_attribute: "custom:mfa_required".into(),
+        client_ids: vec![CLIENT.into()],
+        admin_groups: vec!["admin".into(), "Administrators".into()],
+        scope_guard_expected: true,
+    }
+}
+
+fn pre_token(version: PreTokenGenerationLambdaVersionType) -> PreTokenGenerationVersionConfigType {
+    PreTokenGenerationVersionConfigType::builder()
+        .lambda_version(version)
+        .lambda_arn("arn:aws:lambda:us-east-1:1:function:pre")
+        .build()
+        .unwrap()
+}
+
+fn good_lambda() -> LambdaConfigType {
+    LambdaConfigType::builder()
+        .pre_token_generation_config(pre_token(PreTokenGenerationLambdaVersionType::V20))
+        .post_authentication("arn:aws:lambda:us-east-1:1:function:post")
+        .build()
+}
+
+fn schema(names: &[&str]) -> Vec<SchemaAttributeType> {
+    names
+        .iter()
+        .map(|n| SchemaAttributeType::builder().name(*n).build())
+        .collect()
+}
+
+fn good_pool() -> UserPoolType {
+    UserPoolType::builder()
+        .id(POOL)
+        .set_schema_attributes(Some(schema(&["sub", "email", "custom:mfa_required"])))
+        .lambda_config(good_lambda())
+        .build()
+}
+
+fn good_client() -> UserPoolClientType {
+    UserPoolClientType::builder()
+        .client_id(CLIENT)
+        .set_write_attributes(Some(vec!["name".into(), "locale".into()]))
+        .enable_token_revocation(true)
+        .access_token_validity(60)
+        .token_validity_units(
+            TokenValidityUnitsType::builder()
+                .access_token(TimeUnitsType::Minutes)
+                .build(),
+        )
+        .build()
+}
+
+fn good() -> PoolSnapshot {
+    PoolSnapshot::new(
+        good_pool(),
+        vec![good_client()],
+        vec!["Administrators".into()],
+    )
+}
+
+/// The (check, severity, subject) of each finding.
+fn found(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<(&'static str, Severity, String)> {
+    check_pool(policy, snapshot)
+        .into_iter()
+        .map(|f| (f.check.id(), f.severity, f.subject))
+        .collect()
+}
+
+fn one(
+    check: &'static str,
+    severity: Severity,
+    subject: &str,
+) -> Vec<(&'static str, Severity, String)> {
+    vec![(check, severity, subject.to_owned())]
+}
+
+#[test]
+fn a_correct_pool_has_no_finding() {
+    assert_eq!(found(&policy(), &good()), []);
+}
+
+#[test]
+fn a_client_that_may_write_a_protected_or_the_drift_attribute_is_high() {
+    for attribute in ["custom:plan", "custom:mfa_required", "CUSTOM:MFA_REQUIRED"] {
+        let mut snapshot = good();
+        snapshot.clients[0].write_attributes = Some(vec!["name".into(), attribute.into()]);
+        assert_eq!(
+            found(&policy(), &snapshot),
+            one("client-writes-protected-attribute", Severity::High, CLIENT),
+            "{attribute}"
+        );
+    }
+}
+
+#[test]
+fn a_client_without_a_write_list_is_medium_and_high_if_a_standard_attribute_is_protected() {
+    for writes in [None, Some(vec![])] {
+        let mut snapshot = good();
+        snapshot.clients[0].write_attributes = writes;
+        assert_eq!(
+            found(&policy(), &snapshot),
+            one("client-write-attributes-default", Severity::Medium, CLIENT)
+        );
+        let mut strict = policy();
+        strict.protected_attributes.push("email".into());
+        let findings = found(&strict, &snapshot);
+        assert_eq!(
+            findings[0],
+            (
+                "client-writes-protected-attribute",
+                Severity::High,
+                CLIENT.into()
+            )
+        );
+        assert_eq!(findings.len(), 2);
+    }
+}
+
+#[test]
+fn a_configured_client_missing_from_the_pool_is_high() {
+    let mut policy = policy();
+    policy.client_ids.push("gone".into());
+    assert_eq!(
+        found(&policy, &good()),
+        one("unknown-client", Severity::High, "gone")
+    );
+}
+
+#[test]
+fn a_missing_pre_token_trigger_is_high_only_when_the_config_relies_on_it() {
+    let mut snapshot = good();
+    snapshot.pool.lambda_config = Some(
+        LambdaConfigType::builder()
+            .post_authentication("arn:aws:lambda:us-east-1:1:function:post")
+            .build(),
+    );
+    assert_eq!(
+        found(&policy(), &snapshot),
+        one("pre-token-trigger-missing", Severity::High, POOL)
+    );
+    let mut relaxed = policy();
+    relaxed.scope_guard_expected = false;
+    assert_eq!(
+        found(&relaxed, &snapshot),
+        one("pre-token-trigger-missing", Severity::Medium, POOL)
+    );
+}
+
+#[test]
+fn a_version_1_pre_token_trigger_is_high() {
+    let legacy = LambdaConfigType::builder()
+        .pre_token_generation("arn:aws:lambda:us-east-1:1:function:pre")
+        .post_authentication("arn:aws:lambda:us-east-1:1:function:post")
+        .build();
+    let mut versioned_v1 = good_lambda();
+    versioned_v1.pre_token_generation_config =
+        Some(pre_token(PreTokenGenerationLambdaVersionType::V10));
+    for lambda in [legacy, versioned_v1] {
+        let mut snapshot = good();
+        snapshot.pool.lambda_config = Some(lambda);
+        assert_eq!(
+            found(&policy(), &snapshot),
+            one("pre-token-trigger-v1", Severity::High, POOL)
+        );
+    }
+    let mut v3 = good();
+    v3.pool
+        .lambda_config
+        .as_mut()
+        .unwrap()
+        .pre_token_generation_config = Some(pre_token(PreTokenGenerationLambdaVersionType::V30));
+    assert_eq!(found(&policy(), &v3), []);
+}
+
+#[test]
+fn a_missing_post_authentication_trigger_is_medium_when_the_attribute_exists() {
+    let mut snapshot = good();
+    snapshot
+        .pool
+        .lambda_config
+        .as_mut()
+        .unwrap()
+        .post_authentication = None;
+    assert_eq!(
+        found(&policy(), &snapshot),
+        one("post-auth-trigger-missing", Severity::Medium, POOL)
+    );
+    snapshot.pool.schema_attributes = Some(schema(&["sub"]));
+    assert_eq!(
+        found(&policy(), &snapshot),
+        vec![
+            (
+                "mfa-required-attribute-missing",
+                Severity::Medium,
+                POOL.into()
+            ),
+            ("post-auth-trigger-missing", Severity::Low, POOL.into()),
+        ]
+    );
+}
+
+#[test]
+fn no_group_mapped_to_admin_is_medium() {
+    let mut snapshot = good();
+    snapshot.groups = vec!["admins".into(), "members".into()];
+    assert_eq!(
+        found(&policy(), &snapshot),
+        one("admin-group-missing", Severity::Medium, POOL)
+    );
+}
+
+#[test]
+fn a_missing_drift_attribute_is_medium() {
+    let mut snapshot = good();
+    snapshot.pool.schema_attributes = Some(schema(&["sub", "custom:mfa"]));
+    let findings = found(&policy(), &snapshot);
+    assert!(
+        findings.contains(&(
+            "mfa-required-attribute-missing",
+            Severity::Medium,
+            POOL.into()
+        )),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn token_revocation_off_is_medium() {
+    let mut snapshot = good();
+    snapshot.clients[0].enable_token_revocation = Some(false);
+    assert_eq!(
+        found(&policy(), &snapshot),
+        one("token-revocation-disabled", Severity::Medium, CLIENT)
+    );
+}
+
+#[test]
+fn access_tokens_over_an_hour_are_low() {
+    let mut snapshot = good();
+    snapshot.clients[0].access_token_validity = Some(61);
+    assert_eq!(
+        found(&policy(), &snapshot),
+        one("access-token-validity-long", Severity::Low, CLIENT)
+    );
+    // No unit means hours.
+    snapshot.clients[0].token_validity_units = None;
+    snapshot.clients[0].access_token_validity = Some(2);
+    assert_eq!(access_token_validity_seconds(&snapshot.clients[0]), 7200);
+    snapshot.clients[0].access_token_validity = None;
+    assert_eq!(access_token_validity_seconds(&snapshot.clients[0]), 3600);
+    assert_eq!(found(&policy(), &snapshot), []);
+}
+
+#[test]
+fn findings_are_sorted_and_serialize_to_the_contract() {
+    let mut snapshot = good();
+    snapshot.clients[0].access_token_validity = Some(600);
+    snapshot.clients[0].write_attributes = Some(vec!["custom:plan".into()]);
+    snapshot.groups.clear();
+    let report = AuditReport {
+        tenants: vec![TenantReport::new(
+            "acme",
+            POOL,
+            check_pool(&policy(), &snapshot),
+        )],
+    };
+    assert!(report.has_high());
+    let json = serde_json::to_value(&report).unwrap();
+    let findings = json["tenants"][0]["findings"].as_array().unwrap();
+    let severities: Vec<&str> = findings
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities, ["high", "medium", "low"]);
+    assert_eq!(json["tenants"][0]["id"], "acme");
+    assert_eq!(json["tenants"][0]["user_pool_id"], POOL);
+    assert_eq!(findings[0]["check"], "client-writes-protected-attribute");
+    assert_eq!(findings[0]["subject"], CLIENT);
+    let keys: Vec<&String> = findings[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["check", "message", "severity", "subject"]);
+}

@@ -1,0 +1,579 @@
+//! `tenant create`: a tenant's pool made safe by construction, idempotently.
+//!
+//! [`Blueprint`] says what the tenant needs (from the configuration and the command line),
+//! [`Provisioner::discover`](super::provisioner::Provisioner::discover) reads what exists (the pool found by its name
+//! `cognito-authz-<tenant id>`, its groups, its app client found by the same name, the first
+//! admin), and [`Plan::new`] is the difference: only missing or wrong parts become
+//! [`Step`]s. A re-run after a failure therefore finishes the job, and never makes a second
+//! pool or client. [`Provisioner::apply`](super::provisioner::Provisioner::apply) runs the
+//! steps in order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_cognitoidentityprovider::types::{
+    ExplicitAuthFlowsType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
+    PreTokenGenerationVersionConfigType, SchemaAttributeType, UserPoolClientType, UserPoolMfaType,
+    UserPoolType,
+};
+
+use super::pool_audit::access_token_validity_seconds;
+use super::{LifecycleError, NAME_PREFIX, TENANT_TAG, validate_tenant_id};
+use crate::admin::{ALWAYS_PROTECTED, DEFAULT_ADMIN_ROLE, DEFAULT_SELF_SERVICE_ATTRIBUTES};
+use crate::aws::DEFAULT_MFA_REQUIRED_ATTRIBUTE;
+use crate::config::AuthConfig;
+
+/// Access-token lifetime of the app client `tenant create` makes, in minutes (the audit's
+/// limit is one hour).
+pub const ACCESS_TOKEN_MINUTES: i32 = 60;
+
+/// The sign-in flows of the app client: SRP (what Amplify uses) and refresh. No password
+/// flow: the password never leaves the browser.
+pub const AUTH_FLOWS: [ExplicitAuthFlowsType; 2] = [
+    ExplicitAuthFlowsType::AllowUserSrpAuth,
+    ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+];
+
+/// What `tenant create` was asked for.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ProvisionRequest {
+    /// The tenant id (see [`validate_tenant_id`]).
+    pub tenant_id: String,
+    /// Where the pool goes.
+    pub region: String,
+    /// The first administrator, if any.
+    pub admin: Option<AdminUser>,
+    /// Pre Token Generation trigger (attached as event version `V2_0`).
+    pub pre_token_lambda: Option<String>,
+    /// Post Authentication trigger (the MFA drift guard).
+    pub post_auth_lambda: Option<String>,
+    /// Admin-only attributes besides the drift guard's.
+    pub protected_attributes: Vec<String>,
+}
+
+impl ProvisionRequest {
+    /// A request for tenant `tenant_id` in `region`, with no trigger and no admin.
+    pub fn new(tenant_id: impl Into<String>, region: impl Into<String>) -> Self {
+        ProvisionRequest {
+            tenant_id: tenant_id.into(),
+            region: region.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The first administrator of a new tenant. Cognito mails them a temporary password; this
+/// tool never sees or prints it.
+#[derive(Debug, Clone)]
+pub struct AdminUser {
+    /// User name.
+    pub username: String,
+    /// Email address (marked verified, the invitation goes there).
+    pub email: String,
+}
+
+/// Everything a correctly configured tenant pool has, derived from the configuration and the
+/// request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Blueprint {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The pool's region.
+    pub region: String,
+    /// `cognito-authz-<tenant id>`: the pool's and the app client's name.
+    pub name: String,
+    /// The drift guard's attribute (`[triggers] mfa_required_attribute`).
+    pub mfa_required_attribute: String,
+    /// The tenant's admin-only attributes: the drift guard's one first.
+    pub protected_attributes: Vec<String>,
+    /// The `custom:` attributes the pool's schema needs (as `custom:name`).
+    pub custom_attributes: Vec<String>,
+    /// `role = [groups]`: `admin` and each role allowed to keep the self-service scope, each
+    /// mapped to the group of the same name.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// The app client's explicit `WriteAttributes`: the self-service attributes, standard
+    /// ones only, none protected.
+    pub write_attributes: Vec<String>,
+    /// Pre Token Generation trigger ARN.
+    pub pre_token_lambda: Option<String>,
+    /// Post Authentication trigger ARN.
+    pub post_auth_lambda: Option<String>,
+    /// First administrator.
+    pub admin: Option<AdminUser>,
+}
+
+impl Blueprint {
+    /// Derives the blueprint; refuses a bad id, region, ARN, attribute or admin.
+    pub fn new(config: &AuthConfig, request: ProvisionRequest) -> Result<Self, LifecycleError> {
+        validate_tenant_id(&request.tenant_id)?;
+        if !is_region(&request.region) {
+            return Err(LifecycleError::Refused(format!(
+                "{:?} is not an AWS region (expected e.g. us-east-1)",
+                request.region
+            )));
+        }
+        let mfa_required_attribute = config
+            .triggers
+            .mfa_required_attribute
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MFA_REQUIRED_ATTRIBUTE.to_owned());
+        if mfa_required_attribute.trim().is_empty() {
+            return Err(ConfigRefusal::field(
+                "triggers.mfa_required_attribute",
+                "must name a user attribute",
+            ));
+        }
+        let mut protected_attributes = vec![mfa_required_attribute.clone()];
+        for attribute in request.protected_attributes {
+            if attribute.trim().is_empty() {
+                return Err(LifecycleError::Refused(
+                    "a protected attribute must not be empty".to_owned(),
+                ));
+            }
+            if !protected_attributes.contains(&attribute) {
+                protected_attributes.push(attribute);
+            }
+        }
+        let custom_attributes = protected_attributes
+            .iter()
+            .filter(|a| a.starts_with("custom:"))
+            .cloned()
+            .collect();
+        let write_attributes = config
+            .admin
+            .self_service_attributes
+            .clone()
+            .unwrap_or_else(|| {
+                DEFAULT_SELF_SERVICE_ATTRIBUTES
+                    .iter()
+                    .map(|&a| a.to_owned())
+                    .collect()
+            })
+            .into_iter()
+            .filter(|a| may_be_user_writable(a, &protected_attributes))
+            .collect();
+        for arn in [&request.pre_token_lambda, &request.post_auth_lambda]
+            .into_iter()
+            .flatten()
+        {
+            if !arn.starts_with("arn:") {
+                return Err(LifecycleError::Refused(format!(
+                    "{arn:?} is not a Lambda function ARN"
+                )));
+            }
+        }
+        if request
+            .admin
+            .as_ref()
+            .is_some_and(|admin| admin.username.trim().is_empty() || !admin.email.contains('@'))
+        {
+            return Err(LifecycleError::Refused(
+                "--admin needs a user name and --admin-email an email address".to_owned(),
+            ));
+        }
+        Ok(Blueprint {
+            name: format!("{NAME_PREFIX}{}", request.tenant_id),
+            tenant_id: request.tenant_id,
+            region: request.region,
+            mfa_required_attribute,
+            protected_attributes,
+            custom_attributes,
+            roles: roles_for_new_tenant(config),
+            write_attributes,
+            pre_token_lambda: request.pre_token_lambda,
+            post_auth_lambda: request.post_auth_lambda,
+            admin: request.admin,
+        })
+    }
+
+    /// Every group the role mapping names.
+    pub fn groups(&self) -> BTreeSet<&str> {
+        self.roles.values().flatten().map(String::as_str).collect()
+    }
+
+    /// The group the first administrator joins: the first one mapped to `admin`.
+    pub fn admin_group(&self) -> &str {
+        self.roles
+            .get(DEFAULT_ADMIN_ROLE)
+            .and_then(|groups| groups.first())
+            .map_or(DEFAULT_ADMIN_ROLE, String::as_str)
+    }
+
+    /// The triggers the pool should have, merged over `current` (other triggers are kept).
+    /// `None` when nothing was asked for or everything is in place already.
+    pub(crate) fn lambda_config(
+        &self,
+        current: Option<&LambdaConfigType>,
+    ) -> Option<LambdaConfigType> {
+        let pre_ok = self.pre_token_lambda.as_ref().is_none_or(|arn| {
+            current
+                .and_then(|c| c.pre_token_generation_config())
+                .is_some_and(|c| {
+                    c.lambda_arn() == arn
+                        && *c.lambda_version() != PreTokenGenerationLambdaVersionType::V10
+                })
+        });
+        let post_ok = self.post_auth_lambda.as_ref().is_none_or(|arn| {
+            current.and_then(LambdaConfigType::post_authentication) == Some(arn.as_str())
+        });
+        if pre_ok && post_ok {
+            return None;
+        }
+        let mut config = current
+            .cloned()
+            .unwrap_or_else(|| LambdaConfigType::builder().build());
+        if let Some(arn) = &self.pre_token_lambda {
+            config.pre_token_generation_config = Some(
+                PreTokenGenerationVersionConfigType::builder()
+                    .lambda_version(PreTokenGenerationLambdaVersionType::V20)
+                    .lambda_arn(arn)
+                    .build()
+                    .expect("version and ARN are set"),
+            );
+            // The legacy field must be absent or equal; absent cannot clash.
+            config.pre_token_generation = None;
+        }
+        if let Some(arn) = &self.post_auth_lambda {
+            config.post_authentication = Some(arn.clone());
+        }
+        Some(config)
+    }
+
+    /// True if an existing app client already has this blueprint's settings.
+    pub(crate) fn client_is_right(&self, client: &UserPoolClientType) -> bool {
+        let writes: BTreeSet<&str> = client
+            .write_attributes()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let wanted: BTreeSet<&str> = self.write_attributes.iter().map(String::as_str).collect();
+        client.write_attributes.is_some()
+            && writes == wanted
+            && client.enable_token_revocation == Some(true)
+            && AUTH_FLOWS
+                .iter()
+                .all(|f| client.explicit_auth_flows().contains(f))
+            && access_token_validity_seconds(client) <= i64::from(ACCESS_TOKEN_MINUTES) * 60
+    }
+}
+
+/// A `ConfigError` naming a configuration field, as a [`LifecycleError`].
+struct ConfigRefusal;
+
+impl ConfigRefusal {
+    fn field(field: &str, message: &str) -> LifecycleError {
+        LifecycleError::Config(crate::error::ConfigError::invalid(
+            field,
+            message.to_owned(),
+        ))
+    }
+}
+
+/// `admin` plus every role the configuration lets keep the self-service scope, each mapped to
+/// the group of the same name.
+fn roles_for_new_tenant(config: &AuthConfig) -> BTreeMap<String, Vec<String>> {
+    let guard_roles = config
+        .self_service_guard
+        .iter()
+        .flat_map(|g| g.allowed_roles.iter());
+    let trigger_roles = config.triggers.self_manage_roles.iter().flatten();
+    std::iter::once(DEFAULT_ADMIN_ROLE.to_owned())
+        .chain(guard_roles.chain(trigger_roles).cloned())
+        .filter(|role| !role.trim().is_empty())
+        .map(|role| (role.clone(), vec![role]))
+        .collect()
+}
+
+/// A standard attribute that is not protected: custom attributes are never on the write list
+/// (a `custom:` self-service attribute would first need to be in the pool's schema).
+fn may_be_user_writable(attribute: &str, protected: &[String]) -> bool {
+    !attribute.contains(':')
+        && !ALWAYS_PROTECTED
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(attribute))
+        && !protected.iter().any(|p| p.eq_ignore_ascii_case(attribute))
+}
+
+fn is_region(region: &str) -> bool {
+    region.split('-').count() >= 3
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !region.starts_with('-')
+        && !region.ends_with('-')
+}
+
+/// What exists already for a tenant.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct PoolState {
+    /// The pool named `cognito-authz-<tenant id>` in the region, if any.
+    pub pool: Option<ExistingPool>,
+}
+
+/// An existing tenant pool and its parts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ExistingPool {
+    /// `DescribeUserPool`.
+    pub pool: UserPoolType,
+    /// MFA setting from `GetUserPoolMfaConfig`.
+    pub mfa: Option<UserPoolMfaType>,
+    /// True if TOTP (software token) MFA is enabled.
+    pub totp_enabled: bool,
+    /// Group names.
+    pub groups: BTreeSet<String>,
+    /// The app client named like the pool.
+    pub client: Option<UserPoolClientType>,
+    /// The first administrator, if one was asked for.
+    pub admin: AdminState,
+}
+
+impl ExistingPool {
+    /// The pool id.
+    pub fn id(&self) -> &str {
+        self.pool.id().unwrap_or_default()
+    }
+}
+
+/// Whether the requested first administrator exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AdminState {
+    /// No administrator was requested.
+    #[default]
+    NotRequested,
+    /// Not in the pool.
+    Missing,
+    /// In the pool; `in_group` if already in the admin group.
+    Exists {
+        /// Member of the admin group.
+        in_group: bool,
+    },
+}
+
+/// One change `tenant create` makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Create the pool with its custom attributes, tag and triggers.
+    CreatePool,
+    /// Add these custom attributes to an existing pool.
+    AddCustomAttributes(Vec<String>),
+    /// Attach the requested triggers to an existing pool.
+    SetTriggers,
+    /// MFA optional (or kept on) with TOTP enabled.
+    EnableTotpMfa,
+    /// Create a group.
+    CreateGroup(String),
+    /// Create the app client.
+    CreateClient,
+    /// Give the existing app client the blueprint's settings.
+    UpdateClient,
+    /// Create the first administrator.
+    CreateAdminUser,
+    /// Put the first administrator in the admin group.
+    AddAdminToGroup,
+}
+
+impl Step {
+    /// One line saying what the step does, without secrets.
+    pub fn describe(&self, blueprint: &Blueprint) -> String {
+        let b = blueprint;
+        match self {
+            Step::CreatePool => {
+                let mut text = format!(
+                    "create user pool {} in {} (tag {TENANT_TAG}={}; custom attributes: {}",
+                    b.name,
+                    b.region,
+                    b.tenant_id,
+                    list_or_none(&b.custom_attributes)
+                );
+                if let Some(arn) = &b.pre_token_lambda {
+                    text.push_str(&format!("; Pre Token Generation V2_0: {arn}"));
+                }
+                if let Some(arn) = &b.post_auth_lambda {
+                    text.push_str(&format!("; Post Authentication: {arn}"));
+                }
+                text + ")"
+            }
+            Step::AddCustomAttributes(names) => {
+                format!("add custom attributes {}", names.join(", "))
+            }
+            Step::SetTriggers => {
+                let mut parts = Vec::new();
+                if let Some(arn) = &b.pre_token_lambda {
+                    parts.push(format!("Pre Token Generation V2_0: {arn}"));
+                }
+                if let Some(arn) = &b.post_auth_lambda {
+                    parts.push(format!("Post Authentication: {arn}"));
+                }
+                format!("attach triggers ({})", parts.join("; "))
+            }
+            Step::EnableTotpMfa => "set MFA optional with TOTP (software token)".to_owned(),
+            Step::CreateGroup(group) => format!("create group {group}"),
+            Step::CreateClient => format!(
+                "create app client {} (no secret; SRP and refresh flows; token revocation on; \
+                 access tokens {ACCESS_TOKEN_MINUTES} min; write attributes: {})",
+                b.name,
+                list_or_none(&b.write_attributes)
+            ),
+            Step::UpdateClient => format!(
+                "update app client {} (write attributes: {}; token revocation on; SRP and \
+                 refresh flows; access tokens {ACCESS_TOKEN_MINUTES} min)",
+                b.name,
+                list_or_none(&b.write_attributes)
+            ),
+            Step::CreateAdminUser => {
+                let admin = b.admin.as_ref().map_or("", |a| a.username.as_str());
+                format!("create user {admin} (Cognito emails a temporary password)")
+            }
+            Step::AddAdminToGroup => {
+                let admin = b.admin.as_ref().map_or("", |a| a.username.as_str());
+                format!("add user {admin} to group {}", b.admin_group())
+            }
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// One line of a plan: a change, or a part already in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanItem {
+    /// To do.
+    Do(Step),
+    /// Already right; nothing to do.
+    Keep(String),
+}
+
+/// The steps from what exists to the blueprint, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Changes and kept parts, in order.
+    pub items: Vec<PlanItem>,
+}
+
+impl Plan {
+    /// Compares `state` with `blueprint`. Pure: the same inputs give the same plan.
+    pub fn new(blueprint: &Blueprint, state: &PoolState) -> Plan {
+        let b = blueprint;
+        let mut items = Vec::new();
+        let keep = |items: &mut Vec<PlanItem>, text: String| items.push(PlanItem::Keep(text));
+        let Some(existing) = &state.pool else {
+            items.push(PlanItem::Do(Step::CreatePool));
+            items.push(PlanItem::Do(Step::EnableTotpMfa));
+            items.extend(
+                b.groups()
+                    .into_iter()
+                    .map(|g| PlanItem::Do(Step::CreateGroup(g.to_owned()))),
+            );
+            items.push(PlanItem::Do(Step::CreateClient));
+            if b.admin.is_some() {
+                items.push(PlanItem::Do(Step::CreateAdminUser));
+                items.push(PlanItem::Do(Step::AddAdminToGroup));
+            }
+            return Plan { items };
+        };
+        keep(
+            &mut items,
+            format!("user pool {} exists: {}", b.name, existing.id()),
+        );
+        let schema: BTreeSet<&str> = existing
+            .pool
+            .schema_attributes()
+            .iter()
+            .filter_map(SchemaAttributeType::name)
+            .collect();
+        let missing: Vec<String> = b
+            .custom_attributes
+            .iter()
+            .filter(|a| !schema.contains(a.as_str()))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            keep(&mut items, "custom attributes in place".to_owned());
+        } else {
+            items.push(PlanItem::Do(Step::AddCustomAttributes(missing)));
+        }
+        if b.lambda_config(existing.pool.lambda_config()).is_some() {
+            items.push(PlanItem::Do(Step::SetTriggers));
+        } else if b.pre_token_lambda.is_some() || b.post_auth_lambda.is_some() {
+            keep(&mut items, "triggers attached".to_owned());
+        }
+        // UpdateUserPool (for the triggers) may reset MFA settings: set them after it.
+        let mfa_on = matches!(
+            existing.mfa,
+            Some(UserPoolMfaType::Optional | UserPoolMfaType::On)
+        );
+        if mfa_on && existing.totp_enabled && !items.contains(&PlanItem::Do(Step::SetTriggers)) {
+            keep(&mut items, "MFA with TOTP enabled".to_owned());
+        } else {
+            items.push(PlanItem::Do(Step::EnableTotpMfa));
+        }
+        for group in b.groups() {
+            if existing.groups.contains(group) {
+                keep(&mut items, format!("group {group} exists"));
+            } else {
+                items.push(PlanItem::Do(Step::CreateGroup(group.to_owned())));
+            }
+        }
+        match &existing.client {
+            None => items.push(PlanItem::Do(Step::CreateClient)),
+            Some(client) if b.client_is_right(client) => keep(
+                &mut items,
+                format!(
+                    "app client {} exists: {}",
+                    b.name,
+                    client.client_id().unwrap_or_default()
+                ),
+            ),
+            Some(_) => items.push(PlanItem::Do(Step::UpdateClient)),
+        }
+        match existing.admin {
+            AdminState::NotRequested => {}
+            AdminState::Missing => {
+                items.push(PlanItem::Do(Step::CreateAdminUser));
+                items.push(PlanItem::Do(Step::AddAdminToGroup));
+            }
+            AdminState::Exists { in_group: false } => {
+                items.push(PlanItem::Do(Step::AddAdminToGroup));
+            }
+            AdminState::Exists { in_group: true } => {
+                let admin = b.admin.as_ref().map_or("", |a| a.username.as_str());
+                keep(
+                    &mut items,
+                    format!("user {admin} is in group {}", b.admin_group()),
+                );
+            }
+        }
+        Plan { items }
+    }
+
+    /// The plan as text, one line per item: `do: ...` for a change, `ok: ...` for a part
+    /// already in place.
+    pub fn lines(&self, blueprint: &Blueprint) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|item| match item {
+                PlanItem::Do(step) => format!("do: {}", step.describe(blueprint)),
+                PlanItem::Keep(text) => format!("ok: {text}"),
+            })
+            .collect()
+    }
+
+    /// True if the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.items.iter().all(|i| matches!(i, PlanItem::Keep(_)))
+    }
+}
+
+#[cfg(test)]
+#[path = "provision_tests.rs"]
+mod tests;

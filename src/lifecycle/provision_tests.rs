@@ -1,0 +1,249 @@
+//! Blueprint and plan rules on constructed values.
+
+use aws_sdk_cognitoidentityprovider::types::TokenValidityUnitsType;
+
+use super::*;
+
+const CONFIG: &str = r#"
+[self_service_guard]
+allowed_roles = ["admin", "owner"]
+[admin]
+self_service_attributes = ["name", "locale", "email_verified", "custom:team", "custom:plan", "Custom:Tier"]
+[triggers]
+mfa_required_attribute = "custom:must_mfa"
+"#;
+
+fn blueprint() -> Blueprint {
+    let config = AuthConfig::from_toml(CONFIG).unwrap();
+    let mut request = ProvisionRequest::new("acme", "eu-west-1");
+    request.protected_attributes = vec!["custom:plan".into(), "locale".into()];
+    request.pre_token_lambda = Some("arn:aws:lambda:eu-west-1:1:function:pre".into());
+    request.post_auth_lambda = Some("arn:aws:lambda:eu-west-1:1:function:post".into());
+    request.admin = Some(AdminUser {
+        username: "alice".into(),
+        email: "alice@example.com".into(),
+    });
+    Blueprint::new(&config, request).unwrap()
+}
+
+#[test]
+fn the_write_list_never_holds_a_protected_or_custom_attribute() {
+    let b = blueprint();
+    assert_eq!(b.write_attributes, ["name"]);
+    assert_eq!(b.mfa_required_attribute, "custom:must_mfa");
+    assert_eq!(
+        b.protected_attributes,
+        ["custom:must_mfa", "custom:plan", "locale"]
+    );
+    assert_eq!(b.custom_attributes, ["custom:must_mfa", "custom:plan"]);
+    assert_eq!(b.name, "cognito-authz-acme");
+}
+
+#[test]
+fn roles_are_admin_and_the_roles_that_keep_the_scope() {
+    let b = blueprint();
+    let roles: Vec<(&str, Vec<&str>)> = b
+        .roles
+        .iter()
+        .map(|(r, g)| (r.as_str(), g.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(roles, [("admin", vec!["admin"]), ("owner", vec!["owner"])]);
+    assert_eq!(b.admin_group(), "admin");
+}
+
+#[test]
+fn bad_requests_are_refused() {
+    let config = AuthConfig::from_toml("").unwrap();
+    let refuse =
+        |request: ProvisionRequest| Blueprint::new(&config, request).unwrap_err().to_string();
+    assert!(refuse(ProvisionRequest::new("a b", "us-east-1")).contains("invalid tenant id"));
+    assert!(refuse(ProvisionRequest::new("acme", "mars")).contains("not an AWS region"));
+    let mut arn = ProvisionRequest::new("acme", "us-east-1");
+    arn.pre_token_lambda = Some("pre".into());
+    assert!(refuse(arn).contains("not a Lambda function ARN"));
+    let blank = AuthConfig::from_toml("[triggers]\nmfa_required_attribute = ' '").unwrap();
+    let err = Blueprint::new(&blank, ProvisionRequest::new("acme", "us-east-1")).unwrap_err();
+    assert!(
+        err.to_string().contains("triggers.mfa_required_attribute"),
+        "{err}"
+    );
+}
+
+fn done_steps(plan: &Plan) -> Vec<Step> {
+    plan.items
+        .iter()
+        .filter_map(|i| match i {
+            PlanItem::Do(step) => Some(step.clone()),
+            PlanItem::Keep(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn without_a_pool_everything_is_made_in_order() {
+    let plan = Plan::new(&blueprint(), &PoolState::default());
+    assert_eq!(
+        done_steps(&plan),
+        [
+            Step::CreatePool,
+            Step::EnableTotpMfa,
+            Step::CreateGroup("admin".into()),
+            Step::CreateGroup("owner".into()),
+            Step::CreateClient,
+            Step::CreateAdminUser,
+            Step::AddAdminToGroup,
+        ]
+    );
+}
+
+/// The pool exactly as the blueprint wants it.
+fn complete(b: &Blueprint) -> ExistingPool {
+    let schema = b
+        .custom_attributes
+        .iter()
+        .map(|a| SchemaAttributeType::builder().name(a).build())
+        .collect();
+    ExistingPool {
+        pool: UserPoolType::builder()
+            .id("eu-west-1_Acme1")
+            .set_schema_attributes(Some(schema))
+            .set_lambda_config(b.lambda_config(None))
+            .build(),
+        mfa: Some(UserPoolMfaType::Optional),
+        totp_enabled: true,
+        groups: ["admin".to_owned(), "owner".to_owned()].into(),
+        client: Some(
+            UserPoolClientType::builder()
+                .client_id("c1")
+                .set_write_attributes(Some(b.write_attributes.clone()))
+                .enable_token_revocation(true)
+                .set_explicit_auth_flows(Some(AUTH_FLOWS.to_vec()))
+                .access_token_validity(1)
+                .token_validity_units(TokenValidityUnitsType::builder().build())
+                .build(),
+        ),
+        admin: AdminState::Exists { in_group: true },
+    }
+}
+
+#[test]
+fn a_complete_pool_needs_nothing() {
+    let b = blueprint();
+    let plan = Plan::new(
+        &b,
+        &PoolState {
+            pool: Some(complete(&b)),
+        },
+    );
+    assert!(plan.is_empty(), "{:?}", plan.lines(&b));
+    assert!(plan.lines(&b)[0].starts_with("ok: user pool cognito-authz-acme exists"));
+}
+
+/// Makes one part of a complete pool wrong.
+type Break = fn(&mut ExistingPool);
+
+#[test]
+fn each_missing_part_is_the_only_step() {
+    let b = blueprint();
+    let cases: Vec<(Break, Vec<Step>)> = vec![
+        (
+            |p| p.pool.schema_attributes = None,
+            vec![Step::AddCustomAttributes(vec![
+                "custom:must_mfa".into(),
+                "custom:plan".into(),
+            ])],
+        ),
+        // Triggers go through UpdateUserPool, which can reset MFA: MFA is set again after.
+        (
+            |p| p.pool.lambda_config = None,
+            vec![Step::SetTriggers, Step::EnableTotpMfa],
+        ),
+        (
+            |p| {
+                let lambda = p.pool.lambda_config.as_mut().unwrap();
+                lambda
+                    .pre_token_generation_config
+                    .as_mut()
+                    .unwrap()
+                    .lambda_version = PreTokenGenerationLambdaVersionType::V10;
+            },
+            vec![Step::SetTriggers, Step::EnableTotpMfa],
+        ),
+        (|p| p.totp_enabled = false, vec![Step::EnableTotpMfa]),
+        (
+            |p| p.mfa = Some(UserPoolMfaType::Off),
+            vec![Step::EnableTotpMfa],
+        ),
+        (
+            |p| {
+                p.groups.remove("owner");
+            },
+            vec![Step::CreateGroup("owner".into())],
+        ),
+        (|p| p.client = None, vec![Step::CreateClient]),
+        (
+            |p| {
+                let client = p.client.as_mut().unwrap();
+                client
+                    .write_attributes
+                    .as_mut()
+                    .unwrap()
+                    .push("custom:plan".into());
+            },
+            vec![Step::UpdateClient],
+        ),
+        (
+            |p| p.client.as_mut().unwrap().write_attributes = None,
+            vec![Step::UpdateClient],
+        ),
+        (
+            |p| p.client.as_mut().unwrap().enable_token_revocation = Some(false),
+            vec![Step::UpdateClient],
+        ),
+        (
+            |p| p.client.as_mut().unwrap().access_token_validity = Some(2),
+            vec![Step::UpdateClient],
+        ),
+        (
+            |p| p.admin = AdminState::Missing,
+            vec![Step::CreateAdminUser, Step::AddAdminToGroup],
+        ),
+        (
+            |p| p.admin = AdminState::Exists { in_group: false },
+            vec![Step::AddAdminToGroup],
+        ),
+    ];
+    for (i, (break_it, expected)) in cases.into_iter().enumerate() {
+        let mut pool = complete(&b);
+        break_it(&mut pool);
+        let plan = Plan::new(&b, &PoolState { pool: Some(pool) });
+        assert_eq!(done_steps(&plan), expected, "case {i}");
+    }
+}
+
+#[test]
+fn triggers_merge_over_the_existing_ones() {
+    let b = blueprint();
+    let current = LambdaConfigType::builder()
+        .pre_sign_up("arn:aws:lambda:eu-west-1:1:function:signup")
+        .pre_token_generation("arn:aws:lambda:eu-west-1:1:function:old")
+        .build();
+    let merged = b.lambda_config(Some(&current)).unwrap();
+    assert_eq!(
+        merged.pre_sign_up(),
+        current.pre_sign_up(),
+        "other triggers kept"
+    );
+    assert_eq!(merged.pre_token_generation(), None, "legacy field cleared");
+    let pre = merged.pre_token_generation_config().unwrap();
+    assert_eq!(
+        pre.lambda_version(),
+        &PreTokenGenerationLambdaVersionType::V20
+    );
+    assert_eq!(Some(pre.lambda_arn()), b.pre_token_lambda.as_deref());
+    assert_eq!(
+        b.lambda_config(Some(&merged)),
+        None,
+        "in place: nothing to do"
+    );
+}

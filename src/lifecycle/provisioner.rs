@@ -1,0 +1,413 @@
+//! [`Provisioner`]: reads a tenant's pool and applies a [`Plan`] to it, in the pool's region.
+
+use aws_sdk_cognitoidentityprovider::config::Region;
+use aws_sdk_cognitoidentityprovider::types::{
+    AdminCreateUserConfigType, AttributeDataType, AttributeType, DeliveryMediumType,
+    PreventUserExistenceErrorTypes, SchemaAttributeType, SoftwareTokenMfaConfigType, TimeUnitsType,
+    TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolType,
+};
+
+use super::provision::{
+    ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ExistingPool, Plan,
+    PlanItem, PoolState, Step,
+};
+use super::reads::{describe_client, list_clients, list_groups};
+use super::{LifecycleError, TENANT_TAG, region_override};
+use crate::aws::{CognitoClient, send_to_pool};
+
+/// What `tenant create` ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    /// The pool id.
+    pub user_pool_id: String,
+    /// The app client id.
+    pub client_id: String,
+}
+
+/// Reads and changes one tenant's pool through a Cognito client, in the pool's region.
+#[derive(Debug, Clone)]
+pub struct Provisioner {
+    client: CognitoClient,
+    region: Option<Region>,
+}
+
+impl Provisioner {
+    /// Works in `region` through `client` (the client's own region is overridden if needed).
+    pub fn new(client: CognitoClient, region: &str) -> Self {
+        Provisioner {
+            region: region_override(&client, region),
+            client,
+        }
+    }
+
+    /// Finds what exists for `blueprint`: the pool by name (all pages of `ListUserPools`),
+    /// then its MFA settings, groups, app client (by name) and first administrator. Two pools
+    /// or two clients with the tool's name are refused: which one is the tenant's is unknown.
+    pub async fn discover(&self, blueprint: &Blueprint) -> Result<PoolState, LifecycleError> {
+        let Some(pool_id) = self.find_pool(&blueprint.name).await? else {
+            return Ok(PoolState { pool: None });
+        };
+        let c = &self.client;
+        let pool = send_to_pool!(&self.region, c.describe_user_pool().user_pool_id(&pool_id))
+            .map_err(|e| LifecycleError::aws("DescribeUserPool", e))?
+            .user_pool
+            .ok_or_else(|| LifecycleError::Refused(format!("pool {pool_id} has no description")))?;
+        let mfa = send_to_pool!(
+            &self.region,
+            c.get_user_pool_mfa_config().user_pool_id(&pool_id)
+        )
+        .map_err(|e| LifecycleError::aws("GetUserPoolMfaConfig", e))?;
+        let groups = list_groups(c, &self.region, &pool_id).await?;
+        let client = self.find_client(&pool_id, &blueprint.name).await?;
+        let admin = match &blueprint.admin {
+            None => AdminState::NotRequested,
+            Some(admin) => self.admin_state(&pool_id, admin, blueprint).await?,
+        };
+        Ok(PoolState {
+            pool: Some(ExistingPool {
+                pool,
+                mfa: mfa.mfa_configuration,
+                totp_enabled: mfa
+                    .software_token_mfa_configuration
+                    .is_some_and(|s| s.enabled),
+                groups: groups.into_iter().collect(),
+                client,
+                admin,
+            }),
+        })
+    }
+
+    async fn find_pool(&self, name: &str) -> Result<Option<String>, LifecycleError> {
+        let c = &self.client;
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = send_to_pool!(
+                &self.region,
+                c.list_user_pools()
+                    .max_results(60)
+                    .set_next_token(token.take())
+            )
+            .map_err(|e| LifecycleError::aws("ListUserPools", e))?;
+            found.extend(
+                page.user_pools()
+                    .iter()
+                    .filter(|p| p.name() == Some(name))
+                    .filter_map(|p| p.id().map(str::to_owned)),
+            );
+            match page.next_token {
+                Some(next) if !next.is_empty() => token = Some(next),
+                _ => break,
+            }
+        }
+        if found.len() > 1 {
+            return Err(LifecycleError::Refused(format!(
+                "{} user pools are named {name}: {}; delete the extra ones first",
+                found.len(),
+                found.join(", ")
+            )));
+        }
+        Ok(found.pop())
+    }
+
+    async fn find_client(
+        &self,
+        pool_id: &str,
+        name: &str,
+    ) -> Result<Option<UserPoolClientType>, LifecycleError> {
+        let ids: Vec<String> = list_clients(&self.client, &self.region, pool_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.client_name() == Some(name))
+            .filter_map(|c| c.client_id)
+            .collect();
+        match ids.as_slice() {
+            [] => Ok(None),
+            [id] => describe_client(&self.client, &self.region, pool_id, id)
+                .await
+                .map(Some),
+            _ => Err(LifecycleError::Refused(format!(
+                "{} app clients are named {name} in pool {pool_id}: {}; delete the extra ones first",
+                ids.len(),
+                ids.join(", ")
+            ))),
+        }
+    }
+
+    async fn admin_state(
+        &self,
+        pool_id: &str,
+        admin: &AdminUser,
+        blueprint: &Blueprint,
+    ) -> Result<AdminState, LifecycleError> {
+        let c = &self.client;
+        let user = send_to_pool!(
+            &self.region,
+            c.admin_get_user()
+                .user_pool_id(pool_id)
+                .username(&admin.username)
+        );
+        match user {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_user_not_found_exception()) =>
+            {
+                return Ok(AdminState::Missing);
+            }
+            Err(e) => return Err(LifecycleError::aws("AdminGetUser", e)),
+        }
+        let groups = send_to_pool!(
+            &self.region,
+            c.admin_list_groups_for_user()
+                .user_pool_id(pool_id)
+                .username(&admin.username)
+                .limit(60)
+        )
+        .map_err(|e| LifecycleError::aws("AdminListGroupsForUser", e))?;
+        let in_group = groups
+            .groups()
+            .iter()
+            .any(|g| g.group_name() == Some(blueprint.admin_group()));
+        Ok(AdminState::Exists { in_group })
+    }
+
+    /// Runs the plan's steps in order, calling `report` with a line for each item: `ok: ...`
+    /// for a part in place, `done: ...` once a change is made. Stops at the first failure: what is done stays done, a re-run continues.
+    pub async fn apply(
+        &self,
+        blueprint: &Blueprint,
+        state: &PoolState,
+        plan: &Plan,
+        mut report: impl FnMut(&str),
+    ) -> Result<Provisioned, LifecycleError> {
+        let b = blueprint;
+        let c = &self.client;
+        let r = &self.region;
+        let mut pool: Option<UserPoolType> = state.pool.as_ref().map(|p| p.pool.clone());
+        let mut client_id = state
+            .pool
+            .as_ref()
+            .and_then(|p| p.client.as_ref())
+            .and_then(|c| c.client_id().map(str::to_owned));
+        for item in &plan.items {
+            let step = match item {
+                PlanItem::Do(step) => step,
+                PlanItem::Keep(text) => {
+                    report(&format!("ok: {text}"));
+                    continue;
+                }
+            };
+            let pool_id = pool.as_ref().and_then(|p| p.id().map(str::to_owned));
+            let pool_id = pool_id.as_deref().unwrap_or_default();
+            match step {
+                Step::CreatePool => {
+                    let created = send_to_pool!(
+                        r,
+                        c.create_user_pool()
+                            .pool_name(&b.name)
+                            .user_pool_tags(TENANT_TAG, &b.tenant_id)
+                            .set_schema(Some(schema(&b.custom_attributes)))
+                            .set_lambda_config(b.lambda_config(None))
+                            .admin_create_user_config(
+                                AdminCreateUserConfigType::builder()
+                                    .allow_admin_create_user_only(true)
+                                    .build()
+                            )
+                    )
+                    .map_err(|e| LifecycleError::aws("CreateUserPool", e))?;
+                    pool = created.user_pool;
+                    if pool.as_ref().and_then(UserPoolType::id).is_none() {
+                        return Err(LifecycleError::Refused(
+                            "CreateUserPool returned no pool id".to_owned(),
+                        ));
+                    }
+                }
+                Step::AddCustomAttributes(names) => {
+                    send_to_pool!(
+                        r,
+                        c.add_custom_attributes()
+                            .user_pool_id(pool_id)
+                            .set_custom_attributes(Some(schema(names)))
+                    )
+                    .map_err(|e| LifecycleError::aws("AddCustomAttributes", e))?;
+                }
+                Step::SetTriggers => {
+                    let current = pool.as_ref().ok_or_else(no_pool)?;
+                    let lambda = b.lambda_config(current.lambda_config());
+                    send_to_pool!(r, update_keeping(c, current).set_lambda_config(lambda))
+                        .map_err(|e| LifecycleError::aws("UpdateUserPool", e))?;
+                }
+                Step::EnableTotpMfa => {
+                    let keep_on = state
+                        .pool
+                        .as_ref()
+                        .is_some_and(|p| p.mfa == Some(UserPoolMfaType::On));
+                    send_to_pool!(
+                        r,
+                        c.set_user_pool_mfa_config()
+                            .user_pool_id(pool_id)
+                            .software_token_mfa_configuration(
+                                SoftwareTokenMfaConfigType::builder().enabled(true).build()
+                            )
+                            .mfa_configuration(if keep_on {
+                                UserPoolMfaType::On
+                            } else {
+                                UserPoolMfaType::Optional
+                            })
+                    )
+                    .map_err(|e| LifecycleError::aws("SetUserPoolMfaConfig", e))?;
+                }
+                Step::CreateGroup(group) => {
+                    send_to_pool!(r, c.create_group().user_pool_id(pool_id).group_name(group))
+                        .map_err(|e| LifecycleError::aws("CreateGroup", e))?;
+                }
+                Step::CreateClient => {
+                    let created = send_to_pool!(
+                        r,
+                        c.create_user_pool_client()
+                            .user_pool_id(pool_id)
+                            .client_name(&b.name)
+                            .generate_secret(false)
+                            .set_write_attributes(Some(b.write_attributes.clone()))
+                            .set_explicit_auth_flows(Some(AUTH_FLOWS.to_vec()))
+                            .enable_token_revocation(true)
+                            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+                            .access_token_validity(ACCESS_TOKEN_MINUTES)
+                            .id_token_validity(ACCESS_TOKEN_MINUTES)
+                            .token_validity_units(minutes())
+                    )
+                    .map_err(|e| LifecycleError::aws("CreateUserPoolClient", e))?;
+                    client_id = created.user_pool_client.and_then(|c| c.client_id);
+                }
+                Step::UpdateClient => {
+                    let id = client_id.as_deref().ok_or_else(no_pool)?;
+                    send_to_pool!(
+                        r,
+                        c.update_user_pool_client()
+                            .user_pool_id(pool_id)
+                            .client_id(id)
+                            .client_name(&b.name)
+                            .set_write_attributes(Some(b.write_attributes.clone()))
+                            .set_explicit_auth_flows(Some(AUTH_FLOWS.to_vec()))
+                            .enable_token_revocation(true)
+                            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+                            .access_token_validity(ACCESS_TOKEN_MINUTES)
+                            .id_token_validity(ACCESS_TOKEN_MINUTES)
+                            .token_validity_units(minutes())
+                    )
+                    .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
+                }
+                Step::CreateAdminUser => {
+                    let admin = b.admin.as_ref().ok_or_else(no_pool)?;
+                    send_to_pool!(
+                        r,
+                        c.admin_create_user()
+                            .user_pool_id(pool_id)
+                            .username(&admin.username)
+                            .user_attributes(attribute("email", &admin.email))
+                            .user_attributes(attribute("email_verified", "true"))
+                            .desired_delivery_mediums(DeliveryMediumType::Email)
+                    )
+                    .map_err(|e| LifecycleError::aws("AdminCreateUser", e))?;
+                }
+                Step::AddAdminToGroup => {
+                    let admin = b.admin.as_ref().ok_or_else(no_pool)?;
+                    send_to_pool!(
+                        r,
+                        c.admin_add_user_to_group()
+                            .user_pool_id(pool_id)
+                            .username(&admin.username)
+                            .group_name(b.admin_group())
+                    )
+                    .map_err(|e| LifecycleError::aws("AdminAddUserToGroup", e))?;
+                }
+            }
+            let mut line = format!("done: {}", step.describe(b));
+            if *step == Step::CreatePool {
+                line.push_str(&format!(
+                    ": {}",
+                    pool.as_ref().and_then(|p| p.id()).unwrap_or_default()
+                ));
+            }
+            if *step == Step::CreateClient {
+                line.push_str(&format!(": {}", client_id.as_deref().unwrap_or_default()));
+            }
+            report(&line);
+        }
+        let user_pool_id = pool.and_then(|p| p.id).ok_or_else(no_pool)?;
+        let client_id = client_id.ok_or_else(|| {
+            LifecycleError::Refused(format!("pool {user_pool_id} has no app client {}", b.name))
+        })?;
+        Ok(Provisioned {
+            user_pool_id,
+            client_id,
+        })
+    }
+}
+
+fn no_pool() -> LifecycleError {
+    LifecycleError::Refused("the plan is out of order: no pool yet".to_owned())
+}
+
+fn minutes() -> TokenValidityUnitsType {
+    TokenValidityUnitsType::builder()
+        .access_token(TimeUnitsType::Minutes)
+        .id_token(TimeUnitsType::Minutes)
+        .refresh_token(TimeUnitsType::Days)
+        .build()
+}
+
+fn attribute(name: &str, value: &str) -> AttributeType {
+    AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .expect("name is set")
+}
+
+/// Mutable string attributes for `custom:name` entries (the prefix is Cognito's, not part of
+/// the name it takes).
+fn schema(custom_attributes: &[String]) -> Vec<SchemaAttributeType> {
+    custom_attributes
+        .iter()
+        .map(|a| {
+            SchemaAttributeType::builder()
+                .name(a.strip_prefix("custom:").unwrap_or(a))
+                .attribute_data_type(AttributeDataType::String)
+                .mutable(true)
+                .build()
+        })
+        .collect()
+}
+
+/// `UpdateUserPool` resets every setting it is not given, so the pool's current settings are
+/// carried over; the caller sets what it changes.
+fn update_keeping(
+    client: &CognitoClient,
+    pool: &UserPoolType,
+) -> aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder
+{
+    client
+        .update_user_pool()
+        .set_user_pool_id(pool.id.clone())
+        .set_policies(pool.policies.clone())
+        .set_deletion_protection(pool.deletion_protection.clone())
+        .set_lambda_config(pool.lambda_config.clone())
+        .set_auto_verified_attributes(pool.auto_verified_attributes.clone())
+        .set_sms_verification_message(pool.sms_verification_message.clone())
+        .set_email_verification_message(pool.email_verification_message.clone())
+        .set_email_verification_subject(pool.email_verification_subject.clone())
+        .set_verification_message_template(pool.verification_message_template.clone())
+        .set_sms_authentication_message(pool.sms_authentication_message.clone())
+        .set_user_attribute_update_settings(pool.user_attribute_update_settings.clone())
+        .set_mfa_configuration(pool.mfa_configuration.clone())
+        .set_device_configuration(pool.device_configuration.clone())
+        .set_email_configuration(pool.email_configuration.clone())
+        .set_sms_configuration(pool.sms_configuration.clone())
+        .set_user_pool_tags(pool.user_pool_tags.clone())
+        .set_admin_create_user_config(pool.admin_create_user_config.clone())
+        .set_user_pool_add_ons(pool.user_pool_add_ons.clone())
+        .set_account_recovery_setting(pool.account_recovery_setting.clone())
+        .set_user_pool_tier(pool.user_pool_tier.clone())
+}

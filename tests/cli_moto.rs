@@ -1,0 +1,700 @@
+//! The `cognito-authz` binary end to end against moto: `tenant create` (dry run, create,
+//! re-run, finishing a half-made tenant), `audit` on a created pool and on pools broken on
+//! purpose one way at a time, the exit codes, and `tenant list` / `tenant remove`.
+//!
+//! Each test starts its own moto server and writes its own configuration file pointing at it
+//! (`[aws] endpoint_url`), then runs the real binary.
+
+#![cfg(feature = "cli")]
+
+mod moto;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeDataType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
+    PreTokenGenerationVersionConfigType, SchemaAttributeType, TimeUnitsType,
+    TokenValidityUnitsType, UserPoolMfaType,
+};
+use moto::Moto;
+use serde_json::Value;
+
+const PRE: &str = "arn:aws:lambda:us-east-1:123456789012:function:pre-token";
+const POST: &str = "arn:aws:lambda:us-east-1:123456789012:function:post-auth";
+
+/// A moto server and a configuration file in a directory of its own.
+struct Env {
+    moto: Moto,
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const HEADER: &str = "# Tenants of the test service.\n\
+    [self_service_guard] # non-admins lose the self-service scope\n\
+    allowed_roles = [\"admin\"]\n";
+
+fn env(name: &str, tenants: &str) -> Env {
+    let moto = Moto::start();
+    let dir = std::env::temp_dir().join(format!("cognito-authz-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("tenants.toml");
+    let text = format!(
+        "{HEADER}\n[aws]\nendpoint_url = \"{}\" # moto\nregion = \"us-east-1\"\n{tenants}",
+        moto.endpoint()
+    );
+    std::fs::write(&config, text).unwrap();
+    Env { moto, dir, config }
+}
+
+impl Env {
+    fn cli(&self, args: &[&str]) -> Output {
+        cli_with(&self.config, args)
+    }
+
+    fn create(&self, id: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "tenant",
+            "create",
+            "--id",
+            id,
+            "--region",
+            "us-east-1",
+            "--pre-token-lambda",
+            PRE,
+            "--post-auth-lambda",
+            POST,
+        ];
+        args.extend_from_slice(extra);
+        self.cli(&args)
+    }
+
+    fn config_text(&self) -> String {
+        std::fs::read_to_string(&self.config).unwrap()
+    }
+
+    fn client(&self) -> Client {
+        self.moto.client()
+    }
+}
+
+/// Runs the binary with `--config` and dummy credentials (never the caller's).
+fn cli_with(config: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cognito-authz"));
+    let (first, rest) = match args {
+        ["tenant", sub, rest @ ..] => (vec!["tenant", *sub], rest),
+        [sub, rest @ ..] => (vec![*sub], rest),
+        [] => (vec![], args),
+    };
+    command
+        .args(first)
+        .arg("--config")
+        .arg(config)
+        .args(rest)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command.output().expect("run cognito-authz")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited")
+}
+
+#[track_caller]
+fn assert_ok(output: &Output) {
+    assert_eq!(
+        code(output),
+        0,
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+async fn pools(client: &Client) -> Vec<(String, String)> {
+    client
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .unwrap()
+        .user_pools()
+        .iter()
+        .map(|p| (p.name().unwrap().to_owned(), p.id().unwrap().to_owned()))
+        .collect()
+}
+
+async fn client_ids(client: &Client, pool: &str) -> Vec<String> {
+    client
+        .list_user_pool_clients()
+        .user_pool_id(pool)
+        .max_results(60)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_clients()
+        .iter()
+        .map(|c| c.client_id().unwrap().to_owned())
+        .collect()
+}
+
+/// Runs `audit --format json`: (exit code, [(check, severity, subject)]).
+fn audit(env: &Env) -> (i32, Vec<(String, String, String)>) {
+    let output = env.cli(&["audit", "--format", "json"]);
+    assert!(
+        code(&output) == 0 || code(&output) == 1,
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let findings = json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["findings"].as_array().unwrap().clone())
+        .map(|f| {
+            assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()));
+            (
+                f["check"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (code(&output), findings)
+}
+
+#[track_caller]
+fn expect_only(env: &Env, check: &str, severity: &str, subject: &str, exit: i32) {
+    let (code, findings) = audit(env);
+    assert_eq!(
+        findings,
+        [(check.to_owned(), severity.to_owned(), subject.to_owned())],
+        "{check}"
+    );
+    assert_eq!(code, exit, "{check}");
+}
+
+/// The tenant's (pool id, client id) from the configuration file.
+fn registered(env: &Env, id: &str) -> (String, String) {
+    let config = cognito_authz::AuthConfig::from_file(&env.config).unwrap();
+    let tenant = config.tenants.iter().find(|t| t.id == id).unwrap();
+    (tenant.user_pool_id.clone(), tenant.client_ids[0].clone())
+}
+
+#[tokio::test]
+async fn create_dry_run_changes_nothing_then_create_is_clean_and_idempotent() {
+    let env = env("create", "");
+    let before = env.config_text();
+    let admin = ["--admin", "alice", "--admin-email", "alice@example.com"];
+    let plan = env.create(
+        "acme",
+        &[
+            &admin[..],
+            &["--protected-attribute", "custom:plan", "--dry-run"],
+        ]
+        .concat(),
+    );
+    assert_ok(&plan);
+    let text = stdout(&plan);
+    assert!(
+        text.contains("do: create user pool cognito-authz-acme"),
+        "{text}"
+    );
+    assert!(text.contains("do: register the tenant"), "{text}");
+    assert!(text.contains("dry run: nothing was changed"), "{text}");
+    assert_eq!(pools(&env.client()).await, [], "dry run created a pool");
+    assert_eq!(env.config_text(), before, "dry run changed the file");
+
+    let created = env.create(
+        "acme",
+        &[&admin[..], &["--protected-attribute", "custom:plan"]].concat(),
+    );
+    assert_ok(&created);
+    let text = stdout(&created);
+    assert!(
+        !text.contains("TemporaryPassword") && !text.contains("password:"),
+        "{text}"
+    );
+    let after = env.config_text();
+    assert!(
+        after.starts_with(before.trim_end()),
+        "comments or layout lost:\n{after}"
+    );
+    let (pool, client_id) = registered(&env, "acme");
+
+    // What Cognito now holds.
+    let c = env.client();
+    assert_eq!(
+        pools(&c).await,
+        [("cognito-authz-acme".to_owned(), pool.clone())]
+    );
+    let described = c
+        .describe_user_pool()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .unwrap();
+    let described = described.user_pool().unwrap();
+    let schema: Vec<&str> = described
+        .schema_attributes()
+        .iter()
+        .filter_map(|a| a.name())
+        .collect();
+    assert!(schema.contains(&"custom:mfa_required") && schema.contains(&"custom:plan"));
+    let lambda = described.lambda_config().unwrap();
+    let pre = lambda.pre_token_generation_config().unwrap();
+    assert_eq!(
+        (pre.lambda_version(), pre.lambda_arn()),
+        (&PreTokenGenerationLambdaVersionType::V20, PRE)
+    );
+    assert_eq!(lambda.post_authentication(), Some(POST));
+    let mfa = c
+        .get_user_pool_mfa_config()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mfa.mfa_configuration(), Some(&UserPoolMfaType::Optional));
+    assert!(mfa.software_token_mfa_configuration().unwrap().enabled());
+    let app = c
+        .describe_user_pool_client()
+        .user_pool_id(&pool)
+        .client_id(&client_id)
+        .send()
+        .await
+        .unwrap();
+    let app = app.user_pool_client().unwrap();
+    let writes = app.write_attributes();
+    assert!(writes.contains(&"name".to_owned()), "{writes:?}");
+    for protected in ["custom:mfa_required", "custom:plan", "email_verified"] {
+        assert!(!writes.iter().any(|w| w == protected), "{writes:?}");
+    }
+    assert_eq!(app.enable_token_revocation(), Some(true));
+    assert!(app.client_secret().is_none());
+    let groups = c
+        .admin_list_groups_for_user()
+        .user_pool_id(&pool)
+        .username("alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.groups()[0].group_name(), Some("admin"));
+
+    let (exit, findings) = audit(&env);
+    assert_eq!((exit, findings), (0, vec![]), "a created pool audits clean");
+
+    // A re-run changes nothing and makes no second pool or client.
+    let again = env.create(
+        "acme",
+        &[&admin[..], &["--protected-attribute", "custom:plan"]].concat(),
+    );
+    assert_ok(&again);
+    let text = stdout(&again);
+    assert!(!text.contains("done:"), "{text}");
+    assert!(text.contains("ok: tenant already registered"), "{text}");
+    assert_eq!(pools(&c).await.len(), 1);
+    assert_eq!(
+        client_ids(&c, &pool).await,
+        std::slice::from_ref(&client_id)
+    );
+    assert_eq!(env.config_text(), after);
+
+    let listed = env.cli(&["tenant", "list"]);
+    assert_ok(&listed);
+    let text = stdout(&listed);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("acme ") && l.contains(&pool) && l.contains(&client_id)),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_rerun_finishes_a_half_made_tenant() {
+    let env = env("finish", "");
+    let c = env.client();
+    // A first run that died right after CreateUserPool: no attributes, groups or client.
+    let pool = c
+        .create_user_pool()
+        .pool_name("cognito-authz-beta")
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    let output = env.create("beta", &[]);
+    assert_ok(&output);
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("ok: user pool cognito-authz-beta exists: {pool}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("done: add custom attributes custom:mfa_required"),
+        "{text}"
+    );
+    assert!(text.contains("done: attach triggers"), "{text}");
+    assert!(text.contains("done: create group admin"), "{text}");
+    assert_eq!(pools(&c).await.len(), 1, "a second pool was made");
+    assert_eq!(registered(&env, "beta").0, pool);
+    assert_eq!(audit(&env), (0, vec![]));
+}
+
+#[tokio::test]
+async fn audit_finds_each_break_with_its_check_id() {
+    let env = env("breaks", "");
+    assert_ok(&env.create("acme", &[]));
+    let (pool, client_id) = registered(&env, "acme");
+    let c = env.client();
+    assert_eq!(audit(&env), (0, vec![]));
+    let good_writes = vec!["name".to_owned(), "locale".to_owned()];
+    let set_client = |writes: Vec<String>, revocation: bool, validity: i32| {
+        c.update_user_pool_client()
+            .user_pool_id(&pool)
+            .client_id(&client_id)
+            .set_write_attributes(Some(writes))
+            .enable_token_revocation(revocation)
+            .access_token_validity(validity)
+            .token_validity_units(
+                TokenValidityUnitsType::builder()
+                    .access_token(TimeUnitsType::Minutes)
+                    .build(),
+            )
+            .send()
+    };
+    let set_lambda = |lambda: LambdaConfigType| {
+        c.update_user_pool()
+            .user_pool_id(&pool)
+            .lambda_config(lambda)
+            .send()
+    };
+    let v2 = PreTokenGenerationVersionConfigType::builder()
+        .lambda_version(PreTokenGenerationLambdaVersionType::V20)
+        .lambda_arn(PRE)
+        .build()
+        .unwrap();
+    let good_lambda = LambdaConfigType::builder()
+        .pre_token_generation_config(v2.clone())
+        .post_authentication(POST)
+        .build();
+
+    // An app client that lets users clear their own MFA requirement.
+    let mut writes = good_writes.clone();
+    writes.push("custom:mfa_required".into());
+    set_client(writes, true, 60).await.unwrap();
+    expect_only(
+        &env,
+        "client-writes-protected-attribute",
+        "high",
+        &client_id,
+        1,
+    );
+    set_client(good_writes.clone(), true, 60).await.unwrap();
+
+    // Token revocation off.
+    set_client(good_writes.clone(), false, 60).await.unwrap();
+    expect_only(&env, "token-revocation-disabled", "medium", &client_id, 0);
+    // Access tokens for two hours.
+    set_client(good_writes.clone(), true, 120).await.unwrap();
+    expect_only(&env, "access-token-validity-long", "low", &client_id, 0);
+    set_client(good_writes.clone(), true, 60).await.unwrap();
+
+    // A second app client with no write list.
+    let bare = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("amplify-default")
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    expect_only(&env, "client-write-attributes-default", "medium", &bare, 0);
+    c.delete_user_pool_client()
+        .user_pool_id(&pool)
+        .client_id(&bare)
+        .send()
+        .await
+        .unwrap();
+
+    // The configuration names a client the pool does not have.
+    let good_config = env.config_text();
+    std::fs::write(
+        &env.config,
+        good_config.replace(
+            &format!("client_ids = [\"{client_id}\"]"),
+            &format!("client_ids = [\"{client_id}\", \"deleted-client\"]"),
+        ),
+    )
+    .unwrap();
+    expect_only(&env, "unknown-client", "high", "deleted-client", 1);
+    std::fs::write(&env.config, &good_config).unwrap();
+
+    // No Pre Token Generation trigger: high, since [self_service_guard] is configured.
+    set_lambda(
+        LambdaConfigType::builder()
+            .post_authentication(POST)
+            .build(),
+    )
+    .await
+    .unwrap();
+    expect_only(&env, "pre-token-trigger-missing", "high", &pool, 1);
+    // A version 1 trigger cannot remove scopes.
+    set_lambda(
+        LambdaConfigType::builder()
+            .pre_token_generation(PRE)
+            .post_authentication(POST)
+            .build(),
+    )
+    .await
+    .unwrap();
+    expect_only(&env, "pre-token-trigger-v1", "high", &pool, 1);
+    // No Post Authentication trigger while the drift attribute exists.
+    set_lambda(
+        LambdaConfigType::builder()
+            .pre_token_generation_config(v2.clone())
+            .build(),
+    )
+    .await
+    .unwrap();
+    expect_only(&env, "post-auth-trigger-missing", "medium", &pool, 0);
+    set_lambda(good_lambda.clone()).await.unwrap();
+
+    // The admin group is gone.
+    c.delete_group()
+        .user_pool_id(&pool)
+        .group_name("admin")
+        .send()
+        .await
+        .unwrap();
+    expect_only(&env, "admin-group-missing", "medium", &pool, 0);
+    c.create_group()
+        .user_pool_id(&pool)
+        .group_name("admin")
+        .send()
+        .await
+        .unwrap();
+
+    // The drift guard reads an attribute the pool does not have (Cognito cannot remove a
+    // custom attribute, so the configuration names another one).
+    std::fs::write(
+        &env.config,
+        good_config.replace(
+            "[aws]",
+            "[triggers]\nmfa_required_attribute = \"custom:must_mfa\"\n\n[aws]",
+        ),
+    )
+    .unwrap();
+    expect_only(&env, "mfa-required-attribute-missing", "medium", &pool, 0);
+    std::fs::write(&env.config, &good_config).unwrap();
+
+    // Everything restored: clean again, and the text format says so.
+    let output = env.cli(&["audit"]);
+    assert_ok(&output);
+    assert!(
+        stdout(&output).contains("no findings"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[tokio::test]
+async fn audit_exits_2_naming_the_cause_when_it_cannot_audit() {
+    let env = env("cannot", "");
+    assert_ok(&env.create("acme", &[]));
+    let good = env.config_text();
+
+    std::fs::write(
+        &env.config,
+        good.replace("[aws]", "[aws]\nendpoint = \"x\""),
+    )
+    .unwrap();
+    let output = env.cli(&["audit"]);
+    assert_eq!(code(&output), 2);
+    let err = stderr(&output);
+    assert!(
+        err.contains("invalid configuration") && err.contains("endpoint"),
+        "{err}"
+    );
+    assert!(stdout(&output).is_empty());
+
+    std::fs::write(&env.config, &good).unwrap();
+    let output = env.cli(&["audit", "--tenant", "nobody"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("\"nobody\" is not in"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A pool that does not exist.
+    let (pool, _) = registered(&env, "acme");
+    std::fs::write(&env.config, good.replace(&pool, "us-east-1_Gone0000")).unwrap();
+    let output = env.cli(&["audit", "--format", "json"]);
+    assert_eq!(code(&output), 2);
+    let err = stderr(&output);
+    assert!(
+        err.contains("us-east-1_Gone0000") && err.contains("DescribeUserPool"),
+        "{err}"
+    );
+
+    // Nothing listening at the endpoint.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    std::fs::write(
+        &env.config,
+        good.replace(&env.moto.endpoint(), &format!("http://127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let output = env.cli(&["audit"]);
+    assert_eq!(code(&output), 2);
+    let err = stderr(&output);
+    assert!(
+        err.contains("DescribeUserPool failed") && err.contains("dispatch failure"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn remove_takes_the_registration_and_the_pool_only_when_confirmed() {
+    let globex = "\n[[tenant]] # kept by hand\nid = \"globex\"\nuser_pool_id = \"us-east-1_Globex1\"\n\
+                  client_ids = [\"g1\"]\n";
+    let env = env("remove", globex);
+    assert_ok(&env.create("acme", &[]));
+    let (pool, _) = registered(&env, "acme");
+    let listed = stdout(&env.cli(&["tenant", "list"]));
+    assert!(
+        listed.contains("globex") && listed.contains("acme"),
+        "{listed}"
+    );
+
+    // --delete-pool without --yes refuses and changes nothing.
+    let before = env.config_text();
+    let output = env.cli(&["tenant", "remove", "--id", "acme", "--delete-pool"]);
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("--yes"), "{}", stderr(&output));
+    assert_eq!(env.config_text(), before);
+    assert_eq!(pools(&env.client()).await.len(), 1);
+
+    // Without --delete-pool: the registration goes, the pool stays.
+    assert_ok(&env.cli(&["tenant", "remove", "--id", "globex"]));
+    let text = env.config_text();
+    assert!(
+        !text.contains("globex") && text.contains("id = \"acme\""),
+        "{text}"
+    );
+    assert!(text.starts_with(HEADER), "{text}");
+
+    assert_ok(&env.cli(&["tenant", "remove", "--id", "acme", "--delete-pool", "--yes"]));
+    assert_eq!(pools(&env.client()).await, [], "pool {pool} not deleted");
+    assert!(!env.config_text().contains("acme"));
+    let output = env.cli(&["tenant", "remove", "--id", "acme"]);
+    assert_eq!(code(&output), 1);
+    assert!(
+        stderr(&output).contains("not registered"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn create_refuses_before_changing_anything() {
+    let env = env(
+        "refuse",
+        "\n[[tenant]]\nid = \"acme\"\nuser_pool_id = \"us-east-1_Other1\"\nclient_ids = [\"o1\"]\n",
+    );
+    let before = env.config_text();
+    let cases: [(&str, &[&str], &str); 4] = [
+        (
+            "acme",
+            &[],
+            "already registered with user pool us-east-1_Other1",
+        ),
+        ("acme corp", &[], "invalid tenant id"),
+        (
+            "newco",
+            &["--catalog", "dynamodb:tenants"],
+            "catalog registration needs the DynamoDB catalog (not built yet)",
+        ),
+        (
+            "newco",
+            &["--admin", "bob", "--admin-email", "not-an-email"],
+            "--admin-email",
+        ),
+    ];
+    for (id, extra, message) in cases {
+        let output = env.create(id, extra);
+        assert_eq!(code(&output), 1, "{id} {extra:?}");
+        assert!(stderr(&output).contains(message), "{}", stderr(&output));
+        assert_eq!(
+            pools(&env.client()).await,
+            [],
+            "{id} {extra:?} created a pool"
+        );
+        assert_eq!(env.config_text(), before);
+    }
+    let output = env.create("newco", &["--catalog", "redis:tenants"]);
+    assert_eq!(code(&output), 2, "clap refuses a bad catalog");
+    assert!(
+        stderr(&output).contains("dynamodb:TABLE"),
+        "{}",
+        stderr(&output)
+    );
+    let output = env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]);
+    assert_eq!(code(&output), 1);
+    assert!(stderr(&output).contains("not built yet"));
+}
+
+/// Keeps the schema helper honest: moto reports custom attributes with their prefix, which
+/// is what the audit compares against.
+#[tokio::test]
+async fn moto_reports_custom_attributes_with_their_prefix() {
+    let moto = Moto::start();
+    let c = moto.client();
+    let pool = c
+        .create_user_pool()
+        .pool_name("schema")
+        .schema(
+            SchemaAttributeType::builder()
+                .name("mfa_required")
+                .attribute_data_type(AttributeDataType::String)
+                .mutable(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap();
+    assert!(
+        pool.schema_attributes()
+            .iter()
+            .any(|a| a.name() == Some("custom:mfa_required"))
+    );
+}
