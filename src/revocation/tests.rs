@@ -76,8 +76,8 @@ fn revocations_are_dropped_once_no_token_they_cover_can_verify() {
     let keep = DEFAULT_RETENTION.as_secs() + crate::MAX_LEEWAY.as_secs();
     let day_ago = now - keep - 1;
     // Merged one at a time, as a store's pub/sub messages arrive: each merge prunes.
-    list.merge([entry(Kind::User, "acme", "old", day_ago + 10)], day_ago + 10);
-    list.merge([entry(Kind::Session, "globex", "old", day_ago)], day_ago + 10);
+    list.merge([entry(Kind::User, "acme", "old", day_ago)], day_ago);
+    list.merge([entry(Kind::Session, "globex", "old", day_ago - 5)], day_ago);
     assert_eq!(list.len(), 2);
     // The next revocation, recorded now, drops both: they are older than any live token.
     list.revoke_user("acme", "new");
