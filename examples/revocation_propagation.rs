@@ -91,7 +91,12 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--trials" => trials = args.next().and_then(|v| v.parse().ok()).expect("--trials N"),
+            "--trials" => {
+                trials = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--trials N")
+            }
             "--redis-url" => url = Some(args.next().expect("--redis-url URL")),
             other => panic!("unknown argument {other}"),
         }
@@ -124,7 +129,10 @@ async fn main() {
             .expect("shared");
         write.push(start.elapsed());
         while b.verify(&token).await != Err(AuthError::TokenRevoked) {
-            assert!(start.elapsed() < Duration::from_secs(10), "never propagated");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "never propagated"
+            );
             tokio::task::yield_now().await;
         }
         propagation.push(start.elapsed());

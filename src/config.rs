@@ -171,9 +171,14 @@ impl<'de> Deserialize<'de> for RevocationsSetting {
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
                 Ok(RevocationsSetting::Local(v))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                SharedRevocationsSection::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(RevocationsSetting::Shared)
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                SharedRevocationsSection::deserialize(serde::de::value::MapAccessDeserializer::new(
+                    map,
+                ))
+                .map(RevocationsSetting::Shared)
             }
         }
         deserializer.deserialize_any(Visitor)
@@ -492,14 +497,22 @@ client_ids = ["a", "b"]
         );
         assert_eq!(section.retention_seconds, Some(3600));
         let debug = format!("{shared:?}");
-        assert!(!debug.contains("s3cret") && debug.contains("127.0.0.1:1/0"), "{debug}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("127.0.0.1:1/0"),
+            "{debug}"
+        );
 
-        let e = err(&format!("{TENANT}[revocations]\nredis_url = 'redis://h'\nprefix = 'x'\n"));
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://h'\nprefix = 'x'\n"
+        ));
         assert!(e.contains("unknown field") && e.contains("prefix"), "{e}");
         let e = err(&format!(
             "{TENANT}[revocations]\nredis_url = 'redis://h'\non_store_unavailable = 'ignore'\n"
         ));
-        assert!(e.contains("ignore") && e.contains("serve_last_known"), "{e}");
+        assert!(
+            e.contains("ignore") && e.contains("serve_last_known"),
+            "{e}"
+        );
         let e = err(&format!("{TENANT}[revocations]\nkey_prefix = 'x'\n"));
         assert!(e.contains("redis_url"), "{e}");
         let e = err(&format!("revocations = 'yes'\n{TENANT}"));
@@ -509,20 +522,29 @@ client_ids = ["a", "b"]
     #[cfg(not(feature = "redis"))]
     #[test]
     fn a_revocations_table_without_feature_redis_names_the_feature() {
-        let e = err(&format!("{TENANT}[revocations]\nredis_url = 'redis://127.0.0.1/0'\n"));
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://127.0.0.1/0'\n"
+        ));
         assert!(e.contains("feature `redis`"), "{e}");
     }
 
     #[cfg(feature = "redis")]
     #[test]
     fn bad_shared_revocation_settings_name_the_key_and_hide_the_url() {
-        let e = err(&format!("{TENANT}[revocations]\nredis_url = 'http://u:s3cret@h/0'\n"));
-        assert!(e.contains("revocations.redis_url") && !e.contains("s3cret"), "{e}");
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'http://u:s3cret@h/0'\n"
+        ));
+        assert!(
+            e.contains("revocations.redis_url") && !e.contains("s3cret"),
+            "{e}"
+        );
         let e = err(&format!(
             "{TENANT}[revocations]\nredis_url = 'redis://h'\nmax_staleness_seconds = 0\n"
         ));
         assert!(e.contains("revocations.max_staleness_seconds"), "{e}");
-        let e = err(&format!("{TENANT}[revocations]\nredis_url = 'redis://h'\nkey_prefix = ''\n"));
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://h'\nkey_prefix = ''\n"
+        ));
         assert!(e.contains("revocations.key_prefix"), "{e}");
         let e = err(&format!(
             "{TENANT}[revocations]\nredis_url = 'redis://h'\nretention_seconds = 1\n"

@@ -39,7 +39,11 @@ async fn create_pool(cognito: &Client) -> Pool {
         .send()
         .await
         .expect("CreateUserPool");
-    let id = pool.user_pool().and_then(|p| p.id()).expect("pool id").to_owned();
+    let id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("pool id")
+        .to_owned();
     let client = cognito
         .create_user_pool_client()
         .user_pool_id(&id)
@@ -139,7 +143,11 @@ async fn post(app: &Router, uri: &str, token: &str) -> (StatusCode, Option<Strin
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .expect("body");
-    (status, retry_after, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    (
+        status,
+        retry_after,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
 }
 
 async fn loaded(auth: &CognitoAuth) {
@@ -160,14 +168,20 @@ async fn a_sign_out_through_one_replica_is_refused_by_the_other() {
     loaded(&auth_b).await;
     let alice = access_token(&cognito, &pool, "alice").await;
     let bob = access_token(&cognito, &pool, "bob").await;
-    auth_b.verify(&bob).await.expect("valid on B before the sign-out (now cached)");
+    auth_b
+        .verify(&bob)
+        .await
+        .expect("valid on B before the sign-out (now cached)");
 
     let (status, _, body) = post(&app_a, "/admin/users/bob/signout", &alice).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(auth_a.verify(&bob).await, Err(AuthError::TokenRevoked));
     let start = Instant::now();
     while auth_b.verify(&bob).await != Err(AuthError::TokenRevoked) {
-        assert!(start.elapsed() < Duration::from_secs(10), "B never refused bob");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B never refused bob"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     auth_b.verify(&alice).await.expect("the admin is untouched");
@@ -177,7 +191,10 @@ async fn a_sign_out_through_one_replica_is_refused_by_the_other() {
     let bob_again = access_token(&cognito, &pool, "bob").await;
     tokio::time::sleep(Duration::from_millis(1_100)).await; // a later `iat` second
     let bob_later = access_token(&cognito, &pool, "bob").await;
-    auth_b.verify(&bob_later).await.expect("a later sign-in is valid on B");
+    auth_b
+        .verify(&bob_later)
+        .await
+        .expect("a later sign-in is valid on B");
     redis.kill();
     let (status, retry_after, body) = post(&app_a, "/admin/users/bob/signout", &alice).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
@@ -200,14 +217,23 @@ async fn a_sign_out_through_one_replica_is_refused_by_the_other() {
             .is_some_and(|e| e.is_not_authorized_exception()),
         "{err:?}"
     );
-    assert_eq!(auth_a.verify(&bob_later).await, Err(AuthError::TokenRevoked));
-    assert_eq!(auth_a.verify(&bob_again).await, Err(AuthError::TokenRevoked));
+    assert_eq!(
+        auth_a.verify(&bob_later).await,
+        Err(AuthError::TokenRevoked)
+    );
+    assert_eq!(
+        auth_a.verify(&bob_again).await,
+        Err(AuthError::TokenRevoked)
+    );
 
     // Once Redis is back (empty), A writes back what it holds and B learns it.
     redis.restart();
     let start = Instant::now();
     while auth_b.verify(&bob_later).await != Err(AuthError::TokenRevoked) {
-        assert!(start.elapsed() < Duration::from_secs(10), "B never learned the sign-out");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B never learned the sign-out"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

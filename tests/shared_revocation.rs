@@ -61,7 +61,10 @@ fn session_token(issuer: &LocalIssuer, username: &str, session: &str) -> String 
 
 fn app(auth: &CognitoAuth) -> Router {
     Router::new()
-        .route("/me", get(|p: Principal| async move { p.username().to_owned() }))
+        .route(
+            "/me",
+            get(|p: Principal| async move { p.username().to_owned() }),
+        )
         .layer(auth.layer())
 }
 
@@ -105,7 +108,9 @@ async fn a_revocation_on_one_replica_is_refused_by_the_others() {
         .await
         .expect("shared");
     eventually("A refuses the phone session", || refused(&a, &phone)).await;
-    a.verify(&laptop).await.expect("the other session stays valid");
+    a.verify(&laptop)
+        .await
+        .expect("the other session stays valid");
 
     // What the store holds: one member per revocation, readable by any replica.
     let mut con = server.connection().await;
@@ -128,7 +133,10 @@ async fn a_revocation_on_one_replica_is_refused_by_the_others() {
         .query_async(&mut con)
         .await
         .unwrap();
-    assert!((86_400..=86_700).contains(&ttl), "expires after the retention: {ttl}");
+    assert!(
+        (86_400..=86_700).contains(&ttl),
+        "expires after the retention: {ttl}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,7 +163,10 @@ async fn a_replica_started_later_refuses_from_its_first_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn before_its_first_load_a_replica_answers_503() {
     let issuer = start_issuer().await;
-    let c = replica(&issuer, RedisRevocations::new(RedisServer::unreachable_url()));
+    let c = replica(
+        &issuer,
+        RedisRevocations::new(RedisServer::unreachable_url()),
+    );
     let alice = issuer.mint(&access_a(&issuer, "alice", &[]));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_error_reply(
@@ -181,12 +192,17 @@ async fn with_redis_down_serve_last_known_keeps_answering_from_the_mirror() {
     let alice = issuer.mint(&access_a(&issuer, "alice", &[]));
     let bob = issuer.mint(&access_a(&issuer, "bob", &[]));
     let list = a.revocations().unwrap().clone();
-    list.revoke_user_shared(TENANT_A, "sub-alice").await.unwrap();
+    list.revoke_user_shared(TENANT_A, "sub-alice")
+        .await
+        .unwrap();
 
     server.kill();
     // Well past max_staleness: the policy only matters for "refuse".
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(call(&app(&a), "/me", Some(&bob)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app(&a), "/me", Some(&bob)).await.status,
+        StatusCode::OK
+    );
     assert!(refused(&a, &alice).await, "the mirror still holds alice");
 
     // A revocation while Redis is down: this replica refuses at once, the caller learns that
@@ -198,7 +214,10 @@ async fn with_redis_down_serve_last_known_keeps_answering_from_the_mirror() {
         "{outcome:?}"
     );
     let message = outcome.unwrap_err().to_string();
-    assert!(!message.contains("127.0.0.1"), "no address in the error: {message}");
+    assert!(
+        !message.contains("127.0.0.1"),
+        "no address in the error: {message}"
+    );
     assert!(refused(&a, &carol).await);
 }
 
@@ -273,7 +292,10 @@ async fn redis_restarted_empty_unrevokes_nothing() {
     assert!(refused(&b, &alice).await && refused(&a, &alice).await);
     let c = replica(&issuer, RedisRevocations::new(server.url()));
     loaded(&c).await;
-    assert!(refused(&c, &alice).await, "a new replica sees entries written back");
+    assert!(
+        refused(&c, &alice).await,
+        "a new replica sees entries written back"
+    );
     assert!(refused(&c, &bob).await);
 }
 
@@ -346,7 +368,10 @@ async fn a_slow_redis_does_not_slow_requests() {
         let outcome = a.verify(&user7).now_or_never().expect("no wait on Redis");
         assert_eq!(outcome, Err(AuthError::TokenRevoked));
     }
-    assert!(!sleeping.is_finished(), "Redis was still asleep during the checks");
+    assert!(
+        !sleeping.is_finished(),
+        "Redis was still asleep during the checks"
+    );
     sleeping.await.unwrap();
 }
 
@@ -377,12 +402,18 @@ async fn malformed_store_data_is_skipped_and_the_rest_still_applies() {
     loaded(&a).await;
     let alice = issuer.mint(&access_a(&issuer, "alice", &[]));
     let bob = issuer.mint(&access_a(&issuer, "bob", &[]));
-    a.verify(&alice).await.expect("no malformed entry revokes anyone");
+    a.verify(&alice)
+        .await
+        .expect("no malformed entry revokes anyone");
     assert!(refused(&a, &bob).await);
     assert_eq!(a.revocations().unwrap().len(), 1);
 
     // Malformed messages are skipped too, and the subscription keeps working.
-    for payload in ["{", r#"["u","acme","sub-alice","soon"]"#, r#"["u","acme","sub-alice",99999999999]"#] {
+    for payload in [
+        "{",
+        r#"["u","acme","sub-alice","soon"]"#,
+        r#"["u","acme","sub-alice",99999999999]"#,
+    ] {
         let _: i64 = ::redis::cmd("PUBLISH")
             .arg("cognito-authz:revocations")
             .arg(payload)

@@ -238,7 +238,12 @@ impl Revocations {
         self.revoke_shared(Kind::Session, tenant, origin_jti).await
     }
 
-    async fn revoke_shared(&self, kind: Kind, tenant: &str, id: &str) -> Result<(), RevocationError> {
+    async fn revoke_shared(
+        &self,
+        kind: Kind,
+        tenant: &str,
+        id: &str,
+    ) -> Result<(), RevocationError> {
         let at = unix_now();
         self.record_new(kind, tenant, id, at);
         match self.inner.shared.get() {
@@ -341,14 +346,16 @@ impl Revocations {
         let mut out = Vec::new();
         for (tenant, t) in tenants.iter() {
             for (kind, map) in [(Kind::User, &t.users), (Kind::Session, &t.sessions)] {
-                out.extend(map.iter().filter(|(_, at)| **at >= oldest_kept).map(
-                    |(id, at)| Entry {
-                        kind,
-                        tenant: tenant.clone(),
-                        id: id.clone(),
-                        at: *at,
-                    },
-                ));
+                out.extend(
+                    map.iter()
+                        .filter(|(_, at)| **at >= oldest_kept)
+                        .map(|(id, at)| Entry {
+                            kind,
+                            tenant: tenant.clone(),
+                            id: id.clone(),
+                            at: *at,
+                        }),
+                );
             }
         }
         out

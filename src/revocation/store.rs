@@ -149,7 +149,8 @@ impl RedisRevocations {
             keep: self.retention + crate::MAX_LEEWAY,
             max_staleness: self.max_staleness,
             policy: self.on_store_unavailable,
-            ping_interval: (self.max_staleness / 4).clamp(Duration::from_millis(20), MAX_PING_INTERVAL),
+            ping_interval: (self.max_staleness / 4)
+                .clamp(Duration::from_millis(20), MAX_PING_INTERVAL),
             started: AtomicBool::new(false),
             epoch: Instant::now(),
             synced_at: AtomicU64::new(0),
@@ -406,16 +407,17 @@ impl Store {
             )
             .await?;
             let read = page.len();
-            let entries = page.into_iter().filter_map(|(member, score)| {
-                match wire::decode_member(&member, score, now) {
-                    Ok(entry) => Some(entry),
-                    Err(reason) => {
-                        skipped += 1;
-                        first_reason = reason;
-                        None
+            let entries =
+                page.into_iter().filter_map(|(member, score)| {
+                    match wire::decode_member(&member, score, now) {
+                        Ok(entry) => Some(entry),
+                        Err(reason) => {
+                            skipped += 1;
+                            first_reason = reason;
+                            None
+                        }
                     }
-                }
-            });
+                });
             list.merge(entries.collect::<Vec<_>>(), now);
             if read < LOAD_PAGE {
                 break;
@@ -453,7 +455,8 @@ impl Store {
                     .arg(entry.at)
                     .arg(wire::member(entry));
             }
-            let changed: Vec<i64> = timed(RESPONSE_TIMEOUT, "write back", add.query_async(con)).await?;
+            let changed: Vec<i64> =
+                timed(RESPONSE_TIMEOUT, "write back", add.query_async(con)).await?;
             let mut announce = ::redis::pipe();
             for (entry, _) in chunk.iter().zip(&changed).filter(|(_, c)| **c > 0) {
                 announce
@@ -468,7 +471,12 @@ impl Store {
                 .arg(&self.key)
                 .arg(self.keep.as_secs())
                 .ignore();
-            timed(RESPONSE_TIMEOUT, "write back", announce.query_async::<()>(con)).await?;
+            timed(
+                RESPONSE_TIMEOUT,
+                "write back",
+                announce.query_async::<()>(con),
+            )
+            .await?;
         }
         if announced > 0 {
             tracing::info!(
@@ -482,7 +490,10 @@ impl Store {
     }
 
     fn mark_synced(&self, list: &Revocations, complete_as_of: Instant) {
-        let ms = complete_as_of.saturating_duration_since(self.epoch).as_millis() as u64 + 1;
+        let ms = complete_as_of
+            .saturating_duration_since(self.epoch)
+            .as_millis() as u64
+            + 1;
         self.synced_at.fetch_max(ms, Ordering::AcqRel);
         if self.health.swap(UP, Ordering::AcqRel) != UP {
             tracing::info!(
@@ -494,7 +505,8 @@ impl Store {
             #[cfg(feature = "metrics")]
             metrics::gauge!("cognito_authz_revocation_store_up").set(1.0);
         }
-        self.loaded.send_if_modified(|loaded| !std::mem::replace(loaded, true));
+        self.loaded
+            .send_if_modified(|loaded| !std::mem::replace(loaded, true));
         self.refresh(list);
     }
 
@@ -547,7 +559,8 @@ impl Store {
 
     /// Keeps the flag current while the session task is stuck waiting on Redis.
     async fn watch(self: Arc<Self>) {
-        let tick = (self.max_staleness / 8).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        let tick =
+            (self.max_staleness / 8).clamp(Duration::from_millis(10), Duration::from_millis(250));
         loop {
             tokio::time::sleep(tick).await;
             let Some(list) = self.list() else {

@@ -77,7 +77,10 @@ fn revocations_are_dropped_once_no_token_they_cover_can_verify() {
     let day_ago = now - keep - 1;
     // Merged one at a time, as a store's pub/sub messages arrive: each merge prunes.
     list.merge([entry(Kind::User, "acme", "old", day_ago)], day_ago);
-    list.merge([entry(Kind::Session, "globex", "old", day_ago - 5)], day_ago);
+    list.merge(
+        [entry(Kind::Session, "globex", "old", day_ago - 5)],
+        day_ago,
+    );
     assert_eq!(list.len(), 2);
     // The next revocation, recorded now, drops both: they are older than any live token.
     list.revoke_user("acme", "new");
@@ -85,7 +88,10 @@ fn revocations_are_dropped_once_no_token_they_cover_can_verify() {
     assert!(!list.is_revoked(&principal("acme", "old", Some(day_ago - 1), "x")));
     assert!(list.is_revoked(&principal("acme", "new", Some(now - 1), "x")));
     // An entry already too old when it arrives is not even added.
-    assert_eq!(list.merge([entry(Kind::User, "acme", "late", day_ago)], now), 0);
+    assert_eq!(
+        list.merge([entry(Kind::User, "acme", "late", day_ago)], now),
+        0
+    );
     assert_eq!(list.len(), 1);
 }
 
@@ -109,13 +115,25 @@ fn a_shorter_retention_drops_entries_sooner() {
 fn merging_keeps_the_later_revocation_and_counts_changes() {
     let list = Revocations::new();
     let now = unix_now();
-    assert_eq!(list.merge([entry(Kind::User, "acme", "u", now - 100)], now), 1);
+    assert_eq!(
+        list.merge([entry(Kind::User, "acme", "u", now - 100)], now),
+        1
+    );
     // An older copy (a replica's stale mirror) does not move the revocation earlier ...
-    assert_eq!(list.merge([entry(Kind::User, "acme", "u", now - 200)], now), 0);
+    assert_eq!(
+        list.merge([entry(Kind::User, "acme", "u", now - 200)], now),
+        0
+    );
     assert!(list.is_revoked(&principal("acme", "u", Some(now - 150), "x")));
     // ... a later one (signed out again) moves it later; the same one changes nothing.
-    assert_eq!(list.merge([entry(Kind::User, "acme", "u", now - 10)], now), 1);
-    assert_eq!(list.merge([entry(Kind::User, "acme", "u", now - 10)], now), 0);
+    assert_eq!(
+        list.merge([entry(Kind::User, "acme", "u", now - 10)], now),
+        1
+    );
+    assert_eq!(
+        list.merge([entry(Kind::User, "acme", "u", now - 10)], now),
+        0
+    );
     assert!(list.is_revoked(&principal("acme", "u", Some(now - 50), "x")));
     list.revoke_session("globex", "s");
     let entries = list.entries(now);
