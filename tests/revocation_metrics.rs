@@ -42,7 +42,9 @@ async fn until(what: &str, mut condition: impl FnMut() -> bool) {
 async fn revocation_metrics_follow_the_store() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    recorder.install().expect("the only recorder of this binary");
+    recorder
+        .install()
+        .expect("the only recorder of this binary");
     let mut server = RedisServer::start();
     let issuer = start_issuer().await;
     let auth = auth_a(&issuer, |b| {
@@ -67,7 +69,9 @@ async fn revocation_metrics_follow_the_store() {
     );
 
     let list = auth.revocations().unwrap();
-    list.revoke_user_shared(TENANT_A, "sub-alice").await.unwrap();
+    list.revoke_user_shared(TENANT_A, "sub-alice")
+        .await
+        .unwrap();
     list.revoke_session_shared(TENANT_A, "s1").await.unwrap();
     list.revoke_user(TENANT_A, "sub-bob");
     assert_eq!(
@@ -79,8 +83,11 @@ async fn revocation_metrics_follow_the_store() {
     // The age grows while Redis is down, and the store is reported up again once it is back.
     server.kill();
     until("mirror age above 1 s", || {
-        gauge(read(&snapshotter, "cognito_authz_revocation_mirror_age_seconds"))
-            .is_some_and(|age| age > 1.0)
+        gauge(read(
+            &snapshotter,
+            "cognito_authz_revocation_mirror_age_seconds",
+        ))
+        .is_some_and(|age| age > 1.0)
     })
     .await;
     server.restart();
@@ -91,8 +98,11 @@ async fn revocation_metrics_follow_the_store() {
     })
     .await;
     until("mirror age back under a second", || {
-        gauge(read(&snapshotter, "cognito_authz_revocation_mirror_age_seconds"))
-            .is_some_and(|age| age < 1.0)
+        gauge(read(
+            &snapshotter,
+            "cognito_authz_revocation_mirror_age_seconds",
+        ))
+        .is_some_and(|age| age < 1.0)
     })
     .await;
 }

@@ -336,6 +336,8 @@ impl Revocations {
     }
 
     /// Every entry still kept, for writing back to a store that lost them.
+    // Used by the Redis store (feature `redis`) and tests.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn entries(&self, now: u64) -> Vec<Entry> {
         let oldest_kept = self.oldest_kept(now);
         let tenants = self
@@ -365,6 +367,8 @@ impl Revocations {
         now.saturating_sub(self.inner.retention.as_secs() + crate::MAX_LEEWAY.as_secs())
     }
 
+    // Used by the Redis store (feature `redis`) and tests.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn attach(&self, store: Arc<dyn SharedStore>) {
         // Nothing is known before the first full load: refuse until then (see `loaded`).
         self.inner.state.fetch_or(UNAVAILABLE, Ordering::Release);
@@ -372,6 +376,8 @@ impl Revocations {
     }
 
     /// Sets or clears "the mirror cannot be trusted"; returns the previous value.
+    // Used by the Redis store (feature `redis`) and tests.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn set_unavailable(&self, unavailable: bool) -> bool {
         let previous = if unavailable {
             self.inner.state.fetch_or(UNAVAILABLE, Ordering::AcqRel)
