@@ -5,7 +5,9 @@
 //!   `jsonwebtoken_decode` (RS256, full validation, aws_lc_rs backend), `cognito_authz` with the
 //!   verified-token cache off, and with a cache miss + insert.
 //! - `warm`: the same token again: `cognito_authz` cache hit (also with a revocation list of
-//!   1,000 users, and for a tenant found by a resolver) vs `jsonwebtoken_decode`.
+//!   1,000 users, of 10,000 users: what a replica mirroring a shared store of that size
+//!   checks, the mirror being the same in-process list, and for a tenant found by a resolver)
+//!   vs `jsonwebtoken_decode`.
 //! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,
 //!   `cognito_authz` warm and cold, and the peer `tower-oauth2-resource-server` (no cache).
 //! - `tenants`: cold and warm verification with 1 and 10,000 tenants registered.
@@ -205,6 +207,22 @@ fn warm(c: &mut Criterion) {
         .unwrap();
     group.bench_function("cognito_authz_hit_resolver_tenant", |b| {
         b.iter(|| now(resolved.verify(black_box(&resolved_token))).unwrap())
+    });
+    // 10,000 revoked users, as a replica holds them when mirroring a shared store (feature
+    // `redis`): the per-request check reads the same in-process list.
+    let mirror = cognito_authz::Revocations::new();
+    for i in 0..10_000 {
+        mirror.revoke_user("bench", &format!("sub-revoked{i}"));
+    }
+    let with_mirror = CognitoAuth::builder()
+        .tenant(tenant(&f.idp, "bench", POOL))
+        .unwrap()
+        .revocations(mirror)
+        .build()
+        .unwrap();
+    f._runtime.block_on(with_mirror.prefetch());
+    group.bench_function("cognito_authz_hit_with_10k_revoked", |b| {
+        b.iter(|| now(with_mirror.verify(black_box(&f.token))).unwrap())
     });
     let (jwt_key, validation) = jsonwebtoken_setup(&f);
     group.bench_function("jsonwebtoken_decode", |b| {

@@ -4,6 +4,10 @@
 //! cargo run --example admin_service --features admin -- --config tenants.toml --bind 127.0.0.1:8081
 //! ```
 //!
+//! Several replicas share sign-outs and disables through Redis with a `[revocations]` table in
+//! the file (build with `--features admin,redis`); each waits for the store's first load
+//! before listening.
+//!
 //! Routes (all need an access token of a configured tenant; `/admin/...` also role `admin`):
 //! `GET /admin/users`, `GET /admin/users/{username}`, `PUT /admin/users/{username}/mfa`,
 //! `PATCH /admin/users/{username}/attributes`, `POST /admin/users/{username}/groups`,
@@ -68,6 +72,15 @@ async fn main() {
         .unwrap_or_else(|e| fail(e));
     for (tenant, err) in auth.prefetch().await {
         tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
+    }
+    // With a [revocations] table (feature redis), the shared list is loaded before serving:
+    // until then every request would get 503. Immediate for other setups.
+    let wait = std::time::Duration::from_secs(30);
+    if tokio::time::timeout(wait, auth.revocations_loaded())
+        .await
+        .is_err()
+    {
+        fail("the revocation store could not be loaded within 30 s");
     }
     let client = cognito_client(&config.aws).await;
     // The routes authenticate, authorize and audit by themselves: no outer layer needed.

@@ -133,6 +133,16 @@ async fn main() {
         for (tenant, err) in auth.prefetch().await {
             tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
         }
+        // A shared revocation list ([revocations] table, feature redis) must be loaded before
+        // serving: until then every request would get 503. Immediate for other setups.
+        let wait = std::time::Duration::from_secs(30);
+        if tokio::time::timeout(wait, auth.revocations_loaded())
+            .await
+            .is_err()
+        {
+            eprintln!("the revocation store could not be loaded within 30 s");
+            std::process::exit(2);
+        }
         Router::new()
             .route("/me", get(|p: Principal| async move { Json(p) }))
             .route(

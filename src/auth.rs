@@ -83,9 +83,14 @@ impl CognitoAuth {
     }
 
     /// Fetches the keys of every registered tenant now. Returns the tenants whose fetch failed;
-    /// they are fetched again lazily (after the cooldown).
+    /// they are fetched again lazily (after the cooldown). Also starts following a shared
+    /// revocation store, without waiting for it: see
+    /// [`revocations_loaded`](Self::revocations_loaded).
     pub async fn prefetch(&self) -> Vec<(String, FetchError)> {
         let verifier = &self.inner.verifier;
+        if let Some(revocations) = &verifier.revocations {
+            revocations.start();
+        }
         let fetches = verifier.registry.tenants().iter().map(|tenant| async move {
             let outcome = verifier.keys.prefetch(tenant).await;
             (tenant.id().to_owned(), outcome)
@@ -182,6 +187,18 @@ impl CognitoAuth {
         self.inner.verifier.revocations.as_ref()
     }
 
+    /// The readiness future of a shared revocation list (feature `redis`): resolves once the
+    /// store has been loaded in full, at once without a shared list. Until then every request
+    /// is refused with 503 ([`AuthError::RevocationsUnavailable`]), so that a replica started
+    /// after a sign-out never accepts the signed-out tokens. Await it (with a timeout of your
+    /// choice) before reporting ready or binding the listener. It does not give up by itself
+    /// while Redis is unreachable.
+    pub async fn revocations_loaded(&self) {
+        if let Some(revocations) = &self.inner.verifier.revocations {
+            revocations.loaded().await;
+        }
+    }
+
     /// The registered tenants.
     pub fn tenants(&self) -> &TenantRegistry {
         &self.inner.verifier.registry
@@ -226,6 +243,8 @@ pub struct CognitoAuthBuilder {
     jwks: JwksConfig,
     self_service_guard: Option<SelfServiceGuard>,
     revocations: Option<Revocations>,
+    #[cfg(feature = "redis")]
+    redis_revocations: Option<crate::revocation::RedisRevocations>,
     responder: Option<ErrorResponder>,
 }
 
@@ -243,6 +262,8 @@ impl Default for CognitoAuthBuilder {
             jwks: JwksConfig::default(),
             self_service_guard: None,
             revocations: None,
+            #[cfg(feature = "redis")]
+            redis_revocations: None,
             responder: None,
         }
     }
@@ -322,6 +343,22 @@ impl CognitoAuthBuilder {
     /// and disables in it. Off by default: then a token stays valid until its `exp`.
     pub fn revocations(mut self, revocations: Revocations) -> Self {
         self.revocations = Some(revocations);
+        #[cfg(feature = "redis")]
+        {
+            self.redis_revocations = None;
+        }
+        self
+    }
+
+    /// Revocations shared by every replica through Redis (feature `redis`); replaces
+    /// [`revocations`](Self::revocations). The list is built, and starts following the store,
+    /// at [`build`](Self::build) (or, outside a tokio runtime, at the first request or
+    /// [`CognitoAuth::revocations_loaded`]). Requests are refused with 503 until the first full
+    /// load: await [`CognitoAuth::revocations_loaded`] before serving.
+    #[cfg(feature = "redis")]
+    pub fn redis_revocations(mut self, store: crate::revocation::RedisRevocations) -> Self {
+        self.redis_revocations = Some(store);
+        self.revocations = None;
         self
     }
 
@@ -368,6 +405,13 @@ impl CognitoAuthBuilder {
                 10_000,
             )
         });
+        #[cfg(feature = "redis")]
+        let revocations = match self.redis_revocations {
+            Some(store) => Some(store.into_list()?),
+            None => self.revocations,
+        };
+        #[cfg(not(feature = "redis"))]
+        let revocations = self.revocations;
         let cache = if self.token_cache_entries > 0 {
             Some(
                 VerifiedTokenCache::new(self.token_cache_entries, self.token_cache_ttl)
@@ -383,7 +427,7 @@ impl CognitoAuthBuilder {
                     resolver,
                     keys: JwksCache::new(self.jwks)?,
                     cache,
-                    revocations: self.revocations,
+                    revocations,
                     settings: VerifySettings {
                         leeway: self.leeway,
                         max_token_bytes: self.max_token_bytes,

@@ -6,6 +6,13 @@
 //! token_cache_entries = 100000  # optional, 0 disables the verified-token cache
 //! token_cache_ttl_seconds = 3600  # optional: longest a verified token stays cached
 //! revocations = false           # optional: keep a local revocation list (see Revocations)
+//!                               # or, to share it between replicas (feature redis), a table:
+//! # [revocations]
+//! # redis_url = "redis://127.0.0.1:6379/0"    # present: shared store (never logged)
+//! # key_prefix = "cognito-authz"               # optional
+//! # max_staleness_seconds = 30                 # optional
+//! # on_store_unavailable = "serve_last_known"  # or "refuse"
+//! # retention_seconds = 86400                  # optional: the longest token lifetime
 //!
 //! [jwks]                        # optional; defaults shown
 //! cooldown_seconds = 10
@@ -75,10 +82,12 @@ pub struct AuthConfig {
     /// Longest time a verified token stays cached (never past its `exp`).
     #[serde(default = "default_cache_ttl")]
     pub token_cache_ttl_seconds: u64,
-    /// Keep a local [`Revocations`](crate::Revocations) list (admin sign-outs and disables
-    /// are recorded in it; `CognitoAuth::revocations` gives it to your code).
+    /// `revocations = true`: keep a local [`Revocations`](crate::Revocations) list (admin
+    /// sign-outs and disables are recorded in it; `CognitoAuth::revocations` gives it to your
+    /// code). A `[revocations]` table: share it between replicas through Redis (feature
+    /// `redis`).
     #[serde(default)]
-    pub revocations: bool,
+    pub revocations: RevocationsSetting,
     /// Key cache settings.
     #[serde(default)]
     pub jwks: JwksSection,
@@ -153,6 +162,101 @@ pub struct TriggersSection {
     /// Admin-only attribute recording that MFA is required (`"true"`); default
     /// `custom:mfa_required`. A missing attribute means no requirement.
     pub mfa_required_attribute: Option<String>,
+}
+
+/// The top-level `revocations` key: a bool (in-process list) or a `[revocations]` table
+/// (shared through Redis).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RevocationsSetting {
+    /// `revocations = true` / `false` (the default): an in-process list, or none.
+    Local(bool),
+    /// `[revocations]`: shared through Redis (feature `redis`).
+    Shared(SharedRevocationsSection),
+}
+
+impl Default for RevocationsSetting {
+    fn default() -> Self {
+        RevocationsSetting::Local(false)
+    }
+}
+
+// By hand rather than `#[serde(untagged)]`: untagged would hide the table's own errors
+// (unknown key, wrong type) behind "did not match any variant".
+impl<'de> Deserialize<'de> for RevocationsSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RevocationsSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or a [revocations] table with redis_url")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(RevocationsSetting::Local(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                SharedRevocationsSection::deserialize(serde::de::value::MapAccessDeserializer::new(
+                    map,
+                ))
+                .map(RevocationsSetting::Shared)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// `[revocations]`: revocations shared by every replica through Redis (feature `redis`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SharedRevocationsSection {
+    /// `redis://[user:password@]host[:port][/db]`. Never logged nor shown by `Debug`.
+    pub redis_url: String,
+    /// Prefix of the Redis key and channel. Default `cognito-authz`.
+    pub key_prefix: Option<String>,
+    /// How old the mirror may get, with the store unreachable, before `refuse` answers 503.
+    /// Default 30.
+    pub max_staleness_seconds: Option<u64>,
+    /// `serve_last_known` (default) or `refuse`.
+    #[serde(default)]
+    pub on_store_unavailable: crate::revocation::OnStoreUnavailable,
+    /// How long revocations are kept: the longest token lifetime. Default 86400 (a day).
+    pub retention_seconds: Option<u64>,
+}
+
+// The URL may carry a password: only its host, port and database are shown.
+impl std::fmt::Debug for SharedRevocationsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = crate::revocation::redacted(&self.redis_url);
+        f.debug_struct("SharedRevocationsSection")
+            .field("redis_url", &url)
+            .field("key_prefix", &self.key_prefix)
+            .field("max_staleness_seconds", &self.max_staleness_seconds)
+            .field("on_store_unavailable", &self.on_store_unavailable)
+            .field("retention_seconds", &self.retention_seconds)
+            .finish()
+    }
+}
+
+impl SharedRevocationsSection {
+    #[cfg(feature = "redis")]
+    fn into_store(self) -> crate::revocation::RedisRevocations {
+        let mut store = crate::revocation::RedisRevocations::new(self.redis_url)
+            .on_store_unavailable(self.on_store_unavailable);
+        if let Some(prefix) = self.key_prefix {
+            store = store.key_prefix(prefix);
+        }
+        if let Some(secs) = self.max_staleness_seconds {
+            store = store.max_staleness(Duration::from_secs(secs));
+        }
+        if let Some(secs) = self.retention_seconds {
+            store = store.retention(Duration::from_secs(secs));
+        }
+        store
+    }
 }
 
 fn default_max_token_bytes() -> usize {
@@ -304,8 +408,23 @@ impl AuthConfig {
                 allowed_roles: guard.allowed_roles,
             });
         }
-        if this.revocations {
-            builder = builder.revocations(crate::Revocations::new());
+        match this.revocations {
+            RevocationsSetting::Local(false) => {}
+            RevocationsSetting::Local(true) => {
+                builder = builder.revocations(crate::Revocations::new());
+            }
+            #[cfg(feature = "redis")]
+            RevocationsSetting::Shared(section) => {
+                builder = builder.redis_revocations(section.into_store());
+            }
+            #[cfg(not(feature = "redis"))]
+            RevocationsSetting::Shared(_) => {
+                return Err(ConfigError::invalid(
+                    "revocations",
+                    "a [revocations] table (shared store) needs the cargo feature `redis`; \
+                     use `revocations = true` for an in-process list",
+                ));
+            }
         }
         #[cfg(feature = "dynamodb")]
         if let Some(catalog) = catalog {
@@ -404,6 +523,82 @@ client_ids = ["a", "b"]
             "[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n[tenant.roles]\nadmin=[]",
         );
         assert!(e.contains("tenant[0].roles.admin"), "{e}");
+    }
+
+    const TENANT: &str = "[[tenant]]\nid='a'\nuser_pool_id='us-east-1_a'\nclient_ids=['c']\n";
+
+    #[test]
+    fn revocations_take_a_bool_or_a_table_with_named_errors() {
+        let local = AuthConfig::from_toml(&format!("revocations = true\n{TENANT}")).unwrap();
+        assert!(matches!(local.revocations, RevocationsSetting::Local(true)));
+        let shared = AuthConfig::from_toml(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://u:s3cret@127.0.0.1:1/0'\n\
+             key_prefix = 'p'\nmax_staleness_seconds = 5\non_store_unavailable = 'refuse'\n\
+             retention_seconds = 3600\n"
+        ))
+        .unwrap();
+        let RevocationsSetting::Shared(section) = &shared.revocations else {
+            panic!("table not read as a shared store: {:?}", shared.revocations);
+        };
+        assert_eq!(
+            section.on_store_unavailable,
+            crate::revocation::OnStoreUnavailable::Refuse
+        );
+        assert_eq!(section.retention_seconds, Some(3600));
+        let debug = format!("{shared:?}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("127.0.0.1:1/0"),
+            "{debug}"
+        );
+
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://h'\nprefix = 'x'\n"
+        ));
+        assert!(e.contains("unknown field") && e.contains("prefix"), "{e}");
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://h'\non_store_unavailable = 'ignore'\n"
+        ));
+        assert!(
+            e.contains("ignore") && e.contains("serve_last_known"),
+            "{e}"
+        );
+        let e = err(&format!("{TENANT}[revocations]\nkey_prefix = 'x'\n"));
+        assert!(e.contains("redis_url"), "{e}");
+        let e = err(&format!("revocations = 'yes'\n{TENANT}"));
+        assert!(e.contains("revocations"), "{e}");
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn a_revocations_table_without_feature_redis_names_the_feature() {
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://127.0.0.1/0'\n"
+        ));
+        assert!(e.contains("feature `redis`"), "{e}");
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn bad_shared_revocation_settings_name_the_key_and_hide_the_url() {
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'http://u:s3cret@h/0'\n"
+        ));
+        assert!(
+            e.contains("revocations.redis_url") && !e.contains("s3cret"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://h'\nmax_staleness_seconds = 0\n"
+        ));
+        assert!(e.contains("revocations.max_staleness_seconds"), "{e}");
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://h'\nkey_prefix = ''\n"
+        ));
+        assert!(e.contains("revocations.key_prefix"), "{e}");
+        let e = err(&format!(
+            "{TENANT}[revocations]\nredis_url = 'redis://h'\nretention_seconds = 1\n"
+        ));
+        assert!(e.contains("revocations.retention_seconds"), "{e}");
     }
 
     #[test]

@@ -105,6 +105,11 @@ pub enum AuthError {
     /// The runtime tenant resolver failed (not "unknown": it could not answer).
     #[error("tenant resolver is unavailable")]
     ResolverUnavailable,
+    /// The shared revocation list cannot be trusted: not loaded yet, or (with
+    /// `on_store_unavailable = "refuse"`) its store unreachable for longer than
+    /// `max_staleness_seconds`. Every request gets it until the store is back.
+    #[error("revocation list is temporarily unavailable")]
+    RevocationsUnavailable,
     /// The principal is valid but the route's policy refuses it.
     #[error("{0}")]
     Forbidden(Cow<'static, str>),
@@ -140,9 +145,9 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AuthError::KeysUnavailable { .. } | AuthError::ResolverUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AuthError::KeysUnavailable { .. }
+            | AuthError::ResolverUnavailable
+            | AuthError::RevocationsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -186,6 +191,7 @@ impl AuthError {
             AuthError::TokenRevoked => "revoked",
             AuthError::KeysUnavailable { .. } => "keys_unavailable",
             AuthError::ResolverUnavailable => "resolver_unavailable",
+            AuthError::RevocationsUnavailable => "revocations_unavailable",
             AuthError::Forbidden(_) => "forbidden",
         }
     }
@@ -325,5 +331,21 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "10");
         assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn revocations_unavailable_is_503_and_names_nothing() {
+        let err = AuthError::RevocationsUnavailable;
+        let response = err.to_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "10");
+        assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+        assert_eq!(
+            body["error_description"],
+            "revocation list is temporarily unavailable"
+        );
+        assert_eq!(err.reason(), "revocations_unavailable");
     }
 }

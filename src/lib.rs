@@ -81,6 +81,8 @@ pub use jwks::{FetchError, JwksCache, JwksConfig};
 pub use layer::{AuthLayer, CognitoAuthz};
 pub use policy::Policy;
 pub use principal::{Principal, TokenUse};
-pub use revocation::Revocations;
+#[cfg(feature = "redis")]
+pub use revocation::RedisRevocations;
+pub use revocation::{OnStoreUnavailable, RevocationError, Revocations};
 pub use tenant::{Issuer, ResolveError, Tenant, TenantRegistry, TenantResolver};
 pub use verify::{SELF_SERVICE_SCOPE, SelfServiceGuard, TokenUses};

@@ -64,6 +64,13 @@ pub enum AdminError {
     /// own the token's app client. 500.
     #[error("tenant is not available for admin operations")]
     UnknownTenant,
+    /// Cognito's own action (sign-out, disable) was done, and this replica refuses the user's
+    /// tokens, but the revocation could not be written to the shared store (feature `redis`):
+    /// other replicas may still accept them. 503 with `Retry-After`; retrying is safe.
+    #[error(
+        "{0}, but the revocation was not shared with the other replicas (revocation store unavailable); retry"
+    )]
+    RevocationNotShared(&'static str),
     /// Cognito answered with an error this crate does not expect. `code` is Cognito's error
     /// code. 502.
     #[error("unexpected answer from Cognito ({code})")]
@@ -82,7 +89,9 @@ impl AdminError {
             AdminError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::ProtectedAttribute(_) | AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
             AdminError::SelfLockout(_) | AdminError::Conflict(_) => StatusCode::CONFLICT,
-            AdminError::Throttled | AdminError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AdminError::Throttled
+            | AdminError::Unavailable
+            | AdminError::RevocationNotShared(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::Misconfigured { .. } | AdminError::UnknownTenant => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -104,6 +113,7 @@ impl AdminError {
             AdminError::Conflict(_) => "conflict",
             AdminError::Throttled => "throttled",
             AdminError::Unavailable => "temporarily_unavailable",
+            AdminError::RevocationNotShared(_) => "revocation_not_shared",
             AdminError::Misconfigured { .. } => "server_misconfigured",
             AdminError::UnknownTenant => "unknown_tenant",
             AdminError::Upstream { .. } => "upstream_error",
@@ -115,6 +125,7 @@ impl AdminError {
         match self {
             AdminError::Throttled => Some(5),
             AdminError::Unavailable => Some(10),
+            AdminError::RevocationNotShared(_) => Some(5),
             _ => None,
         }
     }
@@ -277,5 +288,13 @@ mod tests {
         assert_eq!(AdminError::Throttled.retry_after(), Some(5));
         assert_eq!(AdminError::Unavailable.retry_after(), Some(10));
         assert_eq!(AdminError::UserNotFound.retry_after(), None);
+        let not_shared = AdminError::RevocationNotShared("Cognito signed the user out");
+        assert_eq!(not_shared.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(not_shared.retry_after(), Some(5));
+        assert_eq!(
+            not_shared.public_message(),
+            "Cognito signed the user out, but the revocation was not shared with the other \
+             replicas (revocation store unavailable); retry"
+        );
     }
 }

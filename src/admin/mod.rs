@@ -58,6 +58,7 @@
 //! | bad body, bad MFA settings, bad attribute (`InvalidParameterException`, message passed on) | 400 |
 //! | self-lockout; email or phone already used by another account | 409 |
 //! | Cognito throttling, timeout, connection failure, 5xx | 503 + `Retry-After` |
+//! | sign-out or disable done in Cognito, but the shared revocation store (feature `redis`) could not be written | 503 + `Retry-After`, `revocation_not_shared` |
 //! | Cognito refuses the server's credentials (`NotAuthorizedException`, missing IAM permission), pool missing | 500 |
 //! | any other Cognito error | 502 |
 //!
@@ -75,7 +76,16 @@
 //!
 //! # Revocation
 //! [`TenantAdmin::global_sign_out`] makes Cognito refuse the user's tokens on its own APIs,
-//! but access tokens verified locally stay valid until they expire.
+//! but access tokens verified locally stay valid until they expire, unless the `CognitoAuth`
+//! has a [`Revocations`](crate::Revocations) list. Then sign-out and disable run in this order:
+//! 1. Cognito's own action (`AdminUserGlobalSignOut`, `AdminDisableUser`); if it fails,
+//!    nothing is recorded and the Cognito error is answered;
+//! 2. the user's `sub` is recorded in this replica's list: it refuses the tokens at once;
+//! 3. with a shared list (feature `redis`), the revocation is written to Redis and published.
+//!    If that fails the route answers 503 `revocation_not_shared` with `Retry-After`, saying
+//!    that Cognito's action was done but other replicas may not know yet. Retrying the route
+//!    is safe: both steps are idempotent. (This replica also writes back what it holds when
+//!    it reconnects, so the revocation reaches the store once it is back, retry or not.)
 
 mod audit;
 mod error;

@@ -657,8 +657,7 @@ impl TenantAdmin {
                     .username(&user.username)
             )
             .map_err(|e| from_sdk(e, "AdminDisableUser", CallKind::Other))?;
-            self.revoke(&user);
-            Ok(())
+            self.revoke(&user, "Cognito disabled the user").await
         })
         .await
     }
@@ -702,20 +701,26 @@ impl TenantAdmin {
                     .username(user.as_ref().map_or(username, |u| u.username.as_str()))
             )
             .map_err(|e| from_sdk(e, "AdminUserGlobalSignOut", CallKind::Other))?;
-            if let Some(user) = &user {
-                self.revoke(user);
+            match &user {
+                Some(user) => self.revoke(user, "Cognito signed the user out").await,
+                None => Ok(()),
             }
-            Ok(())
         })
         .await
     }
 
-    /// Records `user` in the revocation list, if there is one.
-    fn revoke(&self, user: &StoredUser) {
+    /// Records `user` in the revocation list, if there is one, after Cognito's own action
+    /// (`done`) succeeded: this replica refuses the user's tokens at once; a shared list is
+    /// then written to its store, and if that fails the caller learns that Cognito's part was
+    /// done but the other replicas may not know (503, retry: both steps are idempotent).
+    async fn revoke(&self, user: &StoredUser, done: &'static str) -> Result<(), AdminError> {
         let (Some(revocations), Some(sub)) = (&self.revocations, &user.sub) else {
-            return;
+            return Ok(());
         };
-        revocations.revoke_user(self.binding.tenant.id(), sub);
+        revocations
+            .revoke_user_shared(self.binding.tenant.id(), sub)
+            .await
+            .map_err(|_| AdminError::RevocationNotShared(done))
     }
 
     /// Resolves `username` (which may be an alias) to the stored user name and `sub`.

@@ -125,13 +125,13 @@ impl Verifier {
             return CacheLookup::Miss(None);
         };
         match cache.get(&slot) {
-            Some(principal) if self.is_revoked(&principal) => {
-                CacheLookup::Rejected(AuthError::TokenRevoked)
-            }
-            Some(principal) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
-            Some(principal) => CacheLookup::Rejected(AuthError::WrongTokenUse {
-                found: principal.token_use(),
-            }),
+            Some(principal) => match self.check_revocation(&principal) {
+                Err(err) => CacheLookup::Rejected(err),
+                Ok(()) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
+                Ok(()) => CacheLookup::Rejected(AuthError::WrongTokenUse {
+                    found: principal.token_use(),
+                }),
+            },
             None => CacheLookup::Miss(Some(slot)),
         }
     }
@@ -162,9 +162,7 @@ impl Verifier {
         if let (Some(cache), Some(slot)) = (&self.cache, slot) {
             cache.insert(slot, principal.clone(), valid_until);
         }
-        if self.is_revoked(&principal) {
-            return Err(AuthError::TokenRevoked);
-        }
+        self.check_revocation(&principal)?;
         if !uses.allows(principal.token_use()) {
             return Err(AuthError::WrongTokenUse {
                 found: principal.token_use(),
@@ -187,10 +185,12 @@ impl Verifier {
     }
 
     /// Revocation is checked on every request, hit or miss: a cached entry outlives a sign-out.
-    fn is_revoked(&self, principal: &Principal) -> bool {
-        self.revocations
-            .as_ref()
-            .is_some_and(|revocations| revocations.is_revoked(principal))
+    /// A shared list whose store is unavailable (per its policy) refuses with 503.
+    fn check_revocation(&self, principal: &Principal) -> Result<(), AuthError> {
+        match &self.revocations {
+            Some(revocations) => revocations.check(principal),
+            None => Ok(()),
+        }
     }
 
     /// The tenant owning `iss`, and for a resolver's tenant until when the answer holds.

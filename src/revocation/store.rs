@@ -1,0 +1,620 @@
+//! The Redis store behind shared revocations (feature `redis`).
+//!
+//! Data model, one prefix per deployment:
+//! - sorted set `{prefix}:revoked`: member = the JSON array `[kind, tenant, id]`
+//!   ([`wire`](super::wire)), score = Unix second of the revocation. Entries older than the
+//!   retention (plus the largest leeway) are pruned on every write, and the key's TTL is
+//!   refreshed to that span, so an idle store empties itself once no token can need it.
+//! - pub/sub channel `{prefix}:revocations`: one message per new revocation.
+//!
+//! Each replica runs one background task: subscribe, write back what it holds (Redis may have
+//! restarted empty), load the set in full, then apply messages as they come and `PING` on the
+//! subscription. A pong arrives after every message published before the ping, so each pong
+//! proves the mirror complete as of the ping: that instant is the mirror's age. A second task
+//! turns that age into the flag the per-request check reads, so a request pays one atomic load.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, Msg, RedisError};
+use futures_util::{FutureExt, StreamExt};
+use tokio::sync::watch;
+
+use super::{
+    Entry, Inner, OnStoreUnavailable, RevocationError, Revocations, SharedStore, StoreFuture,
+    redacted, unix_now, wire,
+};
+use crate::error::ConfigError;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+const MAX_PING_INTERVAL: Duration = Duration::from_secs(1);
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+const LOAD_PAGE: usize = 5_000;
+const WRITE_BACK_CHUNK: usize = 1_000;
+
+/// Revocations shared by every replica through Redis (feature `redis`).
+///
+/// Give it to [`CognitoAuthBuilder::redis_revocations`](crate::CognitoAuthBuilder::redis_revocations)
+/// or write a `[revocations]` table in the configuration file. Needs Redis 6.2 or newer (a
+/// single node or a primary with replicas; not Redis Cluster).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use cognito_authz::{CognitoAuth, OnStoreUnavailable, RedisRevocations, Tenant};
+///
+/// let auth = CognitoAuth::builder()
+///     .tenant(Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a").build()?)?
+///     .redis_revocations(
+///         RedisRevocations::new("redis://127.0.0.1:6379/0")
+///             .max_staleness(Duration::from_secs(30))
+///             .on_store_unavailable(OnStoreUnavailable::Refuse),
+///     )
+///     .build()?;
+/// auth.revocations_loaded().await; // before serving: see CognitoAuth::revocations_loaded
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisRevocations {
+    url: String,
+    key_prefix: String,
+    max_staleness: Duration,
+    on_store_unavailable: OnStoreUnavailable,
+    retention: Duration,
+}
+
+impl RedisRevocations {
+    /// The store at `url` (`redis://[user:password@]host[:port][/db]`). The URL is never logged
+    /// nor shown by `Debug`, beyond its host, port and database.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisRevocations {
+            url: url.into(),
+            key_prefix: "cognito-authz".to_owned(),
+            max_staleness: Duration::from_secs(30),
+            on_store_unavailable: OnStoreUnavailable::ServeLastKnown,
+            retention: super::DEFAULT_RETENTION,
+        }
+    }
+
+    /// Prefix of the key and channel names. Default `cognito-authz`.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// How old the mirror may get, with the store unreachable, before
+    /// [`OnStoreUnavailable::Refuse`] refuses requests. Default 30 s.
+    pub fn max_staleness(mut self, max: Duration) -> Self {
+        self.max_staleness = max;
+        self
+    }
+
+    /// What requests get while the store is unreachable. Default
+    /// [`OnStoreUnavailable::ServeLastKnown`].
+    pub fn on_store_unavailable(mut self, policy: OnStoreUnavailable) -> Self {
+        self.on_store_unavailable = policy;
+        self
+    }
+
+    /// How long a revocation is kept, in Redis and in every mirror: the longest token lifetime
+    /// of your app clients. Default 1 day (Cognito's maximum); the largest leeway is added.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Validates the settings and makes the shared list; starts its synchronisation when called
+    /// inside a tokio runtime (otherwise at the first check or
+    /// [`Revocations::loaded`]).
+    pub(crate) fn into_list(self) -> Result<Revocations, ConfigError> {
+        if self.key_prefix.is_empty() {
+            return Err(ConfigError::invalid(
+                "revocations.key_prefix",
+                "must not be empty",
+            ));
+        }
+        if self.max_staleness.is_zero() {
+            return Err(ConfigError::invalid(
+                "revocations.max_staleness_seconds",
+                "must be positive",
+            ));
+        }
+        if self.retention < Duration::from_secs(60) {
+            return Err(ConfigError::invalid(
+                "revocations.retention_seconds",
+                "must be at least 60: use the longest token lifetime (default 86400)",
+            ));
+        }
+        // The error is not passed on: it may quote the URL, password included.
+        let client = Client::open(self.url.as_str()).map_err(|_| {
+            ConfigError::invalid(
+                "revocations.redis_url",
+                "not a Redis URL (redis://[user:password@]host[:port][/db])",
+            )
+        })?;
+        let list = Revocations::with_retention(self.retention);
+        let (loaded, _) = watch::channel(false);
+        let store = Arc::new_cyclic(|me| Store {
+            me: me.clone(),
+            list: Arc::downgrade(&list.inner),
+            client,
+            manager: OnceLock::new(),
+            key: format!("{}:revoked", self.key_prefix),
+            channel: format!("{}:revocations", self.key_prefix),
+            keep: self.retention + crate::MAX_LEEWAY,
+            max_staleness: self.max_staleness,
+            policy: self.on_store_unavailable,
+            ping_interval: (self.max_staleness / 4)
+                .clamp(Duration::from_millis(20), MAX_PING_INTERVAL),
+            started: AtomicBool::new(false),
+            epoch: Instant::now(),
+            synced_at: AtomicU64::new(0),
+            health: AtomicU8::new(UNKNOWN),
+            loaded,
+            target: redacted(&self.url),
+        });
+        list.attach(store.clone());
+        store.ensure_started();
+        Ok(list)
+    }
+}
+
+impl fmt::Debug for RedisRevocations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisRevocations")
+            .field("url", &redacted(&self.url))
+            .field("key_prefix", &self.key_prefix)
+            .field("max_staleness", &self.max_staleness)
+            .field("on_store_unavailable", &self.on_store_unavailable)
+            .field("retention", &self.retention)
+            .finish()
+    }
+}
+
+const UNKNOWN: u8 = 0;
+const UP: u8 = 1;
+const DOWN: u8 = 2;
+
+struct Store {
+    me: Weak<Store>,
+    /// The mirror. Weak: the tasks end once every `Revocations` clone is gone.
+    list: Weak<Inner>,
+    client: Client,
+    /// Made on first use, inside the runtime (it spawns a task).
+    manager: OnceLock<ConnectionManager>,
+    key: String,
+    channel: String,
+    /// Retention plus the largest leeway.
+    keep: Duration,
+    max_staleness: Duration,
+    policy: OnStoreUnavailable,
+    ping_interval: Duration,
+    started: AtomicBool,
+    epoch: Instant,
+    /// Milliseconds after `epoch`, plus one, of the last instant the mirror was complete; 0:
+    /// never loaded.
+    synced_at: AtomicU64,
+    health: AtomicU8,
+    loaded: watch::Sender<bool>,
+    /// The store's address without credentials, for logs.
+    target: String,
+}
+
+/// Why a synchronisation session ended.
+enum SyncError {
+    Redis(RedisError),
+    Timeout(&'static str),
+    Closed,
+}
+
+impl fmt::Display for SyncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncError::Redis(err) => write!(f, "{err}"),
+            SyncError::Timeout(what) => write!(f, "{what} timed out"),
+            SyncError::Closed => f.write_str("subscription closed"),
+        }
+    }
+}
+
+impl From<RedisError> for SyncError {
+    fn from(err: RedisError) -> Self {
+        SyncError::Redis(err)
+    }
+}
+
+async fn timed<T>(
+    limit: Duration,
+    what: &'static str,
+    fut: impl Future<Output = Result<T, RedisError>>,
+) -> Result<T, SyncError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(SyncError::Timeout(what)),
+    }
+}
+
+impl Store {
+    fn list(&self) -> Option<Revocations> {
+        self.list.upgrade().map(|inner| Revocations { inner })
+    }
+
+    fn manager(&self) -> Result<ConnectionManager, RedisError> {
+        if let Some(manager) = self.manager.get() {
+            return Ok(manager.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            // Fail a write fast while Redis is down: the caller is told and retries.
+            .set_number_of_retries(1)
+            .set_max_delay(MAX_BACKOFF);
+        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
+        Ok(self.manager.get_or_init(|| manager).clone())
+    }
+
+    /// Oldest revocation time still kept at `now`.
+    fn oldest_kept(&self, now: u64) -> u64 {
+        now.saturating_sub(self.keep.as_secs())
+    }
+
+    async fn write(&self, entry: Entry) -> Result<(), RevocationError> {
+        let now = unix_now();
+        let mut pipe = ::redis::pipe();
+        pipe.atomic()
+            .cmd("ZADD")
+            .arg(&self.key)
+            .arg("GT")
+            .arg(entry.at)
+            .arg(wire::member(&entry))
+            .ignore()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&self.key)
+            .arg("-inf")
+            .arg(format!("({}", self.oldest_kept(now)))
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&self.key)
+            .arg(self.keep.as_secs())
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(wire::message(&entry))
+            .ignore();
+        let outcome = match self.manager() {
+            Ok(mut con) => timed(RESPONSE_TIMEOUT, "write", pipe.query_async::<()>(&mut con)).await,
+            Err(err) => Err(SyncError::Redis(err)),
+        };
+        outcome.map_err(|err| {
+            tracing::warn!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                error = %err,
+                "revocation recorded locally but not written to the shared store",
+            );
+            RevocationError::NotShared(match &err {
+                SyncError::Timeout(_) => "the store did not answer in time",
+                SyncError::Redis(e) if e.is_io_error() || e.is_connection_refusal() => {
+                    "the store is unreachable"
+                }
+                _ => "the store refused the write",
+            })
+        })
+    }
+
+    /// Reconnects forever (with a capped backoff) until the list is dropped.
+    async fn sync(self: Arc<Self>) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let mut synced = false;
+            match self.session(&mut synced).await {
+                Ok(()) => return,
+                Err(err) => self.mark_down(&err),
+            }
+            if self.list.strong_count() == 0 {
+                return;
+            }
+            if synced {
+                backoff = MIN_BACKOFF;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// One connection's life. `Ok` only when the list was dropped.
+    async fn session(&self, synced: &mut bool) -> Result<(), SyncError> {
+        let pubsub = timed(CONNECT_TIMEOUT, "connect", self.client.get_async_pubsub()).await?;
+        let (mut sink, mut stream) = pubsub.split();
+        // Subscribed before loading: nothing published during the load is missed.
+        timed(RESPONSE_TIMEOUT, "subscribe", sink.subscribe(&self.channel)).await?;
+        let mut con = self.manager()?;
+        let complete_as_of = Instant::now();
+        {
+            let Some(list) = self.list() else {
+                return Ok(());
+            };
+            self.write_back(&list, &mut con).await?;
+            self.load(&list, &mut con).await?;
+            self.mark_synced(&list, complete_as_of);
+        }
+        *synced = true;
+        let mut next_ping = complete_as_of + self.ping_interval;
+        loop {
+            let deadline = tokio::time::Instant::from_std(next_ping);
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(msg)) => match self.list() {
+                    Some(list) => self.apply(&list, &msg),
+                    None => return Ok(()),
+                },
+                Ok(None) => return Err(SyncError::Closed),
+                Err(_) => {
+                    let Some(list) = self.list() else {
+                        return Ok(());
+                    };
+                    let sent = Instant::now();
+                    timed(RESPONSE_TIMEOUT, "ping", sink.ping::<()>()).await?;
+                    // Messages published before the ping are queued by now.
+                    while let Some(Some(msg)) = stream.next().now_or_never() {
+                        self.apply(&list, &msg);
+                    }
+                    self.mark_synced(&list, sent);
+                    next_ping = sent + self.ping_interval;
+                }
+            }
+        }
+    }
+
+    fn apply(&self, list: &Revocations, msg: &Msg) {
+        let now = unix_now();
+        match wire::decode_message(msg.get_payload_bytes(), now) {
+            Ok(entry) => {
+                list.merge([entry], now);
+            }
+            Err(reason) => tracing::warn!(
+                target: "cognito_authz::revocation",
+                reason,
+                "skipping a malformed revocation message",
+            ),
+        }
+    }
+
+    /// Loads the whole set, page by page, into the mirror (which only ever grows: an entry
+    /// missing from the store is not removed here).
+    async fn load(&self, list: &Revocations, con: &mut ConnectionManager) -> Result<(), SyncError> {
+        let now = unix_now();
+        let mut offset = 0;
+        let (mut skipped, mut first_reason) = (0usize, "");
+        loop {
+            let page: Vec<(Vec<u8>, f64)> = timed(
+                RESPONSE_TIMEOUT,
+                "load",
+                ::redis::cmd("ZRANGE")
+                    .arg(&self.key)
+                    .arg(self.oldest_kept(now))
+                    .arg("+inf")
+                    .arg("BYSCORE")
+                    .arg("LIMIT")
+                    .arg(offset)
+                    .arg(LOAD_PAGE)
+                    .arg("WITHSCORES")
+                    .query_async(con),
+            )
+            .await?;
+            let read = page.len();
+            let entries =
+                page.into_iter().filter_map(|(member, score)| {
+                    match wire::decode_member(&member, score, now) {
+                        Ok(entry) => Some(entry),
+                        Err(reason) => {
+                            skipped += 1;
+                            first_reason = reason;
+                            None
+                        }
+                    }
+                });
+            list.merge(entries.collect::<Vec<_>>(), now);
+            if read < LOAD_PAGE {
+                break;
+            }
+            offset += LOAD_PAGE;
+        }
+        if skipped > 0 {
+            tracing::warn!(
+                target: "cognito_authz::revocation",
+                skipped,
+                reason = first_reason,
+                "skipped malformed entries of the revocation store",
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes every entry held here back to the store (which keeps the later time of each), and
+    /// announces those it did not have: after Redis restarted empty, or revocations recorded
+    /// here while it was down, nothing is lost as long as one replica holds it.
+    async fn write_back(
+        &self,
+        list: &Revocations,
+        con: &mut ConnectionManager,
+    ) -> Result<(), SyncError> {
+        let entries = list.entries(unix_now());
+        let mut announced = 0;
+        for chunk in entries.chunks(WRITE_BACK_CHUNK) {
+            let mut add = ::redis::pipe();
+            for entry in chunk {
+                add.cmd("ZADD")
+                    .arg(&self.key)
+                    .arg("GT")
+                    .arg("CH")
+                    .arg(entry.at)
+                    .arg(wire::member(entry));
+            }
+            let changed: Vec<i64> =
+                timed(RESPONSE_TIMEOUT, "write back", add.query_async(con)).await?;
+            let mut announce = ::redis::pipe();
+            for (entry, _) in chunk.iter().zip(&changed).filter(|(_, c)| **c > 0) {
+                announce
+                    .cmd("PUBLISH")
+                    .arg(&self.channel)
+                    .arg(wire::message(entry))
+                    .ignore();
+                announced += 1;
+            }
+            announce
+                .cmd("EXPIRE")
+                .arg(&self.key)
+                .arg(self.keep.as_secs())
+                .ignore();
+            timed(
+                RESPONSE_TIMEOUT,
+                "write back",
+                announce.query_async::<()>(con),
+            )
+            .await?;
+        }
+        if announced > 0 {
+            tracing::info!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                written_back = announced,
+                "the revocation store lacked entries held here; wrote them back",
+            );
+        }
+        Ok(())
+    }
+
+    fn mark_synced(&self, list: &Revocations, complete_as_of: Instant) {
+        let ms = complete_as_of
+            .saturating_duration_since(self.epoch)
+            .as_millis() as u64
+            + 1;
+        self.synced_at.fetch_max(ms, Ordering::AcqRel);
+        if self.health.swap(UP, Ordering::AcqRel) != UP {
+            tracing::info!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                revocations = list.len(),
+                "revocation store loaded; following its changes",
+            );
+            #[cfg(feature = "metrics")]
+            metrics::gauge!("cognito_authz_revocation_store_up").set(1.0);
+        }
+        self.loaded
+            .send_if_modified(|loaded| !std::mem::replace(loaded, true));
+        self.refresh(list);
+    }
+
+    fn mark_down(&self, err: &SyncError) {
+        if self.health.swap(DOWN, Ordering::AcqRel) != DOWN {
+            tracing::warn!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                error = %err,
+                policy = ?self.policy,
+                max_staleness_seconds = self.max_staleness.as_secs_f64(),
+                "revocation store unavailable; reconnecting",
+            );
+            #[cfg(feature = "metrics")]
+            metrics::gauge!("cognito_authz_revocation_store_up").set(0.0);
+        }
+    }
+
+    /// Time since the mirror was last known complete; `None` before the first full load.
+    fn mirror_age(&self) -> Option<Duration> {
+        let synced = self.synced_at.load(Ordering::Acquire).checked_sub(1)?;
+        let now = Instant::now().saturating_duration_since(self.epoch);
+        Some(now.saturating_sub(Duration::from_millis(synced)))
+    }
+
+    /// Sets the flag the per-request check reads.
+    fn refresh(&self, list: &Revocations) {
+        let age = self.mirror_age();
+        #[cfg(feature = "metrics")]
+        if let Some(age) = age {
+            metrics::gauge!("cognito_authz_revocation_mirror_age_seconds").set(age.as_secs_f64());
+        }
+        let unavailable = match (age, self.policy) {
+            // Never loaded: there is no last known state to serve.
+            (None, _) => true,
+            (Some(age), OnStoreUnavailable::Refuse) => age > self.max_staleness,
+            (Some(_), _) => false,
+        };
+        let was = list.set_unavailable(unavailable);
+        if unavailable && !was {
+            tracing::error!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                "revocation mirror older than max_staleness; refusing requests (503) until the store is back",
+            );
+        } else if was && !unavailable && age.is_some() {
+            tracing::info!(target: "cognito_authz::revocation", "revocation mirror current; serving requests");
+        }
+    }
+
+    /// Keeps the flag current while the session task is stuck waiting on Redis.
+    async fn watch(self: Arc<Self>) {
+        let tick =
+            (self.max_staleness / 8).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        loop {
+            tokio::time::sleep(tick).await;
+            let Some(list) = self.list() else {
+                return;
+            };
+            self.refresh(&list);
+        }
+    }
+}
+
+impl SharedStore for Store {
+    fn share(&self, entry: Entry) -> StoreFuture<'_, Result<(), RevocationError>> {
+        Box::pin(self.write(entry))
+    }
+
+    fn ensure_started(&self) {
+        if self.started.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(me) = self.me.upgrade() {
+            runtime.spawn(me.clone().sync());
+            runtime.spawn(me.watch());
+        }
+    }
+
+    fn loaded(&self) -> StoreFuture<'_, ()> {
+        let mut loaded = self.loaded.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the store, which outlives this borrow.
+            let _ = loaded.wait_for(|loaded| *loaded).await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            redacted("redis://user:s3cret@cache.internal:6380/2?password=x"),
+            "redis://cache.internal:6380/2"
+        );
+        assert_eq!(redacted("redis://:p@ss@h/0"), "redis://h/0");
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(redacted("s3cret"), "<not a URL>");
+        let config = RedisRevocations::new("redis://u:s3cret@h:1/0");
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}

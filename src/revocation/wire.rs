@@ -1,0 +1,150 @@
+//! How revocations are written in Redis: sorted-set members and pub/sub messages.
+//!
+//! Tenant ids, `sub`s and `origin_jti`s may hold any character, so they are never joined with
+//! a separator: a member is the JSON array `["u", tenant, sub]` (or `"s"` for a session) and a
+//! message is `["u", tenant, sub, unix_seconds]`. JSON escaping makes both unambiguous. Data
+//! that does not decode is skipped with a reason (never the data itself) in the log.
+
+use super::{Entry, Kind};
+
+/// Longest tenant id or user/session id accepted from the store: Cognito's `sub` is 36
+/// characters and `origin_jti` about the same; anything far longer is not ours.
+const MAX_FIELD_BYTES: usize = 1024;
+
+fn kind_tag(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "u",
+        Kind::Session => "s",
+    }
+}
+
+/// The sorted-set member of `entry` (its score is `entry.at`).
+pub(super) fn member(entry: &Entry) -> String {
+    serde_json::json!([kind_tag(entry.kind), entry.tenant, entry.id]).to_string()
+}
+
+/// The pub/sub message announcing `entry`.
+pub(super) fn message(entry: &Entry) -> String {
+    serde_json::json!([kind_tag(entry.kind), entry.tenant, entry.id, entry.at]).to_string()
+}
+
+/// A member read back with its score. `now` bounds the score: a revocation time in the future
+/// (beyond the leeway) would also refuse sign-ins that happen after it.
+pub(super) fn decode_member(member: &[u8], score: f64, now: u64) -> Result<Entry, &'static str> {
+    let (kind, tenant, id): (String, String, String) =
+        serde_json::from_slice(member).map_err(|_| "member is not a [kind, tenant, id] array")?;
+    if !(score.is_finite() && score >= 0.0) {
+        return Err("score is not a time");
+    }
+    // Scores are written as whole seconds; `as` saturates, and the bound below catches it.
+    entry(&kind, tenant, id, score as u64, now)
+}
+
+/// A pub/sub message.
+pub(super) fn decode_message(payload: &[u8], now: u64) -> Result<Entry, &'static str> {
+    let (kind, tenant, id, at): (String, String, String, u64) = serde_json::from_slice(payload)
+        .map_err(|_| "message is not a [kind, tenant, id, time] array")?;
+    entry(&kind, tenant, id, at, now)
+}
+
+fn entry(kind: &str, tenant: String, id: String, at: u64, now: u64) -> Result<Entry, &'static str> {
+    let kind = match kind {
+        "u" => Kind::User,
+        "s" => Kind::Session,
+        _ => return Err("unknown kind"),
+    };
+    if tenant.is_empty() || id.is_empty() {
+        return Err("empty tenant or id");
+    }
+    if tenant.len() > MAX_FIELD_BYTES || id.len() > MAX_FIELD_BYTES {
+        return Err("tenant or id too long");
+    }
+    if at > now.saturating_add(crate::MAX_LEEWAY.as_secs()) {
+        return Err("revocation time is in the future");
+    }
+    Ok(Entry {
+        kind,
+        tenant,
+        id,
+        at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(kind: Kind, tenant: &str, id: &str, at: u64) -> Entry {
+        Entry {
+            kind,
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+            at,
+        }
+    }
+
+    #[test]
+    fn any_characters_round_trip_and_stay_unambiguous() {
+        let now = 1_800_000_000;
+        let tricky = [
+            e(Kind::User, "a:b", "c", now),
+            e(Kind::User, "a", "b:c", now),
+            e(Kind::Session, "t\",\"x", "]\n\u{0}é🦀", now - 5),
+            e(Kind::User, "[\"u\"", "\\", 0),
+        ];
+        let members: Vec<String> = tricky.iter().map(member).collect();
+        // Different (kind, tenant, id) never share a member.
+        assert_ne!(members[0], members[1]);
+        for (entry, member) in tricky.iter().zip(&members) {
+            assert_eq!(
+                decode_member(member.as_bytes(), entry.at as f64, now).as_ref(),
+                Ok(entry)
+            );
+            assert_eq!(
+                decode_message(message(entry).as_bytes(), now).as_ref(),
+                Ok(entry)
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_store_data_is_refused_with_a_reason() {
+        let now = 1_800_000_000;
+        let cases: [(&[u8], f64); 9] = [
+            (b"", 1.0),
+            (b"u:acme:sub", 1.0),
+            (b"[\"u\",\"acme\"]", 1.0),
+            (b"[\"x\",\"acme\",\"sub\"]", 1.0),
+            (b"[\"u\",\"\",\"sub\"]", 1.0),
+            (b"[\"u\",\"acme\",\"sub\"]", f64::NAN),
+            (b"[\"u\",\"acme\",\"sub\"]", -1.0),
+            (b"[\"u\",\"acme\",\"sub\"]", 1e300),
+            (b"\xff\xfe", 1.0),
+        ];
+        for (member, score) in cases {
+            assert!(
+                decode_member(member, score, now).is_err(),
+                "{member:?} {score}"
+            );
+        }
+        let long = "x".repeat(MAX_FIELD_BYTES + 1);
+        let m = serde_json::json!(["u", "acme", long]).to_string();
+        assert_eq!(
+            decode_member(m.as_bytes(), 1.0, now),
+            Err("tenant or id too long")
+        );
+        for bad in [
+            "[\"u\",\"acme\",\"sub\"]",
+            "[\"u\",\"acme\",\"sub\",-1]",
+            "[\"u\",\"acme\",\"sub\",\"1\"]",
+            "{\"kind\":\"u\"}",
+        ] {
+            assert!(decode_message(bad.as_bytes(), now).is_err(), "{bad}");
+        }
+        let future = message(&e(Kind::User, "acme", "sub", now + 301));
+        assert_eq!(
+            decode_message(future.as_bytes(), now),
+            Err("revocation time is in the future")
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! End to end: two replicas of the admin service, each its own `CognitoAuth` and admin router
+//! (in-process, as `examples/admin_service` builds them from a `[revocations]` table), sharing
+//! one real redis-server, against moto as Cognito. A sign-out through replica A makes replica B
+//! refuse the user's earlier token; with Redis down, the route says that Cognito's sign-out was
+//! done but not shared.
+
+#![cfg(all(feature = "admin", feature = "redis"))]
+
+mod moto;
+mod redis_server;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
+};
+use axum::Router;
+use axum::body::Body;
+use cognito_authz::admin::AdminApi;
+use cognito_authz::{AuthError, CognitoAuth};
+use http::{Method, Request, StatusCode, header};
+use moto::Moto;
+use redis_server::RedisServer;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "Passw0rd!Passw0rd";
+
+struct Pool {
+    id: String,
+    client_id: String,
+}
+
+async fn create_pool(cognito: &Client) -> Pool {
+    let pool = cognito
+        .create_user_pool()
+        .pool_name("replicas")
+        .send()
+        .await
+        .expect("CreateUserPool");
+    let id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("pool id")
+        .to_owned();
+    let client = cognito
+        .create_user_pool_client()
+        .user_pool_id(&id)
+        .client_name("replicas-app")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .send()
+        .await
+        .expect("CreateUserPoolClient");
+    let client_id = client
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("client id")
+        .to_owned();
+    cognito
+        .create_group()
+        .user_pool_id(&id)
+        .group_name("admin")
+        .send()
+        .await
+        .expect("CreateGroup");
+    for (user, admin) in [("alice", true), ("bob", false)] {
+        cognito
+            .admin_create_user()
+            .user_pool_id(&id)
+            .username(user)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .expect("AdminCreateUser");
+        cognito
+            .admin_set_user_password()
+            .user_pool_id(&id)
+            .username(user)
+            .password(PASSWORD)
+            .permanent(true)
+            .send()
+            .await
+            .expect("AdminSetUserPassword");
+        if admin {
+            cognito
+                .admin_add_user_to_group()
+                .user_pool_id(&id)
+                .username(user)
+                .group_name("admin")
+                .send()
+                .await
+                .expect("AdminAddUserToGroup");
+        }
+    }
+    Pool { id, client_id }
+}
+
+async fn access_token(cognito: &Client, pool: &Pool, username: &str) -> String {
+    let out = cognito
+        .admin_initiate_auth()
+        .user_pool_id(&pool.id)
+        .client_id(&pool.client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .expect("AdminInitiateAuth");
+    out.authentication_result()
+        .and_then(|r| r.access_token())
+        .expect("access token")
+        .to_owned()
+}
+
+/// One replica, built from the configuration file format.
+fn replica(moto: &Moto, pool: &Pool, redis_url: &str, cognito: &Client) -> (CognitoAuth, Router) {
+    let config = format!(
+        "[[tenant]]\nid = 'acme'\nuser_pool_id = '{pool}'\nclient_ids = ['{client}']\n\
+         jwks_url = '{jwks}'\n\n[revocations]\nredis_url = '{redis_url}'\n",
+        pool = pool.id,
+        client = pool.client_id,
+        jwks = moto.jwks_url(&pool.id),
+    );
+    let auth = CognitoAuth::from_config_str(&config).expect("config");
+    let app = AdminApi::new(auth.clone(), cognito.clone()).router();
+    (auth, app)
+}
+
+async fn post(app: &Router, uri: &str, token: &str) -> (StatusCode, Option<String>, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (
+        status,
+        retry_after,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+async fn loaded(auth: &CognitoAuth) {
+    tokio::time::timeout(Duration::from_secs(10), auth.revocations_loaded())
+        .await
+        .expect("replica loads the store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_through_one_replica_is_refused_by_the_other() {
+    let moto = Moto::start();
+    let mut redis = RedisServer::start();
+    let cognito = moto.client();
+    let pool = create_pool(&cognito).await;
+    let (auth_a, app_a) = replica(&moto, &pool, &redis.url(), &cognito);
+    let (auth_b, _app_b) = replica(&moto, &pool, &redis.url(), &cognito);
+    loaded(&auth_a).await;
+    loaded(&auth_b).await;
+    let alice = access_token(&cognito, &pool, "alice").await;
+    let bob = access_token(&cognito, &pool, "bob").await;
+    auth_b
+        .verify(&bob)
+        .await
+        .expect("valid on B before the sign-out (now cached)");
+
+    let (status, _, body) = post(&app_a, "/admin/users/bob/signout", &alice).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(auth_a.verify(&bob).await, Err(AuthError::TokenRevoked));
+    let start = Instant::now();
+    while auth_b.verify(&bob).await != Err(AuthError::TokenRevoked) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B never refused bob"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    auth_b.verify(&alice).await.expect("the admin is untouched");
+
+    // Redis down: Cognito's own sign-out still happens, and the route says the revocation
+    // was not shared (503 + Retry-After); replica A refuses the new token at once anyway.
+    let bob_again = access_token(&cognito, &pool, "bob").await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // a later `iat` second
+    let bob_later = access_token(&cognito, &pool, "bob").await;
+    auth_b
+        .verify(&bob_later)
+        .await
+        .expect("a later sign-in is valid on B");
+    redis.kill();
+    let (status, retry_after, body) = post(&app_a, "/admin/users/bob/signout", &alice).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert_eq!(body["error"], "revocation_not_shared");
+    let message = body["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("Cognito signed the user out, but the revocation was not shared"),
+        "{message}"
+    );
+    assert!(!message.contains("127.0.0.1"), "{message}");
+    let err = cognito
+        .get_user()
+        .access_token(&bob_later)
+        .send()
+        .await
+        .expect_err("Cognito's sign-out was done");
+    assert!(
+        err.as_service_error()
+            .is_some_and(|e| e.is_not_authorized_exception()),
+        "{err:?}"
+    );
+    assert_eq!(
+        auth_a.verify(&bob_later).await,
+        Err(AuthError::TokenRevoked)
+    );
+    assert_eq!(
+        auth_a.verify(&bob_again).await,
+        Err(AuthError::TokenRevoked)
+    );
+
+    // Once Redis is back (empty), A writes back what it holds and B learns it.
+    redis.restart();
+    let start = Instant::now();
+    while auth_b.verify(&bob_later).await != Err(AuthError::TokenRevoked) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B never learned the sign-out"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
