@@ -7,6 +7,7 @@ use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorResponder};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
 use crate::layer::AuthLayer;
+use crate::metrics::Metrics;
 use crate::principal::Principal;
 use crate::revocation::Revocations;
 use crate::tenant::{ResolverCache, Tenant, TenantRegistry, TenantResolver};
@@ -168,6 +169,7 @@ pub struct CognitoAuthBuilder {
     self_service_guard: Option<SelfServiceGuard>,
     revocations: Option<Revocations>,
     responder: Option<ErrorResponder>,
+    metrics_tenant_label: bool,
 }
 
 impl Default for CognitoAuthBuilder {
@@ -185,6 +187,7 @@ impl Default for CognitoAuthBuilder {
             self_service_guard: None,
             revocations: None,
             responder: None,
+            metrics_tenant_label: true,
         }
     }
 }
@@ -266,6 +269,14 @@ impl CognitoAuthBuilder {
         self
     }
 
+    /// Whether metrics (feature `metrics`) carry a `tenant` label. Default `true`; turn it off
+    /// for very many tenants, to keep one series per outcome and reason instead of one per
+    /// tenant as well. See [`metrics`](crate::metrics). Config: `[metrics] tenant_label`.
+    pub fn metrics_tenant_label(mut self, on: bool) -> Self {
+        self.metrics_tenant_label = on;
+        self
+    }
+
     /// Replaces the default JSON error answers of every layer using this `CognitoAuth`.
     pub fn error_responder(
         mut self,
@@ -322,7 +333,8 @@ impl CognitoAuthBuilder {
                 verifier: Verifier {
                     registry: self.registry,
                     resolver,
-                    keys: JwksCache::new(self.jwks)?,
+                    keys: JwksCache::new(self.jwks)?
+                        .with_metrics_tenant_label(self.metrics_tenant_label),
                     cache,
                     revocations: self.revocations,
                     settings: VerifySettings {
@@ -330,6 +342,7 @@ impl CognitoAuthBuilder {
                         max_token_bytes: self.max_token_bytes,
                         self_service_guard: self.self_service_guard,
                     },
+                    metrics: Metrics::new(self.metrics_tenant_label),
                 },
                 responder: self.responder,
             }),

@@ -24,6 +24,7 @@ pub(crate) use cache::{CacheSlot, VerifiedTokenCache};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
+use crate::metrics::{Metrics, TenantMetrics};
 use crate::principal::{Principal, PrincipalClaims, PrincipalData, TokenUse};
 use crate::revocation::Revocations;
 use crate::tenant::{ResolverCache, Tenant, TenantRegistry};
@@ -97,7 +98,8 @@ pub(crate) struct VerifySettings {
 
 pub(crate) enum CacheLookup {
     Hit(Principal),
-    Rejected(AuthError),
+    /// The refusal, and the tenant's metrics if the token was cached (hence of a known tenant).
+    Rejected(AuthError, Option<TenantMetrics>),
     Miss(Option<CacheSlot>),
 }
 
@@ -108,15 +110,19 @@ pub(crate) struct Verifier {
     pub(crate) cache: Option<VerifiedTokenCache>,
     pub(crate) revocations: Option<Revocations>,
     pub(crate) settings: VerifySettings,
+    pub(crate) metrics: Metrics,
 }
 
 impl Verifier {
     /// The synchronous part: size limit and cache. No allocation on a hit.
     pub(crate) fn lookup(&self, token: &str, uses: TokenUses) -> CacheLookup {
         if token.len() > self.settings.max_token_bytes {
-            return CacheLookup::Rejected(AuthError::TokenTooLarge {
-                max: self.settings.max_token_bytes,
-            });
+            return CacheLookup::Rejected(
+                AuthError::TokenTooLarge {
+                    max: self.settings.max_token_bytes,
+                },
+                None,
+            );
         }
         let Some(cache) = &self.cache else {
             return CacheLookup::Miss(None);
@@ -124,24 +130,34 @@ impl Verifier {
         let Some(slot) = cache.slot(token) else {
             return CacheLookup::Miss(None);
         };
-        match cache.get(&slot) {
-            Some(principal) if self.is_revoked(&principal) => {
-                CacheLookup::Rejected(AuthError::TokenRevoked)
+        let Some(principal) = cache.get(&slot) else {
+            self.metrics.cache_miss();
+            return CacheLookup::Miss(Some(slot));
+        };
+        self.metrics.cache_hit();
+        match principal {
+            principal if self.is_revoked(&principal) => {
+                CacheLookup::Rejected(AuthError::TokenRevoked, principal.metrics().cloned())
             }
-            Some(principal) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
-            Some(principal) => CacheLookup::Rejected(AuthError::WrongTokenUse {
-                found: principal.token_use(),
-            }),
-            None => CacheLookup::Miss(Some(slot)),
+            principal if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
+            principal => CacheLookup::Rejected(
+                AuthError::WrongTokenUse {
+                    found: principal.token_use(),
+                },
+                principal.metrics().cloned(),
+            ),
         }
     }
 
     /// Full verification of a token that missed the cache; caches the result on success.
+    /// `tenant_seen` gets the metrics of the token's tenant once its issuer is found to be one,
+    /// so that a refusal after that point is counted under it.
     pub(crate) async fn verify_uncached(
         &self,
         token: &str,
         slot: Option<CacheSlot>,
         uses: TokenUses,
+        tenant_seen: &mut Option<TenantMetrics>,
     ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
         let payload = unverified.claims()?;
@@ -150,12 +166,13 @@ impl Verifier {
             .as_deref()
             .ok_or(AuthError::MissingClaim("iss"))?;
         let tenant = self.tenant(iss).await?;
+        let metrics = tenant_seen.insert(self.metrics.tenant(&tenant));
         let key = self.keys.key(&tenant, &unverified.kid).await?;
         if !key.verify_digest(&message_digest(token), &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
         let (principal, valid_until) =
-            self.validate(payload.claims?, &tenant, SystemTime::now())?;
+            self.validate(payload.claims?, &tenant, metrics, SystemTime::now())?;
         if let (Some(cache), Some(slot)) = (&self.cache, slot) {
             cache.insert(slot, principal.clone(), valid_until);
         }
@@ -178,8 +195,8 @@ impl Verifier {
     ) -> Result<Principal, AuthError> {
         match self.lookup(token, uses) {
             CacheLookup::Hit(principal) => Ok(principal),
-            CacheLookup::Rejected(err) => Err(err),
-            CacheLookup::Miss(hashed) => self.verify_uncached(token, hashed, uses).await,
+            CacheLookup::Rejected(err, _) => Err(err),
+            CacheLookup::Miss(hashed) => self.verify_uncached(token, hashed, uses, &mut None).await,
         }
     }
 
@@ -216,6 +233,7 @@ impl Verifier {
         &self,
         claims: token::Claims<'_>,
         tenant: &Arc<Tenant>,
+        metrics: &TenantMetrics,
         now: SystemTime,
     ) -> Result<(Principal, Duration), AuthError> {
         let now = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
@@ -260,19 +278,22 @@ impl Verifier {
             TokenUse::Access => claims.scope.as_deref().unwrap_or(""),
             TokenUse::Id => "",
         };
-        let principal = Principal::new(PrincipalData::new(PrincipalClaims {
-            tenant,
-            subject: &subject,
-            username: &username,
-            client_id: &client_id,
-            token_use,
-            groups: &groups,
-            scope,
-            expires_at: exp,
-            issued_at: claims.iat,
-            jti: claims.jti.as_deref(),
-            origin_jti: claims.origin_jti.as_deref(),
-        }));
+        let principal = Principal::new(
+            PrincipalData::new(PrincipalClaims {
+                tenant,
+                subject: &subject,
+                username: &username,
+                client_id: &client_id,
+                token_use,
+                groups: &groups,
+                scope,
+                expires_at: exp,
+                issued_at: claims.iat,
+                jti: claims.jti.as_deref(),
+                origin_jti: claims.origin_jti.as_deref(),
+            })
+            .with_metrics(metrics.clone()),
+        );
         if let Some(guard) = &self.settings.self_service_guard
             && token_use == TokenUse::Access
             && principal.has_scope(SELF_SERVICE_SCOPE)
