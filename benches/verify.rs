@@ -13,6 +13,12 @@
 //!   whole token, and the GMAC tag under a secret key that the crate uses.
 //! - `token_cache`: one read of 1,000 cached entries, moka against quick_cache (the crate's
 //!   choice), from one thread and from two threads at once.
+//! - `metrics` (feature `metrics`; `cargo bench --bench verify --features metrics -- metrics`):
+//!   the warm hit and the warm request through the layer, with no recorder and with the
+//!   `metrics-exporter-prometheus` recorder. That recorder is built, not installed globally
+//!   (a global recorder cannot be removed again): it is this thread's recorder for its
+//!   measurements (`metrics::with_local_recorder`), which gives the counters the same handles
+//!   as a global installation would.
 //!
 //! `scripts/bench-report` runs these with short settings and prints medians and ratios.
 
@@ -342,6 +348,63 @@ fn token_cache(c: &mut Criterion) {
     group.finish();
 }
 
+/// The warm path without and with a recorder; see the module docs.
+#[cfg(feature = "metrics")]
+fn metrics(c: &mut Criterion) {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    let f = fixture();
+    let mut group = c.benchmark_group("metrics");
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let recorded = |measure: &mut dyn FnMut()| metrics::with_local_recorder(&recorder, measure);
+
+    let plain = auth(&f, 0, 100_000);
+    group.bench_function("hit_no_recorder", |b| {
+        b.iter(|| now(plain.verify(black_box(&f.token))).unwrap())
+    });
+    // Handles are taken on first use: this instance is first used with the recorder set.
+    let with_recorder = auth(&f, 0, 100_000);
+    group.bench_function("hit_prometheus", |b| {
+        recorded(&mut || b.iter(|| now(with_recorder.verify(black_box(&f.token))).unwrap()))
+    });
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let base = Router::new().route("/me", get(|| async { "ok" }));
+    let plain_app = base.clone().layer(auth(&f, 0, 100_000).layer());
+    group.bench_function("layer_warm_no_recorder", |b| {
+        b.to_async(&rt).iter(|| async {
+            let r = plain_app.clone().oneshot(request(&f.token)).await.unwrap();
+            assert_eq!(r.status(), 200);
+        })
+    });
+    let recorded_app = base.clone().layer(auth(&f, 0, 100_000).layer());
+    group.bench_function("layer_warm_prometheus", |b| {
+        recorded(&mut || {
+            b.to_async(&rt).iter(|| async {
+                let r = recorded_app
+                    .clone()
+                    .oneshot(request(&f.token))
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+            })
+        })
+    });
+    group.finish();
+    // The measurements above must have counted into the recorder, or they measured nothing.
+    let text = recorder.handle().render();
+    assert!(
+        text.contains("cognito_authz_token_cache_hits_total")
+            && text.contains(r#"outcome="allowed",reason="ok""#),
+        "the recorder saw no metrics:\n{text}"
+    );
+}
+
+#[cfg(not(feature = "metrics"))]
+fn metrics(_: &mut Criterion) {}
+
 fn config() -> Criterion {
     let secs = |var: &str, default: u64| {
         std::env::var(var)
@@ -358,6 +421,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = cold, warm, layer, tenants, cache_key, token_cache
+    targets = cold, warm, layer, tenants, cache_key, token_cache, metrics
 }
 criterion_main!(benches);

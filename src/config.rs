@@ -388,6 +388,17 @@ client_ids = ["a", "b"]
     }
 
     #[test]
+    fn metrics_section_switches_the_tenant_label() {
+        let config = AuthConfig::from_toml(GOOD).unwrap();
+        assert!(config.metrics.tenant_label, "on by default");
+        let off =
+            AuthConfig::from_toml(&format!("{GOOD}[metrics]\ntenant_label = false\n")).unwrap();
+        assert!(!off.metrics.tenant_label);
+        let e = err(&format!("{GOOD}[metrics]\ntenant = false\n"));
+        assert!(e.contains("tenant"), "{e}");
+    }
+
+    #[test]
     fn no_tenant_is_an_error() {
         let e = err("leeway_seconds = 1");
         assert!(e.contains("tenant"), "{e}");

@@ -444,51 +444,49 @@ mod admin {
     use super::*;
 
     /// Attempts refused before Cognito is called: 401 (no actor, so no tenant) and 403 (the
-    /// actor's tenant). The Cognito client points at a closed port and is never used.
+    /// actor's tenant), with the tenant label on and off. The Cognito client points at a
+    /// closed port and is never used.
     #[test]
     fn admin_actions_are_counted_by_tenant_action_and_outcome() {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        with_recorder(&recorder, async {
-            let issuer = start_issuer().await;
-            let auth = auth_a(&issuer, |b| b);
-            let config = AuthConfig::from_toml(
-                "[aws]\nendpoint_url = 'http://127.0.0.1:9'\nregion = 'us-east-1'",
-            )
-            .expect("config");
-            let app = AdminApi::new(auth, cognito_client(&config.aws).await).router();
-            let member = issuer.mint(&access_a(&issuer, "alice", &["member"]));
-            let forbidden = call(&app, "/admin/users/bob", Some(&member)).await;
-            assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
-            let anonymous =
-                send_raw(&app, http::Method::POST, "/admin/users/bob/disable", &[]).await;
-            assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        for tenant_label in [true, false] {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            with_recorder(&recorder, async {
+                let issuer = start_issuer().await;
+                let auth = auth_a(&issuer, |b| b.metrics_tenant_label(tenant_label));
+                let config = AuthConfig::from_toml(
+                    "[aws]\nendpoint_url = 'http://127.0.0.1:9'\nregion = 'us-east-1'",
+                )
+                .expect("config");
+                let app = AdminApi::new(auth, cognito_client(&config.aws).await).router();
+                let member = issuer.mint(&access_a(&issuer, "alice", &["member"]));
+                let forbidden = call(&app, "/admin/users/bob", Some(&member)).await;
+                assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+                let anonymous =
+                    send_raw(&app, http::Method::POST, "/admin/users/bob/disable", &[]).await;
+                assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
-            let admin_actions: BTreeMap<Labels, u64> = read(&snapshotter)
-                .into_iter()
-                .filter(|((name, _), _)| name == ADMIN_ACTIONS_TOTAL)
-                .map(|((_, labels), n)| (labels, n))
-                .collect();
-            let expected: BTreeMap<Labels, u64> = [
-                (
-                    labels(&[
-                        ("tenant", "acme"),
-                        ("action", "get_user"),
-                        ("outcome", "denied"),
-                    ]),
-                    1,
-                ),
-                (
-                    labels(&[
-                        ("tenant", ""),
-                        ("action", "disable_user"),
-                        ("outcome", "unauthenticated"),
-                    ]),
-                    1,
-                ),
-            ]
-            .into();
-            assert_eq!(admin_actions, expected);
-        });
+                let admin_actions: BTreeMap<Labels, u64> = read(&snapshotter)
+                    .into_iter()
+                    .filter(|((name, _), _)| name == ADMIN_ACTIONS_TOTAL)
+                    .map(|((_, labels), n)| (labels, n))
+                    .collect();
+                let tenant = |id| tenant_label.then_some(("tenant", id));
+                let with = |id, action, outcome| {
+                    labels(
+                        &tenant(id)
+                            .into_iter()
+                            .chain([("action", action), ("outcome", outcome)])
+                            .collect::<Vec<_>>(),
+                    )
+                };
+                let expected: BTreeMap<Labels, u64> = [
+                    (with("acme", "get_user", "denied"), 1),
+                    (with("", "disable_user", "unauthenticated"), 1),
+                ]
+                .into();
+                assert_eq!(admin_actions, expected, "tenant label {tenant_label}");
+            });
+        }
     }
 }
