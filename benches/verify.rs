@@ -15,10 +15,13 @@
 //!   choice), from one thread and from two threads at once.
 //! - `metrics` (feature `metrics`; `cargo bench --bench verify --features metrics -- metrics`):
 //!   the warm hit and the warm request through the layer, with no recorder and with the
-//!   `metrics-exporter-prometheus` recorder. That recorder is built, not installed globally
-//!   (a global recorder cannot be removed again): it is this thread's recorder for its
-//!   measurements (`metrics::with_local_recorder`), which gives the counters the same handles
-//!   as a global installation would.
+//!   `metrics-exporter-prometheus` recorder, and (`*_paired_*`) both interleaved in chunks of
+//!   32 so that machine load hits them alike: criterion reports the side with the recorder,
+//!   and a line printed after the group gives both per-iteration means, their difference and
+//!   ratio over every iteration of the bench (warm-up included). The recorder is
+//!   built, not installed globally (a global recorder cannot be removed again): it is this
+//!   thread's recorder when the instance takes its handles (`metrics::with_local_recorder`),
+//!   which gives it the same handles as a global installation would.
 //!
 //! `scripts/bench-report` runs these with short settings and prints medians and ratios.
 
@@ -348,6 +351,62 @@ fn token_cache(c: &mut Criterion) {
     group.finish();
 }
 
+/// Times `iters` runs of `without` and of `with`, interleaved in chunks of 32 (alternating which
+/// goes first) so that both see the same load on a shared machine.
+#[cfg(feature = "metrics")]
+fn paired(iters: u64, without: &mut dyn FnMut(), with: &mut dyn FnMut()) -> (Duration, Duration) {
+    let time = |f: &mut dyn FnMut(), n: u64| {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed()
+    };
+    let (mut base, mut measured) = (Duration::ZERO, Duration::ZERO);
+    let mut done = 0;
+    while done < iters {
+        let n = (iters - done).min(32);
+        if (done / 32) % 2 == 0 {
+            base += time(without, n);
+            measured += time(with, n);
+        } else {
+            measured += time(with, n);
+            base += time(without, n);
+        }
+        done += n;
+    }
+    (base, measured)
+}
+
+/// Totals of a paired bench: time without, time with, iterations.
+#[cfg(feature = "metrics")]
+#[derive(Default)]
+struct Paired(std::cell::Cell<(Duration, Duration, u64)>);
+
+#[cfg(feature = "metrics")]
+impl Paired {
+    /// Runs one criterion sample, reporting the time of `with`; keeps both totals.
+    fn sample(&self, iters: u64, without: &mut dyn FnMut(), with: &mut dyn FnMut()) -> Duration {
+        let (base, measured) = paired(iters, without, with);
+        let (b, m, n) = self.0.get();
+        self.0.set((b + base, m + measured, n + iters));
+        measured
+    }
+
+    fn report(&self, name: &str) {
+        let (base, measured, n) = self.0.get();
+        let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+        println!(
+            "{name}: paired over {n} iterations: without recorder {:.1} ns, with Prometheus \
+             recorder {:.1} ns, delta {:+.1} ns, ratio {:.3}",
+            per(base),
+            per(measured),
+            per(measured) - per(base),
+            per(measured) / per(base),
+        );
+    }
+}
+
 /// The warm path without and with a recorder; see the module docs.
 #[cfg(feature = "metrics")]
 fn metrics(c: &mut Criterion) {
@@ -355,44 +414,74 @@ fn metrics(c: &mut Criterion) {
 
     let f = fixture();
     let mut group = c.benchmark_group("metrics");
-    let recorder = PrometheusBuilder::new().build_recorder();
-    let recorded = |measure: &mut dyn FnMut()| metrics::with_local_recorder(&recorder, measure);
-
-    let plain = auth(&f, 0, 100_000);
-    group.bench_function("hit_no_recorder", |b| {
-        b.iter(|| now(plain.verify(black_box(&f.token))).unwrap())
-    });
-    // Handles are taken on first use: this instance is first used with the recorder set.
-    let with_recorder = auth(&f, 0, 100_000);
-    group.bench_function("hit_prometheus", |b| {
-        recorded(&mut || b.iter(|| now(with_recorder.verify(black_box(&f.token))).unwrap()))
-    });
-
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let base = Router::new().route("/me", get(|| async { "ok" }));
-    let plain_app = base.clone().layer(auth(&f, 0, 100_000).layer());
-    group.bench_function("layer_warm_no_recorder", |b| {
-        b.to_async(&rt).iter(|| async {
-            let r = plain_app.clone().oneshot(request(&f.token)).await.unwrap();
-            assert_eq!(r.status(), 200);
+    let serve = |app: &Router| {
+        let r = rt.block_on(app.clone().oneshot(request(&f.token))).unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    // Handles are taken on first use: `plain` is first used without a recorder (its handles
+    // are no-ops), `recorded` with the Prometheus recorder set, exactly as if it had been
+    // installed globally. After that, which recorder is set no longer matters.
+    let plain = auth(&f, 0, 100_000);
+    let plain_app = base.clone().layer(plain.layer());
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let recorded = auth(&f, 0, 100_000);
+    let recorded_app = base.clone().layer(recorded.layer());
+    for _ in 0..2 {
+        now(plain.verify(&f.token)).unwrap();
+        serve(&plain_app);
+        metrics::with_local_recorder(&recorder, || {
+            now(recorded.verify(&f.token)).unwrap();
+            serve(&recorded_app);
+        });
+    }
+
+    group.bench_function("hit_no_recorder", |b| {
+        b.iter(|| now(plain.verify(black_box(&f.token))).unwrap())
+    });
+    group.bench_function("hit_prometheus", |b| {
+        b.iter(|| now(recorded.verify(black_box(&f.token))).unwrap())
+    });
+    let hit = Paired::default();
+    group.bench_function("hit_paired_prometheus", |b| {
+        b.iter_custom(|iters| {
+            hit.sample(
+                iters,
+                &mut || drop(now(plain.verify(black_box(&f.token))).unwrap()),
+                &mut || drop(now(recorded.verify(black_box(&f.token))).unwrap()),
+            )
         })
     });
-    let recorded_app = base.clone().layer(auth(&f, 0, 100_000).layer());
-    group.bench_function("layer_warm_prometheus", |b| {
-        recorded(&mut || {
-            b.to_async(&rt).iter(|| async {
-                let r = recorded_app
-                    .clone()
-                    .oneshot(request(&f.token))
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200);
+    group.bench_function("layer_warm_no_recorder", |b| b.iter(|| serve(&plain_app)));
+    group.bench_function("layer_warm_prometheus", |b| b.iter(|| serve(&recorded_app)));
+    let layer = Paired::default();
+    group.bench_function("layer_paired_prometheus", |b| {
+        b.iter_custom(|iters| {
+            layer.sample(iters, &mut || serve(&plain_app), &mut || {
+                serve(&recorded_app)
             })
         })
     });
+    // Control: two instances, neither with a recorder: what the pairing itself shows.
+    let other = auth(&f, 0, 100_000);
+    now(other.verify(&f.token)).unwrap();
+    let control = Paired::default();
+    group.bench_function("hit_paired_control", |b| {
+        b.iter_custom(|iters| {
+            control.sample(
+                iters,
+                &mut || drop(now(plain.verify(black_box(&f.token))).unwrap()),
+                &mut || drop(now(other.verify(black_box(&f.token))).unwrap()),
+            )
+        })
+    });
     group.finish();
+    control.report("metrics/hit_paired_control (both without)");
+    hit.report("metrics/hit_paired_prometheus");
+    layer.report("metrics/layer_paired_prometheus");
     // The measurements above must have counted into the recorder, or they measured nothing.
     let text = recorder.handle().render();
     assert!(
