@@ -412,6 +412,9 @@ impl Paired {
 fn metrics(c: &mut Criterion) {
     use metrics_exporter_prometheus::PrometheusBuilder;
 
+    // Two instances of the same configuration differ by up to 100 ns a warm hit on a loaded
+    // machine (memory placement): the paired benches cycle through several of each kind.
+    const INSTANCES: usize = 6;
     let f = fixture();
     let mut group = c.benchmark_group("metrics");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -422,66 +425,79 @@ fn metrics(c: &mut Criterion) {
         let r = rt.block_on(app.clone().oneshot(request(&f.token))).unwrap();
         assert_eq!(r.status(), 200);
     };
-    // Handles are taken on first use: `plain` is first used without a recorder (its handles
-    // are no-ops), `recorded` with the Prometheus recorder set, exactly as if it had been
-    // installed globally. After that, which recorder is set no longer matters.
-    let plain = auth(&f, 0, 100_000);
-    let plain_app = base.clone().layer(plain.layer());
+    // Handles are taken on first use: `plain` instances are first used without a recorder
+    // (their handles are no-ops), `recorded` ones with the Prometheus recorder set, exactly as
+    // if it had been installed globally. After that, which recorder is set no longer matters.
     let recorder = PrometheusBuilder::new().build_recorder();
-    let recorded = auth(&f, 0, 100_000);
-    let recorded_app = base.clone().layer(recorded.layer());
-    for _ in 0..2 {
-        now(plain.verify(&f.token)).unwrap();
-        serve(&plain_app);
-        metrics::with_local_recorder(&recorder, || {
-            now(recorded.verify(&f.token)).unwrap();
-            serve(&recorded_app);
-        });
-    }
+    let instances = |recorded: bool| -> Vec<(CognitoAuth, Router)> {
+        (0..INSTANCES)
+            .map(|_| {
+                let auth = auth(&f, 0, 100_000);
+                let app = base.clone().layer(auth.layer());
+                let first_use = || {
+                    now(auth.verify(&f.token)).unwrap();
+                    serve(&app);
+                };
+                if recorded {
+                    metrics::with_local_recorder(&recorder, first_use);
+                } else {
+                    first_use();
+                }
+                (auth, app)
+            })
+            .collect()
+    };
+    let plain = instances(false);
+    let recorded = instances(true);
+    let other = instances(false);
+    let hit = |set: &[(CognitoAuth, Router)], i: &mut usize| {
+        *i += 1;
+        drop(now(set[*i % INSTANCES].0.verify(black_box(&f.token))).unwrap());
+    };
+    let request = |set: &[(CognitoAuth, Router)], i: &mut usize| {
+        *i += 1;
+        serve(&set[*i % INSTANCES].1);
+    };
 
     group.bench_function("hit_no_recorder", |b| {
-        b.iter(|| now(plain.verify(black_box(&f.token))).unwrap())
+        b.iter(|| now(plain[0].0.verify(black_box(&f.token))).unwrap())
     });
     group.bench_function("hit_prometheus", |b| {
-        b.iter(|| now(recorded.verify(black_box(&f.token))).unwrap())
+        b.iter(|| now(recorded[0].0.verify(black_box(&f.token))).unwrap())
     });
-    let hit = Paired::default();
+    let (mut i, mut j) = (0, 0);
+    let paired_hit = Paired::default();
     group.bench_function("hit_paired_prometheus", |b| {
         b.iter_custom(|iters| {
-            hit.sample(
-                iters,
-                &mut || drop(now(plain.verify(black_box(&f.token))).unwrap()),
-                &mut || drop(now(recorded.verify(black_box(&f.token))).unwrap()),
-            )
-        })
-    });
-    group.bench_function("layer_warm_no_recorder", |b| b.iter(|| serve(&plain_app)));
-    group.bench_function("layer_warm_prometheus", |b| b.iter(|| serve(&recorded_app)));
-    let layer = Paired::default();
-    group.bench_function("layer_paired_prometheus", |b| {
-        b.iter_custom(|iters| {
-            layer.sample(iters, &mut || serve(&plain_app), &mut || {
-                serve(&recorded_app)
+            paired_hit.sample(iters, &mut || hit(&plain, &mut i), &mut || {
+                hit(&recorded, &mut j)
             })
         })
     });
-    // Control: two instances, neither with a recorder: what the pairing itself shows.
-    let other = auth(&f, 0, 100_000);
-    now(other.verify(&f.token)).unwrap();
     let control = Paired::default();
     group.bench_function("hit_paired_control", |b| {
         b.iter_custom(|iters| {
-            control.sample(
-                iters,
-                &mut || drop(now(plain.verify(black_box(&f.token))).unwrap()),
-                &mut || drop(now(other.verify(black_box(&f.token))).unwrap()),
-            )
+            control.sample(iters, &mut || hit(&plain, &mut i), &mut || {
+                hit(&other, &mut j)
+            })
+        })
+    });
+    group.bench_function("layer_warm_no_recorder", |b| b.iter(|| serve(&plain[0].1)));
+    group.bench_function("layer_warm_prometheus", |b| {
+        b.iter(|| serve(&recorded[0].1))
+    });
+    let paired_layer = Paired::default();
+    group.bench_function("layer_paired_prometheus", |b| {
+        b.iter_custom(|iters| {
+            paired_layer.sample(iters, &mut || request(&plain, &mut i), &mut || {
+                request(&recorded, &mut j)
+            })
         })
     });
     group.finish();
-    control.report("metrics/hit_paired_control (both without)");
-    hit.report("metrics/hit_paired_prometheus");
-    layer.report("metrics/layer_paired_prometheus");
+    control.report("metrics/hit_paired_control (no recorder on either side)");
+    paired_hit.report("metrics/hit_paired_prometheus");
+    paired_layer.report("metrics/layer_paired_prometheus");
     // The measurements above must have counted into the recorder, or they measured nothing.
     let text = recorder.handle().render();
     assert!(
