@@ -15,6 +15,15 @@
 //!   whole token, and the GMAC tag under a secret key that the crate uses.
 //! - `token_cache`: one read of 1,000 cached entries, moka against quick_cache (the crate's
 //!   choice), from one thread and from two threads at once.
+//! - `metrics` (feature `metrics`; `cargo bench --bench verify --features metrics -- metrics`):
+//!   the warm hit and the warm request through the layer, with no recorder and with the
+//!   `metrics-exporter-prometheus` recorder, and (`*_paired_*`) both interleaved in chunks of
+//!   32 so that machine load hits them alike: criterion reports the side with the recorder,
+//!   and a line printed after the group gives both per-iteration means, their difference and
+//!   ratio over every iteration of the bench (warm-up included). The recorder is
+//!   built, not installed globally (a global recorder cannot be removed again): it is this
+//!   thread's recorder when the instance takes its handles (`metrics::with_local_recorder`),
+//!   which gives it the same handles as a global installation would.
 //!
 //! `scripts/bench-report` runs these with short settings and prints medians and ratios.
 
@@ -399,6 +408,165 @@ fn token_cache(c: &mut Criterion) {
     group.finish();
 }
 
+/// Times `iters` runs of `without` and of `with`, interleaved in chunks of 32 (alternating which
+/// goes first) so that both see the same load on a shared machine.
+#[cfg(feature = "metrics")]
+fn paired(iters: u64, without: &mut dyn FnMut(), with: &mut dyn FnMut()) -> (Duration, Duration) {
+    let time = |f: &mut dyn FnMut(), n: u64| {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed()
+    };
+    let (mut base, mut measured) = (Duration::ZERO, Duration::ZERO);
+    let mut done = 0;
+    while done < iters {
+        let n = (iters - done).min(32);
+        if (done / 32) % 2 == 0 {
+            base += time(without, n);
+            measured += time(with, n);
+        } else {
+            measured += time(with, n);
+            base += time(without, n);
+        }
+        done += n;
+    }
+    (base, measured)
+}
+
+/// Totals of a paired bench: time without, time with, iterations.
+#[cfg(feature = "metrics")]
+#[derive(Default)]
+struct Paired(std::cell::Cell<(Duration, Duration, u64)>);
+
+#[cfg(feature = "metrics")]
+impl Paired {
+    /// Runs one criterion sample, reporting the time of `with`; keeps both totals.
+    fn sample(&self, iters: u64, without: &mut dyn FnMut(), with: &mut dyn FnMut()) -> Duration {
+        let (base, measured) = paired(iters, without, with);
+        let (b, m, n) = self.0.get();
+        self.0.set((b + base, m + measured, n + iters));
+        measured
+    }
+
+    fn report(&self, name: &str) {
+        let (base, measured, n) = self.0.get();
+        let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+        println!(
+            "{name}: paired over {n} iterations: without recorder {:.1} ns, with Prometheus \
+             recorder {:.1} ns, delta {:+.1} ns, ratio {:.3}",
+            per(base),
+            per(measured),
+            per(measured) - per(base),
+            per(measured) / per(base),
+        );
+    }
+}
+
+/// The warm path without and with a recorder; see the module docs.
+#[cfg(feature = "metrics")]
+fn metrics(c: &mut Criterion) {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    // Two instances of the same configuration differ by up to 100 ns a warm hit on a loaded
+    // machine (memory placement): the paired benches cycle through several of each kind.
+    const INSTANCES: usize = 6;
+    let f = fixture();
+    let mut group = c.benchmark_group("metrics");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let base = Router::new().route("/me", get(|| async { "ok" }));
+    let serve = |app: &Router| {
+        let r = rt.block_on(app.clone().oneshot(request(&f.token))).unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    // Handles are taken on first use: `plain` instances are first used without a recorder
+    // (their handles are no-ops), `recorded` ones with the Prometheus recorder set, exactly as
+    // if it had been installed globally. After that, which recorder is set no longer matters.
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let instances = |recorded: bool| -> Vec<(CognitoAuth, Router)> {
+        (0..INSTANCES)
+            .map(|_| {
+                let auth = auth(&f, 0, 100_000);
+                let app = base.clone().layer(auth.layer());
+                let first_use = || {
+                    now(auth.verify(&f.token)).unwrap();
+                    serve(&app);
+                };
+                if recorded {
+                    metrics::with_local_recorder(&recorder, first_use);
+                } else {
+                    first_use();
+                }
+                (auth, app)
+            })
+            .collect()
+    };
+    let plain = instances(false);
+    let recorded = instances(true);
+    let other = instances(false);
+    let hit = |set: &[(CognitoAuth, Router)], i: &mut usize| {
+        *i += 1;
+        drop(now(set[*i % INSTANCES].0.verify(black_box(&f.token))).unwrap());
+    };
+    let request = |set: &[(CognitoAuth, Router)], i: &mut usize| {
+        *i += 1;
+        serve(&set[*i % INSTANCES].1);
+    };
+
+    group.bench_function("hit_no_recorder", |b| {
+        b.iter(|| now(plain[0].0.verify(black_box(&f.token))).unwrap())
+    });
+    group.bench_function("hit_prometheus", |b| {
+        b.iter(|| now(recorded[0].0.verify(black_box(&f.token))).unwrap())
+    });
+    let (mut i, mut j) = (0, 0);
+    let paired_hit = Paired::default();
+    group.bench_function("hit_paired_prometheus", |b| {
+        b.iter_custom(|iters| {
+            paired_hit.sample(iters, &mut || hit(&plain, &mut i), &mut || {
+                hit(&recorded, &mut j)
+            })
+        })
+    });
+    let control = Paired::default();
+    group.bench_function("hit_paired_control", |b| {
+        b.iter_custom(|iters| {
+            control.sample(iters, &mut || hit(&plain, &mut i), &mut || {
+                hit(&other, &mut j)
+            })
+        })
+    });
+    group.bench_function("layer_warm_no_recorder", |b| b.iter(|| serve(&plain[0].1)));
+    group.bench_function("layer_warm_prometheus", |b| {
+        b.iter(|| serve(&recorded[0].1))
+    });
+    let paired_layer = Paired::default();
+    group.bench_function("layer_paired_prometheus", |b| {
+        b.iter_custom(|iters| {
+            paired_layer.sample(iters, &mut || request(&plain, &mut i), &mut || {
+                request(&recorded, &mut j)
+            })
+        })
+    });
+    group.finish();
+    control.report("metrics/hit_paired_control (no recorder on either side)");
+    paired_hit.report("metrics/hit_paired_prometheus");
+    paired_layer.report("metrics/layer_paired_prometheus");
+    // The measurements above must have counted into the recorder, or they measured nothing.
+    let text = recorder.handle().render();
+    assert!(
+        text.contains("cognito_authz_token_cache_hits_total")
+            && text.contains(r#"outcome="allowed",reason="ok""#),
+        "the recorder saw no metrics:\n{text}"
+    );
+}
+
+#[cfg(not(feature = "metrics"))]
+fn metrics(_: &mut Criterion) {}
+
 fn config() -> Criterion {
     let secs = |var: &str, default: u64| {
         std::env::var(var)
@@ -415,6 +583,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = cold, warm, layer, tenants, cache_key, token_cache
+    targets = cold, warm, layer, tenants, cache_key, token_cache, metrics
 }
 criterion_main!(benches);

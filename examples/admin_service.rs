@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example admin_service --features admin -- --config tenants.toml --bind 127.0.0.1:8081
+//!     [--metrics-bind 127.0.0.1:9091]
 //! ```
 //!
 //! Several replicas share sign-outs and disables through Redis with a `[revocations]` table in
@@ -21,6 +22,10 @@
 //! DynamoDB table at runtime, and their administrators reach their own pool (through
 //! `apply_config`). Audit events (target `cognito_authz::audit`) are printed at INFO; set `RUST_LOG` to
 //! change what is printed.
+//!
+//! `--metrics-bind ADDR` serves the crate's metrics (decisions, admin actions, ...) as
+//! Prometheus text at `GET /metrics` on ADDR; they are recorded only when built with
+//! `--features admin,metrics`.
 
 use std::net::SocketAddr;
 
@@ -28,14 +33,19 @@ use cognito_authz::AuthConfig;
 use cognito_authz::admin::AdminApi;
 use cognito_authz::aws::cognito_client;
 
+#[path = "support/metrics_endpoint.rs"]
+mod metrics_endpoint;
+
 struct Args {
     config: String,
     bind: SocketAddr,
+    metrics_bind: Option<SocketAddr>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = None;
     let mut bind: SocketAddr = "127.0.0.1:8081".parse().expect("static address");
+    let mut metrics_bind = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -44,11 +54,26 @@ fn parse_args() -> Result<Args, String> {
                 let value = args.next().ok_or("--bind needs an address")?;
                 bind = value.parse().map_err(|e| format!("--bind {value}: {e}"))?;
             }
+            "--metrics-bind" => {
+                let value = args.next().ok_or("--metrics-bind needs an address")?;
+                let addr = value
+                    .parse()
+                    .map_err(|e| format!("--metrics-bind {value}: {e}"))?;
+                metrics_bind = Some(addr);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let config = config.ok_or("usage: admin_service --config FILE [--bind ADDR]")?;
-    Ok(Args { config, bind })
+    let config = config.ok_or(
+        "usage: admin_service --config FILE [--bind ADDR] [--metrics-bind ADDR]\n\
+         (--metrics-bind: Prometheus text at GET /metrics; cognito_authz records metrics only \
+         when built with --features metrics)",
+    )?;
+    Ok(Args {
+        config,
+        bind,
+        metrics_bind,
+    })
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -65,6 +90,12 @@ async fn main() {
         )
         .init();
     let args = parse_args().unwrap_or_else(|msg| fail(msg));
+    // Before the CognitoAuth is built and serves: it keeps the handles of the recorder it sees.
+    if let Some(addr) = args.metrics_bind {
+        metrics_endpoint::serve(addr)
+            .await
+            .unwrap_or_else(|msg| fail(msg));
+    }
     let config = AuthConfig::from_file(&args.config).unwrap_or_else(|e| fail(e));
     let auth = config
         .to_builder()

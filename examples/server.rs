@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --example server -- --config tenants.toml --bind 127.0.0.1:8080 [--no-auth]
+//!     [--metrics-bind 127.0.0.1:9090]
 //! ```
 //!
 //! Routes: `GET /me` (any authenticated user: the principal as JSON), `GET /admin/ping` (role
@@ -12,6 +13,8 @@
 //!
 //! Built with `--features dynamodb`, a `[catalog]` section in the file adds tenants from a
 //! DynamoDB table at runtime (reached as `[aws]` says); no `[[tenant]]` is then required.
+//! `--metrics-bind ADDR` serves the crate's metrics as Prometheus text at `GET /metrics` on
+//! ADDR; they are recorded only when built with `--features metrics`.
 
 use std::net::SocketAddr;
 
@@ -22,16 +25,21 @@ use axum::{Json, Router, routing::get};
 use cognito_authz::{CognitoAuth, CognitoAuthz, Policy, Principal};
 use http::header::WWW_AUTHENTICATE;
 
+#[path = "support/metrics_endpoint.rs"]
+mod metrics_endpoint;
+
 struct Args {
     config: String,
     bind: SocketAddr,
     no_auth: bool,
+    metrics_bind: Option<SocketAddr>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = None;
     let mut bind: SocketAddr = "127.0.0.1:8080".parse().expect("static address");
     let mut no_auth = false;
+    let mut metrics_bind = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -41,14 +49,26 @@ fn parse_args() -> Result<Args, String> {
                 bind = value.parse().map_err(|e| format!("--bind {value}: {e}"))?;
             }
             "--no-auth" => no_auth = true,
+            "--metrics-bind" => {
+                let value = args.next().ok_or("--metrics-bind needs an address")?;
+                let addr = value
+                    .parse()
+                    .map_err(|e| format!("--metrics-bind {value}: {e}"))?;
+                metrics_bind = Some(addr);
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let config = config.ok_or("usage: server --config FILE [--bind ADDR] [--no-auth]")?;
+    let config = config.ok_or(
+        "usage: server --config FILE [--bind ADDR] [--no-auth] [--metrics-bind ADDR]\n\
+         (--metrics-bind: Prometheus text at GET /metrics; cognito_authz records metrics only \
+         when built with --features metrics)",
+    )?;
     Ok(Args {
         config,
         bind,
         no_auth,
+        metrics_bind,
     })
 }
 
@@ -117,6 +137,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    // Before the CognitoAuth is built and serves: it keeps the handles of the recorder it sees.
+    if let Some(addr) = args.metrics_bind
+        && let Err(msg) = metrics_endpoint::serve(addr).await
+    {
+        eprintln!("{msg}");
+        std::process::exit(2);
+    }
     let app = if args.no_auth {
         Router::new()
             .route("/me", get(|| async { Json(SAMPLE_PRINCIPAL) }))

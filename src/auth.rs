@@ -7,6 +7,7 @@ use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
 use crate::layer::AuthLayer;
+use crate::metrics::Metrics;
 use crate::principal::Principal;
 use crate::revocation::Revocations;
 use crate::tenant::{ResolverCache, Tenant, TenantRegistry, TenantResolver};
@@ -246,6 +247,7 @@ pub struct CognitoAuthBuilder {
     #[cfg(feature = "redis")]
     redis_revocations: Option<crate::revocation::RedisRevocations>,
     responder: Option<ErrorResponder>,
+    metrics_tenant_label: bool,
 }
 
 impl Default for CognitoAuthBuilder {
@@ -265,6 +267,7 @@ impl Default for CognitoAuthBuilder {
             #[cfg(feature = "redis")]
             redis_revocations: None,
             responder: None,
+            metrics_tenant_label: true,
         }
     }
 }
@@ -362,6 +365,14 @@ impl CognitoAuthBuilder {
         self
     }
 
+    /// Whether metrics (feature `metrics`) carry a `tenant` label. Default `true`; turn it off
+    /// for very many tenants, to keep one series per outcome and reason instead of one per
+    /// tenant as well. See [`metrics`](crate::metrics). Config: `[metrics] tenant_label`.
+    pub fn metrics_tenant_label(mut self, on: bool) -> Self {
+        self.metrics_tenant_label = on;
+        self
+    }
+
     /// Replaces the default JSON error answers of every layer using this `CognitoAuth`.
     pub fn error_responder(
         mut self,
@@ -425,7 +436,8 @@ impl CognitoAuthBuilder {
                 verifier: Verifier {
                     registry: self.registry,
                     resolver,
-                    keys: JwksCache::new(self.jwks)?,
+                    keys: JwksCache::new(self.jwks)?
+                        .with_metrics_tenant_label(self.metrics_tenant_label),
                     cache,
                     revocations,
                     settings: VerifySettings {
@@ -433,6 +445,7 @@ impl CognitoAuthBuilder {
                         max_token_bytes: self.max_token_bytes,
                         self_service_guard: self.self_service_guard,
                     },
+                    metrics: Metrics::new(self.metrics_tenant_label),
                 },
                 responder: self.responder,
             }),

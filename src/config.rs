@@ -43,6 +43,9 @@
 //! [admin]                       # optional (feature admin)
 //! self_service_attributes = ["name", "locale", "custom:team"]  # default: standard profile ones
 //!
+//! [metrics]                     # optional (feature metrics)
+//! tenant_label = true           # default true; false: no `tenant` label on any metric
+//!
 //! [triggers]                    # optional (feature lambda)
 //! self_manage_roles = ["admin"] # default: [self_service_guard] roles, else ["admin"]
 //! roles_claim = "roles"         # optional: add mapped roles to access tokens
@@ -102,6 +105,9 @@ pub struct AuthConfig {
     /// Admin and self-service route settings (feature `admin`).
     #[serde(default)]
     pub admin: AdminSection,
+    /// Metrics settings (feature `metrics`; accepted and ignored without it).
+    #[serde(default)]
+    pub metrics: MetricsSection,
     /// The tenants.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<TenantSection>,
@@ -147,6 +153,29 @@ pub struct AdminSection {
     /// The only attributes users may change on their own account (`PATCH /me/attributes`);
     /// absent: the standard profile attributes. Protected attributes stay refused.
     pub self_service_attributes: Option<Vec<String>>,
+}
+
+/// `[metrics]`: see [`metrics`](crate::metrics).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MetricsSection {
+    /// Whether metrics carry a `tenant` label (default `true`); see
+    /// [`CognitoAuthBuilder::metrics_tenant_label`].
+    #[serde(default = "default_tenant_label")]
+    pub tenant_label: bool,
+}
+
+impl Default for MetricsSection {
+    fn default() -> Self {
+        MetricsSection {
+            tenant_label: default_tenant_label(),
+        }
+    }
+}
+
+fn default_tenant_label() -> bool {
+    true
 }
 
 /// `[triggers]`: Cognito Lambda triggers built from the same tenants and roles.
@@ -402,7 +431,8 @@ impl AuthConfig {
             .max_token_bytes(this.max_token_bytes)
             .token_cache_entries(this.token_cache_entries)
             .token_cache_ttl(Duration::from_secs(this.token_cache_ttl_seconds))
-            .jwks(jwks);
+            .jwks(jwks)
+            .metrics_tenant_label(this.metrics.tenant_label);
         if let Some(guard) = this.self_service_guard {
             builder = builder.self_service_guard(SelfServiceGuard {
                 allowed_roles: guard.allowed_roles,
@@ -625,6 +655,17 @@ client_ids = ["a", "b"]
         assert!(e.contains("table"), "{e}");
         let e = err("[catalog]\n");
         assert!(e.contains("dynamodb_table"), "{e}");
+    }
+
+    #[test]
+    fn metrics_section_switches_the_tenant_label() {
+        let config = AuthConfig::from_toml(GOOD).unwrap();
+        assert!(config.metrics.tenant_label, "on by default");
+        let off =
+            AuthConfig::from_toml(&format!("{GOOD}[metrics]\ntenant_label = false\n")).unwrap();
+        assert!(!off.metrics.tenant_label);
+        let e = err(&format!("{GOOD}[metrics]\ntenant = false\n"));
+        assert!(e.contains("unknown field `tenant`"), "{e}");
     }
 
     #[test]

@@ -34,6 +34,8 @@
 //! - [`layer`]: [`AuthLayer`] (authenticate) and [`CognitoAuthz`] (authorize).
 //! - [`error`]: [`AuthError`] and the HTTP contract (401 / 403 / 503, RFC 6750 headers).
 //! - [`config`]: the TOML file.
+//! - [`metrics`]: decision, key-fetch and cache metrics through the `metrics` facade (feature
+//!   `metrics`; no exporter installed).
 //! - `admin` (feature `admin`): tenant-bound Cognito admin operations and an axum admin router.
 //! - `catalog` (feature `dynamodb`): tenants added at runtime from a DynamoDB table.
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
@@ -55,6 +57,7 @@ pub mod config;
 pub mod error;
 pub mod jwks;
 pub mod layer;
+pub mod metrics;
 pub mod policy;
 pub mod principal;
 pub mod revocation;

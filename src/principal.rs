@@ -75,6 +75,9 @@ pub(crate) struct PrincipalData {
     token_use: TokenUse,
     expires_at: u64,
     issued_at: Option<u64>,
+    /// The decision counters of the tenant, in the principal so that the warm path counts
+    /// without a lookup; `None` for a principal made outside a `CognitoAuth`.
+    metrics: Option<crate::metrics::TenantMetrics>,
 }
 
 /// The verified claims a principal is made of.
@@ -141,7 +144,13 @@ impl PrincipalData {
             token_use: c.token_use,
             expires_at: c.expires_at,
             issued_at: c.issued_at,
+            metrics: None,
         }
+    }
+
+    pub(crate) fn with_metrics(mut self, metrics: crate::metrics::TenantMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     fn get(&self, span: Span) -> &str {
@@ -152,6 +161,10 @@ impl PrincipalData {
 impl Principal {
     pub(crate) fn new(data: PrincipalData) -> Self {
         Principal(Arc::new(data))
+    }
+
+    pub(crate) fn metrics(&self) -> Option<&crate::metrics::TenantMetrics> {
+        self.0.metrics.as_ref()
     }
 
     /// The tenant id (from the tenant registry, not from the token).
@@ -328,10 +341,12 @@ mod extract {
 
     impl IntoResponse for MissingPrincipal {
         fn into_response(self) -> Response {
-            let response = match self.0 {
+            let mut response = match self.0 {
                 Some(responder) => responder(&AuthError::MissingToken),
                 None => AuthError::MissingToken.to_response(),
             };
+            // Counted by the (optional) authentication layer around the handler, if any.
+            crate::metrics::mark_refused(&mut response, &AuthError::MissingToken);
             response.map(Into::into)
         }
     }

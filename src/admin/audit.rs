@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::AdminError;
+use crate::metrics::TenantMetrics;
 use crate::principal::Principal;
 
 /// Longest `target` field logged, in characters (Cognito user names have at most 128).
@@ -119,6 +120,8 @@ pub(crate) struct Event<'a> {
     pub(crate) status: u16,
     pub(crate) reason: Option<&'a str>,
     pub(crate) attributes: Option<&'a str>,
+    /// Whom the metrics count an attempt without an actor under.
+    pub(crate) anonymous: Option<&'a TenantMetrics>,
 }
 
 impl<'a> Event<'a> {
@@ -135,7 +138,14 @@ impl<'a> Event<'a> {
             status: 200,
             reason: None,
             attributes: None,
+            anonymous: None,
         }
+    }
+
+    /// Counts an attempt without an actor (refused by authentication) in these metrics.
+    pub(crate) fn anonymous(mut self, metrics: &'a TenantMetrics) -> Self {
+        self.anonymous = Some(metrics);
+        self
     }
 
     pub(crate) fn attributes(mut self, names: Option<&'a str>) -> Self {
@@ -167,6 +177,8 @@ impl<'a> Event<'a> {
     }
 
     pub(crate) fn emit(self) {
+        let tenant = self.actor.and_then(Principal::metrics).or(self.anonymous);
+        crate::metrics::admin_action(tenant, self.action.as_str(), self.outcome.as_str());
         // Both come from the request: bounded, so a long path or body cannot flood the logs.
         let target = self.target.map(|t| truncate(t, MAX_TARGET_CHARS));
         let attributes = self.attributes.map(|a| truncate(a, MAX_ATTRIBUTES_CHARS));

@@ -19,6 +19,7 @@ use super::audit::{Action, Event};
 use super::ops::{ListUsersQuery, MfaPreference};
 use super::{AdminApi, AdminError};
 use crate::layer::CognitoAuthz;
+use crate::metrics::TenantMetrics;
 use crate::policy::Policy;
 use crate::principal::Principal;
 
@@ -394,7 +395,11 @@ fn percent_decode(input: &str) -> Result<String, AdminError> {
 
 /// Audits attempts that were answered before reaching a handler: by the authentication layer
 /// (401, no actor), by the authorization layer (403) or by an extractor (400, 405).
-async fn audit_unanswered(State(action): State<Action>, request: Request, next: Next) -> Response {
+async fn audit_unanswered(
+    State((action, anonymous)): State<(Action, TenantMetrics)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = request.into_parts();
     let principal = parts.extensions.get::<Principal>().cloned();
     let target = match action {
@@ -420,6 +425,7 @@ async fn audit_unanswered(State(action): State<Action>, request: Request, next: 
         };
         Event::new(action, principal.as_ref(), target.as_deref())
             .status(status, reason)
+            .anonymous(&anonymous)
             .emit();
         response.extensions_mut().insert(Audited);
     }
@@ -436,7 +442,8 @@ impl AdminApi {
         action: Action,
         policy: Policy,
     ) -> MethodRouter<AdminApi> {
-        let audit = middleware::from_fn_with_state(action, audit_unanswered);
+        let anonymous = self.auth.inner.verifier.metrics.unknown().clone();
+        let audit = middleware::from_fn_with_state((action, anonymous), audit_unanswered);
         route
             .layer::<_, Infallible>(CognitoAuthz::policy(policy))
             .layer::<_, Infallible>(audit.clone())

@@ -159,6 +159,21 @@ fn cooling_down(config: &JwksConfig, last_attempt: Option<Instant>) -> bool {
     last_attempt.is_some_and(|at| at.elapsed() < config.cooldown)
 }
 
+/// One fetch, counted in the metrics (`tenant_label`: whether they name the tenant).
+async fn fetch_counted(
+    http: &reqwest::Client,
+    url: &str,
+    config: &JwksConfig,
+    tenant_id: &str,
+    tenant_label: bool,
+) -> Result<HashMap<String, Arc<VerifyingKey>>, FetchError> {
+    let started = Instant::now();
+    let result = fetch::fetch_jwks(http, url, config).await;
+    let tenant = tenant_label.then_some(tenant_id);
+    crate::metrics::jwks_fetch(tenant, &result, started.elapsed());
+    result
+}
+
 /// Fetches with the slot's fetch lock held, recording the attempt for the cooldown. A failure
 /// keeps the held keys.
 async fn fetch_into(
@@ -166,11 +181,12 @@ async fn fetch_into(
     config: &JwksConfig,
     url: &str,
     tenant_id: &str,
+    tenant_label: bool,
     slot: &KeySlot,
     last_attempt: &mut Option<Instant>,
 ) {
     *last_attempt = Some(Instant::now());
-    match fetch::fetch_jwks(http, url, config).await {
+    match fetch_counted(http, url, config, tenant_id, tenant_label).await {
         Ok(keys) => {
             tracing::debug!(tenant = tenant_id, keys = keys.len(), "JWKS fetched");
             slot.store(KeySet {
@@ -189,6 +205,8 @@ pub struct JwksCache {
     config: JwksConfig,
     http: reqwest::Client,
     slots: moka::sync::Cache<String, Arc<KeySlot>>,
+    /// Whether fetch metrics carry a `tenant` label.
+    metrics_tenant_label: bool,
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -223,7 +241,13 @@ impl JwksCache {
             config,
             http,
             slots,
+            metrics_tenant_label: true,
         })
+    }
+
+    pub(crate) fn with_metrics_tenant_label(mut self, on: bool) -> Self {
+        self.metrics_tenant_label = on;
+        self
     }
 
     /// The settings in force.
@@ -282,6 +306,7 @@ impl JwksCache {
                 &self.config,
                 tenant.jwks_url(),
                 tenant.id(),
+                self.metrics_tenant_label,
                 slot,
                 &mut last_attempt,
             )
@@ -309,13 +334,15 @@ impl JwksCache {
         let config = self.config.clone();
         let url = tenant.jwks_url().to_owned();
         let tenant_id = tenant.id_arc().clone();
+        let tenant_label = self.metrics_tenant_label;
         let slot = slot.clone();
         runtime.spawn(async move {
             // Cleared however the task ends, so a cancelled refresh cannot block later ones.
             let _pending = RefreshPending(&slot.refreshing);
             let mut last_attempt = slot.fetching.lock().await;
             if !cooling_down(&config, *last_attempt) {
-                fetch_into(&http, &config, &url, &tenant_id, &slot, &mut last_attempt).await;
+                let (id, label) = (&*tenant_id, tenant_label);
+                fetch_into(&http, &config, &url, id, label, &slot, &mut last_attempt).await;
             }
         });
     }
@@ -346,7 +373,14 @@ impl JwksCache {
         let slot = self.slot(tenant);
         let mut last_attempt = slot.fetching.lock().await;
         *last_attempt = Some(Instant::now());
-        let keys = fetch::fetch_jwks(&self.http, tenant.jwks_url(), &self.config).await?;
+        let keys = fetch_counted(
+            &self.http,
+            tenant.jwks_url(),
+            &self.config,
+            tenant.id(),
+            self.metrics_tenant_label,
+        )
+        .await?;
         slot.store(KeySet {
             keys,
             fetched_at: Instant::now(),

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::{ResponderExt, reject};
 use crate::auth::CognitoAuth;
 use crate::error::{AuthError, ErrorResponder};
+use crate::metrics::{Pending, TenantMetrics, mark_counted};
 use crate::principal::Principal;
 use crate::verify::{CacheLookup, TokenUses};
 
@@ -139,7 +140,8 @@ fn log_decision(result: Result<&Principal, &AuthError>) {
 
 enum Outcome {
     Pass(Option<Principal>),
-    Reject(AuthError),
+    /// The refusal, and the token's tenant's metrics if it is known.
+    Reject(AuthError, Option<TenantMetrics>),
     Verify(String, Option<crate::verify::CacheSlot>),
 }
 
@@ -161,17 +163,23 @@ where
         let verifier = &self.layer.auth.inner.verifier;
         let outcome = match bearer_token(req.headers()) {
             Ok(None) if self.layer.optional => Outcome::Pass(None),
-            Ok(None) => Outcome::Reject(AuthError::MissingToken),
-            Err(err) => Outcome::Reject(err),
+            Ok(None) => Outcome::Reject(AuthError::MissingToken, None),
+            Err(err) => Outcome::Reject(err, None),
             Ok(Some(token)) => match verifier.lookup(token, self.layer.uses) {
                 CacheLookup::Hit(principal) => Outcome::Pass(Some(principal)),
-                CacheLookup::Rejected(err) => Outcome::Reject(err),
+                CacheLookup::Rejected(err, tenant) => Outcome::Reject(err, tenant),
                 CacheLookup::Miss(slot) => Outcome::Verify(token.to_owned(), slot),
             },
         };
         let responder = self.layer.auth.responder();
+        // Under another authentication layer (it attached a principal already), that one
+        // counts the allowed request: one request, one decision.
+        let nested = req.extensions().get::<Principal>().is_some();
         match outcome {
             Outcome::Pass(principal) => {
+                let pending = verifier
+                    .metrics
+                    .pending(principal.as_ref().and_then(Principal::metrics), !nested);
                 if let Some(principal) = principal {
                     log_decision(Ok(&principal));
                     req.extensions_mut().insert(principal);
@@ -181,11 +189,14 @@ where
                 if let Some(responder) = responder {
                     req.extensions_mut().insert(ResponderExt(responder.clone()));
                 }
-                ResponseFuture::inner(self.inner.call(req))
+                ResponseFuture::inner(self.inner.call(req), pending)
             }
-            Outcome::Reject(err) => {
+            Outcome::Reject(err, tenant) => {
                 log_decision(Err(&err));
-                ResponseFuture::rejected(reject(responder, &err))
+                verifier.metrics.refused(tenant.as_ref(), &err);
+                let mut response = reject(responder, &err);
+                mark_counted(&mut response, &err);
+                ResponseFuture::rejected(response)
             }
             Outcome::Verify(token, slot) => {
                 let auth = self.layer.auth.clone();
@@ -197,10 +208,10 @@ where
                     reason = tracing::field::Empty,
                 );
                 let verify = async move {
-                    let result = auth
-                        .inner
-                        .verifier
-                        .verify_uncached(&token, slot, uses)
+                    let verifier = &auth.inner.verifier;
+                    let mut tenant = None;
+                    let result = verifier
+                        .verify_uncached(&token, slot, uses, &mut tenant)
                         .await;
                     let span = tracing::Span::current();
                     match &result {
@@ -214,7 +225,16 @@ where
                         }
                     }
                     log_decision(result.as_ref());
-                    result
+                    match result {
+                        Ok(principal) => {
+                            let pending = verifier.metrics.pending(principal.metrics(), !nested);
+                            Ok((principal, pending))
+                        }
+                        Err(err) => {
+                            verifier.metrics.refused(tenant.as_ref(), &err);
+                            Err(err)
+                        }
+                    }
                 }
                 .instrument(span);
                 // The clone goes back to `self`; the instance polled ready serves this request.
@@ -233,7 +253,7 @@ where
     }
 }
 
-type VerifyFuture = Pin<Box<dyn Future<Output = Result<Principal, AuthError>> + Send>>;
+type VerifyFuture = Pin<Box<dyn Future<Output = Result<(Principal, Pending), AuthError>> + Send>>;
 
 pin_project! {
     /// Response future of [`AuthService`].
@@ -259,7 +279,7 @@ pin_project! {
             service: S,
             responder: Option<ErrorResponder>,
         },
-        Inner { #[pin] future: S::Future },
+        Inner { #[pin] future: S::Future, pending: Pending },
         Rejected { response: Response<Bytes> },
         Done,
     }
@@ -269,9 +289,9 @@ impl<S, ReqBody> ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
 {
-    fn inner(future: S::Future) -> Self {
+    fn inner(future: S::Future, pending: Pending) -> Self {
         ResponseFuture {
-            state: State::Inner { future },
+            state: State::Inner { future, pending },
         }
     }
 
@@ -292,7 +312,7 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.as_mut().project().state;
         match state.as_mut().project() {
-            StateProj::Inner { future } => return future.poll(cx),
+            StateProj::Inner { future, pending } => return poll_inner(future, pending, cx),
             StateProj::Verifying { verify, .. } => {
                 let result = ready!(verify.as_mut().poll(cx));
                 let StateOwned::Verifying {
@@ -305,16 +325,21 @@ where
                     unreachable!("the state was Verifying a moment ago");
                 };
                 match result {
-                    Ok(principal) => {
+                    Ok((principal, pending)) => {
                         request.extensions_mut().insert(principal);
                         if let Some(responder) = responder {
                             request.extensions_mut().insert(ResponderExt(responder));
                         }
                         state.set(State::Inner {
                             future: service.call(request),
+                            pending,
                         });
                     }
-                    Err(err) => return Poll::Ready(Ok(reject(responder.as_ref(), &err))),
+                    Err(err) => {
+                        let mut response = reject(responder.as_ref(), &err);
+                        mark_counted(&mut response, &err);
+                        return Poll::Ready(Ok(response));
+                    }
                 }
             }
             StateProj::Rejected { .. } => {
@@ -327,10 +352,24 @@ where
         }
         // Verified: the inner service's future is polled right away.
         match state.project() {
-            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Inner { future, pending } => poll_inner(future, pending, cx),
             _ => unreachable!("the state was set to Inner"),
         }
     }
+}
+
+/// Polls the inner service's future; once it is done, counts the request's decision.
+fn poll_inner<F, B, E>(
+    future: Pin<&mut F>,
+    pending: &mut Pending,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Response<B>, E>>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    let mut result = ready!(future.poll(cx));
+    pending.finish(result.as_mut().ok());
+    Poll::Ready(result)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use tower_service::Service;
 
 use super::{ResponderExt, reject};
 use crate::error::AuthError;
+use crate::metrics::mark_refused;
 use crate::policy::Policy;
 use crate::principal::Principal;
 
@@ -135,9 +136,14 @@ where
             Ok(()) => Kind::Inner {
                 future: self.inner.call(Request::from_parts(parts, body)),
             },
-            Err(err) => Kind::Rejected {
-                response: Some(reject(responder.as_ref(), &err)),
-            },
+            Err(err) => {
+                let mut response = reject(responder.as_ref(), &err);
+                // Counted by the authentication layer as the answer passes it.
+                mark_refused(&mut response, &err);
+                Kind::Rejected {
+                    response: Some(response),
+                }
+            }
         };
         ResponseFuture { kind }
     }

@@ -24,6 +24,7 @@ pub(crate) use cache::{CacheSlot, VerifiedTokenCache};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
+use crate::metrics::{Metrics, TenantMetrics};
 use crate::principal::{Principal, PrincipalClaims, PrincipalData, TokenUse};
 use crate::revocation::Revocations;
 use crate::tenant::{Resolved, ResolverCache, Tenant, TenantRegistry};
@@ -97,7 +98,8 @@ pub(crate) struct VerifySettings {
 
 pub(crate) enum CacheLookup {
     Hit(Principal),
-    Rejected(AuthError),
+    /// The refusal, and the tenant's metrics if the token was cached (hence of a known tenant).
+    Rejected(AuthError, Option<TenantMetrics>),
     Miss(Option<CacheSlot>),
 }
 
@@ -108,15 +110,19 @@ pub(crate) struct Verifier {
     pub(crate) cache: Option<VerifiedTokenCache>,
     pub(crate) revocations: Option<Revocations>,
     pub(crate) settings: VerifySettings,
+    pub(crate) metrics: Metrics,
 }
 
 impl Verifier {
     /// The synchronous part: size limit and cache. No allocation on a hit.
     pub(crate) fn lookup(&self, token: &str, uses: TokenUses) -> CacheLookup {
         if token.len() > self.settings.max_token_bytes {
-            return CacheLookup::Rejected(AuthError::TokenTooLarge {
-                max: self.settings.max_token_bytes,
-            });
+            return CacheLookup::Rejected(
+                AuthError::TokenTooLarge {
+                    max: self.settings.max_token_bytes,
+                },
+                None,
+            );
         }
         let Some(cache) = &self.cache else {
             return CacheLookup::Miss(None);
@@ -124,24 +130,32 @@ impl Verifier {
         let Some(slot) = cache.slot(token) else {
             return CacheLookup::Miss(None);
         };
-        match cache.get(&slot) {
-            Some(principal) => match self.check_revocation(&principal) {
-                Err(err) => CacheLookup::Rejected(err),
-                Ok(()) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
-                Ok(()) => CacheLookup::Rejected(AuthError::WrongTokenUse {
+        let Some(principal) = cache.get(&slot) else {
+            self.metrics.cache_miss();
+            return CacheLookup::Miss(Some(slot));
+        };
+        self.metrics.cache_hit();
+        match self.check_revocation(&principal) {
+            Err(err) => CacheLookup::Rejected(err, principal.metrics().cloned()),
+            Ok(()) if uses.allows(principal.token_use()) => CacheLookup::Hit(principal),
+            Ok(()) => CacheLookup::Rejected(
+                AuthError::WrongTokenUse {
                     found: principal.token_use(),
-                }),
-            },
-            None => CacheLookup::Miss(Some(slot)),
+                },
+                principal.metrics().cloned(),
+            ),
         }
     }
 
     /// Full verification of a token that missed the cache; caches the result on success.
+    /// `tenant_seen` gets the metrics of the token's tenant once its issuer is found to be one,
+    /// so that a refusal after that point is counted under it.
     pub(crate) async fn verify_uncached(
         &self,
         token: &str,
         slot: Option<CacheSlot>,
         uses: TokenUses,
+        tenant_seen: &mut Option<TenantMetrics>,
     ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
         let payload = unverified.claims()?;
@@ -150,12 +164,13 @@ impl Verifier {
             .as_deref()
             .ok_or(AuthError::MissingClaim("iss"))?;
         let (tenant, answer_valid_until) = self.tenant(iss).await?;
+        let metrics = tenant_seen.insert(self.metrics.tenant(&tenant));
         let key = self.keys.key(&tenant, &unverified.kid).await?;
         if !key.verify_digest(&message_digest(token), &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
         let (principal, valid_until) =
-            self.validate(payload.claims?, &tenant, SystemTime::now())?;
+            self.validate(payload.claims?, &tenant, metrics, SystemTime::now())?;
         // Served no longer than the resolver's answer it was verified under holds: then the
         // token takes the slow path, which asks the resolver again (offboarding, new roles).
         let valid_until = answer_valid_until.map_or(valid_until, |until| valid_until.min(until));
@@ -179,8 +194,8 @@ impl Verifier {
     ) -> Result<Principal, AuthError> {
         match self.lookup(token, uses) {
             CacheLookup::Hit(principal) => Ok(principal),
-            CacheLookup::Rejected(err) => Err(err),
-            CacheLookup::Miss(hashed) => self.verify_uncached(token, hashed, uses).await,
+            CacheLookup::Rejected(err, _) => Err(err),
+            CacheLookup::Miss(hashed) => self.verify_uncached(token, hashed, uses, &mut None).await,
         }
     }
 
@@ -223,6 +238,7 @@ impl Verifier {
         &self,
         claims: token::Claims<'_>,
         tenant: &Arc<Tenant>,
+        metrics: &TenantMetrics,
         now: SystemTime,
     ) -> Result<(Principal, Duration), AuthError> {
         let now = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
@@ -267,19 +283,22 @@ impl Verifier {
             TokenUse::Access => claims.scope.as_deref().unwrap_or(""),
             TokenUse::Id => "",
         };
-        let principal = Principal::new(PrincipalData::new(PrincipalClaims {
-            tenant,
-            subject: &subject,
-            username: &username,
-            client_id: &client_id,
-            token_use,
-            groups: &groups,
-            scope,
-            expires_at: exp,
-            issued_at: claims.iat,
-            jti: claims.jti.as_deref(),
-            origin_jti: claims.origin_jti.as_deref(),
-        }));
+        let principal = Principal::new(
+            PrincipalData::new(PrincipalClaims {
+                tenant,
+                subject: &subject,
+                username: &username,
+                client_id: &client_id,
+                token_use,
+                groups: &groups,
+                scope,
+                expires_at: exp,
+                issued_at: claims.iat,
+                jti: claims.jti.as_deref(),
+                origin_jti: claims.origin_jti.as_deref(),
+            })
+            .with_metrics(metrics.clone()),
+        );
         if let Some(guard) = &self.settings.self_service_guard
             && token_use == TokenUse::Access
             && principal.has_scope(SELF_SERVICE_SCOPE)
