@@ -36,6 +36,8 @@
 //! - [`config`]: the TOML file.
 //! - `admin` (feature `admin`): tenant-bound Cognito admin operations and an axum admin router.
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
+//! - `cedar` (feature `cedar`): Cedar policies per tenant, in Amazon Verified Permissions'
+//!   entity convention, as a layer.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
 //!
 //! # Security notes
@@ -62,6 +64,8 @@ pub mod verify;
 pub mod admin;
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "cedar")]
+pub mod cedar;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "test-util")]
