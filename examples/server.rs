@@ -9,6 +9,11 @@
 //! line per decision. `--no-auth` serves the same routes without any layer, for load-test
 //! baselines; `/me` then answers a fixed principal of the same shape, so both modes send the
 //! same amount of JSON and the difference measured is the authentication.
+//!
+//! Built with `--features cedar` and given a configuration with a `[cedar]` section (for
+//! example `examples/cedar.toml`), every route is authorized by the Cedar policies alone: the
+//! role checks above step aside, so decisions can be tried by editing the policy files (they
+//! are reloaded every `reload_seconds`).
 
 use std::net::SocketAddr;
 
@@ -16,7 +21,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Json, Router, routing::get};
-use cognito_authz::{CognitoAuth, CognitoAuthz, Policy, Principal};
+use cognito_authz::{AuthConfig, CognitoAuthz, Policy, Principal};
 use http::header::WWW_AUTHENTICATE;
 
 struct Args {
@@ -120,30 +125,27 @@ async fn main() {
             .route("/admin/ping", get(|| async { "pong" }))
             .route("/tenants/{tenant}/admin", get(|| async { "tenant admin" }))
     } else {
-        let auth = match CognitoAuth::from_config_file(&args.config) {
-            Ok(auth) => auth,
-            Err(err) => {
-                eprintln!("{err}");
-                std::process::exit(2);
-            }
-        };
+        let config = AuthConfig::from_file(&args.config).unwrap_or_else(|err| exit(err));
+        let auth = config
+            .to_builder()
+            .and_then(|builder| builder.build())
+            .unwrap_or_else(|err| exit(err));
+        let cedar = cedar_layer(&config).unwrap_or_else(|err| exit(err));
         for (tenant, err) in auth.prefetch().await {
             tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
         }
-        Router::new()
-            .route("/me", get(|p: Principal| async move { Json(p) }))
-            .route(
-                "/admin/ping",
-                get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
-            )
-            .route(
-                "/tenants/{tenant}/admin",
-                get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
-                    Policy::role("admin").and(Policy::same_tenant_as("tenant")),
-                )),
-            )
-            .layer(auth.layer())
+        let me = || get(|p: Principal| async move { Json(p) });
+        let routes = match cedar {
+            Some(cedar) => Router::new()
+                .route("/me", me())
+                .route("/admin/ping", get(|| async { "pong" }))
+                .route("/tenants/{tenant}/admin", get(|| async { "tenant admin" }))
+                .layer(cedar),
+            None => role_routes(me()),
+        };
+        routes.layer(auth.layer())
     };
+
     let app = app.layer(middleware::from_fn(log_decision));
     let listener = match tokio::net::TcpListener::bind(args.bind).await {
         Ok(listener) => listener,
@@ -157,4 +159,41 @@ async fn main() {
         eprintln!("server error: {err}");
         std::process::exit(1);
     }
+}
+
+/// The built-in role checks, when Cedar is not configured.
+fn role_routes(me: axum::routing::MethodRouter) -> Router {
+    Router::new()
+        .route("/me", me)
+        .route(
+            "/admin/ping",
+            get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
+        )
+        .route(
+            "/tenants/{tenant}/admin",
+            get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+                Policy::role("admin").and(Policy::same_tenant_as("tenant")),
+            )),
+        )
+}
+
+fn exit(err: impl std::fmt::Display) -> ! {
+    eprintln!("{err}");
+    std::process::exit(2)
+}
+
+#[cfg(feature = "cedar")]
+fn cedar_layer(
+    config: &AuthConfig,
+) -> Result<Option<cognito_authz::cedar::CedarAuthz>, cognito_authz::ConfigError> {
+    let cedar = cognito_authz::cedar::Cedar::from_config(config)?;
+    if cedar.is_some() {
+        tracing::info!("routes are authorized by the Cedar policies of [cedar]");
+    }
+    Ok(cedar.map(|cedar| cedar.layer()))
+}
+
+#[cfg(not(feature = "cedar"))]
+fn cedar_layer(_: &AuthConfig) -> Result<Option<CognitoAuthz>, cognito_authz::ConfigError> {
+    Ok(None)
 }

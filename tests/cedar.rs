@@ -125,7 +125,11 @@ async fn status(app: &Router, method: Method, uri: &str, token: &str) -> StatusC
 
 #[track_caller]
 fn assert_refused(reply: &Reply, why: &'static str) {
-    assert_error_reply(reply, StatusCode::FORBIDDEN, &AuthError::Forbidden(why.into()));
+    assert_error_reply(
+        reply,
+        StatusCode::FORBIDDEN,
+        &AuthError::Forbidden(why.into()),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,7 +148,10 @@ async fn a_group_permits_an_action() {
     )]);
     let app = app(&fx.auth, &policies.cedar());
     let support = fx.acme("alice", &["support"], "");
-    assert_eq!(call(&app, "/orders", Some(&support)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&support)).await.status,
+        StatusCode::OK
+    );
     // Another action, another group, no group: refused.
     assert_eq!(
         status(&app, Method::POST, "/orders", &support).await,
@@ -171,7 +178,10 @@ async fn the_principal_is_pool_and_sub_as_in_avp() {
     )]);
     let app = app(&fx.auth, &policies.cedar());
     let alice = fx.acme("alice", &[], "");
-    assert_eq!(call(&app, "/reports", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/reports", Some(&alice)).await.status,
+        StatusCode::OK
+    );
     let bob = fx.acme("bob", &[], "");
     assert_refused(&call(&app, "/reports", Some(&bob)).await, NO_PERMIT);
 }
@@ -187,7 +197,9 @@ async fn tenant_isolation_through_path_and_tenant() {
     let app = app(&fx.auth, &policies.cedar());
     let alice = fx.acme("alice", &["member"], "");
     assert_eq!(
-        call(&app, "/tenants/acme/orders", Some(&alice)).await.status,
+        call(&app, "/tenants/acme/orders", Some(&alice))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_refused(
@@ -196,10 +208,15 @@ async fn tenant_isolation_through_path_and_tenant() {
     );
     let dave = fx.globex("dave", &["member"]);
     assert_eq!(
-        call(&app, "/tenants/globex/orders", Some(&dave)).await.status,
+        call(&app, "/tenants/globex/orders", Some(&dave))
+            .await
+            .status,
         StatusCode::OK
     );
-    assert_refused(&call(&app, "/tenants/acme/orders", Some(&dave)).await, NO_PERMIT);
+    assert_refused(
+        &call(&app, "/tenants/acme/orders", Some(&dave)).await,
+        NO_PERMIT,
+    );
 }
 
 #[tokio::test]
@@ -212,7 +229,10 @@ async fn a_scope_is_required_through_context_token_scope() {
     )]);
     let app = app(&fx.auth, &policies.cedar());
     let writer = fx.acme("alice", &[], "openid orders/write");
-    assert_eq!(status(&app, Method::POST, "/orders", &writer).await, StatusCode::OK);
+    assert_eq!(
+        status(&app, Method::POST, "/orders", &writer).await,
+        StatusCode::OK
+    );
     let reader = fx.acme("bob", &[], "openid orders/read");
     assert_eq!(
         status(&app, Method::POST, "/orders", &reader).await,
@@ -234,7 +254,10 @@ async fn forbid_beats_permit() {
     let cedar = policies.cedar();
     let app = app(&fx.auth, &cedar);
     let member = fx.acme("alice", &["member"], "");
-    assert_eq!(call(&app, "/orders", Some(&member)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&member)).await.status,
+        StatusCode::OK
+    );
     let suspended = fx.acme("bob", &["member", "suspended"], "");
     assert_refused(&call(&app, "/orders", Some(&suspended)).await, FORBIDS);
     // The decision names the policies behind it.
@@ -265,24 +288,33 @@ async fn a_tenant_policy_does_not_leak_to_another_tenant() {
     let app = app(&fx.auth, &cedar);
     let dave = fx.globex("dave", &[]);
     let alice = fx.acme("alice", &[], "");
-    assert_eq!(call(&app, "/reports", Some(&dave)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/reports", Some(&dave)).await.status,
+        StatusCode::OK
+    );
     assert_refused(&call(&app, "/reports", Some(&alice)).await, NO_PERMIT);
     // acme has no file: the common policies alone apply.
-    assert_eq!(call(&app, "/orders", Some(&alice)).await.status, StatusCode::OK);
-    assert_eq!(call(&app, "/orders", Some(&dave)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&alice)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "/orders", Some(&dave)).await.status,
+        StatusCode::OK
+    );
     assert_eq!(cedar.tenants_with_policies(), ["globex"]);
 }
 
 #[tokio::test]
 async fn without_common_a_tenant_without_a_file_is_refused() {
     let fx = Fx::new().await;
-    let policies = Folder::new(&[(
-        "globex.cedar",
-        r#"permit(principal, action, resource);"#,
-    )]);
+    let policies = Folder::new(&[("globex.cedar", r#"permit(principal, action, resource);"#)]);
     let app = app(&fx.auth, &policies.cedar());
     let dave = fx.globex("dave", &[]);
-    assert_eq!(call(&app, "/orders", Some(&dave)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&dave)).await.status,
+        StatusCode::OK
+    );
     let alice = fx.acme("alice", &[], "");
     assert_refused(&call(&app, "/orders", Some(&alice)).await, NO_POLICIES);
 }
@@ -307,7 +339,9 @@ async fn an_evaluation_error_refuses_even_when_a_permit_matches() {
     let alice = fx.acme("alice", &[], "");
     assert_refused(&call(&app, "/orders", Some(&alice)).await, EVAL_ERROR);
     assert_eq!(
-        call(&app, "/tenants/acme/orders", Some(&alice)).await.status,
+        call(&app, "/tenants/acme/orders", Some(&alice))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_refused(
@@ -342,7 +376,10 @@ async fn the_action_is_the_route_template_never_the_raw_path() {
     )]);
     let app = app(&fx.auth, &policies.cedar());
     let alice = fx.acme("alice", &[], "");
-    assert_eq!(call(&app, "/orders/7", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders/7", Some(&alice)).await.status,
+        StatusCode::OK
+    );
     // A policy naming a raw path never matches anything: only the template is an action.
     let only_raw = Folder::new(&[(
         "common.cedar",
@@ -387,23 +424,40 @@ fn schema_validation_failures_name_file_and_line() {
             .schema(policies.path().join("schema.cedarschema"))
             .build()
     };
-    let err = build().expect_err("acme.cedar does not validate").to_string();
-    let at = format!("{}:3: policy `acme/policy0`", policies.path().join("acme.cedar").display());
+    let err = build()
+        .expect_err("acme.cedar does not validate")
+        .to_string();
+    let at = format!(
+        "{}:3: policy `acme/policy0`",
+        policies.path().join("acme.cedar").display()
+    );
     assert!(err.contains(&at), "{err}");
     assert!(err.contains("cedar.policies"), "{err}");
     // An action the schema does not declare, on line 1 of another file.
-    policies.write("acme.cedar", r#"permit(principal, action == App::Action::"DELETE /orders", resource);"#);
+    policies.write(
+        "acme.cedar",
+        r#"permit(principal, action == App::Action::"DELETE /orders", resource);"#,
+    );
     let err = build().expect_err("unknown action").to_string();
     assert!(err.contains("acme.cedar:1:"), "{err}");
     // A syntax error names its line too.
-    policies.write("acme.cedar", "permit(principal, action, resource);\n\npermit(principal action, resource);\n");
+    policies.write(
+        "acme.cedar",
+        "permit(principal, action, resource);\n\npermit(principal action, resource);\n",
+    );
     let err = build().expect_err("syntax error").to_string();
     assert!(err.contains("acme.cedar:3:"), "{err}");
     // A bad schema names the schema.
     policies.write("acme.cedar", "");
-    policies.write("schema.cedarschema", "namespace App {\n  entity User in [Nope];\n  action x;\n");
+    policies.write(
+        "schema.cedarschema",
+        "namespace App {\n  entity User in [Nope];\n  action x;\n",
+    );
     let err = build().expect_err("bad schema").to_string();
-    assert!(err.contains("cedar.schema") && err.contains("schema.cedarschema"), "{err}");
+    assert!(
+        err.contains("cedar.schema") && err.contains("schema.cedarschema"),
+        "{err}"
+    );
     // Fixed: it loads.
     policies.write("schema.cedarschema", SCHEMA);
     build().expect("valid policies load");
@@ -419,7 +473,10 @@ async fn a_failed_reload_keeps_the_last_good_set() {
     let cedar = policies.cedar();
     let app = app(&fx.auth, &cedar);
     let alice = fx.acme("alice", &[], "");
-    assert_eq!(call(&app, "/orders", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&alice)).await.status,
+        StatusCode::OK
+    );
 
     // Broken file: the reload fails, names the line, and the old set stays in force.
     policies.write(
@@ -430,7 +487,10 @@ async fn a_failed_reload_keeps_the_last_good_set() {
     assert_eq!(err.path(), policies.path().join("common.cedar"));
     assert!(err.line().is_some(), "{err}");
     assert_eq!(cedar.last_reload_error(), Some(err));
-    assert_eq!(call(&app, "/orders", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&alice)).await.status,
+        StatusCode::OK
+    );
     assert_refused(&call(&app, "/reports", Some(&alice)).await, NO_PERMIT);
 
     // Fixed: the new set replaces the old one whole.
@@ -440,7 +500,10 @@ async fn a_failed_reload_keeps_the_last_good_set() {
     );
     cedar.reload().expect("valid file");
     assert_eq!(cedar.last_reload_error(), None);
-    assert_eq!(call(&app, "/reports", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/reports", Some(&alice)).await.status,
+        StatusCode::OK
+    );
     assert_refused(&call(&app, "/orders", Some(&alice)).await, NO_PERMIT);
 }
 
@@ -458,11 +521,20 @@ async fn policies_reload_on_the_interval() {
         .unwrap();
     let app = app(&fx.auth, &cedar);
     let alice = fx.acme("alice", &[], "");
-    assert_eq!(call(&app, "/reports", Some(&alice)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, "/reports", Some(&alice)).await.status,
+        StatusCode::FORBIDDEN
+    );
     policies.write("broken.cedar", "permit(");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(cedar.last_reload_error().is_some(), "the interval reload ran and failed");
-    assert_eq!(call(&app, "/orders", Some(&alice)).await.status, StatusCode::OK);
+    assert!(
+        cedar.last_reload_error().is_some(),
+        "the interval reload ran and failed"
+    );
+    assert_eq!(
+        call(&app, "/orders", Some(&alice)).await.status,
+        StatusCode::OK
+    );
     std::fs::remove_file(policies.path().join("broken.cedar")).unwrap();
     policies.write(
         "common.cedar",
@@ -470,7 +542,10 @@ async fn policies_reload_on_the_interval() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(cedar.last_reload_error(), None);
-    assert_eq!(call(&app, "/reports", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/reports", Some(&alice)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[test]
@@ -492,28 +567,37 @@ fn the_cedar_section_is_read_relative_to_the_config_file() {
     let config = write_config(
         "namespace = 'App'\npolicies = 'policies'\nschema = 'policies/schema.cedarschema'\n",
     );
-    let cedar = Cedar::from_config(&config).unwrap().expect("a [cedar] section");
+    let cedar = Cedar::from_config(&config)
+        .unwrap()
+        .expect("a [cedar] section");
     assert!(cedar.tenants_with_policies().is_empty());
     // No section: no engine. Bad values: named.
     let plain = AuthConfig::from_toml(&tenant).unwrap();
     assert!(Cedar::from_config(&plain).unwrap().is_none());
-    let err = Cedar::from_config(&write_config("namespace = 'not a namespace'\npolicies = 'policies'\n"))
-        .unwrap_err()
-        .to_string();
+    let err = Cedar::from_config(&write_config(
+        "namespace = 'not a namespace'\npolicies = 'policies'\n",
+    ))
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("cedar.namespace"), "{err}");
     let err = Cedar::from_config(&write_config("namespace = 'App'\npolicies = 'missing'\n"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cedar.policies") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("cedar.policies") && err.contains("missing"),
+        "{err}"
+    );
     let err = Cedar::from_config(&write_config(
         "namespace = 'App'\npolicies = 'policies'\nreload_seconds = 0\n",
     ))
     .unwrap_err()
     .to_string();
     assert!(err.contains("cedar.reload_seconds"), "{err}");
-    let err = AuthConfig::from_toml(&format!("{tenant}\n[cedar]\nnamespace = 'App'\npolicies = 'p'\nreload = 1\n"))
-        .unwrap_err()
-        .to_string();
+    let err = AuthConfig::from_toml(&format!(
+        "{tenant}\n[cedar]\nnamespace = 'App'\npolicies = 'p'\nreload = 1\n"
+    ))
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("reload"), "{err}");
 }
 
@@ -547,7 +631,10 @@ impl EntityProvider for Orders {
             let pool = query.principal().user_pool_id();
             let owner: EntityUid = format!(r#"App::User::"{pool}|{owner}""#).parse()?;
             let uid: EntityUid = format!(r#"App::Order::"{order}""#).parse()?;
-            let attrs = [("owner".to_owned(), RestrictedExpression::new_entity_uid(owner))];
+            let attrs = [(
+                "owner".to_owned(),
+                RestrictedExpression::new_entity_uid(owner),
+            )];
             let order = Entity::new(uid.clone(), attrs.into(), Default::default())?;
             Ok(Some(Resource::new(uid, [order])))
         })
@@ -569,7 +656,10 @@ async fn an_entity_provider_loads_the_order_and_its_owner() {
         .unwrap();
     let app = app(&fx.auth, &cedar);
     let alice = fx.acme("alice", &[], "");
-    assert_eq!(call(&app, "/orders/1", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders/1", Some(&alice)).await.status,
+        StatusCode::OK
+    );
     assert_refused(&call(&app, "/orders/2", Some(&alice)).await, NO_PERMIT);
     // Unknown order: the default resource, which the policy does not permit.
     assert_refused(&call(&app, "/orders/3", Some(&alice)).await, NO_PERMIT);
@@ -580,4 +670,78 @@ async fn an_entity_provider_loads_the_order_and_its_owner() {
         .unwrap();
     let app = self::app(&fx.auth, &failing);
     assert_refused(&call(&app, "/orders/1", Some(&alice)).await, INVALID);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The example's policies (examples/cedar.toml and examples/policies)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_example_policies_validate_and_decide_as_documented() {
+    let issuer = start_issuer().await;
+    let config =
+        AuthConfig::from_file(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cedar.toml"))
+            .unwrap();
+    let cedar = Cedar::from_config(&config).unwrap().expect("[cedar]");
+    // The example's pools, with keys served locally.
+    let acme_pool = "us-east-1_AbCdEf123";
+    let globex_pool = "eu-west-1_GlObEx456";
+    let (acme_client, globex_client) = ("3n4b5urk1ft4fl3mg5e62d9ado", "5ugefk2b6b4s0vn5j3h0pq1t6g");
+    let tenant = |id: &str, pool: &str, client: &str| {
+        cognito_authz::Tenant::builder(id, pool)
+            .client_id(client)
+            .jwks_url(issuer.jwks_url(pool))
+            .role("admin", ["admin", "Administrators"])
+            .role("suspended", ["suspended"])
+            .build()
+            .unwrap()
+    };
+    let auth = CognitoAuth::builder()
+        .tenant(tenant("acme", acme_pool, acme_client))
+        .unwrap()
+        .tenant(tenant("globex", globex_pool, globex_client))
+        .unwrap()
+        .build()
+        .unwrap();
+    let principal = |pool: &str, client: &str, groups: &[&str], scope: &str| {
+        let mut claims = issuer.access_claims(pool, client, "user", groups);
+        claims["scope"] = json!(scope);
+        let token = issuer.mint(&claims);
+        let auth = auth.clone();
+        async move { auth.verify(&token).await.unwrap() }
+    };
+    let ping = CedarRequest::new("GET", "/admin/ping");
+    let tenant_admin =
+        |t: &str| CedarRequest::new("GET", "/tenants/{tenant}/admin").param("tenant", t);
+
+    let acme_admin = principal(acme_pool, acme_client, &["admin"], "").await;
+    let decision = cedar.decide(&acme_admin, &ping);
+    assert_eq!(decision.policies(), ["acme/admins-ping"]);
+    assert!(
+        cedar
+            .decide(&acme_admin, &tenant_admin("acme"))
+            .is_allowed()
+    );
+    assert_eq!(
+        cedar.decide(&acme_admin, &tenant_admin("globex")).outcome(),
+        Outcome::NoPermit
+    );
+
+    let support = principal(globex_pool, globex_client, &["support"], "support/ping").await;
+    assert_eq!(
+        cedar.decide(&support, &ping).policies(),
+        ["globex/support-ping"]
+    );
+    let no_scope = principal(globex_pool, globex_client, &["support"], "").await;
+    assert_eq!(cedar.decide(&no_scope, &ping).outcome(), Outcome::NoPermit);
+    let acme_support = principal(acme_pool, acme_client, &["support"], "support/ping").await;
+    assert_eq!(
+        cedar.decide(&acme_support, &ping).outcome(),
+        Outcome::NoPermit
+    );
+
+    let suspended = principal(acme_pool, acme_client, &["admin", "suspended"], "").await;
+    let decision = cedar.decide(&suspended, &ping);
+    assert_eq!(decision.outcome(), Outcome::Forbidden);
+    assert_eq!(decision.policies(), ["common/suspended"]);
 }

@@ -4,9 +4,7 @@
 use std::collections::HashSet;
 use std::str::FromStr;
 
-use cedar_policy::{
-    Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression,
-};
+use cedar_policy::{Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 use futures_util::future::BoxFuture;
 
 use crate::principal::{Principal, TokenUse};
@@ -115,7 +113,9 @@ pub(crate) fn context(
     if let Some(origin_jti) = principal.origin_jti() {
         token.push(("origin_jti".to_owned(), string(origin_jti)));
     }
-    let params = path.iter().map(|(name, value)| (name.clone(), string(value)));
+    let params = path
+        .iter()
+        .map(|(name, value)| (name.clone(), string(value)));
     let invalid = |_| "the request context could not be built";
     let pairs = [
         (

@@ -142,8 +142,8 @@ where
             );
             return rejected(&refusal(&principal, &decision));
         };
-        let request = CedarRequest::new(parts.method.as_str(), &*route)
-            .with_params(path_params(&mut parts));
+        let request =
+            CedarRequest::new(parts.method.as_str(), &*route).with_params(path_params(&mut parts));
         let Some(provider) = self.cedar.provider().cloned() else {
             let decision = self.cedar.decide(&principal, &request);
             if !decision.is_allowed() {

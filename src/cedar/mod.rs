@@ -236,7 +236,8 @@ impl Cedar {
             Some(base) if path.is_relative() => base.join(path),
             _ => path.clone(),
         };
-        let mut builder = Cedar::builder(section.namespace.clone()).policies(resolve(&section.policies));
+        let mut builder =
+            Cedar::builder(section.namespace.clone()).policies(resolve(&section.policies));
         if let Some(schema) = &section.schema {
             builder = builder.schema(resolve(schema));
         }
@@ -314,10 +315,9 @@ impl Cedar {
         let provided = provided
             .into_iter()
             .filter(|entity| entity.uid() != principal_uid);
-        let Ok(entities) = Entities::from_entities(
-            std::iter::once(principal_entity).chain(provided),
-            None,
-        ) else {
+        let Ok(entities) =
+            Entities::from_entities(std::iter::once(principal_entity).chain(provided), None)
+        else {
             return Decision::refused(Outcome::InvalidRequest, action_id);
         };
         let Ok(context) = entities::context(principal, &request.path) else {
@@ -429,7 +429,10 @@ impl CedarBuilder {
         let store = Arc::new(store);
         if let Some(every) = self.reload_every {
             if every.is_zero() {
-                return Err(ConfigError::invalid("cedar.reload_seconds", "must be positive"));
+                return Err(ConfigError::invalid(
+                    "cedar.reload_seconds",
+                    "must be positive",
+                ));
             }
             store::spawn_reloader(&store, every).map_err(|_| {
                 ConfigError::invalid(

@@ -175,7 +175,10 @@ fn load_file(
     if let Some(template) = parsed.templates().next() {
         return Err(PolicyError {
             policy: Some(template.id().to_string()),
-            ..PolicyError::new(path, "policy templates (?principal, ?resource) are not supported")
+            ..PolicyError::new(
+                path,
+                "policy templates (?principal, ?resource) are not supported",
+            )
         });
     }
     let mut set = PolicySet::new();
@@ -241,7 +244,10 @@ impl PolicyStore {
     /// the failure is logged (and counted with feature `metrics`).
     pub(crate) fn reload(&self) -> Result<(), PolicyError> {
         // Holding the lock through the load keeps concurrent reloads in order.
-        let mut last_error = self.last_error.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last_error = self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let outcome = load(&self.dir, self.schema.as_deref());
         #[cfg(feature = "metrics")]
         metrics::counter!(
