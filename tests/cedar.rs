@@ -272,6 +272,37 @@ async fn forbid_beats_permit() {
 }
 
 #[tokio::test]
+async fn a_policy_for_several_actions_applies_to_each() {
+    let fx = Fx::new().await;
+    let policies = Folder::new(&[(
+        "common.cedar",
+        r#"permit(principal, action in [App::Action::"POST /orders", App::Action::"GET /reports", App::Action::"POST /orders"], resource);
+           permit(principal, action, resource) when { context.token.scope.contains("all") };"#,
+    )]);
+    let app = app(&fx.auth, &policies.cedar());
+    let alice = fx.acme("alice", &[], "");
+    assert_eq!(
+        status(&app, Method::POST, "/orders", &alice).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "/reports", Some(&alice)).await.status,
+        StatusCode::OK
+    );
+    assert_refused(&call(&app, "/orders", Some(&alice)).await, NO_PERMIT);
+    // A policy for any action applies to named and unnamed actions alike.
+    let all = fx.acme("bob", &[], "all");
+    assert_eq!(
+        call(&app, "/orders", Some(&all)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "/reports", Some(&all)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn a_tenant_policy_does_not_leak_to_another_tenant() {
     let fx = Fx::new().await;
     let policies = Folder::new(&[

@@ -324,6 +324,7 @@ impl Cedar {
             return Decision::refused(Outcome::InvalidRequest, action_id);
         };
         let action = names.action(&request.method, &request.route);
+        let policies = policies.for_action(&action);
         // No schema here: the schema checks the policies at load; requests carry whatever
         // path parameters their route has.
         let Ok(cedar_request) = Request::new(principal_uid, action, resource_uid, context, None)

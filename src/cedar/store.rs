@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{
+    ActionConstraint, EntityUid, PolicyId, PolicySet, Schema, ValidationMode, Validator,
+};
 use miette::Diagnostic;
 
 /// The file every tenant's policies are evaluated with.
@@ -87,18 +89,69 @@ fn first_line(text: &str, diagnostic: &dyn Diagnostic) -> Option<u32> {
     Some(before.iter().filter(|&&b| b == b'\n').count() as u32 + 1)
 }
 
+/// A tenant's policies, sliced by action.
+///
+/// Cedar evaluates every policy it is given, and most policies name their action, so a request
+/// is evaluated only against the policies that name its action plus those for any action. This
+/// decides the same as the whole set: the request carries no action entities, so
+/// `action in [A, B]` holds exactly when the action is `A` or `B`, and a policy naming other
+/// actions can neither permit nor forbid (nor err: the action test comes before its conditions).
+pub(crate) struct ActionIndex {
+    by_action: HashMap<EntityUid, PolicySet>,
+    /// The policies for any action: all that applies to actions no policy names.
+    any_action: PolicySet,
+}
+
+impl ActionIndex {
+    fn new(set: &PolicySet) -> Result<Self, cedar_policy::PolicySetError> {
+        let mut any_action = PolicySet::new();
+        let mut named: HashMap<EntityUid, Vec<&cedar_policy::Policy>> = HashMap::new();
+        for policy in set.policies() {
+            match policy.action_constraint() {
+                ActionConstraint::Any => any_action.add(policy.clone())?,
+                ActionConstraint::Eq(action) => named.entry(action).or_default().push(policy),
+                ActionConstraint::In(actions) => {
+                    for action in actions {
+                        named.entry(action).or_default().push(policy);
+                    }
+                }
+            }
+        }
+        let mut by_action = HashMap::with_capacity(named.len());
+        for (action, policies) in named {
+            let mut slice = any_action.clone();
+            for policy in policies {
+                // `action in [A, A]` lists a policy twice.
+                if slice.policy(policy.id()).is_none() {
+                    slice.add(policy.clone())?;
+                }
+            }
+            by_action.insert(action, slice);
+        }
+        Ok(ActionIndex {
+            by_action,
+            any_action,
+        })
+    }
+
+    /// The policies that can apply to `action`.
+    pub(crate) fn for_action(&self, action: &EntityUid) -> &PolicySet {
+        self.by_action.get(action).unwrap_or(&self.any_action)
+    }
+}
+
 /// One complete load of the folder.
 #[derive(Default)]
 pub(crate) struct Snapshot {
-    common: Option<Arc<PolicySet>>,
+    common: Option<Arc<ActionIndex>>,
     /// `common` merged with each tenant's own file.
-    tenants: HashMap<String, Arc<PolicySet>>,
+    tenants: HashMap<String, Arc<ActionIndex>>,
 }
 
 impl Snapshot {
     /// The policies for `tenant`: common and its own, common alone without a file of its own,
     /// none without either.
-    pub(crate) fn for_tenant(&self, tenant: &str) -> Option<&Arc<PolicySet>> {
+    pub(crate) fn for_tenant(&self, tenant: &str) -> Option<&Arc<ActionIndex>> {
         self.tenants.get(tenant).or(self.common.as_ref())
     }
 
@@ -143,12 +196,17 @@ pub(crate) fn load(dir: &Path, schema: Option<&Path>) -> Result<Snapshot, Policy
         merged
             .merge(&set, false)
             .map_err(|e| PolicyError::new(&path, e.to_string()))?;
-        tenants.insert(tenant, Arc::new(merged));
+        let index =
+            ActionIndex::new(&merged).map_err(|e| PolicyError::new(&path, e.to_string()))?;
+        tenants.insert(tenant, Arc::new(index));
     }
-    Ok(Snapshot {
-        common: common.map(Arc::new),
-        tenants,
-    })
+    let common = match common {
+        Some(set) => Some(Arc::new(
+            ActionIndex::new(&set).map_err(|e| PolicyError::new(dir, e.to_string()))?,
+        )),
+        None => None,
+    };
+    Ok(Snapshot { common, tenants })
 }
 
 fn read(path: &Path) -> Result<String, PolicyError> {
