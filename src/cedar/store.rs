@@ -103,12 +103,15 @@ pub(crate) struct ActionIndex {
 }
 
 impl ActionIndex {
-    fn new(set: &PolicySet) -> Result<Self, cedar_policy::PolicySetError> {
+    fn new(set: &PolicySet) -> Result<Self, String> {
+        let add = |set: &mut PolicySet, policy: &cedar_policy::Policy| {
+            set.add(policy.clone()).map_err(|e| e.to_string())
+        };
         let mut any_action = PolicySet::new();
         let mut named: HashMap<EntityUid, Vec<&cedar_policy::Policy>> = HashMap::new();
         for policy in set.policies() {
             match policy.action_constraint() {
-                ActionConstraint::Any => any_action.add(policy.clone())?,
+                ActionConstraint::Any => add(&mut any_action, policy)?,
                 ActionConstraint::Eq(action) => named.entry(action).or_default().push(policy),
                 ActionConstraint::In(actions) => {
                     for action in actions {
@@ -123,7 +126,7 @@ impl ActionIndex {
             for policy in policies {
                 // `action in [A, A]` lists a policy twice.
                 if slice.policy(policy.id()).is_none() {
-                    slice.add(policy.clone())?;
+                    add(&mut slice, policy)?;
                 }
             }
             by_action.insert(action, slice);
@@ -196,13 +199,12 @@ pub(crate) fn load(dir: &Path, schema: Option<&Path>) -> Result<Snapshot, Policy
         merged
             .merge(&set, false)
             .map_err(|e| PolicyError::new(&path, e.to_string()))?;
-        let index =
-            ActionIndex::new(&merged).map_err(|e| PolicyError::new(&path, e.to_string()))?;
+        let index = ActionIndex::new(&merged).map_err(|e| PolicyError::new(&path, e))?;
         tenants.insert(tenant, Arc::new(index));
     }
     let common = match common {
         Some(set) => Some(Arc::new(
-            ActionIndex::new(&set).map_err(|e| PolicyError::new(dir, e.to_string()))?,
+            ActionIndex::new(&set).map_err(|e| PolicyError::new(dir, e))?,
         )),
         None => None,
     };
