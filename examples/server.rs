@@ -15,6 +15,10 @@
 //! DynamoDB table at runtime (reached as `[aws]` says); no `[[tenant]]` is then required.
 //! `--metrics-bind ADDR` serves the crate's metrics as Prometheus text at `GET /metrics` on
 //! ADDR; they are recorded only when built with `--features metrics`.
+//! Built with `--features cedar` and given a configuration with a `[cedar]` section (for
+//! example `examples/cedar.toml`), every route is authorized by the Cedar policies alone: the
+//! role checks above step aside, so decisions can be tried by editing the policy files (they
+//! are reloaded every `reload_seconds`).
 
 use std::net::SocketAddr;
 
@@ -22,7 +26,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Json, Router, routing::get};
-use cognito_authz::{CognitoAuth, CognitoAuthz, Policy, Principal};
+use cognito_authz::{AuthConfig, CognitoAuthz, Policy, Principal};
 use http::header::WWW_AUTHENTICATE;
 
 #[path = "support/metrics_endpoint.rs"]
@@ -150,13 +154,12 @@ async fn main() {
             .route("/admin/ping", get(|| async { "pong" }))
             .route("/tenants/{tenant}/admin", get(|| async { "tenant admin" }))
     } else {
-        let auth = match CognitoAuth::from_config_file(&args.config) {
-            Ok(auth) => auth,
-            Err(err) => {
-                eprintln!("{err}");
-                std::process::exit(2);
-            }
-        };
+        let config = AuthConfig::from_file(&args.config).unwrap_or_else(|err| exit(err));
+        let auth = config
+            .to_builder()
+            .and_then(|builder| builder.build())
+            .unwrap_or_else(|err| exit(err));
+        let cedar = cedar_layer(&config).unwrap_or_else(|err| exit(err));
         for (tenant, err) in auth.prefetch().await {
             tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
         }
@@ -170,20 +173,18 @@ async fn main() {
             eprintln!("the revocation store could not be loaded within 30 s");
             std::process::exit(2);
         }
-        Router::new()
-            .route("/me", get(|p: Principal| async move { Json(p) }))
-            .route(
-                "/admin/ping",
-                get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
-            )
-            .route(
-                "/tenants/{tenant}/admin",
-                get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
-                    Policy::role("admin").and(Policy::same_tenant_as("tenant")),
-                )),
-            )
-            .layer(auth.layer())
+        let me = || get(|p: Principal| async move { Json(p) });
+        let routes = match cedar {
+            Some(cedar) => Router::new()
+                .route("/me", me())
+                .route("/admin/ping", get(|| async { "pong" }))
+                .route("/tenants/{tenant}/admin", get(|| async { "tenant admin" }))
+                .layer(cedar),
+            None => role_routes(me()),
+        };
+        routes.layer(auth.layer())
     };
+
     let app = app.layer(middleware::from_fn(log_decision));
     let listener = match tokio::net::TcpListener::bind(args.bind).await {
         Ok(listener) => listener,
@@ -197,4 +198,41 @@ async fn main() {
         eprintln!("server error: {err}");
         std::process::exit(1);
     }
+}
+
+/// The built-in role checks, when Cedar is not configured.
+fn role_routes(me: axum::routing::MethodRouter) -> Router {
+    Router::new()
+        .route("/me", me)
+        .route(
+            "/admin/ping",
+            get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
+        )
+        .route(
+            "/tenants/{tenant}/admin",
+            get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+                Policy::role("admin").and(Policy::same_tenant_as("tenant")),
+            )),
+        )
+}
+
+fn exit(err: impl std::fmt::Display) -> ! {
+    eprintln!("{err}");
+    std::process::exit(2)
+}
+
+#[cfg(feature = "cedar")]
+fn cedar_layer(
+    config: &AuthConfig,
+) -> Result<Option<cognito_authz::cedar::CedarAuthz>, cognito_authz::ConfigError> {
+    let cedar = cognito_authz::cedar::Cedar::from_config(config)?;
+    if cedar.is_some() {
+        tracing::info!("routes are authorized by the Cedar policies of [cedar]");
+    }
+    Ok(cedar.map(|cedar| cedar.layer()))
+}
+
+#[cfg(not(feature = "cedar"))]
+fn cedar_layer(_: &AuthConfig) -> Result<Option<CognitoAuthz>, cognito_authz::ConfigError> {
+    Ok(None)
 }

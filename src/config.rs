@@ -50,6 +50,12 @@
 //! self_manage_roles = ["admin"] # default: [self_service_guard] roles, else ["admin"]
 //! roles_claim = "roles"         # optional: add mapped roles to access tokens
 //! mfa_required_attribute = "custom:mfa_required"
+//!
+//! [cedar]                       # optional (feature cedar); paths relative to this file's folder
+//! namespace = "App"
+//! policies = "policies"         # folder with common.cedar and <tenant id>.cedar
+//! schema = "policies/schema.cedarschema"   # optional
+//! reload_seconds = 30           # optional
 //! ```
 //!
 //! Unknown fields, a bad pool id, an empty client list or two tenants with the same pool fail
@@ -113,6 +119,12 @@ pub struct AuthConfig {
     pub tenants: Vec<TenantSection>,
     /// Runtime tenants from a DynamoDB table (feature `dynamodb`).
     pub catalog: Option<CatalogSection>,
+    /// Cedar policies (feature `cedar`); see [`Cedar::from_config`](crate::cedar::Cedar::from_config).
+    #[cfg(feature = "cedar")]
+    pub cedar: Option<CedarSection>,
+    /// The folder of the file this was read from: relative paths in it are relative to it.
+    #[serde(skip)]
+    base_dir: Option<std::path::PathBuf>,
 }
 
 /// `[catalog]`: tenants added at runtime, found by their user pool in a DynamoDB table (feature
@@ -131,6 +143,22 @@ fn is_dynamodb_table_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// `[cedar]`: policies as data, per tenant.
+#[cfg(feature = "cedar")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CedarSection {
+    /// The Cedar namespace of the entity types and actions (`App`: `App::User`, ...).
+    pub namespace: String,
+    /// The folder with `common.cedar` and `<tenant id>.cedar`.
+    pub policies: std::path::PathBuf,
+    /// A `.cedarschema` file every policy must validate against.
+    pub schema: Option<std::path::PathBuf>,
+    /// Reload the folder this often; a failed reload keeps the last good policies.
+    pub reload_seconds: Option<u64>,
 }
 
 /// `[aws]`: where the Cognito Identity Provider API is. Region and credentials otherwise come
@@ -357,7 +385,14 @@ impl AuthConfig {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_toml(&text)
+        let mut config = Self::from_toml(&text)?;
+        config.base_dir = path.parent().map(std::path::Path::to_path_buf);
+        Ok(config)
+    }
+
+    /// The folder of the configuration file, when it was read from one.
+    pub fn base_dir(&self) -> Option<&std::path::Path> {
+        self.base_dir.as_deref()
     }
 
     /// Parses TOML text. Unknown fields are errors naming the field.

@@ -41,6 +41,8 @@
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
 //! - `lifecycle` (feature `cli`): provision tenant pools safely and audit them; the
 //!   `cognito-authz` binary.
+//! - `cedar` (feature `cedar`): Cedar policies per tenant, in Amazon Verified Permissions'
+//!   entity convention, as a layer.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
 //!
 //! # Security notes
@@ -70,6 +72,8 @@ pub mod admin;
 pub mod aws;
 #[cfg(feature = "dynamodb")]
 pub mod catalog;
+#[cfg(feature = "cedar")]
+pub mod cedar;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "cli")]

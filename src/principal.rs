@@ -64,6 +64,7 @@ enum Roles {
 pub(crate) struct PrincipalData {
     tenant: Arc<str>,
     text: Box<str>,
+    user_pool_id: Span,
     subject: Span,
     username: Span,
     client_id: Span,
@@ -97,7 +98,8 @@ pub(crate) struct PrincipalClaims<'a, G> {
 
 impl PrincipalData {
     pub(crate) fn new<G: AsRef<str>>(c: PrincipalClaims<'_, G>) -> Self {
-        let total = c.subject.len()
+        let total = c.tenant.user_pool_id().len()
+            + c.subject.len()
             + c.username.len()
             + c.client_id.len()
             + c.scope.len()
@@ -114,6 +116,7 @@ impl PrincipalData {
             text.push_str(s);
             span
         };
+        let user_pool_id = push(c.tenant.user_pool_id());
         let subject = push(c.subject);
         let username = push(c.username);
         let client_id = push(c.client_id);
@@ -133,6 +136,7 @@ impl PrincipalData {
         PrincipalData {
             tenant: c.tenant.id_arc().clone(),
             text: text.into_boxed_str(),
+            user_pool_id,
             subject,
             username,
             client_id,
@@ -170,6 +174,11 @@ impl Principal {
     /// The tenant id (from the tenant registry, not from the token).
     pub fn tenant(&self) -> &str {
         &self.0.tenant
+    }
+
+    /// The user pool of the tenant that verified the token (`<region>_<id>`).
+    pub fn user_pool_id(&self) -> &str {
+        self.0.get(self.0.user_pool_id)
     }
 
     /// The user's stable id (`sub`).
@@ -418,6 +427,7 @@ pub(crate) mod tests {
             (p.jti(), p.origin_jti(), p.expires_at()),
             (Some("j"), None, 42)
         );
+        assert_eq!(p.user_pool_id(), "us-east-1_a");
     }
 
     #[test]

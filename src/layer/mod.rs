@@ -20,7 +20,10 @@ use crate::error::{AuthError, ErrorResponder};
 #[derive(Clone)]
 pub(crate) struct ResponderExt(pub(crate) ErrorResponder);
 
-fn reject<B: From<Bytes>>(responder: Option<&ErrorResponder>, err: &AuthError) -> Response<B> {
+pub(crate) fn reject<B: From<Bytes>>(
+    responder: Option<&ErrorResponder>,
+    err: &AuthError,
+) -> Response<B> {
     let response = match responder {
         Some(responder) => responder(err),
         None => err.to_response(),

@@ -1,0 +1,246 @@
+//! The layer: every request of the wrapped routes is decided by Cedar.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::request::Parts;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::entities::ResourceQuery;
+use super::{Cedar, CedarRequest, Decision, Outcome};
+use crate::error::AuthError;
+use crate::layer::{ResponderExt, reject};
+use crate::principal::Principal;
+
+/// The route template of a request, for services that are not axum routers: insert it in the
+/// request's extensions before the layer. An axum router's `MatchedPath` is used when present
+/// and wins over this. Without either the request is refused (403): the action must name the
+/// route, never the raw path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteTemplate(pub Arc<str>);
+
+/// Layer that lets a request through only if the Cedar policies of its principal's tenant
+/// permit it; made by [`Cedar::layer`].
+///
+/// Put it inside the authentication layer (`.layer(cedar.layer()).layer(auth.layer())` on an
+/// axum router): with no [`Principal`] it answers 401, and it needs the matched route, which an
+/// axum router knows only inside itself. Refusals are 403 `insufficient_scope` in the format of
+/// the `CognitoAuth` that authenticated the request.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct CedarAuthz {
+    cedar: Cedar,
+}
+
+impl CedarAuthz {
+    pub(crate) fn new(cedar: Cedar) -> Self {
+        CedarAuthz { cedar }
+    }
+}
+
+impl<S> Layer<S> for CedarAuthz {
+    type Service = CedarService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CedarService {
+            inner,
+            cedar: self.cedar.clone(),
+        }
+    }
+}
+
+/// The service of [`CedarAuthz`].
+#[derive(Clone, Debug)]
+pub struct CedarService<S> {
+    inner: S,
+    cedar: Cedar,
+}
+
+fn route_template(parts: &Parts) -> Option<Arc<str>> {
+    if let Some(matched) = parts.extensions.get::<axum::extract::MatchedPath>() {
+        return Some(Arc::from(matched.as_str()));
+    }
+    parts.extensions.get::<RouteTemplate>().map(|r| r.0.clone())
+}
+
+fn path_params(parts: &mut Parts) -> Vec<(String, String)> {
+    use axum::extract::{FromRequestParts, RawPathParams};
+    use futures_util::FutureExt;
+
+    // The extractor reads the route's already-matched parameters: it never awaits.
+    RawPathParams::from_request_parts(parts, &())
+        .now_or_never()
+        .and_then(Result::ok)
+        .map(|params| {
+            params
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Logs a refusal with the policy ids involved (never token contents) and builds the error.
+fn refusal(principal: &Principal, decision: &Decision) -> AuthError {
+    let outcome = decision.outcome();
+    match outcome {
+        Outcome::NoPermit | Outcome::Forbidden => tracing::debug!(
+            target: "cognito_authz::decision",
+            tenant = principal.tenant(),
+            action = decision.action(),
+            decision = "forbidden",
+            outcome = outcome.as_str(),
+            policies = ?decision.policies(),
+        ),
+        // Policies or the application are wrong: worth an operator's attention.
+        _ => tracing::warn!(
+            target: "cognito_authz::decision",
+            tenant = principal.tenant(),
+            action = decision.action(),
+            decision = "forbidden",
+            outcome = outcome.as_str(),
+            errors = ?decision.errors(),
+        ),
+    }
+    AuthError::Forbidden(outcome.description().into())
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CedarService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: From<Bytes> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = req.into_parts();
+        let responder = parts.extensions.get::<ResponderExt>().map(|r| r.0.clone());
+        let rejected = |err: &AuthError| ResponseFuture::rejected(reject(responder.as_ref(), err));
+        let Some(principal) = parts.extensions.get::<Principal>().cloned() else {
+            return rejected(&AuthError::MissingToken);
+        };
+        let Some(route) = route_template(&parts) else {
+            let decision = Decision::refused(
+                Outcome::InvalidRequest,
+                format!("{} (no matched route)", parts.method),
+            );
+            return rejected(&refusal(&principal, &decision));
+        };
+        let request =
+            CedarRequest::new(parts.method.as_str(), &*route).with_params(path_params(&mut parts));
+        let Some(provider) = self.cedar.provider().cloned() else {
+            let decision = self.cedar.decide(&principal, &request);
+            if !decision.is_allowed() {
+                return rejected(&refusal(&principal, &decision));
+            }
+            return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
+        };
+        // The provider is asynchronous: take the service that was polled ready and leave a
+        // clone in its place, as tower's `Service` contract asks.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let cedar = self.cedar.clone();
+        ResponseFuture::boxed(Box::pin(async move {
+            let principal_uid = cedar.names().principal_uid(&principal);
+            let query = ResourceQuery {
+                principal: &principal,
+                principal_uid: &principal_uid,
+                method: &request.method,
+                route: &request.route,
+                path: &request.path,
+            };
+            let decision = match provider.resource(&query).await {
+                Ok(resource) => cedar.decide_with(&principal, &request, resource),
+                Err(err) => {
+                    tracing::warn!(
+                        target: "cognito_authz::cedar",
+                        action = request.action(),
+                        error = %err,
+                        "entity provider failed"
+                    );
+                    Decision::refused(Outcome::InvalidRequest, request.action())
+                }
+            };
+            if decision.is_allowed() {
+                inner.call(Request::from_parts(parts, body)).await
+            } else {
+                let err = refusal(&principal, &decision);
+                Ok(reject(responder.as_ref(), &err))
+            }
+        }))
+    }
+}
+
+pin_project! {
+    /// Response future of [`CedarService`].
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        kind: Kind<F, B, E>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B, E> {
+        Inner { #[pin] future: F },
+        Rejected { response: Option<Response<Bytes>> },
+        Provider { future: BoxFuture<'static, Result<Response<B>, E>> },
+    }
+}
+
+impl<F, B, E> ResponseFuture<F, B, E> {
+    fn inner(future: F) -> Self {
+        ResponseFuture {
+            kind: Kind::Inner { future },
+        }
+    }
+
+    fn rejected(response: Response<Bytes>) -> Self {
+        ResponseFuture {
+            kind: Kind::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn boxed(future: BoxFuture<'static, Result<Response<B>, E>>) -> Self {
+        ResponseFuture {
+            kind: Kind::Provider { future },
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: From<Bytes>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Provider { future } => future.as_mut().poll(cx),
+            KindProj::Rejected { response } => Poll::Ready(Ok(response
+                .take()
+                .expect("ResponseFuture polled after completion")
+                .map(B::from))),
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! Policies as data: Cedar policies per tenant, evaluated locally after authentication, with
+//! the entities Amazon Verified Permissions (AVP) builds from a Cognito identity source
+//! (feature `cedar`).
+//!
+//! For each request the layer asks Cedar whether
+//! - the **principal** `NS::User::"<userPoolId>|<sub>"`, a member of
+//!   `NS::UserGroup::"<userPoolId>|<group>"` for each `cognito:groups` entry,
+//! - may perform the **action** `NS::Action::"<METHOD> <route template>"` (the matched route,
+//!   for example `"GET /tenants/{tenant}/orders"`, never the raw path),
+//! - on the **resource** `NS::Application::"NS"` (or what an [`EntityProvider`] loads),
+//! - in the **context** `token` (the verified claims: `sub`, `username`, `client_id`, `scope`
+//!   as a set, `token_use`, `exp`, and when present `iat`, `jti`, `origin_jti`,
+//!   `cognito:groups`), `tenant` (the tenant id), `roles` (the mapped roles) and `path` (the
+//!   matched path parameters).
+//!
+//! A policy written for AVP's principal, groups and `context.token` works here unchanged;
+//! `context.tenant`, `context.roles` and `context.path` let one common policy serve every tenant.
+//!
+//! Policies live in a folder: `common.cedar` applies to every tenant and `<tenant id>.cedar` to
+//! that tenant only. A tenant without a file gets the common policies alone; with neither, every
+//! request is refused. An optional `.cedarschema` validates every file at load; a bad file fails
+//! the load naming the file and line. [`Cedar::reload`] (and `reload_seconds`) load the folder
+//! again; a failed reload keeps the last good policies.
+//!
+//! Fail closed: no permit, a forbid, an evaluation error in any policy, no policies for the
+//! tenant, no matched route or a failed [`EntityProvider`] is 403 `insufficient_scope`, logged
+//! with the ids of the policies involved (never token contents). Policy ids are
+//! `<file stem>/<@id>` (or `<file stem>/policy<N>` without an `@id` annotation).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, routing::get};
+//! use cognito_authz::{AuthConfig, cedar::Cedar};
+//!
+//! let config = AuthConfig::from_file("tenants.toml")?; // with a [cedar] section
+//! let auth = config.to_builder()?.build()?;
+//! let cedar = Cedar::from_config(&config)?.expect("a [cedar] section");
+//! let app: Router = Router::new()
+//!     .route("/tenants/{tenant}/orders", get(|| async { "orders" }))
+//!     .layer(cedar.layer()) // inside: runs after authentication, where the route is known
+//!     .layer(auth.layer());
+//! # Ok(()) }
+//! ```
+
+mod entities;
+mod layer;
+mod store;
+
+pub use cedar_policy;
+pub use entities::{EntityProvider, ProviderError, Resource, ResourceQuery};
+pub use layer::{CedarAuthz, CedarService, ResponseFuture, RouteTemplate};
+pub use store::PolicyError;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cedar_policy::{Authorizer, Entities, Request};
+
+use crate::config::AuthConfig;
+use crate::error::ConfigError;
+use crate::principal::Principal;
+use entities::Names;
+use store::PolicyStore;
+
+/// The Cedar engine: namespace, policy store and optional entity provider. Cloning is one
+/// reference count; clones share the policies.
+#[derive(Clone)]
+pub struct Cedar {
+    inner: Arc<Engine>,
+}
+
+struct Engine {
+    names: Names,
+    store: Arc<PolicyStore>,
+    provider: Option<Arc<dyn EntityProvider>>,
+    authorizer: Authorizer,
+}
+
+impl std::fmt::Debug for Cedar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cedar")
+            .field("application", &self.inner.names.application.to_string())
+            .field("provider", &self.inner.provider.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request as Cedar sees it: method, route template and path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CedarRequest {
+    method: String,
+    route: String,
+    path: Vec<(String, String)>,
+}
+
+impl CedarRequest {
+    /// `method` as in HTTP (`GET`), `route` the route template (`/orders/{order}`).
+    pub fn new(method: impl Into<String>, route: impl Into<String>) -> Self {
+        CedarRequest {
+            method: method.into(),
+            route: route.into(),
+            path: Vec::new(),
+        }
+    }
+
+    /// Adds a matched path parameter (`context.path.<name>`).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.path.push((name.into(), value.into()));
+        self
+    }
+
+    pub(crate) fn with_params(mut self, path: Vec<(String, String)>) -> Self {
+        self.path = path;
+        self
+    }
+
+    /// The action id, `<METHOD> <route>`.
+    pub fn action(&self) -> String {
+        format!("{} {}", self.method, self.route)
+    }
+}
+
+/// How a decision came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A permit matched and no forbid did.
+    Allow,
+    /// No permit matched.
+    NoPermit,
+    /// A forbid matched.
+    Forbidden,
+    /// A policy could not be evaluated (a missing attribute, a type error): refused whatever
+    /// the other policies say.
+    EvaluationError,
+    /// Neither the tenant nor the common file exists.
+    NoPolicies,
+    /// The request could not be expressed in Cedar (an [`EntityProvider`] failed or returned
+    /// conflicting entities, or no route was matched).
+    InvalidRequest,
+}
+
+impl Outcome {
+    /// A stable name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::NoPermit => "no_permit",
+            Outcome::Forbidden => "forbidden",
+            Outcome::EvaluationError => "evaluation_error",
+            Outcome::NoPolicies => "no_policies",
+            Outcome::InvalidRequest => "invalid_request",
+        }
+    }
+
+    /// The description sent to the client with the 403 (fixed text, no request data).
+    pub(crate) fn description(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allowed",
+            Outcome::NoPermit => "no Cedar policy permits this request",
+            Outcome::Forbidden => "a Cedar policy forbids this request",
+            Outcome::EvaluationError => "a Cedar policy could not be evaluated",
+            Outcome::NoPolicies => "no Cedar policies apply to this tenant",
+            Outcome::InvalidRequest => "the request could not be evaluated by Cedar",
+        }
+    }
+}
+
+/// A Cedar decision and the ids of the policies behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    outcome: Outcome,
+    action: String,
+    policies: Vec<String>,
+    errors: Vec<String>,
+}
+
+impl Decision {
+    fn refused(outcome: Outcome, action: String) -> Self {
+        Decision {
+            outcome,
+            action,
+            policies: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// True only for [`Outcome::Allow`].
+    pub fn is_allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+
+    /// How it came out.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The action id evaluated (`GET /orders/{order}`).
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
+    /// The policies that decided: the permits that matched (allow) or the forbids that matched.
+    pub fn policies(&self) -> &[String] {
+        &self.policies
+    }
+
+    /// The policies whose evaluation failed.
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+}
+
+impl Cedar {
+    /// Starts a builder for namespace `namespace` (`App`: entity types `App::User`, ...).
+    pub fn builder(namespace: impl Into<String>) -> CedarBuilder {
+        CedarBuilder {
+            namespace: namespace.into(),
+            policies: PathBuf::from("policies"),
+            schema: None,
+            reload_every: None,
+            provider: None,
+        }
+    }
+
+    /// From the `[cedar]` section of a configuration, if it has one. Relative paths are
+    /// relative to the configuration file's folder (to the working directory for a
+    /// configuration parsed from a string). With `reload_seconds`, call this inside a Tokio
+    /// runtime.
+    pub fn from_config(config: &AuthConfig) -> Result<Option<Cedar>, ConfigError> {
+        let Some(section) = &config.cedar else {
+            return Ok(None);
+        };
+        let resolve = |path: &PathBuf| match config.base_dir() {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.clone(),
+        };
+        let mut builder =
+            Cedar::builder(section.namespace.clone()).policies(resolve(&section.policies));
+        if let Some(schema) = &section.schema {
+            builder = builder.schema(resolve(schema));
+        }
+        if let Some(seconds) = section.reload_seconds {
+            if seconds == 0 {
+                return Err(ConfigError::invalid(
+                    "cedar.reload_seconds",
+                    "must be positive (leave it out to reload only on demand)",
+                ));
+            }
+            builder = builder.reload_every(Duration::from_secs(seconds));
+        }
+        builder.build().map(Some)
+    }
+
+    /// The layer that authorizes every request of the routes it wraps with these policies.
+    pub fn layer(&self) -> CedarAuthz {
+        CedarAuthz::new(self.clone())
+    }
+
+    /// Loads the policy folder (and schema) again. On error the last good policies stay in
+    /// force; the error is returned, logged, and kept for [`last_reload_error`](Self::last_reload_error).
+    pub fn reload(&self) -> Result<(), PolicyError> {
+        self.inner.store.reload()
+    }
+
+    /// The error of the last reload, if it failed (cleared by a successful one).
+    pub fn last_reload_error(&self) -> Option<PolicyError> {
+        self.inner.store.last_error()
+    }
+
+    /// The tenants that have a policy file of their own, in no particular order.
+    pub fn tenants_with_policies(&self) -> Vec<String> {
+        self.inner
+            .store
+            .current()
+            .tenants()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Decides `request` for `principal` with the default resource, as the layer does without
+    /// an entity provider. Useful outside HTTP and to explain a decision.
+    pub fn decide(&self, principal: &Principal, request: &CedarRequest) -> Decision {
+        self.decide_with(principal, request, None)
+    }
+
+    pub(crate) fn provider(&self) -> Option<&Arc<dyn EntityProvider>> {
+        self.inner.provider.as_ref()
+    }
+
+    pub(crate) fn names(&self) -> &Names {
+        &self.inner.names
+    }
+
+    /// Decides with the resource an entity provider loaded (`None`: the application).
+    pub(crate) fn decide_with(
+        &self,
+        principal: &Principal,
+        request: &CedarRequest,
+        resource: Option<Resource>,
+    ) -> Decision {
+        let names = &self.inner.names;
+        let action_id = request.action();
+        let snapshot = self.inner.store.current();
+        let Some(policies) = snapshot.for_tenant(principal.tenant()) else {
+            return Decision::refused(Outcome::NoPolicies, action_id);
+        };
+        let principal_uid = names.principal_uid(principal);
+        let principal_entity = names.principal_entity(principal, principal_uid.clone());
+        let (resource_uid, provided) = match resource {
+            Some(resource) => (resource.uid, resource.entities),
+            None => (names.application.clone(), Vec::new()),
+        };
+        let provided = provided
+            .into_iter()
+            .filter(|entity| entity.uid() != principal_uid);
+        let Ok(entities) =
+            Entities::from_entities(std::iter::once(principal_entity).chain(provided), None)
+        else {
+            return Decision::refused(Outcome::InvalidRequest, action_id);
+        };
+        let Ok(context) = entities::context(principal, &request.path) else {
+            return Decision::refused(Outcome::InvalidRequest, action_id);
+        };
+        let action = names.action(&request.method, &request.route);
+        let policies = policies.for_action(&action);
+        // No schema here: the schema checks the policies at load; requests carry whatever
+        // path parameters their route has.
+        let Ok(cedar_request) = Request::new(principal_uid, action, resource_uid, context, None)
+        else {
+            return Decision::refused(Outcome::InvalidRequest, action_id);
+        };
+        let response = self
+            .inner
+            .authorizer
+            .is_authorized(&cedar_request, policies, &entities);
+        let diagnostics = response.diagnostics();
+        let errors: Vec<String> = diagnostics
+            .errors()
+            .map(|err| match err {
+                cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                    e.policy_id().to_string()
+                }
+            })
+            .collect();
+        let policies: Vec<String> = diagnostics.reason().map(ToString::to_string).collect();
+        // Cedar skips a policy that errs; a skipped forbid would let the request through, so
+        // any error refuses.
+        let outcome = if !errors.is_empty() {
+            Outcome::EvaluationError
+        } else if response.decision() == cedar_policy::Decision::Allow {
+            Outcome::Allow
+        } else if policies.is_empty() {
+            Outcome::NoPermit
+        } else {
+            Outcome::Forbidden
+        };
+        Decision {
+            outcome,
+            action: action_id,
+            policies,
+            errors,
+        }
+    }
+}
+
+/// Builder for [`Cedar`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use cognito_authz::cedar::Cedar;
+///
+/// # async fn run() -> Result<(), cognito_authz::ConfigError> {
+/// let cedar = Cedar::builder("App")
+///     .policies("/etc/myapp/policies")
+///     .schema("/etc/myapp/policies/schema.cedarschema")
+///     .reload_every(Duration::from_secs(30))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct CedarBuilder {
+    namespace: String,
+    policies: PathBuf,
+    schema: Option<PathBuf>,
+    reload_every: Option<Duration>,
+    provider: Option<Arc<dyn EntityProvider>>,
+}
+
+impl CedarBuilder {
+    /// The policy folder (`common.cedar`, `<tenant id>.cedar`). Default `policies`.
+    pub fn policies(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.policies = dir.into();
+        self
+    }
+
+    /// A Cedar schema (`.cedarschema`) every policy file must validate against (strict mode).
+    pub fn schema(mut self, path: impl Into<PathBuf>) -> Self {
+        self.schema = Some(path.into());
+        self
+    }
+
+    /// Reloads the folder on this interval (on the Tokio runtime current at
+    /// [`build`](Self::build)), keeping the last good policies when a reload fails.
+    pub fn reload_every(mut self, every: Duration) -> Self {
+        self.reload_every = Some(every);
+        self
+    }
+
+    /// Loads each request's resource (default: `NS::Application::"NS"`).
+    pub fn entity_provider(mut self, provider: impl EntityProvider) -> Self {
+        self.provider = Some(Arc::new(provider));
+        self
+    }
+
+    /// Loads and validates the policies; fails naming the file and line of the first problem.
+    pub fn build(self) -> Result<Cedar, ConfigError> {
+        let names = Names::new(&self.namespace)
+            .map_err(|message| ConfigError::invalid("cedar.namespace", message))?;
+        let schema = self.schema.clone();
+        let store = PolicyStore::open(self.policies, self.schema).map_err(|err| {
+            let field = if schema.as_deref() == Some(err.path()) {
+                "cedar.schema"
+            } else {
+                "cedar.policies"
+            };
+            ConfigError::invalid(field, err.to_string())
+        })?;
+        let store = Arc::new(store);
+        if let Some(every) = self.reload_every {
+            if every.is_zero() {
+                return Err(ConfigError::invalid(
+                    "cedar.reload_seconds",
+                    "must be positive",
+                ));
+            }
+            store::spawn_reloader(&store, every).map_err(|_| {
+                ConfigError::invalid(
+                    "cedar.reload_seconds",
+                    "reloading on an interval needs a Tokio runtime: build inside one",
+                )
+            })?;
+        }
+        Ok(Cedar {
+            inner: Arc::new(Engine {
+                names,
+                store,
+                provider: self.provider,
+                authorizer: Authorizer::new(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,363 @@
+//! The policy folder: `common.cedar` plus one `<tenant id>.cedar` per tenant, an optional schema,
+//! validated at load and swapped whole, so a request always sees one complete, valid set.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use cedar_policy::{
+    ActionConstraint, EntityUid, PolicyId, PolicySet, Schema, ValidationMode, Validator,
+};
+use miette::Diagnostic;
+
+/// The file every tenant's policies are evaluated with.
+pub(crate) const COMMON: &str = "common";
+
+/// Why the policy folder or the schema could not be loaded: a file, where known the line, and
+/// what is wrong. Shown as `path:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    path: PathBuf,
+    line: Option<u32>,
+    policy: Option<String>,
+    message: String,
+}
+
+impl PolicyError {
+    fn new(path: &Path, message: impl Into<String>) -> Self {
+        PolicyError {
+            path: path.to_owned(),
+            line: None,
+            policy: None,
+            message: message.into(),
+        }
+    }
+
+    /// Points at the first labelled place of a Cedar diagnostic in `text` (the file's content).
+    fn at(path: &Path, text: &str, diagnostic: &dyn Diagnostic, message: String) -> Self {
+        PolicyError {
+            line: first_line(text, diagnostic),
+            ..PolicyError::new(path, message)
+        }
+    }
+
+    /// The file at fault (the folder itself when it cannot be listed).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The 1-based line of the first problem, when Cedar located it.
+    pub fn line(&self) -> Option<u32> {
+        self.line
+    }
+
+    /// The id of the policy at fault, for validation errors.
+    pub fn policy(&self) -> Option<&str> {
+        self.policy.as_deref()
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(policy) = &self.policy {
+            write!(f, ": policy `{policy}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+fn first_line(text: &str, diagnostic: &dyn Diagnostic) -> Option<u32> {
+    let label = diagnostic.labels().and_then(|mut labels| labels.next());
+    let offset = match label {
+        Some(label) => label.offset(),
+        // Parse errors wrap their located errors as related diagnostics.
+        None => diagnostic
+            .related()
+            .and_then(|mut related| related.next())
+            .and_then(|inner| inner.labels().and_then(|mut labels| labels.next()))?
+            .offset(),
+    };
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    Some(before.iter().filter(|&&b| b == b'\n').count() as u32 + 1)
+}
+
+/// A tenant's policies, sliced by action.
+///
+/// Cedar evaluates every policy it is given, and most policies name their action, so a request
+/// is evaluated only against the policies that name its action plus those for any action. This
+/// decides the same as the whole set: the request carries no action entities, so
+/// `action in [A, B]` holds exactly when the action is `A` or `B`, and a policy naming other
+/// actions can neither permit nor forbid (nor err: the action test comes before its conditions).
+pub(crate) struct ActionIndex {
+    by_action: HashMap<EntityUid, PolicySet>,
+    /// The policies for any action: all that applies to actions no policy names.
+    any_action: PolicySet,
+}
+
+impl ActionIndex {
+    fn new(set: &PolicySet) -> Result<Self, String> {
+        let add = |set: &mut PolicySet, policy: &cedar_policy::Policy| {
+            set.add(policy.clone()).map_err(|e| e.to_string())
+        };
+        let mut any_action = PolicySet::new();
+        let mut named: HashMap<EntityUid, Vec<&cedar_policy::Policy>> = HashMap::new();
+        for policy in set.policies() {
+            match policy.action_constraint() {
+                ActionConstraint::Any => add(&mut any_action, policy)?,
+                ActionConstraint::Eq(action) => named.entry(action).or_default().push(policy),
+                ActionConstraint::In(actions) => {
+                    for action in actions {
+                        named.entry(action).or_default().push(policy);
+                    }
+                }
+            }
+        }
+        let mut by_action = HashMap::with_capacity(named.len());
+        for (action, policies) in named {
+            let mut slice = any_action.clone();
+            for policy in policies {
+                // `action in [A, A]` lists a policy twice.
+                if slice.policy(policy.id()).is_none() {
+                    add(&mut slice, policy)?;
+                }
+            }
+            by_action.insert(action, slice);
+        }
+        Ok(ActionIndex {
+            by_action,
+            any_action,
+        })
+    }
+
+    /// The policies that can apply to `action`.
+    pub(crate) fn for_action(&self, action: &EntityUid) -> &PolicySet {
+        self.by_action.get(action).unwrap_or(&self.any_action)
+    }
+}
+
+/// One complete load of the folder.
+#[derive(Default)]
+pub(crate) struct Snapshot {
+    common: Option<Arc<ActionIndex>>,
+    /// `common` merged with each tenant's own file.
+    tenants: HashMap<String, Arc<ActionIndex>>,
+}
+
+impl Snapshot {
+    /// The policies for `tenant`: common and its own, common alone without a file of its own,
+    /// none without either.
+    pub(crate) fn for_tenant(&self, tenant: &str) -> Option<&Arc<ActionIndex>> {
+        self.tenants.get(tenant).or(self.common.as_ref())
+    }
+
+    pub(crate) fn tenants(&self) -> impl Iterator<Item = &str> {
+        self.tenants.keys().map(String::as_str)
+    }
+}
+
+/// Reads the folder: every `*.cedar` file, `common.cedar` for all tenants and the others by
+/// tenant id (the file stem). Policies are renamed `<file stem>/<@id or position>` so that the
+/// ids in logs say which file a policy came from and never collide between files.
+pub(crate) fn load(dir: &Path, schema: Option<&Path>) -> Result<Snapshot, PolicyError> {
+    let validator = schema.map(load_schema).transpose()?.map(Validator::new);
+    let listing = std::fs::read_dir(dir).map_err(|e| PolicyError::new(dir, e.to_string()))?;
+    let mut files = Vec::new();
+    for entry in listing {
+        let path = entry
+            .map_err(|e| PolicyError::new(dir, e.to_string()))?
+            .path();
+        if path.extension().is_some_and(|ext| ext == "cedar") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    let mut common = None;
+    let mut own = Vec::new();
+    for path in files {
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            return Err(PolicyError::new(&path, "file name is not UTF-8"));
+        };
+        let stem = stem.to_owned();
+        let set = load_file(&path, &stem, validator.as_ref())?;
+        if stem == COMMON {
+            common = Some(set);
+        } else {
+            own.push((path, stem, set));
+        }
+    }
+    let mut tenants = HashMap::with_capacity(own.len());
+    for (path, tenant, set) in own {
+        let mut merged = common.clone().unwrap_or_default();
+        merged
+            .merge(&set, false)
+            .map_err(|e| PolicyError::new(&path, e.to_string()))?;
+        let index = ActionIndex::new(&merged).map_err(|e| PolicyError::new(&path, e))?;
+        tenants.insert(tenant, Arc::new(index));
+    }
+    let common = match common {
+        Some(set) => Some(Arc::new(
+            ActionIndex::new(&set).map_err(|e| PolicyError::new(dir, e))?,
+        )),
+        None => None,
+    };
+    Ok(Snapshot { common, tenants })
+}
+
+fn read(path: &Path) -> Result<String, PolicyError> {
+    std::fs::read_to_string(path).map_err(|e| PolicyError::new(path, e.to_string()))
+}
+
+fn load_schema(path: &Path) -> Result<Schema, PolicyError> {
+    let text = read(path)?;
+    // Warnings (shadowed names and the like) do not make a schema unusable.
+    Schema::from_cedarschema_str(&text)
+        .map(|(schema, _warnings)| schema)
+        .map_err(|e| PolicyError::at(path, &text, &e, e.to_string()))
+}
+
+fn load_file(
+    path: &Path,
+    stem: &str,
+    validator: Option<&Validator>,
+) -> Result<PolicySet, PolicyError> {
+    let text = read(path)?;
+    let parsed: PolicySet = text
+        .parse()
+        .map_err(|e: cedar_policy::ParseErrors| PolicyError::at(path, &text, &e, e.to_string()))?;
+    if let Some(template) = parsed.templates().next() {
+        return Err(PolicyError {
+            policy: Some(template.id().to_string()),
+            ..PolicyError::new(
+                path,
+                "policy templates (?principal, ?resource) are not supported",
+            )
+        });
+    }
+    let mut set = PolicySet::new();
+    for policy in parsed.policies() {
+        let local = policy
+            .annotation("id")
+            .map_or_else(|| policy.id().to_string(), str::to_owned);
+        let id = format!("{stem}/{local}");
+        set.add(policy.new_id(PolicyId::new(&id)))
+            .map_err(|_| PolicyError {
+                policy: Some(id.clone()),
+                ..PolicyError::new(path, "two policies have this @id")
+            })?;
+    }
+    if let Some(validator) = validator {
+        let result = validator.validate(&set, ValidationMode::Strict);
+        if let Some(err) = result.validation_errors().next() {
+            return Err(PolicyError {
+                policy: Some(err.policy_id().to_string()),
+                ..PolicyError::at(path, &text, err, err.to_string())
+            });
+        }
+    }
+    Ok(set)
+}
+
+/// The current policies and how to load them again.
+pub(crate) struct PolicyStore {
+    dir: PathBuf,
+    schema: Option<PathBuf>,
+    current: RwLock<Arc<Snapshot>>,
+    last_error: Mutex<Option<PolicyError>>,
+}
+
+impl PolicyStore {
+    /// Loads the folder once; an error here is a configuration error (there is no good set to
+    /// keep yet).
+    pub(crate) fn open(dir: PathBuf, schema: Option<PathBuf>) -> Result<Self, PolicyError> {
+        let snapshot = load(&dir, schema.as_deref())?;
+        Ok(PolicyStore {
+            dir,
+            schema,
+            current: RwLock::new(Arc::new(snapshot)),
+            last_error: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn current(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn last_error(&self) -> Option<PolicyError> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Loads the folder again and swaps the result in; on failure the last good set stays and
+    /// the failure is logged (and counted with feature `metrics`).
+    pub(crate) fn reload(&self) -> Result<(), PolicyError> {
+        // Holding the lock through the load keeps concurrent reloads in order.
+        let mut last_error = self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let outcome = load(&self.dir, self.schema.as_deref());
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            "cognito_authz_cedar_reloads_total",
+            "outcome" => if outcome.is_ok() { "ok" } else { "failed" }
+        )
+        .increment(1);
+        match outcome {
+            Ok(snapshot) => {
+                tracing::info!(
+                    target: "cognito_authz::cedar",
+                    dir = %self.dir.display(),
+                    tenants = snapshot.tenants.len(),
+                    common = snapshot.common.is_some(),
+                    "Cedar policies reloaded"
+                );
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
+                *last_error = None;
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(
+                    target: "cognito_authz::cedar",
+                    error = %err,
+                    "Cedar policy reload failed; keeping the last good policies"
+                );
+                *last_error = Some(err.clone());
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Reloads `store` every `every` on the current Tokio runtime until the store is dropped.
+pub(crate) fn spawn_reloader(
+    store: &Arc<PolicyStore>,
+    every: Duration,
+) -> Result<(), tokio::runtime::TryCurrentError> {
+    let handle = tokio::runtime::Handle::try_current()?;
+    let store = Arc::downgrade(store);
+    handle.spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await; // the first tick is immediate; the store was just loaded
+        loop {
+            ticker.tick().await;
+            let Some(store) = store.upgrade() else { break };
+            // Reading and parsing files blocks; keep it off the request threads.
+            let _ = tokio::task::spawn_blocking(move || store.reload()).await;
+        }
+    });
+    Ok(())
+}
