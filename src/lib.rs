@@ -33,6 +33,8 @@
 //! - [`principal`], [`policy`]: the verified caller and what routes require of it.
 //! - [`layer`]: [`AuthLayer`] (authenticate) and [`CognitoAuthz`] (authorize).
 //! - [`error`]: [`AuthError`] and the HTTP contract (401 / 403 / 503, RFC 6750 headers).
+//! - [`revocation`]: users and sessions refused before their tokens expire, in this process or
+//!   shared by every replica through Redis (feature `redis`).
 //! - [`config`]: the TOML file.
 //! - [`metrics`]: decision, key-fetch and cache metrics through the `metrics` facade (feature
 //!   `metrics`; no exporter installed).
@@ -46,9 +48,10 @@
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
 //!
 //! # Security notes
-//! Local verification cannot see revocation: a token revoked by `RevokeToken` or
-//! `GlobalSignOut` stays valid here until its `exp`. Keep access-token lifetimes short, and see
-//! README's security model.
+//! Local verification cannot see revocation by itself: a token revoked by `RevokeToken` or
+//! `GlobalSignOut` stays valid here until its `exp` unless the sign-out is recorded in a
+//! [`Revocations`] list (the admin routes do so). Keep access-token lifetimes short, and see
+//! README's security model and "Running several replicas".
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
