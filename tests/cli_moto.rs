@@ -1,6 +1,8 @@
 //! The `cognito-authz` binary end to end against moto: `tenant create` (dry run, create,
 //! re-run, finishing a half-made tenant), `audit` on a created pool and on pools broken on
-//! purpose one way at a time, the exit codes, and `tenant list` / `tenant remove`.
+//! purpose one way at a time, the exit codes, and `tenant list` / `tenant remove`; the same
+//! with `--catalog dynamodb:TABLE` (moto's DynamoDB), up to a running service accepting a
+//! tenant created in the catalog without a restart.
 //!
 //! Each test starts its own moto server and writes its own configuration file pointing at it
 //! (`[aws] endpoint_url`), then runs the real binary.
@@ -632,18 +634,13 @@ async fn create_refuses_before_changing_anything() {
         "\n[[tenant]]\nid = \"acme\"\nuser_pool_id = \"us-east-1_Other1\"\nclient_ids = [\"o1\"]\n",
     );
     let before = env.config_text();
-    let cases: [(&str, &[&str], &str); 4] = [
+    let cases: [(&str, &[&str], &str); 3] = [
         (
             "acme",
             &[],
             "already registered with user pool us-east-1_Other1",
         ),
         ("acme corp", &[], "invalid tenant id"),
-        (
-            "newco",
-            &["--catalog", "dynamodb:tenants"],
-            "catalog registration needs the DynamoDB catalog (not built yet)",
-        ),
         (
             "newco",
             &["--admin", "bob", "--admin-email", "not-an-email"],
@@ -668,9 +665,29 @@ async fn create_refuses_before_changing_anything() {
         "{}",
         stderr(&output)
     );
+    // Reading a catalog whose table does not exist finds nothing and creates nothing.
     let output = env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]);
+    assert_ok(&output);
+    assert!(
+        stdout(&output).contains("no tenant in DynamoDB catalog table tenants"),
+        "{}",
+        stdout(&output)
+    );
+    let output = env.cli(&[
+        "tenant",
+        "remove",
+        "--catalog",
+        "dynamodb:tenants",
+        "--id",
+        "newco",
+    ]);
     assert_eq!(code(&output), 1);
-    assert!(stderr(&output).contains("not built yet"));
+    assert!(
+        stderr(&output).contains("not registered in DynamoDB catalog table tenants"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(tables(&env.moto).await, Vec::<String>::new());
 }
 
 /// Keeps the schema helper honest: moto reports custom attributes with their prefix, which
@@ -876,7 +893,7 @@ async fn catalog_registration_creates_the_table_and_is_idempotent() {
         stdout(&again)
     );
     assert!(!stderr(&again).contains("warning"), "{}", stderr(&again));
-    assert_eq!(catalog.list().await.unwrap(), [entry.clone()]);
+    assert_eq!(catalog.list().await.unwrap(), std::slice::from_ref(&entry));
     assert_eq!(pools(&env.client()).await.len(), 1, "a second pool");
 
     let listed = env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]);
@@ -1010,4 +1027,28 @@ async fn a_tenant_created_in_the_catalog_is_accepted_by_a_running_service() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["tenant"], "newco");
     assert_eq!(body["username"], "carol");
+}
+
+#[tokio::test]
+async fn jwks_url_goes_into_a_config_file_registration() {
+    let env = env("jwks-url", "");
+    let jwks = format!("{}/<pool>/.well-known/jwks.json", env.moto.endpoint());
+    assert_ok(&env.cli(&[
+        "tenant",
+        "create",
+        "--id",
+        "acme",
+        "--region",
+        "us-east-1",
+        "--jwks-url",
+        &jwks,
+    ]));
+    let (pool, _) = registered(&env, "acme");
+    let config = cognito_authz::AuthConfig::from_file(&env.config).unwrap();
+    assert_eq!(
+        config.tenants[0].jwks_url,
+        Some(env.moto.jwks_url(&pool)),
+        "{}",
+        env.config_text()
+    );
 }
