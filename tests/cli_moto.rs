@@ -1052,3 +1052,29 @@ async fn jwks_url_goes_into_a_config_file_registration() {
         env.config_text()
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_catalog_fails_naming_the_table_and_the_cause() {
+    let env = env("catalog-down", "");
+    // A port nothing listens on: the DynamoDB endpoint is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let down = env.dir.join("down.toml");
+    std::fs::write(
+        &down,
+        env.config_text()
+            .replace(&env.moto.endpoint(), &format!("http://127.0.0.1:{closed}")),
+    )
+    .unwrap();
+    let output = cli_with(&down, &["tenant", "list", "--catalog", "dynamodb:tenants"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message
+            .starts_with("error: tenant catalog: DynamoDB DescribeTable on table tenants failed: ")
+            && message.contains("dispatch failure"),
+        "{message}"
+    );
+}
