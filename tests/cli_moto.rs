@@ -1,6 +1,8 @@
 //! The `cognito-authz` binary end to end against moto: `tenant create` (dry run, create,
 //! re-run, finishing a half-made tenant), `audit` on a created pool and on pools broken on
-//! purpose one way at a time, the exit codes, and `tenant list` / `tenant remove`.
+//! purpose one way at a time, the exit codes, and `tenant list` / `tenant remove`; the same
+//! with `--catalog dynamodb:TABLE` (moto's DynamoDB), up to a running service accepting a
+//! tenant created in the catalog without a restart.
 //!
 //! Each test starts its own moto server and writes its own configuration file pointing at it
 //! (`[aws] endpoint_url`), then runs the real binary.
@@ -11,13 +13,15 @@ mod moto;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
-    PreTokenGenerationVersionConfigType, SchemaAttributeType, TimeUnitsType,
-    TokenValidityUnitsType, UserPoolMfaType,
+    AttributeDataType, AuthFlowType, LambdaConfigType, MessageActionType,
+    PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType, SchemaAttributeType,
+    TimeUnitsType, TokenValidityUnitsType, UserPoolMfaType,
 };
+use cognito_authz::catalog::DynamoDbCatalog;
 use moto::Moto;
 use serde_json::Value;
 
@@ -630,18 +634,13 @@ async fn create_refuses_before_changing_anything() {
         "\n[[tenant]]\nid = \"acme\"\nuser_pool_id = \"us-east-1_Other1\"\nclient_ids = [\"o1\"]\n",
     );
     let before = env.config_text();
-    let cases: [(&str, &[&str], &str); 4] = [
+    let cases: [(&str, &[&str], &str); 3] = [
         (
             "acme",
             &[],
             "already registered with user pool us-east-1_Other1",
         ),
         ("acme corp", &[], "invalid tenant id"),
-        (
-            "newco",
-            &["--catalog", "dynamodb:tenants"],
-            "catalog registration needs the DynamoDB catalog (not built yet)",
-        ),
         (
             "newco",
             &["--admin", "bob", "--admin-email", "not-an-email"],
@@ -666,9 +665,29 @@ async fn create_refuses_before_changing_anything() {
         "{}",
         stderr(&output)
     );
+    // Reading a catalog whose table does not exist finds nothing and creates nothing.
     let output = env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]);
+    assert_ok(&output);
+    assert!(
+        stdout(&output).contains("no tenant in DynamoDB catalog table tenants"),
+        "{}",
+        stdout(&output)
+    );
+    let output = env.cli(&[
+        "tenant",
+        "remove",
+        "--catalog",
+        "dynamodb:tenants",
+        "--id",
+        "newco",
+    ]);
     assert_eq!(code(&output), 1);
-    assert!(stderr(&output).contains("not built yet"));
+    assert!(
+        stderr(&output).contains("not registered in DynamoDB catalog table tenants"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(tables(&env.moto).await, Vec::<String>::new());
 }
 
 /// Keeps the schema helper honest: moto reports custom attributes with their prefix, which
@@ -696,5 +715,366 @@ async fn moto_reports_custom_attributes_with_their_prefix() {
         pool.schema_attributes()
             .iter()
             .any(|a| a.name() == Some("custom:mfa_required"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// --catalog dynamodb:TABLE
+// ---------------------------------------------------------------------------------------------
+
+const PASSWORD: &str = "Passw0rd!Passw0rd";
+
+/// A service resolving tenants through the catalog `table` only (no configured tenant), on
+/// 127.0.0.1; misses are cached for `not_found`. Returns its base URL; it runs until the test
+/// ends.
+async fn catalog_service(moto: &moto::Moto, table: &str, not_found: Duration) -> String {
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use cognito_authz::{CognitoAuth, Principal};
+
+    let catalog = DynamoDbCatalog::new(moto.dynamodb(), table);
+    let auth = CognitoAuth::builder()
+        .resolver(catalog)
+        .resolver_ttl(Duration::from_secs(300), not_found)
+        .build()
+        .expect("auth");
+    let app = Router::new()
+        .route("/me", get(|p: Principal| async move { Json(p) }))
+        .layer(auth.layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    base
+}
+
+/// `GET /me` with `token`: status, `WWW-Authenticate`, JSON body.
+async fn me(base: &str, token: &str) -> (u16, String, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.text().await.expect("body");
+    (
+        status,
+        challenge,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+/// A user in `pool` and a real moto access token for them through app client `client_id`.
+async fn user_token(client: &Client, pool: &str, client_id: &str, user: &str) -> String {
+    client
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(user)
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("AdminCreateUser");
+    client
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(user)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .expect("AdminSetUserPassword");
+    client
+        .admin_initiate_auth()
+        .user_pool_id(pool)
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .expect("AdminInitiateAuth")
+        .authentication_result()
+        .and_then(|r| r.access_token())
+        .expect("access token")
+        .to_owned()
+}
+
+async fn tables(moto: &moto::Moto) -> Vec<String> {
+    moto.dynamodb()
+        .list_tables()
+        .send()
+        .await
+        .expect("ListTables")
+        .table_names()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn catalog_registration_creates_the_table_and_is_idempotent() {
+    let env = env("catalog", "");
+    let before = env.config_text();
+    let jwks = format!("{}/<pool>/.well-known/jwks.json", env.moto.endpoint());
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "tenant",
+            "create",
+            "--id",
+            "newco",
+            "--region",
+            "us-east-1",
+            "--catalog",
+            "dynamodb:tenants",
+            "--jwks-url",
+            &jwks,
+        ];
+        args.extend_from_slice(extra);
+        env.cli(&args)
+    };
+
+    let plan = create(&["--dry-run"]);
+    assert_ok(&plan);
+    let text = stdout(&plan);
+    assert!(
+        text.contains("do: register the tenant in DynamoDB catalog table tenants"),
+        "{text}"
+    );
+    assert!(
+        text.contains("item in DynamoDB table tenants (created on demand if missing)")
+            && text.contains("  tenant_id = \"newco\""),
+        "{text}"
+    );
+    assert_eq!(
+        tables(&env.moto).await,
+        Vec::<String>::new(),
+        "dry run made a table"
+    );
+    assert_eq!(pools(&env.client()).await, [], "dry run made a pool");
+
+    let created = create(&[]);
+    assert_ok(&created);
+    assert!(
+        stdout(&created)
+            .contains("done: registered tenant newco in DynamoDB catalog table tenants"),
+        "{}",
+        stdout(&created)
+    );
+    assert_eq!(env.config_text(), before, "the catalog run edited the file");
+    let [(_, pool)] = &pools(&env.client()).await[..] else {
+        panic!("expected one pool");
+    };
+    let catalog = DynamoDbCatalog::new(env.moto.dynamodb(), "tenants");
+    let entry = catalog
+        .get_by_tenant("newco")
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(entry.user_pool_id, *pool);
+    assert_eq!(entry.region, "us-east-1");
+    assert_eq!(entry.client_ids, client_ids(&env.client(), pool).await);
+    assert_eq!(entry.jwks_url, Some(env.moto.jwks_url(pool)));
+    assert_eq!(
+        catalog.get_by_pool(pool).await.unwrap(),
+        Some(entry.clone())
+    );
+
+    let again = create(&[]);
+    assert_ok(&again);
+    assert!(
+        stdout(&again).contains("ok: tenant already registered in DynamoDB catalog table tenants"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(!stderr(&again).contains("warning"), "{}", stderr(&again));
+    assert_eq!(catalog.list().await.unwrap(), std::slice::from_ref(&entry));
+    assert_eq!(pools(&env.client()).await.len(), 1, "a second pool");
+
+    let listed = env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]);
+    assert_ok(&listed);
+    let text = stdout(&listed);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("newco") && l.contains(pool.as_str())),
+        "{text}"
+    );
+
+    let removed = env.cli(&[
+        "tenant",
+        "remove",
+        "--catalog",
+        "dynamodb:tenants",
+        "--id",
+        "newco",
+    ]);
+    assert_ok(&removed);
+    assert!(
+        stdout(&removed).contains("done: removed tenant newco"),
+        "{}",
+        stdout(&removed)
+    );
+    assert_eq!(catalog.get_by_tenant("newco").await.unwrap(), None);
+    assert_eq!(catalog.get_by_pool(pool).await.unwrap(), None);
+    assert_eq!(catalog.list().await.unwrap(), []);
+    assert_eq!(pools(&env.client()).await.len(), 1, "the pool is kept");
+    let listed = stdout(&env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]));
+    assert!(
+        listed.contains("no tenant in DynamoDB catalog table tenants"),
+        "{listed}"
+    );
+
+    // The id registered with another pool: refused before anything changes.
+    let mut other = entry.clone();
+    other.user_pool_id = "us-east-1_Other1".into();
+    other.jwks_url = None;
+    catalog.put(&other).await.unwrap();
+    let refused = create(&[]);
+    assert_eq!(code(&refused), 1, "{}", stdout(&refused));
+    assert!(
+        stderr(&refused).contains(
+            "tenant \"newco\" is already registered with user pool us-east-1_Other1; refusing"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(catalog.list().await.unwrap(), [other]);
+    assert_eq!(env.config_text(), before);
+}
+
+#[tokio::test]
+async fn catalog_create_refuses_a_configured_tenant_id_and_changes_nothing() {
+    let acme =
+        "\n[[tenant]]\nid = \"acme\"\nuser_pool_id = \"us-east-1_Acme1\"\nclient_ids = [\"a1\"]\n";
+    let env = env("catalog-reserved", acme);
+    let output = env.cli(&[
+        "tenant",
+        "create",
+        "--id",
+        "acme",
+        "--region",
+        "us-east-1",
+        "--catalog",
+        "dynamodb:tenants",
+    ]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("tenant \"acme\" is a [[tenant]] of")
+            && stderr(&output).contains("nothing was changed"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(pools(&env.client()).await, []);
+    assert_eq!(tables(&env.moto).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_tenant_created_in_the_catalog_is_accepted_by_a_running_service() {
+    let env = env("catalog-e2e", "");
+    let jwks = format!("{}/<pool>/.well-known/jwks.json", env.moto.endpoint());
+    let catalog_args = ["--catalog", "dynamodb:tenants", "--jwks-url", jwks.as_str()];
+    let create = || {
+        env.cli(
+            &[
+                &["tenant", "create", "--id", "newco", "--region", "us-east-1"][..],
+                &catalog_args[..],
+            ]
+            .concat(),
+        )
+    };
+    // A pool made by `tenant create`, then unregistered (the pool stays): a user of it can
+    // sign in, but no service knows the tenant.
+    assert_ok(&create());
+    assert_ok(&env.cli(&[
+        "tenant",
+        "remove",
+        "--catalog",
+        "dynamodb:tenants",
+        "--id",
+        "newco",
+    ]));
+    let [(_, pool)] = &pools(&env.client()).await[..] else {
+        panic!("expected one pool");
+    };
+    let client_id = client_ids(&env.client(), pool).await.remove(0);
+    let token = user_token(&env.client(), pool, &client_id, "carol").await;
+
+    let service = catalog_service(&env.moto, "tenants", Duration::from_millis(300)).await;
+    let (status, challenge, _) = me(&service, &token).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (
+            401,
+            "Bearer error=\"invalid_token\", error_description=\"token issuer is not a known tenant\""
+        ),
+        "not registered yet"
+    );
+
+    let created = create();
+    assert_ok(&created);
+    assert!(
+        stdout(&created).contains("done: registered tenant newco"),
+        "{}",
+        stdout(&created)
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await; // the cached miss expires
+    let (status, _, body) = me(&service, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tenant"], "newco");
+    assert_eq!(body["username"], "carol");
+}
+
+#[tokio::test]
+async fn jwks_url_goes_into_a_config_file_registration() {
+    let env = env("jwks-url", "");
+    let jwks = format!("{}/<pool>/.well-known/jwks.json", env.moto.endpoint());
+    assert_ok(&env.cli(&[
+        "tenant",
+        "create",
+        "--id",
+        "acme",
+        "--region",
+        "us-east-1",
+        "--jwks-url",
+        &jwks,
+    ]));
+    let (pool, _) = registered(&env, "acme");
+    let config = cognito_authz::AuthConfig::from_file(&env.config).unwrap();
+    assert_eq!(
+        config.tenants[0].jwks_url,
+        Some(env.moto.jwks_url(&pool)),
+        "{}",
+        env.config_text()
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_catalog_fails_naming_the_table_and_the_cause() {
+    let env = env("catalog-down", "");
+    // A port nothing listens on: the DynamoDB endpoint is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let down = env.dir.join("down.toml");
+    std::fs::write(
+        &down,
+        env.config_text()
+            .replace(&env.moto.endpoint(), &format!("http://127.0.0.1:{closed}")),
+    )
+    .unwrap();
+    let output = cli_with(&down, &["tenant", "list", "--catalog", "dynamodb:tenants"]);
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message
+            .starts_with("error: tenant catalog: DynamoDB DescribeTable on table tenants failed: ")
+            && message.contains("dispatch failure"),
+        "{message}"
     );
 }

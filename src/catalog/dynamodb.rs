@@ -215,6 +215,28 @@ impl DynamoDbCatalog {
         }
     }
 
+    /// Whether the table exists (a `DescribeTable`); creates nothing.
+    pub async fn table_exists(&self) -> Result<bool, CatalogError> {
+        match self
+            .client()
+            .await
+            .describe_table()
+            .table_name(&*self.table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(self.store_error("DescribeTable", err)),
+        }
+    }
+
     async fn create_table(&self, client: &Client) -> Result<(), CatalogError> {
         let key = KeySchemaElement::builder()
             .attribute_name(item::KEY)

@@ -40,6 +40,7 @@ pub use provisioner::{Provisioned, Provisioner};
 pub use registry::{CatalogTarget, Registry, TenantEntry};
 
 use crate::aws::CognitoClient;
+use crate::catalog::CatalogError;
 use crate::error::ConfigError;
 
 /// The prefix of the user pool (and app client) names this tool gives a tenant's resources:
@@ -89,9 +90,10 @@ pub enum LifecycleError {
         /// The pool this run found or would create.
         found: String,
     },
-    /// The catalog registry is not available in this build.
-    #[error("catalog registration needs the DynamoDB catalog (not built yet)")]
-    CatalogUnavailable,
+    /// The DynamoDB tenant catalog refused or could not be reached (the message names the
+    /// table and the cause).
+    #[error("tenant catalog: {0}")]
+    Catalog(#[from] CatalogError),
     /// Cognito refused or could not be reached.
     #[error("{operation} failed: {message}")]
     Aws {

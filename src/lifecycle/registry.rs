@@ -5,9 +5,10 @@
 //! writing, and replaces the file atomically (a temporary file in the same directory, then a
 //! rename), so a crash leaves either the old file or the new one.
 //!
-//! [`Registry::Catalog`] is the DynamoDB tenant catalog (`--catalog dynamodb:TABLE`). Until the
-//! catalog module is in this build every operation on it fails with
-//! [`LifecycleError::CatalogUnavailable`], before anything is changed.
+//! [`Registry::Catalog`] is the DynamoDB tenant catalog (`--catalog dynamodb:TABLE`), a
+//! [`DynamoDbCatalog`] reached as the configuration's `[aws]` section says. Registering creates
+//! the table (on-demand) if it is missing; reading a missing table finds nothing and creates
+//! nothing, so `--dry-run`, `list` and `remove` never create it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,6 +18,7 @@ use std::str::FromStr;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
 
 use super::{LifecycleError, pool_region};
+use crate::catalog::{CatalogEntry, CatalogError, DynamoDbCatalog};
 use crate::config::{AuthConfig, TenantSection};
 
 /// A registered tenant: what the configuration file's `[[tenant]]` and a catalog item hold.
@@ -90,6 +92,34 @@ impl TenantEntry {
     }
 }
 
+impl From<CatalogEntry> for TenantEntry {
+    fn from(entry: CatalogEntry) -> Self {
+        TenantEntry {
+            tenant_id: entry.tenant_id,
+            user_pool_id: entry.user_pool_id,
+            region: entry.region,
+            client_ids: entry.client_ids,
+            roles: entry.roles,
+            protected_attributes: entry.protected_attributes,
+            jwks_url: entry.jwks_url,
+        }
+    }
+}
+
+impl From<TenantEntry> for CatalogEntry {
+    fn from(entry: TenantEntry) -> Self {
+        CatalogEntry {
+            tenant_id: entry.tenant_id,
+            user_pool_id: entry.user_pool_id,
+            region: entry.region,
+            client_ids: entry.client_ids,
+            roles: entry.roles,
+            protected_attributes: entry.protected_attributes,
+            jwks_url: entry.jwks_url,
+        }
+    }
+}
+
 fn strings(items: &[String]) -> Array {
     items.iter().map(String::as_str).collect()
 }
@@ -154,30 +184,32 @@ pub enum Registration {
 pub enum Registry {
     /// The configuration file's `[[tenant]]` tables.
     ConfigFile(PathBuf),
-    /// The DynamoDB tenant catalog.
-    //
-    // Seam for the catalog (feature `dynamodb`, `crate::catalog`): each arm below that returns
-    // `CatalogUnavailable` becomes a call on `DynamoDbCatalog::new(dynamodb_client, table)`:
-    // `check_available` -> Ok(()), `register` -> `ensure_table()` then `put(&entry)` (after
-    // `find` for the conflict rule), `find`/`list` -> `list()`, `remove` -> `remove(id)`.
-    // The DynamoDB client comes from the same `[aws]` section as the Cognito one.
-    Catalog(CatalogTarget),
+    /// The DynamoDB tenant catalog (see [`Registry::catalog`]).
+    Catalog(DynamoDbCatalog),
 }
 
 impl Registry {
+    /// The catalog `target`, reached as `config.aws` says (the Cognito client's provider chain
+    /// and endpoint). The configuration file's tenant ids are reserved: the catalog refuses
+    /// them, as a service with both would.
+    pub fn catalog(target: &CatalogTarget, config: &AuthConfig) -> Self {
+        let catalog = DynamoDbCatalog::lazy(config.aws.clone(), target.table())
+            .reserved_tenant_ids(config.tenants.iter().map(|t| t.id.clone()));
+        Registry::Catalog(catalog)
+    }
+
     /// Says where, for messages.
     pub fn describe(&self) -> String {
         match self {
             Registry::ConfigFile(path) => format!("config file {}", path.display()),
-            Registry::Catalog(target) => format!("DynamoDB catalog table {}", target.table()),
+            Registry::Catalog(catalog) => format!("DynamoDB catalog table {}", catalog.table()),
         }
     }
 
     /// Fails early, before anything is changed, if this registry cannot be used.
     pub fn check_available(&self) -> Result<(), LifecycleError> {
         match self {
-            Registry::ConfigFile(_) => Ok(()),
-            Registry::Catalog(_) => Err(LifecycleError::CatalogUnavailable),
+            Registry::ConfigFile(_) | Registry::Catalog(_) => Ok(()),
         }
     }
 
@@ -192,13 +224,28 @@ impl Registry {
                     .map(TenantEntry::from_section)
                     .collect())
             }
-            Registry::Catalog(_) => Err(LifecycleError::CatalogUnavailable),
+            Registry::Catalog(catalog) => {
+                if !catalog.table_exists().await? {
+                    return Ok(Vec::new());
+                }
+                Ok(catalog.list().await?.into_iter().map(Into::into).collect())
+            }
         }
     }
 
     /// The tenant registered under `id`, if any.
     pub async fn find(&self, id: &str) -> Result<Option<TenantEntry>, LifecycleError> {
-        Ok(self.list().await?.into_iter().find(|t| t.tenant_id == id))
+        match self {
+            Registry::ConfigFile(_) => {
+                Ok(self.list().await?.into_iter().find(|t| t.tenant_id == id))
+            }
+            Registry::Catalog(catalog) => {
+                if !catalog.table_exists().await? {
+                    return Ok(None);
+                }
+                Ok(catalog.get_by_tenant(id).await?.map(Into::into))
+            }
+        }
     }
 
     /// Registers `entry`. Registering the same id with the same pool again changes nothing;
@@ -206,7 +253,7 @@ impl Registry {
     pub async fn register(&self, entry: &TenantEntry) -> Result<Registration, LifecycleError> {
         match self {
             Registry::ConfigFile(path) => register_in_file(path, entry),
-            Registry::Catalog(_) => Err(LifecycleError::CatalogUnavailable),
+            Registry::Catalog(catalog) => register_in_catalog(catalog, entry).await,
         }
     }
 
@@ -214,11 +261,18 @@ impl Registry {
     pub async fn remove(&self, id: &str) -> Result<Option<TenantEntry>, LifecycleError> {
         match self {
             Registry::ConfigFile(path) => remove_from_file(path, id),
-            Registry::Catalog(_) => Err(LifecycleError::CatalogUnavailable),
+            Registry::Catalog(catalog) => {
+                let Some(entry) = self.find(id).await? else {
+                    return Ok(None);
+                };
+                catalog.remove(id).await?;
+                Ok(Some(entry))
+            }
         }
     }
 
-    /// The `[[tenant]]` text `register` would append (for `--dry-run`); `None` for a catalog.
+    /// What `register` would write, for `--dry-run`: the `[[tenant]]` text it would append, or
+    /// the catalog item it would put.
     pub fn preview(&self, entry: &TenantEntry) -> Option<String> {
         match self {
             Registry::ConfigFile(_) => {
@@ -228,9 +282,69 @@ impl Registry {
                 doc.insert("tenant", Item::ArrayOfTables(tenants));
                 Some(doc.to_string().trim_start().to_owned())
             }
-            Registry::Catalog(_) => None,
+            Registry::Catalog(catalog) => Some(catalog_preview(catalog.table(), entry)),
         }
     }
+}
+
+/// The conflict rule of the configuration file (same id and pool: nothing to do; same id,
+/// another pool: refused), then one `put`, whose conditions keep the rule under concurrent
+/// writers.
+async fn register_in_catalog(
+    catalog: &DynamoDbCatalog,
+    entry: &TenantEntry,
+) -> Result<Registration, LifecycleError> {
+    catalog.ensure_table().await?;
+    if let Some(existing) = catalog.get_by_tenant(&entry.tenant_id).await? {
+        if existing.user_pool_id == entry.user_pool_id {
+            return Ok(Registration::AlreadyRegistered);
+        }
+        return Err(LifecycleError::Conflict {
+            id: entry.tenant_id.clone(),
+            registered: existing.user_pool_id,
+            found: entry.user_pool_id.clone(),
+        });
+    }
+    match catalog.put(&entry.clone().into()).await {
+        Ok(()) => Ok(Registration::Added),
+        // A guard left by a half-removed tenant, or a concurrent `tenant create`.
+        Err(CatalogError::TenantIdTaken {
+            owner: Some(owner), ..
+        }) => Err(LifecycleError::Conflict {
+            id: entry.tenant_id.clone(),
+            registered: owner,
+            found: entry.user_pool_id.clone(),
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn catalog_preview(table: &str, entry: &TenantEntry) -> String {
+    let list = |items: &[String]| format!("{items:?}");
+    let mut lines = vec![
+        format!(
+            "item in DynamoDB table {table} (created on demand if missing), with guard item \
+             tenant#{}:",
+            entry.tenant_id
+        ),
+        format!("  user_pool_id = {:?}", entry.user_pool_id),
+        format!("  tenant_id = {:?}", entry.tenant_id),
+        format!("  region = {:?}", entry.region),
+        format!("  client_ids = {}", list(&entry.client_ids)),
+    ];
+    for (role, groups) in &entry.roles {
+        lines.push(format!("  roles.{role} = {}", list(groups)));
+    }
+    if !entry.protected_attributes.is_empty() {
+        lines.push(format!(
+            "  protected_attributes = {}",
+            list(&entry.protected_attributes)
+        ));
+    }
+    if let Some(url) = &entry.jwks_url {
+        lines.push(format!("  jwks_url = {url:?}"));
+    }
+    lines.join("\n")
 }
 
 fn file_error(path: &Path, message: impl Into<String>) -> LifecycleError {
@@ -489,23 +603,36 @@ mod tests {
     }
 
     #[test]
-    fn the_catalog_fails_clearly_until_it_is_built() {
-        let registry = Registry::Catalog("dynamodb:tenants".parse().unwrap());
-        let expected = "catalog registration needs the DynamoDB catalog (not built yet)";
-        assert_eq!(
-            registry.check_available().unwrap_err().to_string(),
-            expected
-        );
-        assert_eq!(
-            block_on(registry.register(&globex()))
-                .unwrap_err()
-                .to_string(),
-            expected
-        );
-        assert_eq!(block_on(registry.list()).unwrap_err().to_string(), expected);
-        assert_eq!(
-            block_on(registry.remove("globex")).unwrap_err().to_string(),
-            expected
-        );
+    fn a_catalog_preview_shows_the_item_it_would_put() {
+        let config = AuthConfig::from_toml(FILE).unwrap();
+        let registry = Registry::catalog(&"dynamodb:tenants".parse().unwrap(), &config);
+        assert_eq!(registry.describe(), "DynamoDB catalog table tenants");
+        assert!(registry.check_available().is_ok());
+        let mut entry = globex();
+        entry.jwks_url =
+            Some("http://127.0.0.1:5000/eu-west-1_Globex1/.well-known/jwks.json".into());
+        let preview = registry.preview(&entry).unwrap();
+        for line in [
+            "item in DynamoDB table tenants (created on demand if missing), with guard item tenant#globex:",
+            "  user_pool_id = \"eu-west-1_Globex1\"",
+            "  tenant_id = \"globex\"",
+            "  region = \"eu-west-1\"",
+            "  client_ids = [\"g1\"]",
+            "  roles.admin = [\"admin\"]",
+            "  protected_attributes = [\"custom:mfa_required\"]",
+            "  jwks_url = \"http://127.0.0.1:5000/eu-west-1_Globex1/.well-known/jwks.json\"",
+        ] {
+            assert!(preview.lines().any(|l| l == line), "{line}\n{preview}");
+        }
+    }
+
+    #[test]
+    fn entries_convert_to_catalog_entries_and_back() {
+        let mut entry = globex();
+        entry.jwks_url = Some("http://127.0.0.1:1/jwks.json".into());
+        let catalog: CatalogEntry = entry.clone().into();
+        assert_eq!(catalog.user_pool_id, "eu-west-1_Globex1");
+        assert_eq!(catalog.jwks_url, entry.jwks_url);
+        assert_eq!(TenantEntry::from(catalog), entry);
     }
 }

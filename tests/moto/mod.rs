@@ -76,6 +76,18 @@ impl Moto {
             .build();
         Client::from_conf(config)
     }
+
+    /// A DynamoDB client pointed at this server (same region and dummy credentials).
+    #[cfg(feature = "dynamodb")]
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+            .endpoint_url(self.endpoint())
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
 }
 
 impl Drop for Moto {

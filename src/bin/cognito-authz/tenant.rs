@@ -54,9 +54,14 @@ pub struct CreateArgs {
     /// added to the pool's schema, none is ever on the app client's write list.
     #[arg(long = "protected-attribute", value_name = "ATTRIBUTE")]
     protected_attributes: Vec<String>,
-    /// Register the tenant in this catalog instead of the configuration file.
+    /// Register the tenant in this catalog instead of the configuration file (the table is
+    /// created, on-demand, if missing; reached as `[aws]` says).
     #[arg(long, value_name = "dynamodb:TABLE")]
     catalog: Option<CatalogTarget>,
+    /// Registers this JWKS URL instead of the pool's own (for emulators and tests, e.g. moto's
+    /// http://127.0.0.1:PORT/<pool>/.well-known/jwks.json; `<pool>` is replaced by the pool id).
+    #[arg(long, value_name = "URL")]
+    jwks_url: Option<String>,
     /// Print the plan; change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -106,18 +111,37 @@ pub async fn run(command: TenantCommand) -> ExitCode {
     }
 }
 
-fn registry(config: &Path, catalog: Option<CatalogTarget>) -> Registry {
-    match catalog {
-        Some(target) => Registry::Catalog(target),
-        None => Registry::ConfigFile(config.to_owned()),
-    }
+/// The registry named by `--catalog`, else the configuration file. A catalog is reached as the
+/// file's `[aws]` says, so the file is read then.
+fn registry(
+    path: &Path,
+    config: Option<&AuthConfig>,
+    catalog: Option<CatalogTarget>,
+) -> Result<Registry, LifecycleError> {
+    Ok(match catalog {
+        Some(target) => match config {
+            Some(config) => Registry::catalog(&target, config),
+            None => Registry::catalog(&target, &AuthConfig::from_file(path)?),
+        },
+        None => Registry::ConfigFile(path.to_owned()),
+    })
 }
 
 async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
     let config = AuthConfig::from_file(&args.config)?;
-    let registry = registry(&args.config, args.catalog);
+    let registry = registry(&args.config, Some(&config), args.catalog)?;
+    let jwks_url = args.jwks_url;
     // Before anything changes: the registry must be usable.
     registry.check_available()?;
+    if matches!(registry, Registry::Catalog(_)) && config.tenants.iter().any(|t| t.id == args.id) {
+        // A service with both refuses catalog items that reuse a configured id.
+        return Err(LifecycleError::Refused(format!(
+            "tenant {:?} is a [[tenant]] of {}; a catalog tenant needs an id of its own \
+             (nothing was changed)",
+            args.id,
+            args.config.display()
+        )));
+    }
     let mut request = ProvisionRequest::new(args.id, args.region);
     request.admin = args
         .admin
@@ -160,7 +184,11 @@ async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
             Some(_) => println!("ok: tenant already registered in {}", registry.describe()),
             None => {
                 println!("do: register the tenant in {}", registry.describe());
-                let mut entry = entry(&blueprint, found.as_deref().unwrap_or("<new pool id>"));
+                let mut entry = entry(
+                    &blueprint,
+                    found.as_deref().unwrap_or("<new pool id>"),
+                    jwks_url.as_deref(),
+                );
                 entry.client_ids = vec![
                     state
                         .pool
@@ -182,7 +210,7 @@ async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
     let done = provisioner
         .apply(&blueprint, &state, &plan, |line| println!("{line}"))
         .await?;
-    let mut entry = entry(&blueprint, &done.user_pool_id);
+    let mut entry = entry(&blueprint, &done.user_pool_id, jwks_url.as_deref());
     entry.client_ids = vec![done.client_id.clone()];
     match registry.register(&entry).await? {
         Registration::Added => {
@@ -210,16 +238,18 @@ async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
     Ok(())
 }
 
-fn entry(blueprint: &Blueprint, user_pool_id: &str) -> TenantEntry {
+fn entry(blueprint: &Blueprint, user_pool_id: &str, jwks_url: Option<&str>) -> TenantEntry {
     let mut entry = TenantEntry::new(&blueprint.tenant_id, user_pool_id);
     entry.region = blueprint.region.clone();
+    // The pool id is known only once the pool exists: the URL may name it as `<pool>`.
+    entry.jwks_url = jwks_url.map(|url| url.replace("<pool>", user_pool_id));
     entry.roles = blueprint.roles.clone();
     entry.protected_attributes = blueprint.protected_attributes.clone();
     entry
 }
 
 async fn list(args: ListArgs) -> Result<(), LifecycleError> {
-    let registry = registry(&args.config, args.catalog);
+    let registry = registry(&args.config, None, args.catalog)?;
     let tenants = registry.list().await?;
     if tenants.is_empty() {
         println!("no tenant in {}", registry.describe());
@@ -254,7 +284,7 @@ async fn list(args: ListArgs) -> Result<(), LifecycleError> {
 }
 
 async fn remove(args: RemoveArgs) -> Result<(), LifecycleError> {
-    let registry = registry(&args.config, args.catalog);
+    let registry = registry(&args.config, None, args.catalog)?;
     if args.delete_pool && !args.yes {
         return Err(LifecycleError::Refused(
             "--delete-pool deletes the tenant's user pool and every user in it: add --yes to \
