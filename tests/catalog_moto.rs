@@ -445,14 +445,21 @@ async fn conflicting_writes_are_refused_and_change_nothing() {
         Some(entry("acme", &pool_a))
     );
 
-    // Two tenants racing for one new pool: exactly one gets it, the other's guard is not left
-    // behind.
+    // A second tenant claiming a pool another tenant just took: refused, and its guard is not
+    // left behind. Run one after the other: moto rolls a failed transaction back by restoring
+    // the table as it was when that transaction started, which under concurrency also undoes
+    // the other writer's committed transaction (real DynamoDB isolates them), so a concurrent
+    // version of this test measures the emulator, not the crate.
     let pool_c = pool_id();
-    let (racer1, racer2) = (entry("racer1", &pool_c), entry("racer2", &pool_c));
-    let (first, second) = tokio::join!(catalog.put(&racer1), catalog.put(&racer2));
-    assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
-    let winner = if first.is_ok() { "racer1" } else { "racer2" };
-    let loser = if first.is_ok() { "racer2" } else { "racer1" };
+    let (winner, loser) = ("racer1", "racer2");
+    catalog.put(&entry(winner, &pool_c)).await.unwrap();
+    assert!(
+        matches!(
+            catalog.put(&entry(loser, &pool_c)).await,
+            Err(CatalogError::PoolTaken { .. })
+        ),
+        "a pool another tenant holds is refused"
+    );
     assert_eq!(
         resolve(&catalog, &pool_c).await,
         Ok(Some(winner.to_owned()))
