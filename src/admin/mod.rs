@@ -298,8 +298,12 @@ impl AdminApi {
         Ok(self.bind_admin(owning_tenant(tenant, principal)?, principal))
     }
 
-    /// What `principal` may change on their own account.
+    /// What `principal` may change on their own account; [`AdminError::NotAUser`] for a
+    /// machine client, which has none.
     pub async fn self_service(&self, principal: &Principal) -> Result<SelfService, AdminError> {
+        if principal.is_machine() {
+            return Err(AdminError::NotAUser);
+        }
         let tenant = self.tenant_of(principal).await?;
         Ok(SelfService::new(
             self.client.clone(),
@@ -369,12 +373,7 @@ fn owning_tenant(
         );
         return Err(AdminError::UnknownTenant);
     };
-    if tenant.id() != id
-        || !tenant
-            .client_ids()
-            .iter()
-            .any(|c| c == principal.client_id())
-    {
+    if tenant.id() != id || !tenant.owns_client(principal.client_id()) {
         tracing::error!(
             target: "cognito_authz::admin",
             tenant = id,

@@ -522,7 +522,8 @@ impl AdminApi {
             .with_state(self.clone())
     }
 
-    /// The self-service routes (any authenticated user of a tenant):
+    /// The self-service routes (any authenticated user of a tenant; machine clients get 403,
+    /// they have no account of their own):
     /// `PATCH /me/attributes` `{"attributes": {"name": "v"}}` changes the caller's own
     /// attributes through [`SelfService::update_attributes`](super::SelfService::update_attributes):
     /// 403 and nothing changed if any of them is not open to self-service (not in
@@ -534,7 +535,7 @@ impl AdminApi {
                 self.guard(
                     patch(update_own_attributes),
                     Action::UpdateOwnAttributes,
-                    Policy::custom("authenticated", |_, _| true),
+                    Policy::user(),
                 ),
             )
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
