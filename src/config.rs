@@ -755,8 +755,9 @@ client_ids = ["a", "b"]
             e.contains("tenant[0].client_roles.c") && e.contains("machine_client_ids"),
             "{e}"
         );
+        // TOML type errors point at the line of the key.
         let e = err(&format!("{TENANT}[tenant.client_roles]\nm = 'admin'\n"));
-        assert!(e.contains("client_roles"), "{e}");
+        assert!(e.contains("m = 'admin'") && e.contains("expected a sequence"), "{e}");
     }
 
     #[test]
