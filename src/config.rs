@@ -757,7 +757,10 @@ client_ids = ["a", "b"]
         );
         // TOML type errors point at the line of the key.
         let e = err(&format!("{TENANT}[tenant.client_roles]\nm = 'admin'\n"));
-        assert!(e.contains("m = 'admin'") && e.contains("expected a sequence"), "{e}");
+        assert!(
+            e.contains("m = 'admin'") && e.contains("expected a sequence"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -40,6 +40,16 @@ pub enum PrincipalKind {
     Machine,
 }
 
+impl PrincipalKind {
+    /// `"user"` or `"machine"`, as in the principal's JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Machine => "machine",
+        }
+    }
+}
+
 /// The authenticated caller, attached to the request by the authentication layer.
 ///
 /// Cloning is cheap (one reference count). Get it from request extensions

@@ -141,7 +141,10 @@ async fn a_listed_machine_client_is_a_machine_principal() {
     // A machine client without `client_roles` has no roles at all.
     let bare = issuer.mint(&machine(&issuer, REPORTS, &["orders/read"]));
     let json = call(&app, "/me", Some(&bare)).await.json();
-    assert_eq!((json["kind"].as_str(), &json["roles"]), (Some("machine"), &json!([])));
+    assert_eq!(
+        (json["kind"].as_str(), &json["roles"]),
+        (Some("machine"), &json!([]))
+    );
 
     // Users are unchanged, and say so.
     let user = issuer.mint(&access_a(&issuer, "alice", &["admin"]));
@@ -156,13 +159,19 @@ async fn the_second_request_of_a_machine_is_served_from_the_cache_as_a_machine()
     let auth = auth(&issuer, None);
     let app = app(&auth);
     let token = issuer.mint(&machine(&issuer, SYNC, &["orders/read"]));
-    assert_eq!(call(&app, "/orders", Some(&token)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&token)).await.status,
+        StatusCode::OK
+    );
     // The verified-token cache (on by default) keeps the whole principal, kind included.
     let first = auth.verify(&token).await.expect("verified");
     let again = auth.verify(&token).await.expect("cached");
     assert_eq!(first, again);
     assert_eq!(again.kind(), PrincipalKind::Machine);
-    assert_eq!(call(&app, "/who", Some(&token)).await.text(), format!("machine {SYNC}"));
+    assert_eq!(
+        call(&app, "/who", Some(&token)).await.text(),
+        format!("machine {SYNC}")
+    );
 }
 
 #[tokio::test]
@@ -174,7 +183,10 @@ async fn a_machine_token_from_an_unlisted_client_is_refused_with_its_own_reason(
     let token = issuer.mint(&issuer.machine_claims(POOL_A, CLIENT_A, &["orders/read"]));
     let reply = call(&app, "/orders", Some(&token)).await;
     assert_error_reply(&reply, UNAUTHORIZED, &AuthError::MachineClientNotAllowed);
-    assert_eq!(AuthError::MachineClientNotAllowed.reason(), "machine_client_not_allowed");
+    assert_eq!(
+        AuthError::MachineClientNotAllowed.reason(),
+        "machine_client_not_allowed"
+    );
 
     // A client the tenant does not know at all stays a wrong client.
     let token = issuer.mint(&issuer.machine_claims(POOL_A, "stranger", &["orders/read"]));
@@ -204,7 +216,10 @@ async fn a_token_without_username_is_a_machine_only_if_sub_is_its_client_id() {
     claims["sub"] = json!("sub-alice");
     let reply = call(&app, "/orders", Some(&issuer.mint(&claims))).await;
     assert_error_reply(&reply, UNAUTHORIZED, &AuthError::MachineSubjectMismatch);
-    assert_eq!(AuthError::MachineSubjectMismatch.reason(), "machine_subject_mismatch");
+    assert_eq!(
+        AuthError::MachineSubjectMismatch.reason(),
+        "machine_subject_mismatch"
+    );
 
     // A user's token issued to a machine client, its `username` stripped: not a machine.
     let mut claims = issuer.access_claims(POOL_A, SYNC, "alice", &["admin"]);
@@ -265,10 +280,16 @@ async fn the_self_service_scope_is_never_allowed_to_a_machine_under_the_guard() 
     );
     // Its ordinary tokens pass the guard.
     let token = issuer.mint(&machine(&issuer, ROBOT_ADMIN, &["orders/read"]));
-    assert_eq!(call(&guarded, "/admin", Some(&token)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&guarded, "/admin", Some(&token)).await.status,
+        StatusCode::OK
+    );
     // And a user admin still keeps the scope.
     let user = issuer.mint(&access_a(&issuer, "root", &["admin"]));
-    assert_eq!(call(&guarded, "/me", Some(&user)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&guarded, "/me", Some(&user)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -280,15 +301,24 @@ async fn policies_work_for_machines_as_for_users() {
     let robot = issuer.mint(&machine(&issuer, ROBOT_ADMIN, &[]));
 
     // require_scope
-    assert_eq!(call(&app, "/orders", Some(&reader)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&reader)).await.status,
+        StatusCode::OK
+    );
     assert_error_reply(
         &call(&app, "/orders", Some(&writer)).await,
         FORBIDDEN,
         &AuthError::Forbidden("scope `orders/read` required".into()),
     );
     // roles from client_roles
-    assert_eq!(call(&app, "/audit", Some(&reader)).await.status, StatusCode::OK);
-    assert_eq!(call(&app, "/admin", Some(&robot)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/audit", Some(&reader)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&app, "/admin", Some(&robot)).await.status,
+        StatusCode::OK
+    );
     assert_error_reply(
         &call(&app, "/admin", Some(&reader)).await,
         FORBIDDEN,
@@ -296,7 +326,9 @@ async fn policies_work_for_machines_as_for_users() {
     );
     // same_tenant_as
     assert_eq!(
-        call(&app, "/tenants/acme/orders", Some(&reader)).await.status,
+        call(&app, "/tenants/acme/orders", Some(&reader))
+            .await
+            .status,
         StatusCode::OK
     );
     assert_error_reply(
@@ -305,7 +337,10 @@ async fn policies_work_for_machines_as_for_users() {
         &AuthError::Forbidden("tenant in the path is not the caller's tenant".into()),
     );
     // custom policies see the kind
-    assert_eq!(call(&app, "/jobs", Some(&reader)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/jobs", Some(&reader)).await.status,
+        StatusCode::OK
+    );
     let user = issuer.mint(&access_a(&issuer, "alice", &["admin"]));
     assert_error_reply(
         &call(&app, "/jobs", Some(&user)).await,
@@ -313,7 +348,10 @@ async fn policies_work_for_machines_as_for_users() {
         &AuthError::Forbidden("policy `machines only` refused the request".into()),
     );
     // Policy::user refuses machines, whatever their roles, with a fixed description.
-    assert_eq!(call(&app, "/profile", Some(&user)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/profile", Some(&user)).await.status,
+        StatusCode::OK
+    );
     for token in [&reader, &robot] {
         assert_error_reply(
             &call(&app, "/profile", Some(token)).await,
@@ -345,9 +383,7 @@ mod admin {
 
     /// A client that is never called: every refusal here happens before Cognito.
     fn unused_client() -> CognitoClient {
-        use aws_sdk_cognitoidentityprovider::config::{
-            BehaviorVersion, Credentials, Region,
-        };
+        use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Credentials, Region};
         let config = aws_sdk_cognitoidentityprovider::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -371,7 +407,11 @@ mod admin {
                 &[&format!("Bearer {token}")],
             )
             .await;
-            assert_error_reply(&reply, FORBIDDEN, &AuthError::Forbidden(USER_REQUIRED.into()));
+            assert_error_reply(
+                &reply,
+                FORBIDDEN,
+                &AuthError::Forbidden(USER_REQUIRED.into()),
+            );
         }
     }
 
@@ -390,10 +430,16 @@ mod admin {
             .expect("machine verifies");
 
         // Never its own user.
-        assert_eq!(api.self_service(&robot).await.err(), Some(AdminError::NotAUser));
+        assert_eq!(
+            api.self_service(&robot).await.err(),
+            Some(AdminError::NotAUser)
+        );
         assert_eq!(AdminError::NotAUser.status(), FORBIDDEN);
         // Admin operations on other users with the role (the tenant owns the machine client)...
-        let admin = api.tenant_admin(&robot).await.expect("machine with the admin role");
+        let admin = api
+            .tenant_admin(&robot)
+            .await
+            .expect("machine with the admin role");
         assert_eq!(admin.tenant().id(), TENANT_A);
         assert!(admin.actor().is_machine());
         // ... and not without it.

@@ -403,7 +403,10 @@ async fn audit_unanswered(
     let (mut parts, body) = request.into_parts();
     let principal = parts.extensions.get::<Principal>().cloned();
     let target = match action {
-        Action::UpdateOwnAttributes => principal.as_ref().map(|p| p.username().to_owned()),
+        Action::UpdateOwnAttributes => principal
+            .as_ref()
+            .and_then(Principal::user_name)
+            .map(str::to_owned),
         Action::ListUsers => Some("*".to_owned()),
         _ => RawPathParams::from_request_parts(&mut parts, &())
             .await

@@ -337,8 +337,15 @@ impl Verifier {
 /// clients) is a machine: only a client of `machine_client_ids`, and only with `sub` equal to
 /// `client_id`, as Cognito issues client-credentials tokens. A user token that lost its
 /// `username` (`sub` is the user's id) never becomes a machine.
-fn machine_kind(tenant: &Tenant, subject: &str, client_id: &str) -> Result<PrincipalKind, AuthError> {
-    match (tenant.allows_machine_client(client_id), subject == client_id) {
+fn machine_kind(
+    tenant: &Tenant,
+    subject: &str,
+    client_id: &str,
+) -> Result<PrincipalKind, AuthError> {
+    match (
+        tenant.allows_machine_client(client_id),
+        subject == client_id,
+    ) {
         (true, true) => Ok(PrincipalKind::Machine),
         (true, false) => Err(AuthError::MachineSubjectMismatch),
         (false, true) => Err(AuthError::MachineClientNotAllowed),
