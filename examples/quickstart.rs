@@ -15,6 +15,8 @@ use serde_json::json;
 
 const ACME_POOL: &str = "us-east-1_AcmeCorp1";
 const ACME_CLIENT: &str = "acme-web-client";
+/// Acme's back-office job: an app client with the client-credentials grant.
+const ACME_SYNC_CLIENT: &str = "acme-orders-sync";
 const GLOBEX_POOL: &str = "eu-west-1_Globex001";
 const GLOBEX_CLIENT: &str = "globex-spa";
 
@@ -31,6 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = TenantRegistry::from_tenants([
         Tenant::builder("acme", ACME_POOL)
             .client_id(ACME_CLIENT)
+            .machine_client_ids([ACME_SYNC_CLIENT])
+            .client_roles(ACME_SYNC_CLIENT, ["orders-sync"])
             .jwks_url(idp.jwks_url(ACME_POOL))
             .build()?,
         Tenant::builder("globex", GLOBEX_POOL)
@@ -46,6 +50,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route(
             "/admin/ping",
             get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
+        )
+        .route(
+            "/orders",
+            get(|| async { "orders" }).layer(CognitoAuthz::require_scope("orders/read")),
         )
         .route(
             "/tenants/{tenant}/admin",
@@ -69,6 +77,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id_token = idp.mint(&idp.id_claims(ACME_POOL, ACME_CLIENT, "alice", &["admin"]));
     let unknown_pool =
         idp.mint(&idp.access_claims("us-east-1_Unknown99", ACME_CLIENT, "mallory", &["admin"]));
+    // A client-credentials token: no user, `sub` = the app client, resource-server scopes.
+    let machine = idp.mint(&idp.machine_claims(ACME_POOL, ACME_SYNC_CLIENT, &["orders/read"]));
     let wrong_client = idp.mint(&idp.access_claims(ACME_POOL, GLOBEX_CLIENT, "alice", &["admin"]));
     // Bob edits his payload to claim the admin group; the signature no longer matches.
     let tampered = {
@@ -94,6 +104,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             403,
         ),
         ("acme member reads /me", "/me", Some(&acme_member), 200),
+        (
+            "acme's machine client reads /me (kind machine)",
+            "/me",
+            Some(&machine),
+            200,
+        ),
+        (
+            "acme's machine client reads orders (scope orders/read)",
+            "/orders",
+            Some(&machine),
+            200,
+        ),
+        (
+            "acme's machine client pings the admin route",
+            "/admin/ping",
+            Some(&machine),
+            403,
+        ),
+        (
+            "acme member reads orders without the scope",
+            "/orders",
+            Some(&acme_member),
+            403,
+        ),
         (
             "acme admin manages acme",
             "/tenants/acme/admin",

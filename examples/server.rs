@@ -5,7 +5,8 @@
 //!     [--metrics-bind 127.0.0.1:9090]
 //! ```
 //!
-//! Routes: `GET /me` (any authenticated user: the principal as JSON), `GET /admin/ping` (role
+//! Routes: `GET /me` (any authenticated caller: the principal as JSON, whose `kind` is `user`
+//! or `machine` for a client of a tenant's `machine_client_ids`), `GET /admin/ping` (role
 //! `admin`), `GET /tenants/{tenant}/admin` (role `admin` and the caller's own tenant). One log
 //! line per decision. `--no-auth` serves the same routes without any layer, for load-test
 //! baselines; `/me` then answers a fixed principal of the same shape, so both modes send the
@@ -101,6 +102,7 @@ async fn log_decision(request: Request, next: Next) -> Response {
 #[derive(serde::Serialize)]
 struct SamplePrincipal {
     tenant: &'static str,
+    kind: &'static str,
     subject: &'static str,
     username: &'static str,
     client_id: &'static str,
@@ -115,6 +117,7 @@ struct SamplePrincipal {
 
 const SAMPLE_PRINCIPAL: SamplePrincipal = SamplePrincipal {
     tenant: "load",
+    kind: "user",
     subject: "sub-user0001",
     username: "user0001",
     client_id: "load-client",

@@ -30,8 +30,11 @@
 //! client_ids = ["3n4b5urk1ft4fl3mg5e62d9ado"]
 //! jwks_url = "http://127.0.0.1:5000/us-east-1_AbCdEf123/.well-known/jwks.json"  # optional
 //! protected_attributes = ["custom:mfa_required", "custom:plan"]  # optional: admin-only
+//! machine_client_ids = ["5b2m1client0credentials0app"]  # optional: client-credentials callers
 //! [tenant.roles]                # optional: role = [groups]
 //! admin = ["admin", "Administrators"]
+//! [tenant.client_roles]         # optional: "<machine client id>" = [roles]
+//! "5b2m1client0credentials0app" = ["orders-sync"]
 //!
 //! [aws]                         # optional (features admin, lambda)
 //! endpoint_url = "http://127.0.0.1:5000"   # an emulator; default: the real service
@@ -372,6 +375,12 @@ pub struct TenantSection {
     pub jwks_url: Option<String>,
     /// `role = [groups]`.
     pub roles: Option<BTreeMap<String, Vec<String>>>,
+    /// App clients whose client-credentials tokens are accepted as machine callers.
+    #[serde(default)]
+    pub machine_client_ids: Vec<String>,
+    /// `"<machine client id>" = [roles]`.
+    #[serde(default)]
+    pub client_roles: BTreeMap<String, Vec<String>>,
     /// Admin-only user attributes.
     #[serde(default)]
     pub protected_attributes: Vec<String>,
@@ -433,6 +442,10 @@ impl AuthConfig {
                 }
                 for (role, groups) in t.roles.unwrap_or_default() {
                     builder = builder.role(role, groups);
+                }
+                builder = builder.machine_client_ids(t.machine_client_ids);
+                for (client, roles) in t.client_roles {
+                    builder = builder.client_roles(client, roles);
                 }
                 builder.build_at(&format!("tenant[{i}]"))
             })
@@ -701,6 +714,53 @@ client_ids = ["a", "b"]
         assert!(!off.metrics.tenant_label);
         let e = err(&format!("{GOOD}[metrics]\ntenant = false\n"));
         assert!(e.contains("unknown field `tenant`"), "{e}");
+    }
+
+    #[test]
+    fn machine_clients_and_their_roles_load() {
+        let config = AuthConfig::from_toml(&format!(
+            "{TENANT}machine_client_ids = ['m1', 'm2']\n[tenant.client_roles]\nm1 = ['sync', 'admin', 'sync']\n"
+        ))
+        .unwrap();
+        let auth = config.into_builder().unwrap().build().unwrap();
+        let tenant = auth.tenants().get_by_id("a").unwrap();
+        assert_eq!(tenant.machine_client_ids(), ["m1", "m2"]);
+        let roles: Vec<&str> = tenant.client_roles("m1").iter().map(|r| &**r).collect();
+        assert_eq!(roles, ["admin", "sync"]);
+        assert!(tenant.client_roles("m2").is_empty() && tenant.client_roles("c").is_empty());
+    }
+
+    #[test]
+    fn bad_machine_client_settings_name_the_field() {
+        let e = err(&format!("{TENANT}machine_client_ids = ['']\n"));
+        assert!(e.contains("tenant[0].machine_client_ids"), "{e}");
+        let e = err(&format!("{TENANT}machine_client_ids = 'm'\n"));
+        assert!(e.contains("machine_client_ids"), "{e}");
+        let e = err(&format!(
+            "{TENANT}machine_client_ids = ['m']\n[tenant.client_roles]\nm = []\n"
+        ));
+        assert!(
+            e.contains("tenant[0].client_roles.m") && e.contains("at least one role"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{TENANT}machine_client_ids = ['m']\n[tenant.client_roles]\nm = ['']\n"
+        ));
+        assert!(e.contains("tenant[0].client_roles.m"), "{e}");
+        // Roles for a client that is not a machine client (a typo, or a user client).
+        let e = err(&format!(
+            "{TENANT}machine_client_ids = ['m']\n[tenant.client_roles]\nc = ['admin']\n"
+        ));
+        assert!(
+            e.contains("tenant[0].client_roles.c") && e.contains("machine_client_ids"),
+            "{e}"
+        );
+        // TOML type errors point at the line of the key.
+        let e = err(&format!("{TENANT}[tenant.client_roles]\nm = 'admin'\n"));
+        assert!(
+            e.contains("m = 'admin'") && e.contains("expected a sequence"),
+            "{e}"
+        );
     }
 
     #[test]

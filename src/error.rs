@@ -85,6 +85,14 @@ pub enum AuthError {
     /// clients.
     #[error("token was issued to an app client this tenant does not allow")]
     WrongClient,
+    /// An access token has no `username` and `sub` = `client_id` (a client-credentials token),
+    /// but its app client is not one of the tenant's `machine_client_ids`.
+    #[error("token is a machine client's, and this tenant does not accept that machine client")]
+    MachineClientNotAllowed,
+    /// A token of a machine client has a `sub` other than its `client_id`: not a
+    /// client-credentials token (for example a user's token without its `username`).
+    #[error("machine client token's `sub` is not its `client_id`")]
+    MachineSubjectMismatch,
     /// An access token still carries `aws.cognito.signin.user.admin` for a user without a role
     /// allowed to self-manage: the tenant's pool does not suppress the self-service scope.
     #[error(
@@ -187,6 +195,8 @@ impl AuthError {
             AuthError::IssuedInFuture => "issued_in_future",
             AuthError::WrongTokenUse { .. } => "wrong_token_use",
             AuthError::WrongClient => "wrong_client",
+            AuthError::MachineClientNotAllowed => "machine_client_not_allowed",
+            AuthError::MachineSubjectMismatch => "machine_subject_mismatch",
             AuthError::SelfServiceScopeNotSuppressed => "self_service_scope",
             AuthError::TokenRevoked => "revoked",
             AuthError::KeysUnavailable { .. } => "keys_unavailable",

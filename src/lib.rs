@@ -90,7 +90,7 @@ pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart, TenantCha
 pub use jwks::{FetchError, JwksCache, JwksConfig};
 pub use layer::{AuthLayer, CognitoAuthz};
 pub use policy::Policy;
-pub use principal::{Principal, TokenUse};
+pub use principal::{Principal, PrincipalKind, TokenUse};
 #[cfg(feature = "redis")]
 pub use revocation::RedisRevocations;
 pub use revocation::{OnStoreUnavailable, RevocationError, Revocations};

@@ -19,6 +19,9 @@ use http::request::Parts;
 
 use crate::principal::Principal;
 
+/// Why [`Policy::user`] denies a machine client.
+const USER_REQUIRED: &str = "a user is required: machine clients have no account of their own";
+
 type Predicate = dyn Fn(&Principal, &Parts) -> bool + Send + Sync;
 
 /// An authorization rule over a [`Principal`] and the request head. Cheap to clone.
@@ -30,6 +33,7 @@ enum Rule {
     AnyRole(Vec<String>),
     AllRoles(Vec<String>),
     Scope(String),
+    User,
     #[cfg(feature = "axum")]
     SameTenantAs(String),
     Custom(Cow<'static, str>, Box<Predicate>),
@@ -44,6 +48,7 @@ impl fmt::Debug for Policy {
             Rule::AnyRole(r) => write!(f, "any_role({r:?})"),
             Rule::AllRoles(r) => write!(f, "all_roles({r:?})"),
             Rule::Scope(s) => write!(f, "scope({s})"),
+            Rule::User => f.write_str("user"),
             #[cfg(feature = "axum")]
             Rule::SameTenantAs(p) => write!(f, "same_tenant_as({p})"),
             Rule::Custom(name, _) => write!(f, "custom({name})"),
@@ -80,6 +85,13 @@ impl Policy {
     /// The access token carries OAuth scope `scope`.
     pub fn scope(scope: impl Into<String>) -> Self {
         Self::new(Rule::Scope(scope.into()))
+    }
+
+    /// The caller is a user, not a machine client ([`PrincipalKind`](crate::PrincipalKind)):
+    /// for routes acting on the caller's own account. Denies machines with the fixed
+    /// description "a user is required: machine clients have no account of their own".
+    pub fn user() -> Self {
+        Self::new(Rule::User)
     }
 
     /// The principal's tenant id equals the route's path parameter `param` (axum routes, for
@@ -138,6 +150,9 @@ impl Policy {
                 .has_scope(scope)
                 .then_some(())
                 .ok_or_else(|| format!("scope `{scope}` required").into()),
+            Rule::User => (!principal.is_machine())
+                .then_some(())
+                .ok_or(Cow::Borrowed(USER_REQUIRED)),
             #[cfg(feature = "axum")]
             Rule::SameTenantAs(param) => same_tenant(principal, parts, param),
             Rule::Custom(name, predicate) => predicate(principal, parts)
@@ -198,7 +213,7 @@ fn same_tenant(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::principal::{PrincipalClaims, PrincipalData, TokenUse};
+    use crate::principal::{PrincipalClaims, PrincipalData, PrincipalKind, TokenUse};
 
     fn principal(roles: &[&str], scopes: &[&str]) -> Principal {
         let tenant = crate::Tenant::builder("acme", "us-east-1_abc")
@@ -213,6 +228,7 @@ mod tests {
             username: "u",
             client_id: "c",
             token_use: TokenUse::Access,
+            kind: PrincipalKind::User,
             groups: &groups,
             scope: &scope,
             expires_at: 0,

@@ -24,6 +24,32 @@ impl fmt::Display for TokenUse {
     }
 }
 
+/// Who the caller is: a user signed in to the tenant's pool, or an app client calling on its
+/// own behalf (the OAuth client-credentials grant, from one of the tenant's
+/// `machine_client_ids`).
+///
+/// A machine has no user account: its [`subject`](Principal::subject) is its app client id,
+/// its [`username`](Principal::username) is empty, it has no groups, and its roles come only
+/// from the tenant's `client_roles`. Routes acting on "the caller's own user" refuse it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    /// A user of the tenant's pool.
+    User,
+    /// An app client with a client-credentials access token.
+    Machine,
+}
+
+impl PrincipalKind {
+    /// `"user"` or `"machine"`, as in the principal's JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Machine => "machine",
+        }
+    }
+}
+
 /// The authenticated caller, attached to the request by the authentication layer.
 ///
 /// Cloning is cheap (one reference count). Get it from request extensions
@@ -74,6 +100,7 @@ pub(crate) struct PrincipalData {
     groups: Box<[Span]>,
     roles: Roles,
     token_use: TokenUse,
+    kind: PrincipalKind,
     expires_at: u64,
     issued_at: Option<u64>,
     /// The decision counters of the tenant, in the principal so that the warm path counts
@@ -88,6 +115,9 @@ pub(crate) struct PrincipalClaims<'a, G> {
     pub(crate) username: &'a str,
     pub(crate) client_id: &'a str,
     pub(crate) token_use: TokenUse,
+    /// For [`PrincipalKind::Machine`], `groups` are ignored and roles come from the tenant's
+    /// `client_roles`.
+    pub(crate) kind: PrincipalKind,
     pub(crate) groups: &'a [G],
     pub(crate) scope: &'a str,
     pub(crate) expires_at: u64,
@@ -98,6 +128,9 @@ pub(crate) struct PrincipalClaims<'a, G> {
 
 impl PrincipalData {
     pub(crate) fn new<G: AsRef<str>>(c: PrincipalClaims<'_, G>) -> Self {
+        let machine = c.kind == PrincipalKind::Machine;
+        // Machines have no groups: roles from `cognito:groups` would let a token claim them.
+        let groups: &[G] = if machine { &[] } else { c.groups };
         let total = c.tenant.user_pool_id().len()
             + c.subject.len()
             + c.username.len()
@@ -105,7 +138,7 @@ impl PrincipalData {
             + c.scope.len()
             + c.jti.map_or(0, str::len)
             + c.origin_jti.map_or(0, str::len)
-            + c.groups.iter().map(|g| g.as_ref().len()).sum::<usize>();
+            + groups.iter().map(|g| g.as_ref().len()).sum::<usize>();
         let mut text = String::with_capacity(total);
         // Tokens are at most a few KiB (the size limit applies first), so offsets fit in u32.
         let mut push = |s: &str| {
@@ -123,12 +156,14 @@ impl PrincipalData {
         let scope = push(c.scope);
         let jti = c.jti.map(&mut push);
         let origin_jti = c.origin_jti.map(&mut push);
-        let groups: Box<[Span]> = c.groups.iter().map(|g| push(g.as_ref())).collect();
-        let roles = if c.tenant.maps_groups() {
-            Roles::Mapped(c.tenant.roles_for_groups(c.groups).into_boxed_slice())
+        let group_spans: Box<[Span]> = groups.iter().map(|g| push(g.as_ref())).collect();
+        let roles = if machine {
+            Roles::Mapped(c.tenant.client_roles(c.client_id).into())
+        } else if c.tenant.maps_groups() {
+            Roles::Mapped(c.tenant.roles_for_groups(groups).into_boxed_slice())
         } else {
-            let mut order: Vec<u16> = (0..c.groups.len().min(u16::MAX as usize) as u16).collect();
-            let name = |i: &u16| c.groups[*i as usize].as_ref();
+            let mut order: Vec<u16> = (0..groups.len().min(u16::MAX as usize) as u16).collect();
+            let name = |i: &u16| groups[*i as usize].as_ref();
             order.sort_unstable_by(|a, b| name(a).cmp(name(b)));
             order.dedup_by(|a, b| name(a) == name(b));
             Roles::Groups(order.into_boxed_slice())
@@ -143,9 +178,10 @@ impl PrincipalData {
             scope,
             jti,
             origin_jti,
-            groups,
+            groups: group_spans,
             roles,
             token_use: c.token_use,
+            kind: c.kind,
             expires_at: c.expires_at,
             issued_at: c.issued_at,
             metrics: None,
@@ -181,14 +217,30 @@ impl Principal {
         self.0.get(self.0.user_pool_id)
     }
 
-    /// The user's stable id (`sub`).
+    /// The caller's stable id (`sub`): the user's id, or a machine's app client id.
     pub fn subject(&self) -> &str {
         self.0.get(self.0.subject)
     }
 
-    /// The user name (`username` in access tokens, `cognito:username` in id tokens).
+    /// The user name (`username` in access tokens, `cognito:username` in id tokens); empty for
+    /// a [machine](PrincipalKind::Machine), which has none (see [`user_name`](Self::user_name)).
     pub fn username(&self) -> &str {
         self.0.get(self.0.username)
+    }
+
+    /// The user name, or `None` for a [machine](PrincipalKind::Machine).
+    pub fn user_name(&self) -> Option<&str> {
+        (!self.is_machine()).then(|| self.username())
+    }
+
+    /// Whether the caller is a user or a machine client.
+    pub fn kind(&self) -> PrincipalKind {
+        self.0.kind
+    }
+
+    /// True for a machine client (client-credentials token), which is never a user.
+    pub fn is_machine(&self) -> bool {
+        self.0.kind == PrincipalKind::Machine
     }
 
     /// The app client the token was issued to (`client_id`, or `aud` for id tokens).
@@ -201,7 +253,8 @@ impl Principal {
         self.0.token_use
     }
 
-    /// Roles after the tenant's group-to-role mapping, sorted and without duplicates.
+    /// Roles after the tenant's group-to-role mapping (for a machine: its `client_roles`),
+    /// sorted and without duplicates.
     pub fn roles(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         let (groups, mapped): (&[u16], &[Arc<str>]) = match &self.0.roles {
             Roles::Groups(order) => (order, &[]),
@@ -226,7 +279,7 @@ impl Principal {
         }
     }
 
-    /// The raw `cognito:groups` of the token, in token order.
+    /// The raw `cognito:groups` of the token, in token order; none for a machine.
     pub fn groups(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.0.groups.iter().map(|&span| self.0.get(span))
     }
@@ -286,10 +339,11 @@ impl<'a, I: Iterator<Item = &'a str>> ExactSizeIterator for RolesIter<I> {}
 impl Serialize for Principal {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Principal", 11)?;
+        let mut s = serializer.serialize_struct("Principal", 12)?;
         s.serialize_field("tenant", self.tenant())?;
+        s.serialize_field("kind", &self.kind())?;
         s.serialize_field("subject", self.subject())?;
-        s.serialize_field("username", self.username())?;
+        s.serialize_field("username", &self.user_name())?;
         s.serialize_field("client_id", self.client_id())?;
         s.serialize_field("token_use", &self.token_use())?;
         s.serialize_field("roles", &Seq(|| self.roles()))?;
@@ -320,6 +374,7 @@ impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Principal")
             .field("tenant", &self.tenant())
+            .field("kind", &self.kind())
             .field("subject", &self.subject())
             .field("username", &self.username())
             .field("token_use", &self.token_use())
@@ -398,6 +453,7 @@ pub(crate) mod tests {
             username: "alice",
             client_id: "client",
             token_use: TokenUse::Access,
+            kind: PrincipalKind::User,
             groups: &groups,
             scope,
             expires_at: 42,
@@ -428,6 +484,45 @@ pub(crate) mod tests {
             (Some("j"), None, 42)
         );
         assert_eq!(p.user_pool_id(), "us-east-1_a");
+    }
+
+    #[test]
+    fn a_machine_has_client_roles_only_and_no_user_name() {
+        let tenant = Tenant::builder("t", "us-east-1_a")
+            .client_id("c")
+            .machine_client_ids(["m"])
+            .client_roles("m", ["sync", "admin"])
+            .role("admin", ["Administrators"])
+            .build()
+            .unwrap();
+        // Groups in a machine token (a trigger could add them) must not give roles.
+        let groups = ["Administrators".to_owned()];
+        let p = Principal::new(PrincipalData::new(PrincipalClaims {
+            tenant: &tenant,
+            subject: "m",
+            username: "",
+            client_id: "m",
+            token_use: TokenUse::Access,
+            kind: PrincipalKind::Machine,
+            groups: &groups,
+            scope: "orders/read",
+            expires_at: 42,
+            issued_at: None,
+            jti: None,
+            origin_jti: None,
+        }));
+        assert_eq!(p.kind(), PrincipalKind::Machine);
+        assert!(p.is_machine());
+        assert_eq!((p.subject(), p.username(), p.user_name()), ("m", "", None));
+        assert_eq!(p.roles().collect::<Vec<_>>(), ["admin", "sync"]);
+        assert_eq!(p.groups().count(), 0);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["kind"], "machine");
+        assert_eq!(json["username"], serde_json::Value::Null);
+        let user = principal(&tenant, &["Administrators"], "");
+        assert_eq!(user.kind(), PrincipalKind::User);
+        assert_eq!(user.user_name(), Some("alice"));
+        assert_eq!(serde_json::to_value(&user).unwrap()["kind"], "user");
     }
 
     #[test]

@@ -255,6 +255,25 @@ impl LocalIssuer {
         claims
     }
 
+    /// Client-credentials (machine to machine) access-token claims as Cognito issues them,
+    /// valid for an hour: `sub` = `client_id`, resource-server `scopes`, no `username`, no
+    /// groups.
+    pub fn machine_claims(&self, pool: &str, client_id: &str, scopes: &[&str]) -> Value {
+        let now = now();
+        json!({
+            "sub": client_id,
+            "iss": Self::issuer(pool),
+            "client_id": client_id,
+            "token_use": "access",
+            "scope": scopes.join(" "),
+            "auth_time": now,
+            "exp": now + 3600,
+            "iat": now,
+            "jti": format!("jti-{client_id}-{}", self.shared.next_kid.fetch_add(1, Ordering::Relaxed)),
+            "version": 2,
+        })
+    }
+
     /// Id-token claims as Cognito issues them, valid for an hour.
     pub fn id_claims(&self, pool: &str, client_id: &str, username: &str, groups: &[&str]) -> Value {
         let now = now();

@@ -187,8 +187,9 @@ impl<'a> Event<'a> {
                 tracing::event!(
                     target: AUDIT_TARGET,
                     $level,
-                    actor = self.actor.map(Principal::username),
+                    actor = self.actor.and_then(Principal::user_name),
                     actor_sub = self.actor.map(Principal::subject),
+                    actor_kind = self.actor.map(|p| p.kind().as_str()),
                     tenant = self.actor.map(Principal::tenant),
                     target = target,
                     action = self.action.as_str(),

@@ -32,6 +32,10 @@ pub enum AdminError {
     /// The principal lacks the admin role needed for a [`TenantAdmin`](super::TenantAdmin). 403.
     #[error("role `{0}` required")]
     Forbidden(String),
+    /// A machine client (client-credentials token) called an operation on "the caller's own
+    /// account": it has none. 403.
+    #[error("machine clients have no user account of their own")]
+    NotAUser,
     /// An administrator tried to lock themselves out (disable themselves, or leave a group
     /// that gives them the admin role). 409: allowed on anyone else, refused on oneself.
     #[error("{0}")]
@@ -87,7 +91,9 @@ impl AdminError {
             AdminError::UserNotFound | AdminError::GroupNotFound => StatusCode::NOT_FOUND,
             AdminError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AdminError::ProtectedAttribute(_) | AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AdminError::ProtectedAttribute(_) | AdminError::Forbidden(_) | AdminError::NotAUser => {
+                StatusCode::FORBIDDEN
+            }
             AdminError::SelfLockout(_) | AdminError::Conflict(_) => StatusCode::CONFLICT,
             AdminError::Throttled
             | AdminError::Unavailable
@@ -109,6 +115,7 @@ impl AdminError {
             AdminError::BodyTooLarge => "body_too_large",
             AdminError::ProtectedAttribute(_) => "protected_attribute",
             AdminError::Forbidden(_) => "forbidden",
+            AdminError::NotAUser => "not_a_user",
             AdminError::SelfLockout(_) => "self_lockout",
             AdminError::Conflict(_) => "conflict",
             AdminError::Throttled => "throttled",

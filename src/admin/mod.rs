@@ -40,9 +40,15 @@
 //!   through `PATCH /admin/users/{username}/attributes`.
 //! - **No self-lockout.** An administrator cannot disable themselves, nor leave a group that
 //!   maps to the admin role in their tenant (409), whichever name or alias they use.
+//! - **Machines are never users.** A machine client (`machine_client_ids`) with the admin role
+//!   from `client_roles` may use the admin routes on the tenant's users; it has no account of
+//!   its own, so `/me/attributes` and [`AdminApi::self_service`] refuse it (403), and it never
+//!   matches the self-lockout checks (no user has its empty user name or its client id as
+//!   `sub`).
 //! - **Audit.** Every attempt, including those refused by authentication (401) or by the role
 //!   policy (403), emits one `tracing` event on target `cognito_authz::audit` with fields
-//!   `actor`, `actor_sub`, `tenant`, `target`, `action`, `outcome` (`success`, `denied`,
+//!   `actor` (the user name; absent for a machine client), `actor_sub` (a machine's is its
+//!   client id), `actor_kind` (`user` or `machine`), `tenant`, `target`, `action`, `outcome` (`success`, `denied`,
 //!   `rejected`, `unauthenticated`, `error`, or `cancelled` when the client went away while
 //!   Cognito was being called), `status`, `reason` and, for attribute changes, the attribute
 //!   *names*. Tokens and attribute values are never logged.
@@ -298,8 +304,12 @@ impl AdminApi {
         Ok(self.bind_admin(owning_tenant(tenant, principal)?, principal))
     }
 
-    /// What `principal` may change on their own account.
+    /// What `principal` may change on their own account; [`AdminError::NotAUser`] for a
+    /// machine client, which has none.
     pub async fn self_service(&self, principal: &Principal) -> Result<SelfService, AdminError> {
+        if principal.is_machine() {
+            return Err(AdminError::NotAUser);
+        }
         let tenant = self.tenant_of(principal).await?;
         Ok(SelfService::new(
             self.client.clone(),
@@ -369,12 +379,7 @@ fn owning_tenant(
         );
         return Err(AdminError::UnknownTenant);
     };
-    if tenant.id() != id
-        || !tenant
-            .client_ids()
-            .iter()
-            .any(|c| c == principal.client_id())
-    {
+    if tenant.id() != id || !tenant.owns_client(principal.client_id()) {
         tracing::error!(
             target: "cognito_authz::admin",
             tenant = id,

@@ -403,7 +403,10 @@ async fn audit_unanswered(
     let (mut parts, body) = request.into_parts();
     let principal = parts.extensions.get::<Principal>().cloned();
     let target = match action {
-        Action::UpdateOwnAttributes => principal.as_ref().map(|p| p.username().to_owned()),
+        Action::UpdateOwnAttributes => principal
+            .as_ref()
+            .and_then(Principal::user_name)
+            .map(str::to_owned),
         Action::ListUsers => Some("*".to_owned()),
         _ => RawPathParams::from_request_parts(&mut parts, &())
             .await
@@ -522,7 +525,8 @@ impl AdminApi {
             .with_state(self.clone())
     }
 
-    /// The self-service routes (any authenticated user of a tenant):
+    /// The self-service routes (any authenticated user of a tenant; machine clients get 403,
+    /// they have no account of their own):
     /// `PATCH /me/attributes` `{"attributes": {"name": "v"}}` changes the caller's own
     /// attributes through [`SelfService::update_attributes`](super::SelfService::update_attributes):
     /// 403 and nothing changed if any of them is not open to self-service (not in
@@ -534,7 +538,7 @@ impl AdminApi {
                 self.guard(
                     patch(update_own_attributes),
                     Action::UpdateOwnAttributes,
-                    Policy::custom("authenticated", |_, _| true),
+                    Policy::user(),
                 ),
             )
             .layer(DefaultBodyLimit::max(BODY_LIMIT))

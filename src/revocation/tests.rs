@@ -1,6 +1,6 @@
 use super::*;
 use crate::Tenant;
-use crate::principal::{PrincipalClaims, PrincipalData, TokenUse};
+use crate::principal::{PrincipalClaims, PrincipalData, PrincipalKind, TokenUse};
 
 fn principal(tenant: &str, sub: &str, iat: Option<u64>, session: &str) -> Principal {
     let tenant = Tenant::builder(tenant, "us-east-1_a")
@@ -13,6 +13,7 @@ fn principal(tenant: &str, sub: &str, iat: Option<u64>, session: &str) -> Princi
         username: "alice",
         client_id: "c",
         token_use: TokenUse::Access,
+        kind: PrincipalKind::User,
         groups: &[],
         scope: "",
         expires_at: u64::MAX,

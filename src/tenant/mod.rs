@@ -38,6 +38,10 @@ pub struct Tenant {
     user_pool_id: String,
     region: String,
     client_ids: Vec<String>,
+    /// App clients whose client-credentials tokens are accepted as machine callers.
+    machine_client_ids: Vec<String>,
+    /// Roles of machine clients, sorted and deduplicated per client.
+    client_roles: HashMap<String, Box<[Arc<str>]>>,
     /// `None`: a group's name is its role. `Some`: only mapped groups give roles.
     group_roles: Option<HashMap<String, Vec<Arc<str>>>>,
     jwks_url: String,
@@ -53,6 +57,7 @@ impl fmt::Debug for Tenant {
             .field("id", &self.id)
             .field("user_pool_id", &self.user_pool_id)
             .field("client_ids", &self.client_ids)
+            .field("machine_client_ids", &self.machine_client_ids)
             .field("jwks_url", &self.jwks_url)
             .finish_non_exhaustive()
     }
@@ -66,6 +71,8 @@ impl Tenant {
             id: id.into(),
             user_pool_id: user_pool_id.into(),
             client_ids: Vec::new(),
+            machine_client_ids: Vec::new(),
+            client_roles: Vec::new(),
             roles: None,
             jwks_url: None,
             protected_attributes: Vec::new(),
@@ -96,6 +103,17 @@ impl Tenant {
         &self.client_ids
     }
 
+    /// The app clients whose client-credentials access tokens are accepted as machine callers
+    /// ([`PrincipalKind::Machine`](crate::PrincipalKind::Machine)).
+    pub fn machine_client_ids(&self) -> &[String] {
+        &self.machine_client_ids
+    }
+
+    /// The roles of machine client `client_id` (from `client_roles`), sorted; empty if none.
+    pub fn client_roles(&self, client_id: &str) -> &[Arc<str>] {
+        self.client_roles.get(client_id).map_or(&[], |r| r)
+    }
+
     /// Where this tenant's signing keys are fetched from.
     pub fn jwks_url(&self) -> &str {
         &self.jwks_url
@@ -117,8 +135,19 @@ impl Tenant {
         self.protected_attributes.iter().any(|a| a == attribute)
     }
 
+    /// True if user tokens issued to `client_id` are accepted.
     pub(crate) fn allows_client(&self, client_id: &str) -> bool {
         self.client_ids.iter().any(|c| c == client_id)
+    }
+
+    /// True if client-credentials tokens of `client_id` are accepted as machine callers.
+    pub(crate) fn allows_machine_client(&self, client_id: &str) -> bool {
+        self.machine_client_ids.iter().any(|c| c == client_id)
+    }
+
+    /// True if the tenant accepts tokens of `client_id` at all (users' or machines').
+    pub(crate) fn owns_client(&self, client_id: &str) -> bool {
+        self.allows_client(client_id) || self.allows_machine_client(client_id)
     }
 
     /// True if the tenant maps groups to roles (otherwise group names are role names).
@@ -150,6 +179,8 @@ pub struct TenantBuilder {
     id: String,
     user_pool_id: String,
     client_ids: Vec<String>,
+    machine_client_ids: Vec<String>,
+    client_roles: Vec<(String, Vec<String>)>,
     roles: Option<Vec<(String, Vec<String>)>>,
     jwks_url: Option<String>,
     protected_attributes: Vec<String>,
@@ -175,6 +206,35 @@ impl TenantBuilder {
     /// Accepts tokens issued to each of these app clients.
     pub fn client_ids<I: IntoIterator<Item = S>, S: Into<String>>(mut self, ids: I) -> Self {
         self.client_ids.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts client-credentials access tokens (machine to machine: no `username`, `sub` equal
+    /// to `client_id`) from these app clients, as [machine](crate::PrincipalKind::Machine)
+    /// principals. A machine client is accepted in its own right: it need not (and, since
+    /// Cognito does not let one app client combine the client-credentials grant with user
+    /// flows, usually will not) also be in [`client_ids`](Self::client_ids). Tokens carrying a
+    /// `username` from a client listed only here are refused.
+    pub fn machine_client_ids<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        ids: I,
+    ) -> Self {
+        self.machine_client_ids
+            .extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Gives machine client `client_id` these roles (machines have no groups). The client must
+    /// be one of the [`machine_client_ids`](Self::machine_client_ids).
+    pub fn client_roles<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        client_id: impl Into<String>,
+        roles: I,
+    ) -> Self {
+        self.client_roles.push((
+            client_id.into(),
+            roles.into_iter().map(Into::into).collect(),
+        ));
         self
     }
 
@@ -223,7 +283,7 @@ impl TenantBuilder {
                 )
             })?
             .to_owned();
-        if self.client_ids.is_empty() {
+        if self.client_ids.is_empty() && self.machine_client_ids.is_empty() {
             return Err(ConfigError::invalid(
                 format!("{path}.client_ids"),
                 "must list at least one app client id",
@@ -234,6 +294,35 @@ impl TenantBuilder {
                 format!("{path}.client_ids"),
                 format!("{bad:?} is not an app client id"),
             ));
+        }
+        if let Some(bad) = self.machine_client_ids.iter().find(|c| c.is_empty()) {
+            return Err(ConfigError::invalid(
+                format!("{path}.machine_client_ids"),
+                format!("{bad:?} is not an app client id"),
+            ));
+        }
+        let mut client_roles: HashMap<String, Box<[Arc<str>]>> = HashMap::new();
+        for (client, roles) in self.client_roles {
+            let field = format!("{path}.client_roles.{client}");
+            if !self.machine_client_ids.contains(&client) {
+                return Err(ConfigError::invalid(
+                    field,
+                    "is not one of the tenant's machine_client_ids",
+                ));
+            }
+            if roles.is_empty() || roles.iter().any(String::is_empty) {
+                return Err(ConfigError::invalid(
+                    field,
+                    "a machine client needs at least one role, and roles need names",
+                ));
+            }
+            if client_roles.contains_key(&client) {
+                return Err(ConfigError::invalid(field, "roles given twice"));
+            }
+            let mut roles: Vec<Arc<str>> = roles.into_iter().map(Arc::from).collect();
+            roles.sort_unstable();
+            roles.dedup();
+            client_roles.insert(client, roles.into_boxed_slice());
         }
         let group_roles = match self.roles {
             None => None,
@@ -283,6 +372,8 @@ impl TenantBuilder {
             user_pool_id: self.user_pool_id,
             region,
             client_ids: self.client_ids,
+            machine_client_ids: self.machine_client_ids,
+            client_roles,
             group_roles,
             jwks_url,
             issuers: [original, updated],

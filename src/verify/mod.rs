@@ -8,7 +8,9 @@
 //!    any key is fetched;
 //! 5. the key for (tenant, `kid`) from the [`JwksCache`] and the RSA signature;
 //! 6. claims: `token_use`, app client (`client_id` for access tokens, `aud` for id tokens),
-//!    `exp` (required), `nbf`, `iat`, `sub`, username, and the optional self-service guard.
+//!    `exp` (required), `nbf`, `iat`, `sub`, username (or, for a client-credentials token of
+//!    one of the tenant's `machine_client_ids`, `sub` = `client_id`: a machine), and the
+//!    optional self-service guard.
 //!
 //! Signature before claims, as aws-jwt-verify does: a claim error is only ever reported for a
 //! genuine token.
@@ -16,6 +18,7 @@
 mod cache;
 mod token;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,7 +28,7 @@ pub(crate) use cache::{CacheSlot, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
 use crate::metrics::{Metrics, TenantMetrics};
-use crate::principal::{Principal, PrincipalClaims, PrincipalData, TokenUse};
+use crate::principal::{Principal, PrincipalClaims, PrincipalData, PrincipalKind, TokenUse};
 use crate::revocation::Revocations;
 use crate::tenant::{Resolved, ResolverCache, Tenant, TenantRegistry};
 
@@ -259,7 +262,15 @@ impl Verifier {
             ),
         };
         let client_id = client_id.ok_or(AuthError::MissingClaim(client_claim))?;
-        if !tenant.allows_client(&client_id) {
+        // A client-credentials token has no `username`; whether it may be a machine is decided
+        // below, once `sub` is known. A token with a user name needs a client of `client_ids`.
+        let maybe_machine = token_use == TokenUse::Access && username.is_none();
+        let client_allowed = if maybe_machine {
+            tenant.owns_client(&client_id)
+        } else {
+            tenant.allows_client(&client_id)
+        };
+        if !client_allowed {
             return Err(AuthError::WrongClient);
         }
         let exp = claims.exp.ok_or(AuthError::MissingClaim("exp"))?;
@@ -277,7 +288,16 @@ impl Verifier {
             return Err(AuthError::IssuedInFuture);
         }
         let subject = claims.sub.ok_or(AuthError::MissingClaim("sub"))?;
-        let username = username.ok_or(AuthError::MissingClaim(username_claim))?;
+        let kind = if maybe_machine {
+            machine_kind(tenant, &subject, &client_id)?
+        } else {
+            PrincipalKind::User
+        };
+        let username = match (username, kind) {
+            (Some(username), _) => username,
+            (None, PrincipalKind::Machine) => Cow::Borrowed(""),
+            (None, PrincipalKind::User) => return Err(AuthError::MissingClaim(username_claim)),
+        };
         let groups = claims.groups.unwrap_or_default();
         let scope = match token_use {
             TokenUse::Access => claims.scope.as_deref().unwrap_or(""),
@@ -290,6 +310,7 @@ impl Verifier {
                 username: &username,
                 client_id: &client_id,
                 token_use,
+                kind,
                 groups: &groups,
                 scope,
                 expires_at: exp,
@@ -299,13 +320,35 @@ impl Verifier {
             })
             .with_metrics(metrics.clone()),
         );
+        // A machine has no account to self-manage, so no role lets it keep the scope.
         if let Some(guard) = &self.settings.self_service_guard
             && token_use == TokenUse::Access
             && principal.has_scope(SELF_SERVICE_SCOPE)
-            && !guard.allowed_roles.iter().any(|r| principal.has_role(r))
+            && (principal.is_machine()
+                || !guard.allowed_roles.iter().any(|r| principal.has_role(r)))
         {
             return Err(AuthError::SelfServiceScopeNotSuppressed);
         }
         Ok((principal, valid_until))
+    }
+}
+
+/// Whether an access token without `username` (already known to come from one of `tenant`'s
+/// clients) is a machine: only a client of `machine_client_ids`, and only with `sub` equal to
+/// `client_id`, as Cognito issues client-credentials tokens. A user token that lost its
+/// `username` (`sub` is the user's id) never becomes a machine.
+fn machine_kind(
+    tenant: &Tenant,
+    subject: &str,
+    client_id: &str,
+) -> Result<PrincipalKind, AuthError> {
+    match (
+        tenant.allows_machine_client(client_id),
+        subject == client_id,
+    ) {
+        (true, true) => Ok(PrincipalKind::Machine),
+        (true, false) => Err(AuthError::MachineSubjectMismatch),
+        (false, true) => Err(AuthError::MachineClientNotAllowed),
+        (false, false) => Err(AuthError::MissingClaim("username")),
     }
 }
