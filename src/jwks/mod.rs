@@ -1,7 +1,8 @@
 //! The key cache: each tenant's signing keys (JWKS), fetched lazily, refreshed, and protected
 //! against turning the service into an amplifier against the identity provider.
 //!
-//! Rules, per JWKS URL (one per user pool):
+//! Rules, per JWKS URL (one per user pool; a replicated pool's replica regions are fallbacks of
+//! its primary URL, tried in order within the same fetch when the primary's fails):
 //! - keys are fetched on first use (or by [`CognitoAuth::prefetch`](crate::CognitoAuth::prefetch));
 //! - a token with an unknown `kid` triggers a refetch, but fetches happen at most once per
 //!   [`cooldown`](JwksConfig::cooldown), and concurrent misses share one fetch (single flight);
@@ -174,19 +175,47 @@ async fn fetch_counted(
     result
 }
 
+/// Fetches from `url`, then, while that fails, from each of `fallbacks` in turn (a replicated
+/// pool's replica regions). All of it is one attempt for the cooldown and single flight, so a
+/// primary outage costs each replica at most one fetch per cooldown. The primary's error is
+/// the one returned when every endpoint fails.
+async fn fetch_with_fallback(
+    http: &reqwest::Client,
+    config: &JwksConfig,
+    url: &str,
+    fallbacks: &[String],
+    tenant_id: &str,
+    tenant_label: bool,
+) -> Result<HashMap<String, Arc<VerifyingKey>>, FetchError> {
+    let primary = match fetch_counted(http, url, config, tenant_id, tenant_label).await {
+        Ok(keys) => return Ok(keys),
+        Err(err) => err,
+    };
+    for (i, fallback) in fallbacks.iter().enumerate() {
+        tracing::warn!(tenant = tenant_id, error = %primary, replica = i, "JWKS fetch failed; trying a replica region");
+        match fetch_counted(http, fallback, config, tenant_id, tenant_label).await {
+            Ok(keys) => return Ok(keys),
+            Err(err) => {
+                tracing::warn!(tenant = tenant_id, error = %err, replica = i, "replica JWKS fetch failed");
+            }
+        }
+    }
+    Err(primary)
+}
+
 /// Fetches with the slot's fetch lock held, recording the attempt for the cooldown. A failure
 /// keeps the held keys.
 async fn fetch_into(
     http: &reqwest::Client,
     config: &JwksConfig,
-    url: &str,
+    (url, fallbacks): (&str, &[String]),
     tenant_id: &str,
     tenant_label: bool,
     slot: &KeySlot,
     last_attempt: &mut Option<Instant>,
 ) {
     *last_attempt = Some(Instant::now());
-    match fetch_counted(http, url, config, tenant_id, tenant_label).await {
+    match fetch_with_fallback(http, config, url, fallbacks, tenant_id, tenant_label).await {
         Ok(keys) => {
             tracing::debug!(tenant = tenant_id, keys = keys.len(), "JWKS fetched");
             slot.store(KeySet {
@@ -304,7 +333,7 @@ impl JwksCache {
             fetch_into(
                 &self.http,
                 &self.config,
-                tenant.jwks_url(),
+                (tenant.jwks_url(), tenant.replica_jwks_urls()),
                 tenant.id(),
                 self.metrics_tenant_label,
                 slot,
@@ -333,6 +362,7 @@ impl JwksCache {
         let http = self.http.clone();
         let config = self.config.clone();
         let url = tenant.jwks_url().to_owned();
+        let fallbacks = tenant.replica_jwks_urls().to_vec();
         let tenant_id = tenant.id_arc().clone();
         let tenant_label = self.metrics_tenant_label;
         let slot = slot.clone();
@@ -342,7 +372,8 @@ impl JwksCache {
             let mut last_attempt = slot.fetching.lock().await;
             if !cooling_down(&config, *last_attempt) {
                 let (id, label) = (&*tenant_id, tenant_label);
-                fetch_into(&http, &config, &url, id, label, &slot, &mut last_attempt).await;
+                let urls = (url.as_str(), fallbacks.as_slice());
+                fetch_into(&http, &config, urls, id, label, &slot, &mut last_attempt).await;
             }
         });
     }
@@ -373,10 +404,11 @@ impl JwksCache {
         let slot = self.slot(tenant);
         let mut last_attempt = slot.fetching.lock().await;
         *last_attempt = Some(Instant::now());
-        let keys = fetch_counted(
+        let keys = fetch_with_fallback(
             &self.http,
-            tenant.jwks_url(),
             &self.config,
+            tenant.jwks_url(),
+            tenant.replica_jwks_urls(),
             tenant.id(),
             self.metrics_tenant_label,
         )
