@@ -38,9 +38,8 @@ const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 ///         user_pool_id: "us-east-1_AbCdEf123".into(),
 ///         region: "us-east-1".into(),
 ///         client_ids: vec!["3n4b5urk1ft4fl3mg5e62d9ado".into()],
-///         roles: Default::default(),
 ///         protected_attributes: vec!["custom:plan".into()],
-///         jwks_url: None,
+///         ..CatalogEntry::new("acme", "us-east-1_AbCdEf123")
 ///     })
 ///     .await?;
 /// // Tokens of that pool are now accepted by a service resolving through the same table.
