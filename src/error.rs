@@ -19,7 +19,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-use crate::principal::TokenUse;
+use crate::claims::TokenUse;
 
 /// Why a request was not authenticated or not authorized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

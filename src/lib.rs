@@ -58,6 +58,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod claims;
 pub mod config;
 pub mod error;
 pub mod jwks;
