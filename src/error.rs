@@ -252,6 +252,11 @@ impl AuthError {
 /// the body format; the layers of one [`CognitoAuth`](crate::CognitoAuth) all use it.
 pub type ErrorResponder = Arc<dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync>;
 
+/// The responder of the [`CognitoAuth`](crate::CognitoAuth) that authenticated a request, so
+/// authorization layers answer in the same format.
+#[derive(Clone)]
+pub(crate) struct ResponderExt(pub(crate) ErrorResponder);
+
 /// Errors building a [`CognitoAuth`](crate::CognitoAuth) or loading its configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -373,8 +373,7 @@ mod extract {
     use http::request::Parts;
 
     use super::Principal;
-    use crate::error::{AuthError, ErrorResponder};
-    use crate::layer::ResponderExt;
+    use crate::error::{AuthError, ErrorResponder, ResponderExt};
 
     /// Rejection of the [`Principal`] extractor: no authentication layer attached one. Answers
     /// 401 in the format of the `CognitoAuth` whose layer saw the request, if any.

@@ -13,12 +13,8 @@ pub use authz::{AuthzService, CognitoAuthz, ResponseFuture as AuthzResponseFutur
 use bytes::Bytes;
 use http::Response;
 
+pub(crate) use crate::error::ResponderExt;
 use crate::error::{AuthError, ErrorResponder};
-
-/// The responder of the [`CognitoAuth`](crate::CognitoAuth) that authenticated a request, so
-/// authorization layers answer in the same format.
-#[derive(Clone)]
-pub(crate) struct ResponderExt(pub(crate) ErrorResponder);
 
 pub(crate) fn reject<B: From<Bytes>>(
     responder: Option<&ErrorResponder>,
