@@ -16,6 +16,7 @@
 mod fetch;
 mod key;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -122,7 +123,7 @@ struct KeySet {
 }
 
 /// The keys of one JWKS URL.
-pub(crate) struct KeySlot {
+struct KeySlot {
     current: RwLock<Option<Arc<KeySet>>>,
     /// Held by the one task fetching; the others wait on it (single flight). Holds the time of
     /// the last attempt, for the cooldown.
@@ -257,14 +258,22 @@ impl JwksCache {
 
     /// The slot of `tenant`'s JWKS URL. Looked up by URL once per tenant, then remembered by
     /// the tenant, so verification skips hashing the URL.
-    fn slot<'t>(&self, tenant: &'t Tenant) -> &'t Arc<KeySlot> {
-        tenant.key_slot.get_or_init(|| {
-            self.slots.get_with_by_ref(tenant.jwks_url(), || {
-                Arc::new(KeySlot {
-                    current: RwLock::new(None),
-                    fetching: Mutex::new(None),
-                    refreshing: AtomicBool::new(false),
-                })
+    fn slot(&self, tenant: &Tenant) -> Arc<KeySlot> {
+        let remembered = tenant
+            .key_slot
+            .get_or_init(|| self.slot_by_url(tenant.jwks_url()) as Arc<dyn Any + Send + Sync>);
+        // Only this function fills the tenant's slot, always with a `KeySlot`.
+        Arc::clone(remembered)
+            .downcast::<KeySlot>()
+            .unwrap_or_else(|_| self.slot_by_url(tenant.jwks_url()))
+    }
+
+    fn slot_by_url(&self, url: &str) -> Arc<KeySlot> {
+        self.slots.get_with_by_ref(url, || {
+            Arc::new(KeySlot {
+                current: RwLock::new(None),
+                fetching: Mutex::new(None),
+                refreshing: AtomicBool::new(false),
             })
         })
     }
@@ -285,7 +294,7 @@ impl JwksCache {
             }
             if age < self.config.max_key_age {
                 // Stale: answer with the held key now; a background task refreshes.
-                self.spawn_refresh(tenant, slot);
+                self.spawn_refresh(tenant, &slot);
                 return Ok(key.clone());
             }
             // Too old to serve: fetch now, like a miss.
@@ -307,7 +316,7 @@ impl JwksCache {
                 tenant.jwks_url(),
                 tenant.id(),
                 self.metrics_tenant_label,
-                slot,
+                &slot,
                 &mut last_attempt,
             )
             .await;
