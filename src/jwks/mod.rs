@@ -117,6 +117,20 @@ pub enum FetchError {
     NoUsableKeys,
 }
 
+impl FetchError {
+    /// The `result` label of [`JWKS_FETCHES_TOTAL`](crate::metrics::JWKS_FETCHES_TOTAL).
+    fn metric_label(&self) -> &'static str {
+        match self {
+            FetchError::Timeout => "timeout",
+            FetchError::Transport(_) => "transport",
+            FetchError::Status(_) => "status",
+            FetchError::TooLarge(_) => "too_large",
+            FetchError::InvalidJson => "invalid_json",
+            FetchError::NoUsableKeys => "no_usable_keys",
+        }
+    }
+}
+
 struct KeySet {
     keys: HashMap<String, Arc<VerifyingKey>>,
     fetched_at: Instant,
@@ -171,7 +185,8 @@ async fn fetch_counted(
     let started = Instant::now();
     let result = fetch::fetch_jwks(http, url, config).await;
     let tenant = tenant_label.then_some(tenant_id);
-    crate::metrics::jwks_fetch(tenant, &result, started.elapsed());
+    let label = result.as_ref().map_or_else(FetchError::metric_label, |_| "ok");
+    crate::metrics::jwks_fetch(tenant, label, started.elapsed());
     result
 }
 
