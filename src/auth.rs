@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::claims::MAX_LEEWAY;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
@@ -211,8 +212,6 @@ impl CognitoAuth {
     }
 }
 
-/// The largest clock-skew leeway accepted.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The longest verified-token cache lifetime accepted (Cognito's longest token lifetime).
 pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -1,8 +1,9 @@
 //! Facts about Cognito tokens that every layer shares, below the modules that use them:
 //! what a token is for ([`TokenUse`], re-exported from [`principal`](crate::principal) and the
-//! crate root) and the clock-skew bound ([`MAX_LEEWAY`](crate::MAX_LEEWAY)).
+//! crate root) and the clock-skew bound ([`MAX_LEEWAY`], re-exported from the crate root).
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -24,3 +25,6 @@ impl fmt::Display for TokenUse {
         })
     }
 }
+
+/// The largest clock-skew leeway accepted.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);

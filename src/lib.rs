@@ -85,7 +85,8 @@ pub mod lifecycle;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
-pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_LEEWAY, MAX_TOKEN_CACHE_TTL};
+pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_TOKEN_CACHE_TTL};
+pub use claims::MAX_LEEWAY;
 pub use config::AuthConfig;
 pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart, TenantChangeError};
 pub use jwks::{FetchError, JwksCache, JwksConfig};
