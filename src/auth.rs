@@ -7,7 +7,7 @@ use crate::claims::MAX_LEEWAY;
 use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
-use crate::layer::AuthLayer;
+use crate::layer::{AuthInner, AuthLayer};
 use crate::metrics::Metrics;
 use crate::principal::Principal;
 use crate::revocation::Revocations;
@@ -31,18 +31,9 @@ pub struct CognitoAuth {
     pub(crate) inner: Arc<AuthInner>,
 }
 
-pub(crate) struct AuthInner {
-    pub(crate) verifier: Verifier,
-    /// `None`: the default JSON answers ([`AuthError::to_response`]).
-    pub(crate) responder: Option<ErrorResponder>,
-}
-
 impl std::fmt::Debug for CognitoAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CognitoAuth")
-            .field("tenants", &self.inner.verifier.registry.len())
-            .field("resolver", &self.inner.verifier.resolver.is_some())
-            .finish_non_exhaustive()
+        self.inner.fmt(f)
     }
 }
 
@@ -65,13 +56,13 @@ impl CognitoAuth {
     /// The authentication layer: requests need a valid access token (401 otherwise) and get a
     /// [`Principal`] in their extensions. See [`AuthLayer`] for id tokens and optional mode.
     pub fn layer(&self) -> AuthLayer {
-        AuthLayer::new(self.clone())
+        AuthLayer::new(self.inner.clone())
     }
 
     /// For public routes that still want a principal when present: no token passes through
     /// without one; a token that is present but invalid is still refused with 401.
     pub fn optional_layer(&self) -> AuthLayer {
-        AuthLayer::new(self.clone()).optional()
+        AuthLayer::new(self.inner.clone()).optional()
     }
 
     /// Verifies an access token outside of HTTP.
@@ -204,11 +195,6 @@ impl CognitoAuth {
     /// The registered tenants.
     pub fn tenants(&self) -> &TenantRegistry {
         &self.inner.verifier.registry
-    }
-
-    /// The custom error responder, if one was set.
-    pub(crate) fn responder(&self) -> Option<&ErrorResponder> {
-        self.inner.responder.as_ref()
     }
 }
 
