@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::claims::MAX_LEEWAY;
-use crate::config::AuthConfig;
 use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
 use crate::layer::{AuthInner, AuthLayer};
@@ -41,16 +40,6 @@ impl CognitoAuth {
     /// Starts a builder.
     pub fn builder() -> CognitoAuthBuilder {
         CognitoAuthBuilder::default()
-    }
-
-    /// Loads a TOML configuration file (format in the crate docs and README).
-    pub fn from_config_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
-        AuthConfig::from_file(path)?.into_builder()?.build()
-    }
-
-    /// Parses a TOML configuration.
-    pub fn from_config_str(toml: &str) -> Result<Self, ConfigError> {
-        AuthConfig::from_toml(toml)?.into_builder()?.build()
     }
 
     /// The authentication layer: requests need a valid access token (401 otherwise) and get a

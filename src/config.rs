@@ -69,7 +69,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::auth::CognitoAuthBuilder;
+use crate::auth::{CognitoAuth, CognitoAuthBuilder};
 use crate::error::ConfigError;
 use crate::jwks::JwksConfig;
 use crate::tenant::{Tenant, TenantRegistry};
@@ -515,6 +515,19 @@ impl AuthConfig {
     /// `[triggers]` sections used by admin operations and triggers).
     pub fn to_builder(&self) -> Result<CognitoAuthBuilder, ConfigError> {
         self.clone().into_builder()
+    }
+}
+
+// Here rather than in auth.rs: the configuration builds on the builder, not the reverse.
+impl CognitoAuth {
+    /// Loads a TOML configuration file (format in the crate docs and README).
+    pub fn from_config_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        AuthConfig::from_file(path)?.into_builder()?.build()
+    }
+
+    /// Parses a TOML configuration.
+    pub fn from_config_str(toml: &str) -> Result<Self, ConfigError> {
+        AuthConfig::from_toml(toml)?.into_builder()?.build()
     }
 }
 
