@@ -70,6 +70,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::auth::{CognitoAuth, CognitoAuthBuilder};
+pub use crate::aws_section::AwsSection;
 use crate::error::ConfigError;
 use crate::jwks::JwksConfig;
 use crate::tenant::{Tenant, TenantRegistry};
@@ -162,18 +163,6 @@ pub struct CedarSection {
     pub schema: Option<std::path::PathBuf>,
     /// Reload the folder this often; a failed reload keeps the last good policies.
     pub reload_seconds: Option<u64>,
-}
-
-/// `[aws]`: where the Cognito Identity Provider API is. Region and credentials otherwise come
-/// from the standard AWS provider chain; `AWS_ENDPOINT_URL` in the environment also works.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct AwsSection {
-    /// Custom endpoint (an emulator such as moto: `http://127.0.0.1:5000`).
-    pub endpoint_url: Option<String>,
-    /// Region override.
-    pub region: Option<String>,
 }
 
 /// `[admin]`: the admin and self-service routes.

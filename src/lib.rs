@@ -58,6 +58,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod aws_section;
 mod claims;
 pub mod config;
 pub mod error;

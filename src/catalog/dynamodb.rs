@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use super::item::{self, Item, ItemError};
 use super::{CatalogEntry, CatalogError};
-use crate::config::AwsSection;
+use crate::aws_section::AwsSection;
 use crate::tenant::{Issuer, ResolveError, ResolveFuture, Tenant, TenantResolver};
 
 /// The longest [`DynamoDbCatalog::ensure_table`] waits for a new table to become `ACTIVE`.
