@@ -70,7 +70,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::auth::CognitoAuthBuilder;
+use crate::auth::{CognitoAuth, CognitoAuthBuilder};
+pub use crate::aws_section::AwsSection;
 use crate::error::ConfigError;
 use crate::jwks::JwksConfig;
 use crate::tenant::{Tenant, TenantRegistry};
@@ -163,18 +164,6 @@ pub struct CedarSection {
     pub schema: Option<std::path::PathBuf>,
     /// Reload the folder this often; a failed reload keeps the last good policies.
     pub reload_seconds: Option<u64>,
-}
-
-/// `[aws]`: where the Cognito Identity Provider API is. Region and credentials otherwise come
-/// from the standard AWS provider chain; `AWS_ENDPOINT_URL` in the environment also works.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct AwsSection {
-    /// Custom endpoint (an emulator such as moto: `http://127.0.0.1:5000`).
-    pub endpoint_url: Option<String>,
-    /// Region override.
-    pub region: Option<String>,
 }
 
 /// `[admin]`: the admin and self-service routes.
@@ -526,6 +515,19 @@ impl AuthConfig {
     /// `[triggers]` sections used by admin operations and triggers).
     pub fn to_builder(&self) -> Result<CognitoAuthBuilder, ConfigError> {
         self.clone().into_builder()
+    }
+}
+
+// Here rather than in auth.rs: the configuration builds on the builder, not the reverse.
+impl CognitoAuth {
+    /// Loads a TOML configuration file (format in the crate docs and README).
+    pub fn from_config_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        AuthConfig::from_file(path)?.into_builder()?.build()
+    }
+
+    /// Parses a TOML configuration.
+    pub fn from_config_str(toml: &str) -> Result<Self, ConfigError> {
+        AuthConfig::from_toml(toml)?.into_builder()?.build()
     }
 }
 

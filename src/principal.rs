@@ -5,24 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-/// What a Cognito token is for, from its `token_use` claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenUse {
-    /// An access token (`token_use = "access"`): what APIs should accept.
-    Access,
-    /// An id token (`token_use = "id"`): identity for the client; accepted only where configured.
-    Id,
-}
-
-impl fmt::Display for TokenUse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TokenUse::Access => "access",
-            TokenUse::Id => "id",
-        })
-    }
-}
+pub use crate::claims::TokenUse;
 
 /// Who the caller is: a user signed in to the tenant's pool, or an app client calling on its
 /// own behalf (the OAuth client-credentials grant, from one of the tenant's
@@ -390,8 +373,7 @@ mod extract {
     use http::request::Parts;
 
     use super::Principal;
-    use crate::error::{AuthError, ErrorResponder};
-    use crate::layer::ResponderExt;
+    use crate::error::{AuthError, ErrorResponder, ResponderExt};
 
     /// Rejection of the [`Principal`] extractor: no authentication layer attached one. Answers
     /// 401 in the format of the `CognitoAuth` whose layer saw the request, if any.

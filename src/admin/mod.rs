@@ -165,6 +165,18 @@ pub trait TenantLookup: Send + Sync + 'static {
     fn tenant<'a>(&'a self, id: &'a str) -> TenantLookupFuture<'a>;
 }
 
+/// The admin routes find a catalog tenant by the principal's tenant id.
+#[cfg(feature = "dynamodb")]
+impl TenantLookup for crate::catalog::DynamoDbCatalog {
+    fn tenant<'a>(&'a self, id: &'a str) -> TenantLookupFuture<'a> {
+        Box::pin(async move {
+            let found = self.find_by_tenant(id).await;
+            self.refused_as_unknown(found)
+                .map(|found| found.map(|(_, tenant)| Arc::new(tenant)))
+        })
+    }
+}
+
 /// Admin operations and routes for a service: the authenticator, the Cognito client, the
 /// admin role and what users may change on their own account. Cheap to clone.
 #[derive(Clone)]

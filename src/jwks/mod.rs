@@ -17,6 +17,7 @@
 mod fetch;
 mod key;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -117,13 +118,27 @@ pub enum FetchError {
     NoUsableKeys,
 }
 
+impl FetchError {
+    /// The `result` label of [`JWKS_FETCHES_TOTAL`](crate::metrics::JWKS_FETCHES_TOTAL).
+    fn metric_label(&self) -> &'static str {
+        match self {
+            FetchError::Timeout => "timeout",
+            FetchError::Transport(_) => "transport",
+            FetchError::Status(_) => "status",
+            FetchError::TooLarge(_) => "too_large",
+            FetchError::InvalidJson => "invalid_json",
+            FetchError::NoUsableKeys => "no_usable_keys",
+        }
+    }
+}
+
 struct KeySet {
     keys: HashMap<String, Arc<VerifyingKey>>,
     fetched_at: Instant,
 }
 
 /// The keys of one JWKS URL.
-pub(crate) struct KeySlot {
+struct KeySlot {
     current: RwLock<Option<Arc<KeySet>>>,
     /// Held by the one task fetching; the others wait on it (single flight). Holds the time of
     /// the last attempt, for the cooldown.
@@ -171,7 +186,8 @@ async fn fetch_counted(
     let started = Instant::now();
     let result = fetch::fetch_jwks(http, url, config).await;
     let tenant = tenant_label.then_some(tenant_id);
-    crate::metrics::jwks_fetch(tenant, &result, started.elapsed());
+    let label = result.as_ref().map_or_else(FetchError::metric_label, |_| "ok");
+    crate::metrics::jwks_fetch(tenant, label, started.elapsed());
     result
 }
 
@@ -286,14 +302,22 @@ impl JwksCache {
 
     /// The slot of `tenant`'s JWKS URL. Looked up by URL once per tenant, then remembered by
     /// the tenant, so verification skips hashing the URL.
-    fn slot<'t>(&self, tenant: &'t Tenant) -> &'t Arc<KeySlot> {
-        tenant.key_slot.get_or_init(|| {
-            self.slots.get_with_by_ref(tenant.jwks_url(), || {
-                Arc::new(KeySlot {
-                    current: RwLock::new(None),
-                    fetching: Mutex::new(None),
-                    refreshing: AtomicBool::new(false),
-                })
+    fn slot(&self, tenant: &Tenant) -> Arc<KeySlot> {
+        let remembered = tenant
+            .key_slot
+            .get_or_init(|| self.slot_by_url(tenant.jwks_url()) as Arc<dyn Any + Send + Sync>);
+        // Only this function fills the tenant's slot, always with a `KeySlot`.
+        Arc::clone(remembered)
+            .downcast::<KeySlot>()
+            .unwrap_or_else(|_| self.slot_by_url(tenant.jwks_url()))
+    }
+
+    fn slot_by_url(&self, url: &str) -> Arc<KeySlot> {
+        self.slots.get_with_by_ref(url, || {
+            Arc::new(KeySlot {
+                current: RwLock::new(None),
+                fetching: Mutex::new(None),
+                refreshing: AtomicBool::new(false),
             })
         })
     }
@@ -314,7 +338,7 @@ impl JwksCache {
             }
             if age < self.config.max_key_age {
                 // Stale: answer with the held key now; a background task refreshes.
-                self.spawn_refresh(tenant, slot);
+                self.spawn_refresh(tenant, &slot);
                 return Ok(key.clone());
             }
             // Too old to serve: fetch now, like a miss.
@@ -336,7 +360,7 @@ impl JwksCache {
                 (tenant.jwks_url(), tenant.replica_jwks_urls()),
                 tenant.id(),
                 self.metrics_tenant_label,
-                slot,
+                &slot,
                 &mut last_attempt,
             )
             .await;

@@ -7,6 +7,7 @@
 
 mod resolver;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -15,7 +16,6 @@ pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
 pub(crate) use resolver::{Resolved, ResolverCache};
 
 use crate::error::ConfigError;
-use crate::jwks::KeySlot;
 
 /// One tenant: a Cognito user pool, its accepted app clients and its role mapping.
 ///
@@ -51,8 +51,9 @@ pub struct Tenant {
     /// The primary's two issuer forms, then each replica region's original-form issuer.
     issuers: Box<[String]>,
     protected_attributes: Vec<String>,
-    /// This tenant's entry of the key cache, found on first use.
-    pub(crate) key_slot: OnceLock<Arc<KeySlot>>,
+    /// This tenant's entry of the key cache, found on first use. Typed by the key cache
+    /// (`jwks`), which sits above tenants: here it is opaque.
+    pub(crate) key_slot: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for Tenant {
