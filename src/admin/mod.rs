@@ -95,6 +95,7 @@
 
 mod audit;
 mod error;
+mod openapi;
 mod ops;
 mod router;
 
@@ -104,6 +105,7 @@ use std::sync::Arc;
 
 pub use audit::{AUDIT_TARGET, Action};
 pub use error::AdminError;
+pub use openapi::OPENAPI_JSON;
 pub use ops::{
     ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, ListUsersQuery, MfaPreference, MfaSetting,
     MfaStatus, SelfService, TenantAdmin, User, UserPage,
