@@ -289,7 +289,10 @@ mod tests {
     }
 
     /// The properties a schema documents, and those it says are always present.
-    fn documented_object<'a>(doc: &'a Value, schema: &str) -> (BTreeSet<&'a str>, BTreeSet<&'a str>) {
+    fn documented_object<'a>(
+        doc: &'a Value,
+        schema: &str,
+    ) -> (BTreeSet<&'a str>, BTreeSet<&'a str>) {
         let schema = &doc["components"]["schemas"][schema];
         assert_eq!(schema["additionalProperties"], false);
         (keys(&schema["properties"]), strings(&schema["required"]))
@@ -362,10 +365,9 @@ mod tests {
     /// The JSON body the router answers for `err`.
     fn admin_error_body(err: &AdminError) -> Value {
         let body = err.clone().into_response().into_body();
-        let bytes =
-            futures_util::FutureExt::now_or_never(axum::body::to_bytes(body, 1 << 16))
-                .expect("a body held in memory")
-                .expect("bytes");
+        let bytes = futures_util::FutureExt::now_or_never(axum::body::to_bytes(body, 1 << 16))
+            .expect("a body held in memory")
+            .expect("bytes");
         serde_json::from_slice(&bytes).expect("JSON")
     }
 
@@ -474,7 +476,9 @@ mod tests {
         };
         let (mut admin, mut auth) = (Vec::new(), Vec::new());
         for variant in variants {
-            let parts = variant["allOf"].as_array().expect("allOf of a base and its codes");
+            let parts = variant["allOf"]
+                .as_array()
+                .expect("allOf of a base and its codes");
             let codes = strings(&parts[1]["properties"]["error"]["enum"]);
             match parts[0]["$ref"].as_str() {
                 Some("#/components/schemas/AdminError") => admin.extend(codes),
@@ -509,7 +513,9 @@ mod tests {
                 }
                 let (admin, auth) = documented_codes(&doc, response);
                 for code in &admin {
-                    let err = by_code.get(code).unwrap_or_else(|| panic!("unknown {code}"));
+                    let err = by_code
+                        .get(code)
+                        .unwrap_or_else(|| panic!("unknown {code}"));
                     assert_eq!(err.status().as_u16(), status, "{code} on {}", spec.path);
                     if err.retry_after().is_some() {
                         assert_eq!(header_required("Retry-After"), Some(true), "{code}");
@@ -541,7 +547,11 @@ mod tests {
             );
             assert_eq!(
                 auth_codes,
-                BTreeSet::from(["invalid_token", "insufficient_scope", "temporarily_unavailable"]),
+                BTreeSet::from([
+                    "invalid_token",
+                    "insufficient_scope",
+                    "temporarily_unavailable"
+                ]),
                 "the authentication and authorization layers guard {}",
                 spec.path
             );
@@ -550,7 +560,11 @@ mod tests {
         for (err, status, code) in [
             (AuthError::Expired, 401, "invalid_token"),
             (AuthError::Forbidden("x".into()), 403, "insufficient_scope"),
-            (AuthError::RevocationsUnavailable, 503, "temporarily_unavailable"),
+            (
+                AuthError::RevocationsUnavailable,
+                503,
+                "temporarily_unavailable",
+            ),
         ] {
             assert_eq!((err.status().as_u16(), err.code()), (status, code));
         }
