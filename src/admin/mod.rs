@@ -22,6 +22,8 @@
 //! - [`self_service_router`] / [`AdminApi::self_service_router`]: `PATCH /me/attributes` for
 //!   any signed-in user, limited to the self-service attributes.
 //! - [`TenantAdmin`] and [`SelfService`]: the same operations without HTTP.
+//! - [`OPENAPI_JSON`]: the OpenAPI 3.1 document of these routes (`docs/admin-openapi.json`),
+//!   served by [`AdminApi::admin_router`] at `GET /admin/openapi.json` without a token.
 //!
 //! # Rules
 //! - **Own tenant only.** The tenant is looked up by the principal's tenant id, and must own
