@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::admin::audit::Action;
-// Through the public re-exports, wherever `ops` puts them.
 use crate::admin::router::{
     ADMIN_ROUTES, AttributesBody, Done, GroupBody, RouteSpec, SELF_SERVICE_ROUTES,
 };
+// The public re-exports, wherever `ops` defines the types.
 use crate::admin::{AdminError, MfaPreference, MfaSetting, MfaStatus, User, UserPage};
 use crate::error::AuthError;
 
