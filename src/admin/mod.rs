@@ -22,6 +22,8 @@
 //! - [`self_service_router`] / [`AdminApi::self_service_router`]: `PATCH /me/attributes` for
 //!   any signed-in user, limited to the self-service attributes.
 //! - [`TenantAdmin`] and [`SelfService`]: the same operations without HTTP.
+//! - [`OPENAPI_JSON`]: the OpenAPI 3.1 document of these routes (`docs/admin-openapi.json`),
+//!   served by [`AdminApi::admin_router`] at `GET /admin/openapi.json` without a token.
 //!
 //! # Rules
 //! - **Own tenant only.** The tenant is looked up by the principal's tenant id, and must own
@@ -95,6 +97,7 @@
 
 mod audit;
 mod error;
+mod openapi;
 mod ops;
 mod router;
 
@@ -104,6 +107,7 @@ use std::sync::Arc;
 
 pub use audit::{AUDIT_TARGET, Action};
 pub use error::AdminError;
+pub use openapi::OPENAPI_JSON;
 pub use ops::{
     ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, ListUsersQuery, MfaPreference, MfaSetting,
     MfaStatus, SelfService, TenantAdmin, User, UserPage,
