@@ -286,7 +286,6 @@ mod tests {
         assert!(to_attribute_types(&long_name).is_err());
     }
 
-
     #[test]
     fn protection_ignores_case_and_always_covers_verification_flags() {
         let tenant = Tenant::builder("acme", "us-east-1_AbC")
@@ -299,7 +298,6 @@ mod tests {
         assert!(is_protected(&tenant, "email_verified"));
         assert!(!is_protected(&tenant, "name"));
     }
-
 
     #[test]
     fn self_service_needs_the_allowlist_and_protection_wins() {
