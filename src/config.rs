@@ -76,7 +76,7 @@ use crate::jwks::JwksConfig;
 use crate::tenant::{Tenant, TenantRegistry};
 use crate::verify::SelfServiceGuard;
 
-/// The parsed configuration file. Build a [`CognitoAuth`](crate::CognitoAuth) from it with
+/// The parsed configuration file. Build a [`CognitoAuth`] from it with
 /// [`AuthConfig::into_builder`] (to add a resolver or an error responder first) or directly with
 /// [`CognitoAuth::from_config_file`](crate::CognitoAuth::from_config_file).
 #[derive(Debug, Clone, Deserialize)]

@@ -51,8 +51,8 @@ impl TenantAdmin {
     /// Signs a user out of every session (`AdminUserGlobalSignOut`): Cognito then refuses
     /// their refresh tokens and their access tokens on its own APIs. Access tokens verified
     /// locally stay valid until they expire, unless the `CognitoAuth` has a
-    /// [`Revocations`] list: then the user's tokens issued until now are refused from now on
-    /// (the user is looked up first, for their `sub`).
+    /// [`Revocations`](crate::Revocations) list: then the user's tokens issued until now are
+    /// refused from now on (the user is looked up first, for their `sub`).
     pub async fn global_sign_out(&self, username: &str) -> Result<(), AdminError> {
         let b = &self.binding;
         b.audited(Action::GlobalSignOut, username, None, async {

@@ -17,14 +17,15 @@ use crate::tenant::Tenant;
 /// Attributes no self-service request may set, whatever the tenant's configuration: setting
 /// them with the server's admin credentials would mark an unverified address as verified.
 /// The MFA requirement attribute
-/// ([`AdminApi::mfa_required_attribute`](super::AdminApi::mfa_required_attribute)) and every
+/// ([`AdminApi::mfa_required_attribute`](crate::admin::AdminApi::mfa_required_attribute)) and every
 /// developer-only attribute (`dev:` prefix) are refused too.
 pub const ALWAYS_PROTECTED: &[&str] = &["email_verified", "phone_number_verified"];
 
 /// The attributes `PATCH /me/attributes` may change when
-/// [`AdminApi::self_service_attributes`](super::AdminApi::self_service_attributes) is not set:
-/// the standard OpenID Connect profile attributes. No `custom:` attribute, and neither `email`
-/// nor `phone_number`, is among them.
+/// [`AdminApi::self_service_attributes`] is not set: the standard OpenID Connect profile
+/// attributes. No `custom:` attribute, and neither `email` nor `phone_number`, is among them.
+///
+/// [`AdminApi::self_service_attributes`]: crate::admin::AdminApi::self_service_attributes
 pub const DEFAULT_SELF_SERVICE_ATTRIBUTES: &[&str] = &[
     "name",
     "given_name",
@@ -196,13 +197,15 @@ impl TenantAdmin {
 ///
 /// Admin credentials bypass the app client's write permissions, so the server decides alone
 /// what a user may write. An attribute may be changed only if it is
-/// - in the allowlist ([`AdminApi::self_service_attributes`](super::AdminApi::self_service_attributes),
+/// - in the allowlist ([`AdminApi::self_service_attributes`],
 ///   default [`DEFAULT_SELF_SERVICE_ATTRIBUTES`]: no `custom:` attribute), compared exactly, and
 /// - not protected: not one of the tenant's `protected_attributes`, not in
 ///   [`ALWAYS_PROTECTED`], not the MFA requirement attribute
-///   ([`AdminApi::mfa_required_attribute`](super::AdminApi::mfa_required_attribute), default
+///   ([`AdminApi::mfa_required_attribute`](crate::admin::AdminApi::mfa_required_attribute), default
 ///   `custom:mfa_required`), and not developer-only (`dev:` prefix), all compared ignoring
 ///   ASCII case. Protection wins over the allowlist.
+///
+/// [`AdminApi::self_service_attributes`]: crate::admin::AdminApi::self_service_attributes
 #[derive(Clone)]
 pub struct SelfService {
     binding: Binding,
