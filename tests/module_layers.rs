@@ -12,20 +12,32 @@ use std::path::{Path, PathBuf};
 
 /// Layer of every top-level module, bottom (0) up. Keep in sync with `src/lib.rs`.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("vocabulary", &["error", "tenant", "metrics", "claims", "aws_section"]),
+    (
+        "vocabulary",
+        &["error", "tenant", "metrics", "claims", "aws_section"],
+    ),
     ("keys", &["jwks"]),
-    ("verification", &["principal", "revocation", "verify", "policy"]),
+    (
+        "verification",
+        &["principal", "revocation", "verify", "policy"],
+    ),
     ("tower layers", &["layer"]),
     ("AWS clients", &["aws", "catalog"]),
     ("builder and configuration", &["auth", "config"]),
-    ("features", &["admin", "cedar", "lambda", "lifecycle", "testing"]),
+    (
+        "features",
+        &["admin", "cedar", "lambda", "lifecycle", "testing"],
+    ),
 ];
 
 fn layer_of() -> HashMap<&'static str, usize> {
     let mut layers = HashMap::new();
     for (rank, (_, modules)) in LAYERS.iter().enumerate() {
         for module in *modules {
-            assert!(layers.insert(*module, rank).is_none(), "{module} listed twice");
+            assert!(
+                layers.insert(*module, rank).is_none(),
+                "{module} listed twice"
+            );
         }
     }
     layers
@@ -113,7 +125,9 @@ fn code_only(text: &str) -> String {
         } else if c == '\'' {
             // A character literal ('x', '\n', '\''), else a lifetime or label.
             let len = if next == Some('\\') {
-                (i + 3..chars.len()).find(|&k| chars[k] == '\'').map(|k| k - i + 1)
+                (i + 3..chars.len())
+                    .find(|&k| chars[k] == '\'')
+                    .map(|k| k - i + 1)
             } else if chars.get(i + 2) == Some(&'\'') {
                 Some(3)
             } else {
@@ -261,11 +275,19 @@ fn imports() -> Vec<Import> {
                 continue;
             };
             if to != from {
-                imports.push(Import { from: from.clone(), to, place });
+                imports.push(Import {
+                    from: from.clone(),
+                    to,
+                    place,
+                });
             }
         }
     }
-    assert!(unplaced.is_empty(), "paths of no known module:\n{}", unplaced.join("\n"));
+    assert!(
+        unplaced.is_empty(),
+        "paths of no known module:\n{}",
+        unplaced.join("\n")
+    );
     imports
 }
 
@@ -295,7 +317,11 @@ fn modules_import_only_their_own_layer_or_lower() {
             )
         })
         .collect();
-    assert!(upward.is_empty(), "imports from a higher layer:\n{}", upward.join("\n"));
+    assert!(
+        upward.is_empty(),
+        "imports from a higher layer:\n{}",
+        upward.join("\n")
+    );
 }
 
 #[test]
@@ -353,7 +379,9 @@ fn lib_rs_lists_the_same_layers() {
     let mut documented: Vec<(usize, BTreeSet<String>)> = Vec::new();
     for line in lib.lines().filter_map(|l| l.strip_prefix("//!")) {
         let line = line.strip_prefix(' ').unwrap_or(line);
-        let entry = line.split_once(". ").and_then(|(n, rest)| Some((n.parse().ok()?, rest)));
+        let entry = line
+            .split_once(". ")
+            .and_then(|(n, rest)| Some((n.parse().ok()?, rest)));
         let text = match entry {
             Some((rank, rest)) => {
                 documented.push((rank, BTreeSet::new()));
@@ -376,5 +404,8 @@ fn lib_rs_lists_the_same_layers() {
         .enumerate()
         .map(|(rank, (_, m))| (rank, m.iter().map(|m| m.to_string()).collect()))
         .collect();
-    assert_eq!(documented, expected, "src/lib.rs's layers vs the LAYERS table");
+    assert_eq!(
+        documented, expected,
+        "src/lib.rs's layers vs the LAYERS table"
+    );
 }

@@ -186,7 +186,9 @@ async fn fetch_counted(
     let started = Instant::now();
     let result = fetch::fetch_jwks(http, url, config).await;
     let tenant = tenant_label.then_some(tenant_id);
-    let label = result.as_ref().map_or_else(FetchError::metric_label, |_| "ok");
+    let label = result
+        .as_ref()
+        .map_or_else(FetchError::metric_label, |_| "ok");
     crate::metrics::jwks_fetch(tenant, label, started.elapsed());
     result
 }
