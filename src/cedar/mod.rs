@@ -44,6 +44,7 @@
 
 mod entities;
 mod layer;
+mod prepared;
 mod store;
 
 pub use cedar_policy;
@@ -61,6 +62,7 @@ use crate::config::AuthConfig;
 use crate::error::ConfigError;
 use crate::principal::Principal;
 use entities::Names;
+use prepared::Prepared;
 use store::PolicyStore;
 
 /// The Cedar engine: namespace, policy store and optional entity provider. Cloning is one
@@ -71,6 +73,8 @@ pub struct Cedar {
 }
 
 struct Engine {
+    /// Tells this engine's entities from another's in a principal's slot.
+    id: u64,
     names: Names,
     store: Arc<PolicyStore>,
     provider: Option<Arc<dyn EntityProvider>>,
@@ -306,35 +310,43 @@ impl Cedar {
         let Some(policies) = snapshot.for_tenant(principal.tenant()) else {
             return Decision::refused(Outcome::NoPolicies, action_id);
         };
-        let principal_uid = names.principal_uid(principal);
-        let principal_entity = names.principal_entity(principal, principal_uid.clone());
+        let Ok(prepared) = Prepared::of(self.inner.id, names, principal) else {
+            return Decision::refused(Outcome::InvalidRequest, action_id);
+        };
         let (resource_uid, provided) = match resource {
             Some(resource) => (resource.uid, resource.entities),
             None => (names.application.clone(), Vec::new()),
         };
-        let provided = provided
-            .into_iter()
-            .filter(|entity| entity.uid() != principal_uid);
-        let Ok(entities) =
-            Entities::from_entities(std::iter::once(principal_entity).chain(provided), None)
-        else {
-            return Decision::refused(Outcome::InvalidRequest, action_id);
+        let with_provided;
+        let entities = if provided.is_empty() {
+            &prepared.entities
+        } else {
+            let provided = provided
+                .into_iter()
+                .filter(|entity| entity.uid() != prepared.uid);
+            let all = std::iter::once(prepared.entity.clone()).chain(provided);
+            let Ok(entities) = Entities::from_entities(all, None) else {
+                return Decision::refused(Outcome::InvalidRequest, action_id);
+            };
+            with_provided = entities;
+            &with_provided
         };
-        let Ok(context) = entities::context(principal, &request.path) else {
+        let Ok(context) = prepared.context(&request.path) else {
             return Decision::refused(Outcome::InvalidRequest, action_id);
         };
         let action = names.action(&request.method, &request.route);
         let policies = policies.for_action(&action);
         // No schema here: the schema checks the policies at load; requests carry whatever
         // path parameters their route has.
-        let Ok(cedar_request) = Request::new(principal_uid, action, resource_uid, context, None)
+        let Ok(cedar_request) =
+            Request::new(prepared.uid.clone(), action, resource_uid, context, None)
         else {
             return Decision::refused(Outcome::InvalidRequest, action_id);
         };
         let response = self
             .inner
             .authorizer
-            .is_authorized(&cedar_request, policies, &entities);
+            .is_authorized(&cedar_request, policies, entities);
         let diagnostics = response.diagnostics();
         let errors: Vec<String> = diagnostics
             .errors()
@@ -444,6 +456,7 @@ impl CedarBuilder {
         }
         Ok(Cedar {
             inner: Arc::new(Engine {
+                id: prepared::next_engine_id(),
                 names,
                 store,
                 provider: self.provider,
