@@ -4,7 +4,9 @@
 //!
 //! For each request the layer asks Cedar whether
 //! - the **principal** `NS::User::"<userPoolId>|<sub>"`, a member of
-//!   `NS::UserGroup::"<userPoolId>|<group>"` for each `cognito:groups` entry,
+//!   `NS::UserGroup::"<userPoolId>|<group>"` for each `cognito:groups` entry, with the attribute
+//!   `kind`: `"user"`, or `"machine"` for an app client with a client-credentials token (whose
+//!   `sub` is its client id),
 //! - may perform the **action** `NS::Action::"<METHOD> <route template>"` (the matched route,
 //!   for example `"GET /tenants/{tenant}/orders"`, never the raw path),
 //! - on the **resource** `NS::Application::"NS"` (or what an [`EntityProvider`] loads),
@@ -21,6 +23,11 @@
 //! request is refused. An optional `.cedarschema` validates every file at load; a bad file fails
 //! the load naming the file and line. [`Cedar::reload`] (and `reload_seconds`) load the folder
 //! again; a failed reload keeps the last good policies.
+//!
+//! A principal's entities and the token part of its context are built on its first request
+//! and kept on the principal while the verified-token cache keeps it, with its last context and
+//! its last decision on the application resource (a decision depends only on the principal, the
+//! request and the policies; a reload is never answered from an older load).
 //!
 //! Fail closed: no permit, a forbid, an evaluation error in any policy, no policies for the
 //! tenant, no matched route or a failed [`EntityProvider`] is 403 `insufficient_scope`, logged
@@ -313,6 +320,14 @@ impl Cedar {
         let Ok(prepared) = Prepared::of(self.inner.id, names, principal) else {
             return Decision::refused(Outcome::InvalidRequest, action_id);
         };
+        // Only a decision on the application is remembered: an entity provider's entities are
+        // data the decision depends on.
+        let on_application = resource.is_none();
+        if on_application {
+            if let Some(decision) = prepared.remembered(snapshot.generation, request) {
+                return decision;
+            }
+        }
         let (resource_uid, provided) = match resource {
             Some(resource) => (resource.uid, resource.entities),
             None => (names.application.clone(), Vec::new()),
@@ -368,12 +383,16 @@ impl Cedar {
         } else {
             Outcome::Forbidden
         };
-        Decision {
+        let decision = Decision {
             outcome,
             action: action_id,
             policies,
             errors,
+        };
+        if on_application {
+            prepared.remember(snapshot.generation, request, &decision);
         }
+        decision
     }
 }
 

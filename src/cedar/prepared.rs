@@ -7,6 +7,11 @@
 //! exactly as long as the verified-token cache keeps the principal (no separate cache, nothing
 //! keyed by request data). The context of the last request is kept too, by its path
 //! parameters: a caller's requests mostly repeat them, or have none.
+//!
+//! So is the last decision without an entity provider: it is a function of the principal, the
+//! request (method, route, path parameters) and the policies alone (no clock, no other data), so
+//! the same request under the same policy load gets the same answer. A reload starts a new
+//! generation and no remembered decision of an older one is used.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use cedar_policy::{Context, Entities, Entity, EntityUid, RestrictedExpression};
 
 use super::entities::{self, Names};
+use super::{CedarRequest, Decision};
 use crate::principal::Principal;
 
 /// Identifies an engine, so that a principal seen by two engines (two namespaces) never gets
@@ -37,6 +43,14 @@ pub(crate) struct Prepared {
     fixed: [(String, RestrictedExpression); 3],
     /// The last context built, by the path parameters it was built with.
     last: Mutex<Option<(Vec<(String, String)>, Context)>>,
+    /// The last decision on the application resource.
+    last_decision: Mutex<Option<Remembered>>,
+}
+
+struct Remembered {
+    generation: u64,
+    request: CedarRequest,
+    decision: Decision,
 }
 
 impl Prepared {
@@ -54,6 +68,7 @@ impl Prepared {
             entities,
             fixed: entities::fixed_context(principal)?,
             last: Mutex::new(None),
+            last_decision: Mutex::new(None),
         })
     }
 
@@ -96,5 +111,23 @@ impl Prepared {
             *last = Some((path.to_vec(), context.clone()));
         }
         Ok(context)
+    }
+
+    /// The decision made for `request` under policy load `generation`, if it was the last one.
+    pub(crate) fn remembered(&self, generation: u64, request: &CedarRequest) -> Option<Decision> {
+        let last = self.last_decision.try_lock().ok()?;
+        let last = last.as_ref()?;
+        (last.generation == generation && last.request == *request).then(|| last.decision.clone())
+    }
+
+    /// Remembers `decision` for `request` under policy load `generation`.
+    pub(crate) fn remember(&self, generation: u64, request: &CedarRequest, decision: &Decision) {
+        if let Ok(mut last) = self.last_decision.try_lock() {
+            *last = Some(Remembered {
+                generation,
+                request: request.clone(),
+                decision: decision.clone(),
+            });
+        }
     }
 }
