@@ -817,9 +817,15 @@ async fn principal_kind_tells_machines_from_users() {
              when { principal.kind == "machine" };"#,
     )]);
     let app = app(&auth, &policies.cedar());
-    assert_eq!(call(&app, "/reports", Some(&machine)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/reports", Some(&machine)).await.status,
+        StatusCode::OK
+    );
     assert_refused(&call(&app, "/orders", Some(&machine)).await, FORBIDS);
-    assert_eq!(call(&app, "/orders", Some(&user)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders", Some(&user)).await.status,
+        StatusCode::OK
+    );
     assert_refused(&call(&app, "/reports", Some(&user)).await, NO_PERMIT);
 }
 
@@ -886,7 +892,10 @@ async fn a_repeated_request_is_decided_again_after_a_reload() {
     let app = app(&fx.auth, &cedar);
     let alice = fx.acme("alice", &[], "");
     for _ in 0..2 {
-        assert_eq!(call(&app, "/orders", Some(&alice)).await.status, StatusCode::OK);
+        assert_eq!(
+            call(&app, "/orders", Some(&alice)).await.status,
+            StatusCode::OK
+        );
     }
     policies.write(
         "common.cedar",
@@ -906,7 +915,13 @@ async fn path_parameters_are_never_taken_from_the_previous_request() {
     )]);
     let app = app(&fx.auth, &policies.cedar());
     let alice = fx.acme("alice", &[], "");
-    assert_eq!(call(&app, "/orders/7", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders/7", Some(&alice)).await.status,
+        StatusCode::OK
+    );
     assert_refused(&call(&app, "/orders/8", Some(&alice)).await, NO_PERMIT);
-    assert_eq!(call(&app, "/orders/7", Some(&alice)).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "/orders/7", Some(&alice)).await.status,
+        StatusCode::OK
+    );
 }
