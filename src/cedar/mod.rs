@@ -323,10 +323,9 @@ impl Cedar {
         // Only a decision on the application is remembered: an entity provider's entities are
         // data the decision depends on.
         let on_application = resource.is_none();
-        if on_application {
-            if let Some(decision) = prepared.remembered(snapshot.generation, request) {
-                return decision;
-            }
+        if on_application && let Some(decision) = prepared.remembered(snapshot.generation, request)
+        {
+            return decision;
         }
         let (resource_uid, provided) = match resource {
             Some(resource) => (resource.uid, resource.entities),

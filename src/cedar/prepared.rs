@@ -41,10 +41,16 @@ pub(crate) struct Prepared {
     pub(crate) entities: Entities,
     /// `token`, `tenant` and `roles`: the context without `path`.
     fixed: [(String, RestrictedExpression); 3],
-    /// The last context built, by the path parameters it was built with.
-    last: Mutex<Option<(Vec<(String, String)>, Context)>>,
+    /// The last context built.
+    last: Mutex<Option<LastContext>>,
     /// The last decision on the application resource.
     last_decision: Mutex<Option<Remembered>>,
+}
+
+/// A context and the path parameters it was built with.
+struct LastContext {
+    params: Vec<(String, String)>,
+    context: Context,
 }
 
 struct Remembered {
@@ -81,10 +87,10 @@ impl Prepared {
     ) -> Result<Arc<Prepared>, &'static str> {
         let slot = principal.derived();
         if let Some(kept) = slot.get() {
-            if let Some(prepared) = kept.clone().downcast::<Prepared>().ok() {
-                if prepared.engine == engine {
-                    return Ok(prepared);
-                }
+            if let Ok(prepared) = kept.clone().downcast::<Prepared>()
+                && prepared.engine == engine
+            {
+                return Ok(prepared);
             }
             // Another engine's: build for this request only.
             return Prepared::new(engine, names, principal).map(Arc::new);
@@ -99,16 +105,18 @@ impl Prepared {
     /// The context for a request with these path parameters.
     pub(crate) fn context(&self, path: &[(String, String)]) -> Result<Context, &'static str> {
         // A busy lock (the same token on another thread right now) means building anew.
-        if let Ok(last) = self.last.try_lock() {
-            if let Some((params, context)) = last.as_ref() {
-                if params.as_slice() == path {
-                    return Ok(context.clone());
-                }
-            }
+        if let Ok(last) = self.last.try_lock()
+            && let Some(last) = last.as_ref()
+            && last.params == path
+        {
+            return Ok(last.context.clone());
         }
         let context = entities::context(&self.fixed, path)?;
         if let Ok(mut last) = self.last.try_lock() {
-            *last = Some((path.to_vec(), context.clone()));
+            *last = Some(LastContext {
+                params: path.to_vec(),
+                context: context.clone(),
+            });
         }
         Ok(context)
     }
