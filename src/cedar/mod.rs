@@ -312,13 +312,12 @@ impl Cedar {
         resource: Option<Resource>,
     ) -> Decision {
         let names = &self.inner.names;
-        let action_id = request.action();
         let snapshot = self.inner.store.current();
         let Some(policies) = snapshot.for_tenant(principal.tenant()) else {
-            return Decision::refused(Outcome::NoPolicies, action_id);
+            return Decision::refused(Outcome::NoPolicies, request.action());
         };
         let Ok(prepared) = Prepared::of(self.inner.id, names, principal) else {
-            return Decision::refused(Outcome::InvalidRequest, action_id);
+            return Decision::refused(Outcome::InvalidRequest, request.action());
         };
         // Only a decision on the application is remembered: an entity provider's entities are
         // data the decision depends on.
@@ -340,13 +339,13 @@ impl Cedar {
                 .filter(|entity| entity.uid() != prepared.uid);
             let all = std::iter::once(prepared.entity.clone()).chain(provided);
             let Ok(entities) = Entities::from_entities(all, None) else {
-                return Decision::refused(Outcome::InvalidRequest, action_id);
+                return Decision::refused(Outcome::InvalidRequest, request.action());
             };
             with_provided = entities;
             &with_provided
         };
         let Ok(context) = prepared.context(&request.path) else {
-            return Decision::refused(Outcome::InvalidRequest, action_id);
+            return Decision::refused(Outcome::InvalidRequest, request.action());
         };
         let action = names.action(&request.method, &request.route);
         let policies = policies.for_action(&action);
@@ -355,7 +354,7 @@ impl Cedar {
         let Ok(cedar_request) =
             Request::new(prepared.uid.clone(), action, resource_uid, context, None)
         else {
-            return Decision::refused(Outcome::InvalidRequest, action_id);
+            return Decision::refused(Outcome::InvalidRequest, request.action());
         };
         let response = self
             .inner
@@ -384,7 +383,7 @@ impl Cedar {
         };
         let decision = Decision {
             outcome,
-            action: action_id,
+            action: request.action(),
             policies,
             errors,
         };
