@@ -89,7 +89,26 @@ pub(crate) struct PrincipalData {
     /// The decision counters of the tenant, in the principal so that the warm path counts
     /// without a lookup; `None` for a principal made outside a `CognitoAuth`.
     metrics: Option<crate::metrics::TenantMetrics>,
+    /// What the Cedar layer derives from this principal (entities, context), built on its first
+    /// request and reused while the verified-token cache holds the principal.
+    #[cfg(feature = "cedar")]
+    derived: DerivedSlot,
 }
+
+/// A once-filled slot for data derived from a principal; not part of the principal's equality.
+#[cfg(feature = "cedar")]
+#[derive(Default)]
+pub(crate) struct DerivedSlot(std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>);
+
+#[cfg(feature = "cedar")]
+impl PartialEq for DerivedSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[cfg(feature = "cedar")]
+impl Eq for DerivedSlot {}
 
 /// The verified claims a principal is made of.
 pub(crate) struct PrincipalClaims<'a, G> {
@@ -168,6 +187,8 @@ impl PrincipalData {
             expires_at: c.expires_at,
             issued_at: c.issued_at,
             metrics: None,
+            #[cfg(feature = "cedar")]
+            derived: DerivedSlot::default(),
         }
     }
 
@@ -188,6 +209,12 @@ impl Principal {
 
     pub(crate) fn metrics(&self) -> Option<&crate::metrics::TenantMetrics> {
         self.0.metrics.as_ref()
+    }
+
+    /// The slot for what the Cedar layer derives from this principal (see `cedar::prepared`).
+    #[cfg(feature = "cedar")]
+    pub(crate) fn derived(&self) -> &std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>> {
+        &self.0.derived.0
     }
 
     /// The tenant id (from the tenant registry, not from the token).
