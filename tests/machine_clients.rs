@@ -14,7 +14,7 @@ use cognito_authz::{
     SelfServiceGuard, Tenant,
 };
 use common::*;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
 const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
@@ -402,7 +402,7 @@ mod admin {
             let token = issuer.mint(&machine(&issuer, client, &["orders/read"]));
             let reply = send_raw(
                 &app,
-                Method::PATCH,
+                http::Method::PATCH,
                 "/me/attributes",
                 &[&format!("Bearer {token}")],
             )
