@@ -43,6 +43,8 @@
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
 //! - `lifecycle` (feature `cli`): provision tenant pools safely and audit them; the
 //!   `cognito-authz` binary.
+//! - `explain` (feature `cli`): the pipeline run on one request without a server, step by
+//!   step (`cognito-authz explain`).
 //! - `cedar` (feature `cedar`): Cedar policies per tenant, in Amazon Verified Permissions'
 //!   entity convention, as a layer.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
@@ -77,6 +79,8 @@ pub mod aws;
 pub mod catalog;
 #[cfg(feature = "cedar")]
 pub mod cedar;
+#[cfg(feature = "cli")]
+pub mod explain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "cli")]
