@@ -98,8 +98,16 @@ fn read_token(path: &Path) -> Result<String, String> {
             .read_to_string(&mut text)
             .map_err(|e| format!("cannot read the token from stdin: {e}"))?;
     } else {
-        text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+        text = std::fs::read_to_string(path).map_err(|e| {
+            if looks_like_token(path) {
+                // Not echoed: it would land in logs and terminal scrollback.
+                "cannot read token file: the argument looks like a token; --token takes a \
+                 file, or - for stdin, and the token is not printed"
+                    .to_owned()
+            } else {
+                format!("cannot read token file {}: {e}", path.display())
+            }
+        })?;
     }
     let token = text.trim();
     let token = match token.get(..7) {
@@ -107,6 +115,16 @@ fn read_token(path: &Path) -> Result<String, String> {
         _ => token,
     };
     Ok(token.to_owned())
+}
+
+/// A JWS compact token rather than a path: three base64url segments, no path separator.
+fn looks_like_token(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    text.len() > 40
+        && text.split('.').count() == 3
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Claim values come from the token: escaped so that they cannot drive the terminal.
