@@ -537,6 +537,8 @@ async fn every_401_reason_is_reported_on_its_step() {
         println!("case {name}:\n{}", run.stdout);
         assert_refused_at(&run, step, reason, before);
     }
+    // Offline: not even the unknown kid made it fetch.
+    assert_eq!(env.issuer.fetch_count(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -299,11 +299,15 @@ impl Verifier {
         } else {
             format!("client_id {}", or_absent(claims.client_id.as_deref()))
         };
-        let client = format!(
+        let mut client = format!(
             "{client}; {} allows {}",
             tenant.id(),
             join(tenant.client_ids().iter().map(String::as_str))
         );
+        if !tenant.machine_client_ids().is_empty() {
+            let machines = join(tenant.machine_client_ids().iter().map(String::as_str));
+            client.push_str(&format!(" and machine clients {machines}"));
+        }
         let username = match (
             id_token,
             claims.cognito_username.as_deref(),
