@@ -2,11 +2,14 @@
 //!
 //! Groups:
 //! - `cedar_decision`: [`Cedar::decide`] for a tenant whose set has 100 policies (20 common,
-//!   80 its own; one permit and one forbid apply to the request), entities and context built
-//!   from a verified principal each time.
+//!   80 its own; one permit and one forbid apply to the request): `100_policies` repeats one
+//!   request (the principal's last decision is reused), `100_policies_evaluated` alternates two
+//!   routes so that every call evaluates the policies (with the principal's entities and
+//!   context built on its first request).
 //! - `cedar_layer`: one request through an axum router with a warm token:
 //!   `role_check` (`CognitoAuthz::require`) against `cedar` (the same route authorized by the
-//!   100 policies), with `authn_only` as the floor.
+//!   100 policies; the principal's last decision is reused) and `cedar_evaluated` (two routes
+//!   in turn, the policies evaluated on every request), with `authn_only` as the floor.
 //!
 //! `cargo bench --features cedar --bench cedar -- --warm-up-time 1 --measurement-time 3`
 
@@ -27,18 +30,19 @@ use tower::ServiceExt;
 const POOL: &str = "us-east-1_BenchPool1";
 const CLIENT: &str = "bench-client";
 const ROUTE: &str = "/tenants/{tenant}/orders";
+const OTHER_ROUTE: &str = "/tenants/{tenant}/invoices";
 
-/// 20 common and 80 tenant policies over 100 routes; the request's route has one permit (by
-/// group, tenant and scope) and one forbid (suspended users).
+/// 20 common and 80 tenant policies over 100 routes; each of the two requests' routes has one
+/// permit (by group, tenant and scope) and one forbid (suspended users).
 fn policy_folder() -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("cognito-authz-cedar-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let policy = |i: usize| {
-        let route = if i == 57 {
-            ROUTE.to_owned()
-        } else {
-            format!("/r{i}/{{id}}")
+        let route = match i {
+            57 => ROUTE.to_owned(),
+            58 => OTHER_ROUTE.to_owned(),
+            _ => format!("/r{i}/{{id}}"),
         };
         format!(
             "@id(\"p{i}\")\npermit(principal in App::UserGroup::\"{POOL}|admin\", \
@@ -87,16 +91,33 @@ fn benches(c: &mut Criterion) {
     let cedar_request = CedarRequest::new("GET", ROUTE).param("tenant", "bench");
     assert!(cedar.decide(&principal, &cedar_request).is_allowed());
 
+    let other_request = CedarRequest::new("GET", OTHER_ROUTE).param("tenant", "bench");
+    assert!(cedar.decide(&principal, &other_request).is_allowed());
+
     let mut group = c.benchmark_group("cedar_decision");
+    // The same request again: the principal's last decision is reused.
     group.bench_function("100_policies", |b| {
         b.iter(|| black_box(cedar.decide(black_box(&principal), black_box(&cedar_request))))
+    });
+    // Two routes in turn: every call evaluates the policies (entities and context are reused).
+    let mut flip = false;
+    group.bench_function("100_policies_evaluated", |b| {
+        b.iter(|| {
+            flip = !flip;
+            let request = if flip { &cedar_request } else { &other_request };
+            black_box(cedar.decide(black_box(&principal), black_box(request)))
+        })
     });
     group.finish();
 
     let local = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let routes = || Router::new().route(ROUTE, get(|| async { "ok" }));
+    let routes = || {
+        Router::new()
+            .route(ROUTE, get(|| async { "ok" }))
+            .route(OTHER_ROUTE, get(|| async { "ok" }))
+    };
     let authn_only = routes().layer(auth.layer());
     let role_check = routes()
         .layer(CognitoAuthz::require("admin"))
@@ -123,6 +144,26 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    // Two routes in turn: the principal's last decision never applies, the policies are
+    // evaluated on every request.
+    let mut flip = false;
+    group.bench_function("cedar_evaluated", |b| {
+        b.to_async(&local).iter(|| {
+            flip = !flip;
+            let uri = if flip {
+                "/tenants/bench/orders"
+            } else {
+                "/tenants/bench/invoices"
+            };
+            let mut req = request(&token);
+            *req.uri_mut() = uri.parse().unwrap();
+            let app = with_cedar.clone();
+            async move {
+                let r = app.oneshot(req).await.unwrap();
+                assert_eq!(r.status(), 200);
+            }
+        })
+    });
     group.finish();
     let _ = std::fs::remove_dir_all(folder);
 }

@@ -14,7 +14,8 @@
 //! `PATCH /admin/users/{username}/attributes`, `POST /admin/users/{username}/groups`,
 //! `DELETE /admin/users/{username}/groups/{group}`, `POST /admin/users/{username}/disable`,
 //! `POST /admin/users/{username}/enable`, `POST /admin/users/{username}/signout`,
-//! `PATCH /me/attributes`.
+//! `PATCH /me/attributes`; and, without a token, `GET /admin/openapi.json` (their OpenAPI
+//! document).
 //!
 //! Cognito is reached with the standard AWS provider chain (environment, profile, instance
 //! role); `[aws] endpoint_url` in the file or `AWS_ENDPOINT_URL` points it at an emulator such

@@ -36,6 +36,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .machine_client_ids([ACME_SYNC_CLIENT])
             .client_roles(ACME_SYNC_CLIENT, ["orders-sync"])
             .jwks_url(idp.jwks_url(ACME_POOL))
+            // Acme's pool is replicated to eu-west-1 (Cognito multi-Region replication); the
+            // replica's key endpoint is the fallback, here the same local issuer.
+            .replica_regions(["eu-west-1"])
+            .replica_jwks_url("eu-west-1", idp.jwks_url(ACME_POOL))
             .build()?,
         Tenant::builder("globex", GLOBEX_POOL)
             .client_id(GLOBEX_CLIENT)
@@ -79,6 +83,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         idp.mint(&idp.access_claims("us-east-1_Unknown99", ACME_CLIENT, "mallory", &["admin"]));
     // A client-credentials token: no user, `sub` = the app client, resource-server scopes.
     let machine = idp.mint(&idp.machine_claims(ACME_POOL, ACME_SYNC_CLIENT, &["orders/read"]));
+    // Signed in through the eu-west-1 replica while the primary region is down: a pool still on
+    // the original issuer names the replica's region.
+    let mut replica_claims = idp.access_claims(ACME_POOL, ACME_CLIENT, "dave", &["member"]);
+    replica_claims["iss"] = json!(format!(
+        "https://cognito-idp.eu-west-1.amazonaws.com/{ACME_POOL}"
+    ));
+    let from_replica = idp.mint(&replica_claims);
+    replica_claims["iss"] = json!(format!(
+        "https://cognito-idp.ap-south-1.amazonaws.com/{ACME_POOL}"
+    ));
+    let unreplicated_region = idp.mint(&replica_claims);
     let wrong_client = idp.mint(&idp.access_claims(ACME_POOL, GLOBEX_CLIENT, "alice", &["admin"]));
     // Bob edits his payload to claim the admin group; the signature no longer matches.
     let tampered = {
@@ -121,6 +136,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "/admin/ping",
             Some(&machine),
             403,
+        ),
+        (
+            "acme member signed in at the eu-west-1 replica reads /me",
+            "/me",
+            Some(&from_replica),
+            200,
+        ),
+        (
+            "token naming a region acme's pool is not replicated to",
+            "/me",
+            Some(&unreplicated_region),
+            401,
         ),
         (
             "acme member reads orders without the scope",

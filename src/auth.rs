@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::AuthConfig;
+use crate::claims::MAX_LEEWAY;
 use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
-use crate::layer::AuthLayer;
+use crate::layer::{AuthInner, AuthLayer};
 use crate::metrics::Metrics;
 use crate::principal::Principal;
 use crate::revocation::Revocations;
@@ -30,18 +30,9 @@ pub struct CognitoAuth {
     pub(crate) inner: Arc<AuthInner>,
 }
 
-pub(crate) struct AuthInner {
-    pub(crate) verifier: Verifier,
-    /// `None`: the default JSON answers ([`AuthError::to_response`]).
-    pub(crate) responder: Option<ErrorResponder>,
-}
-
 impl std::fmt::Debug for CognitoAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CognitoAuth")
-            .field("tenants", &self.inner.verifier.registry.len())
-            .field("resolver", &self.inner.verifier.resolver.is_some())
-            .finish_non_exhaustive()
+        self.inner.fmt(f)
     }
 }
 
@@ -51,26 +42,16 @@ impl CognitoAuth {
         CognitoAuthBuilder::default()
     }
 
-    /// Loads a TOML configuration file (format in the crate docs and README).
-    pub fn from_config_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
-        AuthConfig::from_file(path)?.into_builder()?.build()
-    }
-
-    /// Parses a TOML configuration.
-    pub fn from_config_str(toml: &str) -> Result<Self, ConfigError> {
-        AuthConfig::from_toml(toml)?.into_builder()?.build()
-    }
-
     /// The authentication layer: requests need a valid access token (401 otherwise) and get a
     /// [`Principal`] in their extensions. See [`AuthLayer`] for id tokens and optional mode.
     pub fn layer(&self) -> AuthLayer {
-        AuthLayer::new(self.clone())
+        AuthLayer::new(self.inner.clone())
     }
 
     /// For public routes that still want a principal when present: no token passes through
     /// without one; a token that is present but invalid is still refused with 401.
     pub fn optional_layer(&self) -> AuthLayer {
-        AuthLayer::new(self.clone()).optional()
+        AuthLayer::new(self.inner.clone()).optional()
     }
 
     /// Verifies an access token outside of HTTP.
@@ -204,15 +185,8 @@ impl CognitoAuth {
     pub fn tenants(&self) -> &TenantRegistry {
         &self.inner.verifier.registry
     }
-
-    /// The custom error responder, if one was set.
-    pub(crate) fn responder(&self) -> Option<&ErrorResponder> {
-        self.inner.responder.as_ref()
-    }
 }
 
-/// The largest clock-skew leeway accepted.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The longest verified-token cache lifetime accepted (Cognito's longest token lifetime).
 pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -3,7 +3,7 @@
 use aws_config::{BehaviorVersion, Region};
 pub use aws_sdk_cognitoidentityprovider::Client as CognitoClient;
 
-use crate::config::AwsSection;
+use crate::aws_section::AwsSection;
 #[cfg(any(feature = "admin", feature = "lambda"))]
 use crate::tenant::Tenant;
 

@@ -31,6 +31,7 @@
 //! jwks_url = "http://127.0.0.1:5000/us-east-1_AbCdEf123/.well-known/jwks.json"  # optional
 //! protected_attributes = ["custom:mfa_required", "custom:plan"]  # optional: admin-only
 //! machine_client_ids = ["5b2m1client0credentials0app"]  # optional: client-credentials callers
+//! replica_regions = ["eu-west-1"]  # optional: multi-Region replicas, key fallback order
 //! [tenant.roles]                # optional: role = [groups]
 //! admin = ["admin", "Administrators"]
 //! [tenant.client_roles]         # optional: "<machine client id>" = [roles]
@@ -69,13 +70,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::auth::CognitoAuthBuilder;
+use crate::auth::{CognitoAuth, CognitoAuthBuilder};
+pub use crate::aws_section::AwsSection;
 use crate::error::ConfigError;
 use crate::jwks::JwksConfig;
 use crate::tenant::{Tenant, TenantRegistry};
 use crate::verify::SelfServiceGuard;
 
-/// The parsed configuration file. Build a [`CognitoAuth`](crate::CognitoAuth) from it with
+/// The parsed configuration file. Build a [`CognitoAuth`] from it with
 /// [`AuthConfig::into_builder`] (to add a resolver or an error responder first) or directly with
 /// [`CognitoAuth::from_config_file`](crate::CognitoAuth::from_config_file).
 #[derive(Debug, Clone, Deserialize)]
@@ -162,18 +164,6 @@ pub struct CedarSection {
     pub schema: Option<std::path::PathBuf>,
     /// Reload the folder this often; a failed reload keeps the last good policies.
     pub reload_seconds: Option<u64>,
-}
-
-/// `[aws]`: where the Cognito Identity Provider API is. Region and credentials otherwise come
-/// from the standard AWS provider chain; `AWS_ENDPOINT_URL` in the environment also works.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct AwsSection {
-    /// Custom endpoint (an emulator such as moto: `http://127.0.0.1:5000`).
-    pub endpoint_url: Option<String>,
-    /// Region override.
-    pub region: Option<String>,
 }
 
 /// `[admin]`: the admin and self-service routes.
@@ -381,6 +371,12 @@ pub struct TenantSection {
     /// `"<machine client id>" = [roles]`.
     #[serde(default)]
     pub client_roles: BTreeMap<String, Vec<String>>,
+    /// Regions holding replicas of the pool (multi-Region replication), in fallback order.
+    #[serde(default)]
+    pub replica_regions: Vec<String>,
+    /// `"<replica region>" = "<JWKS URL>"` overrides (emulators, tests).
+    #[serde(default)]
+    pub replica_jwks_urls: BTreeMap<String, String>,
     /// Admin-only user attributes.
     #[serde(default)]
     pub protected_attributes: Vec<String>,
@@ -446,6 +442,10 @@ impl AuthConfig {
                 builder = builder.machine_client_ids(t.machine_client_ids);
                 for (client, roles) in t.client_roles {
                     builder = builder.client_roles(client, roles);
+                }
+                builder = builder.replica_regions(t.replica_regions);
+                for (region, url) in t.replica_jwks_urls {
+                    builder = builder.replica_jwks_url(region, url);
                 }
                 builder.build_at(&format!("tenant[{i}]"))
             })
@@ -515,6 +515,19 @@ impl AuthConfig {
     /// `[triggers]` sections used by admin operations and triggers).
     pub fn to_builder(&self) -> Result<CognitoAuthBuilder, ConfigError> {
         self.clone().into_builder()
+    }
+}
+
+// Here rather than in auth.rs: the configuration builds on the builder, not the reverse.
+impl CognitoAuth {
+    /// Loads a TOML configuration file (format in the crate docs and README).
+    pub fn from_config_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigError> {
+        AuthConfig::from_file(path)?.into_builder()?.build()
+    }
+
+    /// Parses a TOML configuration.
+    pub fn from_config_str(toml: &str) -> Result<Self, ConfigError> {
+        AuthConfig::from_toml(toml)?.into_builder()?.build()
     }
 }
 
@@ -714,6 +727,26 @@ client_ids = ["a", "b"]
         assert!(!off.metrics.tenant_label);
         let e = err(&format!("{GOOD}[metrics]\ntenant = false\n"));
         assert!(e.contains("unknown field `tenant`"), "{e}");
+    }
+
+    #[test]
+    fn replica_regions_and_their_key_urls_load() {
+        let config = AuthConfig::from_toml(&format!(
+            "{TENANT}replica_regions = ['eu-west-1', 'ap-south-1']\n[tenant.replica_jwks_urls]\n'ap-south-1' = 'http://127.0.0.1:9/keys'\n"
+        ))
+        .unwrap();
+        let auth = config.into_builder().unwrap().build().unwrap();
+        let tenant = auth.tenants().get_by_id("a").unwrap();
+        assert_eq!(tenant.replica_regions(), ["eu-west-1", "ap-south-1"]);
+        assert_eq!(tenant.replica_jwks_urls()[1], "http://127.0.0.1:9/keys");
+        let replica_iss = "https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_a";
+        assert!(auth.tenants().get_by_issuer(replica_iss).is_some());
+        let e = err(&format!("{TENANT}replica_regions = ['us-east-1']\n"));
+        assert!(e.contains("tenant[0].replica_regions"), "{e}");
+        let e = err(&format!(
+            "{TENANT}[tenant.replica_jwks_urls]\n'eu-west-1' = 'http://127.0.0.1:9/k'\n"
+        ));
+        assert!(e.contains("tenant[0].replica_jwks_urls.eu-west-1"), "{e}");
     }
 
     #[test]

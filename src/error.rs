@@ -19,7 +19,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-use crate::principal::TokenUse;
+use crate::claims::TokenUse;
 
 /// Why a request was not authenticated or not authorized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -251,6 +251,11 @@ impl AuthError {
 /// [`CognitoAuthBuilder::error_responder`](crate::CognitoAuthBuilder::error_responder) to change
 /// the body format; the layers of one [`CognitoAuth`](crate::CognitoAuth) all use it.
 pub type ErrorResponder = Arc<dyn Fn(&AuthError) -> Response<Bytes> + Send + Sync>;
+
+/// The responder of the [`CognitoAuth`](crate::CognitoAuth) that authenticated a request, so
+/// authorization layers answer in the same format.
+#[derive(Clone)]
+pub(crate) struct ResponderExt(pub(crate) ErrorResponder);
 
 /// Errors building a [`CognitoAuth`](crate::CognitoAuth) or loading its configuration.
 #[derive(Debug, thiserror::Error)]

@@ -24,6 +24,22 @@
 //! ```
 //!
 //! # Architecture
+//! The modules form layers. A module imports from its own layer and the layers below it, never
+//! from above, and never in a loop (`tests/module_layers.rs` checks both), bottom up:
+//!
+//! 0. vocabulary: [`error`], [`tenant`], [`metrics`], `claims`, `aws_section`
+//! 1. keys: [`jwks`]
+//! 2. verification and what it yields: [`principal`], [`revocation`], [`verify`], [`policy`]
+//! 3. tower layers: [`layer`]
+//! 4. AWS clients the configuration can build: `aws`, `catalog`
+//! 5. the builder and the configuration file: `auth` ([`CognitoAuth`]), [`config`]
+//! 6. features built on a `CognitoAuth` or the configuration: `admin`, `cedar`, `explain`,
+//!    `lambda`, `lifecycle`, `testing`
+//!
+//! The private `claims` ([`TokenUse`], [`MAX_LEEWAY`]) and `aws_section`
+//! ([`config::AwsSection`]) hold what lower layers need of a higher module; their public paths
+//! stay where they were.
+//!
 //! - [`tenant`]: which pool a token's `iss` belongs to ([`TenantRegistry`], [`TenantResolver`]);
 //!   an unknown issuer is refused without any network request.
 //! - [`jwks`]: each pool's keys ([`JwksCache`]): lazy fetch, refresh, cooldown, single flight,
@@ -60,6 +76,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod aws_section;
+mod claims;
 pub mod config;
 pub mod error;
 pub mod jwks;
@@ -88,7 +106,8 @@ pub mod lifecycle;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
-pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_LEEWAY, MAX_TOKEN_CACHE_TTL};
+pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_TOKEN_CACHE_TTL};
+pub use claims::MAX_LEEWAY;
 pub use config::AuthConfig;
 pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart, TenantChangeError};
 pub use jwks::{FetchError, JwksCache, JwksConfig};

@@ -5,24 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-/// What a Cognito token is for, from its `token_use` claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenUse {
-    /// An access token (`token_use = "access"`): what APIs should accept.
-    Access,
-    /// An id token (`token_use = "id"`): identity for the client; accepted only where configured.
-    Id,
-}
-
-impl fmt::Display for TokenUse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TokenUse::Access => "access",
-            TokenUse::Id => "id",
-        })
-    }
-}
+pub use crate::claims::TokenUse;
 
 /// Who the caller is: a user signed in to the tenant's pool, or an app client calling on its
 /// own behalf (the OAuth client-credentials grant, from one of the tenant's
@@ -106,7 +89,26 @@ pub(crate) struct PrincipalData {
     /// The decision counters of the tenant, in the principal so that the warm path counts
     /// without a lookup; `None` for a principal made outside a `CognitoAuth`.
     metrics: Option<crate::metrics::TenantMetrics>,
+    /// What the Cedar layer derives from this principal (entities, context), built on its first
+    /// request and reused while the verified-token cache holds the principal.
+    #[cfg(feature = "cedar")]
+    derived: DerivedSlot,
 }
+
+/// A once-filled slot for data derived from a principal; not part of the principal's equality.
+#[cfg(feature = "cedar")]
+#[derive(Default)]
+pub(crate) struct DerivedSlot(std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>);
+
+#[cfg(feature = "cedar")]
+impl PartialEq for DerivedSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[cfg(feature = "cedar")]
+impl Eq for DerivedSlot {}
 
 /// The verified claims a principal is made of.
 pub(crate) struct PrincipalClaims<'a, G> {
@@ -185,6 +187,8 @@ impl PrincipalData {
             expires_at: c.expires_at,
             issued_at: c.issued_at,
             metrics: None,
+            #[cfg(feature = "cedar")]
+            derived: DerivedSlot::default(),
         }
     }
 
@@ -205,6 +209,12 @@ impl Principal {
 
     pub(crate) fn metrics(&self) -> Option<&crate::metrics::TenantMetrics> {
         self.0.metrics.as_ref()
+    }
+
+    /// The slot for what the Cedar layer derives from this principal (see `cedar::prepared`).
+    #[cfg(feature = "cedar")]
+    pub(crate) fn derived(&self) -> &std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>> {
+        &self.0.derived.0
     }
 
     /// The tenant id (from the tenant registry, not from the token).
@@ -390,8 +400,7 @@ mod extract {
     use http::request::Parts;
 
     use super::Principal;
-    use crate::error::{AuthError, ErrorResponder};
-    use crate::layer::ResponderExt;
+    use crate::error::{AuthError, ErrorResponder, ResponderExt};
 
     /// Rejection of the [`Principal`] extractor: no authentication layer attached one. Answers
     /// 401 in the format of the `CognitoAuth` whose layer saw the request, if any.

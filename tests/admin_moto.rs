@@ -9,6 +9,7 @@
 #![cfg(feature = "admin")]
 
 mod moto;
+mod openapi_contract;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -419,7 +420,7 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(path);
+    let mut request = Request::builder().method(method.clone()).uri(path);
     if let Some(token) = token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
@@ -436,9 +437,12 @@ async fn call(
         .await
         .expect("infallible");
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .expect("body");
+    // Every answer of a real Cognito must be one the OpenAPI document promises.
+    openapi_contract::assert_documented(&method, path, status, &headers, &bytes);
     let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, value)
 }

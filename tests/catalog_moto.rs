@@ -82,7 +82,7 @@ fn entry(tenant_id: &str, user_pool_id: &str) -> CatalogEntry {
         client_ids: vec![format!("{tenant_id}-client")],
         roles: BTreeMap::new(),
         protected_attributes: vec!["custom:plan".into()],
-        jwks_url: None,
+        ..CatalogEntry::new(tenant_id, user_pool_id)
     }
 }
 
@@ -239,6 +239,7 @@ fn pool_entry(moto: &Moto, tenant_id: &str, pool: &Pool) -> CatalogEntry {
         roles: [("admin".to_owned(), vec!["admin".to_owned()])].into(),
         protected_attributes: vec!["custom:plan".into()],
         jwks_url: Some(moto.jwks_url(&pool.id)),
+        ..CatalogEntry::new(tenant_id, &pool.id)
     }
 }
 
@@ -377,6 +378,48 @@ async fn put_get_list_remove_round_trip() {
     // Its pool and id are free again, for anyone.
     catalog.put(&entry("acme", &pool_id())).await.unwrap();
     catalog.put(&entry("initech", &pool_a)).await.unwrap();
+}
+
+/// A catalog tenant can declare what a `[[tenant]]` can: machine clients with their roles and
+/// replica regions; a running resolver honours them.
+#[cfg(feature = "test-util")]
+#[tokio::test]
+async fn catalog_tenants_declare_machine_clients_and_replica_regions() {
+    use cognito_authz::testing::LocalIssuer;
+    use cognito_authz::{AuthError, CognitoAuth, PrincipalKind};
+
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let idp = LocalIssuer::start().await.unwrap();
+    let pool = pool_id();
+    let entry = CatalogEntry {
+        jwks_url: Some(idp.jwks_url(&pool)),
+        machine_client_ids: vec!["orders-sync".into()],
+        client_roles: [("orders-sync".to_owned(), vec!["sync".to_owned()])].into(),
+        replica_regions: vec!["eu-west-1".into()],
+        replica_jwks_urls: [("eu-west-1".to_owned(), idp.jwks_url(&pool))].into(),
+        ..entry("acme", &pool)
+    };
+    catalog.put(&entry).await.unwrap();
+    assert_eq!(catalog.get_by_pool(&pool).await.unwrap(), Some(entry));
+
+    let auth = CognitoAuth::builder().resolver(catalog).build().unwrap();
+    let machine = idp.mint(&idp.machine_claims(&pool, "orders-sync", &["orders/read"]));
+    let principal = auth.verify(&machine).await.unwrap();
+    assert_eq!(principal.kind(), PrincipalKind::Machine);
+    assert!(principal.has_role("sync"));
+
+    let mut claims = idp.access_claims(&pool, "acme-client", "alice", &[]);
+    claims["iss"] = format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}").into();
+    assert_eq!(
+        auth.verify(&idp.mint(&claims)).await.unwrap().username(),
+        "alice"
+    );
+    claims["iss"] = format!("https://cognito-idp.ap-south-1.amazonaws.com/{pool}").into();
+    assert_eq!(
+        auth.verify(&idp.mint(&claims)).await.unwrap_err(),
+        AuthError::UnknownIssuer
+    );
 }
 
 #[tokio::test]

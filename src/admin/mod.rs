@@ -22,6 +22,8 @@
 //! - [`self_service_router`] / [`AdminApi::self_service_router`]: `PATCH /me/attributes` for
 //!   any signed-in user, limited to the self-service attributes.
 //! - [`TenantAdmin`] and [`SelfService`]: the same operations without HTTP.
+//! - [`OPENAPI_JSON`]: the OpenAPI 3.1 document of these routes (`docs/admin-openapi.json`),
+//!   served by [`AdminApi::admin_router`] at `GET /admin/openapi.json` without a token.
 //!
 //! # Rules
 //! - **Own tenant only.** The tenant is looked up by the principal's tenant id, and must own
@@ -95,6 +97,7 @@
 
 mod audit;
 mod error;
+mod openapi;
 mod ops;
 mod router;
 
@@ -104,6 +107,7 @@ use std::sync::Arc;
 
 pub use audit::{AUDIT_TARGET, Action};
 pub use error::AdminError;
+pub use openapi::OPENAPI_JSON;
 pub use ops::{
     ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, ListUsersQuery, MfaPreference, MfaSetting,
     MfaStatus, SelfService, TenantAdmin, User, UserPage,
@@ -163,6 +167,18 @@ pub trait TenantLookup: Send + Sync + 'static {
     /// The tenant with this id, `Ok(None)` if there is none, or an error if the store could not
     /// be asked (the request then gets 503).
     fn tenant<'a>(&'a self, id: &'a str) -> TenantLookupFuture<'a>;
+}
+
+/// The admin routes find a catalog tenant by the principal's tenant id.
+#[cfg(feature = "dynamodb")]
+impl TenantLookup for crate::catalog::DynamoDbCatalog {
+    fn tenant<'a>(&'a self, id: &'a str) -> TenantLookupFuture<'a> {
+        Box::pin(async move {
+            let found = self.find_by_tenant(id).await;
+            self.refused_as_unknown(found)
+                .map(|found| found.map(|(_, tenant)| Arc::new(tenant)))
+        })
+    }
 }
 
 /// Admin operations and routes for a service: the authenticator, the Cognito client, the

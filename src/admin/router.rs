@@ -10,9 +10,9 @@ use axum::extract::{
 };
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
 use axum::{Json, Router};
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{Action, Event};
@@ -25,6 +25,94 @@ use crate::principal::Principal;
 
 /// Request bodies are small JSON objects; anything larger is refused before parsing.
 const BODY_LIMIT: usize = 16 * 1024;
+
+/// One route of [`AdminApi::router`]. The router is built from [`ADMIN_ROUTES`] and
+/// [`SELF_SERVICE_ROUTES`], and the OpenAPI tests compare the committed document with the same
+/// lists, so a route cannot be added without documenting it.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteSpec {
+    pub(crate) method: Method,
+    /// The axum path template (`{param}` segments, as in OpenAPI).
+    pub(crate) path: &'static str,
+    /// The action audited for the route; it also picks the handler.
+    pub(crate) action: Action,
+}
+
+const fn route(method: Method, path: &'static str, action: Action) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        action,
+    }
+}
+
+/// The routes behind the admin role.
+pub(crate) static ADMIN_ROUTES: [RouteSpec; 9] = [
+    route(Method::GET, "/admin/users", Action::ListUsers),
+    route(Method::GET, "/admin/users/{username}", Action::GetUser),
+    route(
+        Method::PUT,
+        "/admin/users/{username}/mfa",
+        Action::SetMfaPreference,
+    ),
+    route(
+        Method::PATCH,
+        "/admin/users/{username}/attributes",
+        Action::UpdateAttributes,
+    ),
+    route(
+        Method::POST,
+        "/admin/users/{username}/groups",
+        Action::AddToGroup,
+    ),
+    route(
+        Method::DELETE,
+        "/admin/users/{username}/groups/{group}",
+        Action::RemoveFromGroup,
+    ),
+    route(
+        Method::POST,
+        "/admin/users/{username}/disable",
+        Action::DisableUser,
+    ),
+    route(
+        Method::POST,
+        "/admin/users/{username}/enable",
+        Action::EnableUser,
+    ),
+    route(
+        Method::POST,
+        "/admin/users/{username}/signout",
+        Action::GlobalSignOut,
+    ),
+];
+
+/// The routes for any signed-in user.
+pub(crate) static SELF_SERVICE_ROUTES: [RouteSpec; 1] = [route(
+    Method::PATCH,
+    "/me/attributes",
+    Action::UpdateOwnAttributes,
+)];
+
+impl RouteSpec {
+    /// The route's handler, for its method only.
+    fn endpoint(&self) -> MethodRouter<AdminApi> {
+        let method = MethodFilter::try_from(self.method.clone())
+            .expect("the route table uses standard methods");
+        match self.action {
+            Action::ListUsers => on(method, list_users),
+            Action::GetUser => on(method, get_user),
+            Action::SetMfaPreference => on(method, set_mfa),
+            Action::UpdateAttributes => on(method, update_attributes),
+            Action::AddToGroup => on(method, add_to_group),
+            Action::RemoveFromGroup => on(method, remove_from_group),
+            Action::DisableUser => user_command_route(method, UserCommand::Disable),
+            Action::EnableUser => user_command_route(method, UserCommand::Enable),
+            Action::GlobalSignOut => user_command_route(method, UserCommand::SignOut),
+            Action::UpdateOwnAttributes => on(method, update_own_attributes),
+        }
+    }
+}
 
 /// Response extension: this attempt has been audited already (by the operation or by an
 /// inner middleware), so outer middlewares must not log it again.
@@ -64,20 +152,20 @@ fn respond<T: Serialize>(result: Result<T, AdminError>) -> Response {
 
 /// What a successful change answers.
 #[derive(Serialize)]
-struct Done<'a> {
-    username: &'a str,
-    action: &'static str,
+pub(super) struct Done<'a> {
+    pub(super) username: &'a str,
+    pub(super) action: &'static str,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AttributesBody {
+pub(super) struct AttributesBody {
     attributes: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GroupBody {
+pub(super) struct GroupBody {
     group: String,
 }
 
@@ -306,8 +394,9 @@ async fn user_command(
     .await
 }
 
-fn user_command_route(command: UserCommand) -> MethodRouter<AdminApi> {
-    post(
+fn user_command_route(method: MethodFilter, command: UserCommand) -> MethodRouter<AdminApi> {
+    on(
+        method,
         move |State(api): State<AdminApi>, principal: Principal, Path(target): Path<String>| {
             user_command(command, api, principal, target)
         },
@@ -470,57 +559,20 @@ impl AdminApi {
     ///
     /// Changes answer 200 `{"username": ..., "action": ...}`; reads answer the
     /// [`User`](super::User) or [`UserPage`](super::UserPage) as JSON.
+    ///
+    /// It also serves `GET /admin/openapi.json` without authentication: the OpenAPI 3.1
+    /// document of [`router`](Self::router) ([`OPENAPI_JSON`](super::OPENAPI_JSON)). Routes
+    /// authenticate one by one, so do not wrap this router in an authentication layer of your
+    /// own, or the document needs a token too.
     pub fn admin_router(&self) -> Router {
-        let role = || Policy::role(&*self.admin_role);
-        Router::new()
-            .route(
-                "/admin/users",
-                self.guard(get(list_users), Action::ListUsers, role()),
-            )
-            .route(
-                "/admin/users/{username}",
-                self.guard(get(get_user), Action::GetUser, role()),
-            )
-            .route(
-                "/admin/users/{username}/mfa",
-                self.guard(put(set_mfa), Action::SetMfaPreference, role()),
-            )
-            .route(
-                "/admin/users/{username}/attributes",
-                self.guard(patch(update_attributes), Action::UpdateAttributes, role()),
-            )
-            .route(
-                "/admin/users/{username}/groups",
-                self.guard(post(add_to_group), Action::AddToGroup, role()),
-            )
-            .route(
-                "/admin/users/{username}/groups/{group}",
-                self.guard(delete(remove_from_group), Action::RemoveFromGroup, role()),
-            )
-            .route(
-                "/admin/users/{username}/disable",
-                self.guard(
-                    user_command_route(UserCommand::Disable),
-                    Action::DisableUser,
-                    role(),
-                ),
-            )
-            .route(
-                "/admin/users/{username}/enable",
-                self.guard(
-                    user_command_route(UserCommand::Enable),
-                    Action::EnableUser,
-                    role(),
-                ),
-            )
-            .route(
-                "/admin/users/{username}/signout",
-                self.guard(
-                    user_command_route(UserCommand::SignOut),
-                    Action::GlobalSignOut,
-                    role(),
-                ),
-            )
+        // Served without authentication: the contract is public, like the routes' paths.
+        let router = Router::new().route(super::openapi::OPENAPI_PATH, get(super::openapi::serve));
+        ADMIN_ROUTES
+            .iter()
+            .fold(router, |router, spec| {
+                let policy = Policy::role(&*self.admin_role);
+                router.route(spec.path, self.guard(spec.endpoint(), spec.action, policy))
+            })
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
     }
@@ -532,15 +584,14 @@ impl AdminApi {
     /// 403 and nothing changed if any of them is not open to self-service (not in
     /// [`self_service_attributes`](Self::self_service_attributes), or protected).
     pub fn self_service_router(&self) -> Router {
-        Router::new()
-            .route(
-                "/me/attributes",
-                self.guard(
-                    patch(update_own_attributes),
-                    Action::UpdateOwnAttributes,
-                    Policy::user(),
-                ),
-            )
+        SELF_SERVICE_ROUTES
+            .iter()
+            .fold(Router::new(), |router, spec| {
+                router.route(
+                    spec.path,
+                    self.guard(spec.endpoint(), spec.action, Policy::user()),
+                )
+            })
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
     }

@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use super::item::{self, Item, ItemError};
 use super::{CatalogEntry, CatalogError};
-use crate::config::AwsSection;
+use crate::aws_section::AwsSection;
 use crate::tenant::{Issuer, ResolveError, ResolveFuture, Tenant, TenantResolver};
 
 /// The longest [`DynamoDbCatalog::ensure_table`] waits for a new table to become `ACTIVE`.
@@ -38,9 +38,8 @@ const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
 ///         user_pool_id: "us-east-1_AbCdEf123".into(),
 ///         region: "us-east-1".into(),
 ///         client_ids: vec!["3n4b5urk1ft4fl3mg5e62d9ado".into()],
-///         roles: Default::default(),
 ///         protected_attributes: vec!["custom:plan".into()],
-///         jwks_url: None,
+///         ..CatalogEntry::new("acme", "us-east-1_AbCdEf123")
 ///     })
 ///     .await?;
 /// // Tokens of that pool are now accepted by a service resolving through the same table.
@@ -432,7 +431,7 @@ impl DynamoDbCatalog {
         Ok(Some((entry, tenant)))
     }
 
-    async fn find_by_tenant(
+    pub(crate) async fn find_by_tenant(
         &self,
         tenant_id: &str,
     ) -> Result<Option<(CatalogEntry, Tenant)>, CatalogError> {
@@ -648,7 +647,7 @@ fn failed_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<[b
 impl DynamoDbCatalog {
     /// A refused item is answered as "no such tenant", with its reason logged (see the
     /// [module docs](super) for why it is not a store failure).
-    fn refused_as_unknown<T>(
+    pub(crate) fn refused_as_unknown<T>(
         &self,
         found: Result<Option<T>, CatalogError>,
     ) -> Result<Option<T>, ResolveError> {
@@ -679,18 +678,6 @@ impl TenantResolver for DynamoDbCatalog {
             let found = self.find_by_pool(issuer.user_pool_id).await;
             self.refused_as_unknown(found)
                 .map(|found| found.map(|(_, tenant)| tenant))
-        })
-    }
-}
-
-/// The admin routes find a catalog tenant by the principal's tenant id.
-#[cfg(feature = "admin")]
-impl crate::admin::TenantLookup for DynamoDbCatalog {
-    fn tenant<'a>(&'a self, id: &'a str) -> crate::admin::TenantLookupFuture<'a> {
-        Box::pin(async move {
-            let found = self.find_by_tenant(id).await;
-            self.refused_as_unknown(found)
-                .map(|found| found.map(|(_, tenant)| Arc::new(tenant)))
         })
     }
 }

@@ -22,10 +22,14 @@ const CLIENT_IDS: &str = "client_ids";
 const ROLES: &str = "roles";
 const PROTECTED_ATTRIBUTES: &str = "protected_attributes";
 const JWKS_URL: &str = "jwks_url";
+const MACHINE_CLIENT_IDS: &str = "machine_client_ids";
+const CLIENT_ROLES: &str = "client_roles";
+const REPLICA_REGIONS: &str = "replica_regions";
+const REPLICA_JWKS_URLS: &str = "replica_jwks_urls";
 /// The guard item's only attribute besides the key: the pool its tenant id belongs to.
 pub(crate) const OWNER_POOL_ID: &str = "owner_pool_id";
 
-const TENANT_ATTRIBUTES: [&str; 7] = [
+const TENANT_ATTRIBUTES: [&str; 11] = [
     KEY,
     TENANT_ID,
     REGION,
@@ -33,6 +37,10 @@ const TENANT_ATTRIBUTES: [&str; 7] = [
     ROLES,
     PROTECTED_ATTRIBUTES,
     JWKS_URL,
+    MACHINE_CLIENT_IDS,
+    CLIENT_ROLES,
+    REPLICA_REGIONS,
+    REPLICA_JWKS_URLS,
 ];
 
 /// Guard keys cannot collide with pool ids: `#` is never part of one.
@@ -170,6 +178,26 @@ fn strings(name: &str, value: &AttributeValue) -> Result<Vec<String>, ItemError>
     }
 }
 
+/// An optional list of strings; absent is empty.
+fn optional_strings(item: &Item, name: &str) -> Result<Vec<String>, ItemError> {
+    optional(item, name).map_or(Ok(Vec::new()), |value| strings(name, value))
+}
+
+/// An optional map `M` whose values are lists of strings; absent is empty.
+fn optional_string_lists(
+    item: &Item,
+    name: &str,
+) -> Result<BTreeMap<String, Vec<String>>, ItemError> {
+    match optional(item, name) {
+        None => Ok(BTreeMap::new()),
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .map(|(key, list)| Ok((key.clone(), strings(&format!("{name}.{key}"), list)?)))
+            .collect(),
+        Some(other) => Err(wrong_type(name, "M", other)),
+    }
+}
+
 /// The first attribute (by name, so the answer does not depend on hash order) that is not
 /// one of `known`.
 fn first_unknown(item: &Item, known: &[&str]) -> Option<String> {
@@ -188,31 +216,38 @@ pub(crate) fn parse_entry(item: &Item) -> Result<CatalogEntry, ItemError> {
         None => return Err(ItemError::Missing(CLIENT_IDS)),
         Some(value) => strings(CLIENT_IDS, value)?,
     };
-    let roles = match optional(item, ROLES) {
-        None => BTreeMap::new(),
-        Some(AttributeValue::M(map)) => map
-            .iter()
-            .map(|(role, groups)| Ok((role.clone(), strings(&format!("{ROLES}.{role}"), groups)?)))
-            .collect::<Result<_, ItemError>>()?,
-        Some(other) => return Err(wrong_type(ROLES, "M", other)),
-    };
-    let protected_attributes = match optional(item, PROTECTED_ATTRIBUTES) {
-        None => Vec::new(),
-        Some(value) => strings(PROTECTED_ATTRIBUTES, value)?,
-    };
     let jwks_url = match optional(item, JWKS_URL) {
         None => None,
         Some(AttributeValue::S(url)) => Some(url.clone()),
         Some(other) => return Err(wrong_type(JWKS_URL, "S", other)),
+    };
+    let replica_jwks_urls = match optional(item, REPLICA_JWKS_URLS) {
+        None => BTreeMap::new(),
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .map(|(region, url)| match url {
+                AttributeValue::S(url) => Ok((region.clone(), url.clone())),
+                other => Err(wrong_type(
+                    format!("{REPLICA_JWKS_URLS}.{region}"),
+                    "S",
+                    other,
+                )),
+            })
+            .collect::<Result<_, ItemError>>()?,
+        Some(other) => return Err(wrong_type(REPLICA_JWKS_URLS, "M", other)),
     };
     Ok(CatalogEntry {
         tenant_id: string(item, TENANT_ID)?,
         user_pool_id: string(item, KEY)?,
         region: string(item, REGION)?,
         client_ids,
-        roles,
-        protected_attributes,
+        roles: optional_string_lists(item, ROLES)?,
+        protected_attributes: optional_strings(item, PROTECTED_ATTRIBUTES)?,
         jwks_url,
+        machine_client_ids: optional_strings(item, MACHINE_CLIENT_IDS)?,
+        client_roles: optional_string_lists(item, CLIENT_ROLES)?,
+        replica_regions: optional_strings(item, REPLICA_REGIONS)?,
+        replica_jwks_urls,
     })
 }
 
@@ -254,16 +289,37 @@ pub(crate) fn to_item(entry: &CatalogEntry) -> Item {
             string_list(&entry.protected_attributes),
         ),
     ]);
+    let string_lists = |map: &BTreeMap<String, Vec<String>>| {
+        AttributeValue::M(
+            map.iter()
+                .map(|(key, list)| (key.clone(), string_list(list)))
+                .collect(),
+        )
+    };
     if !entry.roles.is_empty() {
-        let roles = entry
-            .roles
-            .iter()
-            .map(|(role, groups)| (role.clone(), string_list(groups)))
-            .collect();
-        item.insert(ROLES.to_owned(), AttributeValue::M(roles));
+        item.insert(ROLES.to_owned(), string_lists(&entry.roles));
     }
     if let Some(url) = &entry.jwks_url {
         item.insert(JWKS_URL.to_owned(), AttributeValue::S(url.clone()));
+    }
+    if !entry.machine_client_ids.is_empty() {
+        let clients = string_list(&entry.machine_client_ids);
+        item.insert(MACHINE_CLIENT_IDS.to_owned(), clients);
+    }
+    if !entry.client_roles.is_empty() {
+        item.insert(CLIENT_ROLES.to_owned(), string_lists(&entry.client_roles));
+    }
+    if !entry.replica_regions.is_empty() {
+        let regions = string_list(&entry.replica_regions);
+        item.insert(REPLICA_REGIONS.to_owned(), regions);
+    }
+    if !entry.replica_jwks_urls.is_empty() {
+        let urls = entry
+            .replica_jwks_urls
+            .iter()
+            .map(|(region, url)| (region.clone(), AttributeValue::S(url.clone())))
+            .collect();
+        item.insert(REPLICA_JWKS_URLS.to_owned(), AttributeValue::M(urls));
     }
     item
 }
@@ -280,268 +336,5 @@ pub(crate) fn guard_item(tenant_id: &str, user_pool_id: &str) -> Item {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn s(v: &str) -> AttributeValue {
-        AttributeValue::S(v.to_owned())
-    }
-
-    fn l(values: &[&str]) -> AttributeValue {
-        AttributeValue::L(values.iter().map(|v| s(v)).collect())
-    }
-
-    fn good() -> Item {
-        Item::from([
-            (KEY.to_owned(), s("us-east-1_AbC123")),
-            (TENANT_ID.to_owned(), s("acme")),
-            (REGION.to_owned(), s("us-east-1")),
-            (CLIENT_IDS.to_owned(), l(&["client-a", "client-b"])),
-            (
-                ROLES.to_owned(),
-                AttributeValue::M(HashMap::from([(
-                    "admin".to_owned(),
-                    l(&["admin", "Administrators"]),
-                )])),
-            ),
-            (PROTECTED_ATTRIBUTES.to_owned(), l(&["custom:plan"])),
-            (
-                JWKS_URL.to_owned(),
-                s("http://127.0.0.1:5000/us-east-1_AbC123/.well-known/jwks.json"),
-            ),
-        ])
-    }
-
-    fn with(name: &str, value: AttributeValue) -> Item {
-        let mut item = good();
-        item.insert(name.to_owned(), value);
-        item
-    }
-
-    fn without(name: &str) -> Item {
-        let mut item = good();
-        item.remove(name);
-        item
-    }
-
-    fn refused(item: &Item) -> ItemError {
-        match parse_tenant(item) {
-            Ok((entry, _)) => panic!("item accepted: {entry:?}"),
-            Err(err) => err,
-        }
-    }
-
-    #[test]
-    fn a_complete_item_becomes_the_tenant_it_describes() {
-        let (entry, tenant) = parse_tenant(&good()).unwrap();
-        assert_eq!(entry.tenant_id, "acme");
-        assert_eq!(entry.client_ids, ["client-a", "client-b"]);
-        assert_eq!(tenant.id(), "acme");
-        assert_eq!(tenant.user_pool_id(), "us-east-1_AbC123");
-        assert_eq!(tenant.client_ids(), ["client-a", "client-b"]);
-        assert!(tenant.is_protected_attribute("custom:plan"));
-        assert_eq!(
-            tenant.roles_for_groups(&["Administrators"]),
-            [std::sync::Arc::from("admin")]
-        );
-        assert!(tenant.roles_for_groups(&["unmapped"]).is_empty());
-        assert_eq!(
-            tenant.jwks_url(),
-            "http://127.0.0.1:5000/us-east-1_AbC123/.well-known/jwks.json"
-        );
-    }
-
-    #[test]
-    fn writing_then_reading_gives_the_same_entry() {
-        let (entry, _) = parse_tenant(&good()).unwrap();
-        assert_eq!(parse_entry(&to_item(&entry)).unwrap(), entry);
-        let minimal = CatalogEntry {
-            roles: BTreeMap::new(),
-            protected_attributes: Vec::new(),
-            jwks_url: None,
-            ..entry
-        };
-        assert_eq!(parse_entry(&to_item(&minimal)).unwrap(), minimal);
-    }
-
-    #[test]
-    fn optional_attributes_may_be_absent_or_null_and_sets_are_accepted() {
-        for name in [ROLES, PROTECTED_ATTRIBUTES, JWKS_URL] {
-            parse_tenant(&without(name)).unwrap();
-            parse_tenant(&with(name, AttributeValue::Null(true))).unwrap();
-        }
-        let item = with(CLIENT_IDS, AttributeValue::Ss(vec!["only".into()]));
-        assert_eq!(parse_tenant(&item).unwrap().1.client_ids(), ["only"]);
-    }
-
-    #[test]
-    fn every_required_attribute_is_named_when_missing() {
-        for name in [KEY, TENANT_ID, REGION, CLIENT_IDS] {
-            assert_eq!(refused(&without(name)), ItemError::Missing(name), "{name}");
-        }
-        // NULL is not a value for a required attribute.
-        assert_eq!(
-            refused(&with(TENANT_ID, AttributeValue::Null(true))),
-            ItemError::WrongType {
-                attribute: TENANT_ID.into(),
-                expected: "S",
-                found: "NULL"
-            }
-        );
-    }
-
-    #[test]
-    fn wrong_types_are_named_down_to_the_element() {
-        let cases = [
-            (
-                with(TENANT_ID, AttributeValue::N("7".into())),
-                TENANT_ID,
-                "N",
-            ),
-            (with(REGION, l(&["us-east-1"])), REGION, "L"),
-            (with(CLIENT_IDS, s("client-a")), CLIENT_IDS, "S"),
-            (
-                with(CLIENT_IDS, AttributeValue::Ns(vec!["1".into()])),
-                CLIENT_IDS,
-                "NS",
-            ),
-            (
-                with(
-                    CLIENT_IDS,
-                    AttributeValue::L(vec![s("a"), AttributeValue::Bool(true)]),
-                ),
-                "client_ids[1]",
-                "BOOL",
-            ),
-            (with(ROLES, l(&["admin"])), ROLES, "L"),
-            (
-                with(
-                    ROLES,
-                    AttributeValue::M(HashMap::from([("admin".into(), s("admin"))])),
-                ),
-                "roles.admin",
-                "S",
-            ),
-            (
-                with(PROTECTED_ATTRIBUTES, AttributeValue::M(HashMap::new())),
-                PROTECTED_ATTRIBUTES,
-                "M",
-            ),
-            (
-                with(JWKS_URL, AttributeValue::Bool(false)),
-                JWKS_URL,
-                "BOOL",
-            ),
-        ];
-        for (item, attribute, found) in cases {
-            match refused(&item) {
-                ItemError::WrongType {
-                    attribute: a,
-                    found: f,
-                    ..
-                } => assert_eq!((a.as_str(), f), (attribute, found)),
-                other => panic!("{attribute}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn unknown_attributes_are_refused_by_name() {
-        // The misspelling that would otherwise leave `custom:plan` writable by users.
-        let mut item = without(PROTECTED_ATTRIBUTES);
-        item.insert("protected_attribute".into(), l(&["custom:plan"]));
-        assert_eq!(
-            refused(&item),
-            ItemError::UnknownAttribute("protected_attribute".into())
-        );
-        assert_eq!(
-            refused(&with(OWNER_POOL_ID, s("us-east-1_AbC123"))),
-            ItemError::UnknownAttribute(OWNER_POOL_ID.into())
-        );
-        assert_eq!(
-            refused(&with("", s("x"))),
-            ItemError::UnknownAttribute(String::new())
-        );
-    }
-
-    #[test]
-    fn values_follow_the_config_file_rules() {
-        let invalid = |item: Item| match refused(&item) {
-            ItemError::Invalid { attribute, .. } => attribute,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(invalid(with(KEY, s("not-a-pool"))), "user_pool_id");
-        assert_eq!(invalid(with(KEY, s("tenant#acme"))), "user_pool_id");
-        assert_eq!(invalid(with(CLIENT_IDS, l(&[]))), "client_ids");
-        assert_eq!(invalid(with(CLIENT_IDS, l(&["a", ""]))), "client_ids");
-        assert_eq!(invalid(with(TENANT_ID, s(""))), "tenant_id");
-        assert_eq!(invalid(with(REGION, s("eu-west-1"))), "region");
-        assert_eq!(invalid(with(JWKS_URL, s("ftp://keys"))), "jwks_url");
-        assert_eq!(
-            invalid(with(
-                ROLES,
-                AttributeValue::M(HashMap::from([("admin".into(), l(&[]))]))
-            )),
-            "roles.admin"
-        );
-    }
-
-    #[test]
-    fn guard_items_name_their_pool_and_nothing_else() {
-        let guard = guard_item("acme", "us-east-1_AbC123");
-        assert_eq!(guard[KEY], s("tenant#acme"));
-        assert_eq!(parse_guard(&guard).unwrap(), "us-east-1_AbC123");
-        let mut extra = guard.clone();
-        extra.insert(TENANT_ID.into(), s("acme"));
-        assert_eq!(
-            parse_guard(&extra),
-            Err(ItemError::UnknownAttribute(TENANT_ID.into()))
-        );
-        let mut missing = guard;
-        missing.remove(OWNER_POOL_ID);
-        assert_eq!(
-            parse_guard(&missing),
-            Err(ItemError::Missing(OWNER_POOL_ID))
-        );
-        assert_eq!(guarded_tenant_id("tenant#acme"), Some("acme"));
-        assert_eq!(guarded_tenant_id("us-east-1_AbC123"), None);
-    }
-
-    fn any_value() -> impl Strategy<Value = AttributeValue> {
-        let leaf = prop_oneof![
-            ".{0,12}".prop_map(AttributeValue::S),
-            "[0-9]{1,3}".prop_map(AttributeValue::N),
-            any::<bool>().prop_map(AttributeValue::Bool),
-            any::<bool>().prop_map(AttributeValue::Null),
-            proptest::collection::vec(".{0,6}", 0..3).prop_map(AttributeValue::Ss),
-        ];
-        leaf.prop_recursive(3, 16, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(AttributeValue::L),
-                proptest::collection::hash_map(".{0,6}", inner, 0..3).prop_map(AttributeValue::M),
-            ]
-        })
-    }
-
-    proptest! {
-        /// Whatever a table holds, reading it answers (a tenant or a typed refusal) and never
-        /// panics; every name the reader knows is offered, so shapes near the real one occur.
-        #[test]
-        fn any_item_is_read_without_panicking(
-            attributes in proptest::collection::vec(
-                (prop_oneof![
-                    Just(KEY.to_owned()), Just(TENANT_ID.to_owned()), Just(REGION.to_owned()),
-                    Just(CLIENT_IDS.to_owned()), Just(ROLES.to_owned()),
-                    Just(PROTECTED_ATTRIBUTES.to_owned()), Just(JWKS_URL.to_owned()),
-                    Just(OWNER_POOL_ID.to_owned()), ".{0,8}",
-                ], any_value()),
-                0..9,
-            )
-        ) {
-            let item: Item = attributes.into_iter().collect();
-            let _ = parse_tenant(&item);
-            let _ = parse_guard(&item);
-        }
-    }
-}
+#[path = "item_tests.rs"]
+mod tests;

@@ -66,7 +66,7 @@ use crate::tenant::Tenant;
 ///     client_ids: vec!["3n4b5urk1ft4fl3mg5e62d9ado".into()],
 ///     roles: [("admin".to_owned(), vec!["admin".to_owned()])].into(),
 ///     protected_attributes: vec!["custom:plan".into()],
-///     jwks_url: None,
+///     ..CatalogEntry::new("acme", "us-east-1_AbCdEf123")
 /// };
 /// assert_eq!(entry.to_tenant()?.region(), "us-east-1");
 /// # Ok::<(), cognito_authz::ConfigError>(())
@@ -87,9 +87,39 @@ pub struct CatalogEntry {
     pub protected_attributes: Vec<String>,
     /// JWKS URL override (emulators, tests).
     pub jwks_url: Option<String>,
+    /// App clients whose client-credentials tokens are accepted as machine callers.
+    pub machine_client_ids: Vec<String>,
+    /// `"<machine client id>" = [roles]`.
+    pub client_roles: BTreeMap<String, Vec<String>>,
+    /// Regions holding replicas of the pool (multi-Region replication), in key fallback order.
+    pub replica_regions: Vec<String>,
+    /// `"<replica region>" = "<JWKS URL>"` overrides (emulators, tests).
+    pub replica_jwks_urls: BTreeMap<String, String>,
 }
 
 impl CatalogEntry {
+    /// An entry for pool `user_pool_id` with nothing else set: its region is the pool id's
+    /// prefix; add app clients before storing it.
+    pub fn new(tenant_id: impl Into<String>, user_pool_id: impl Into<String>) -> Self {
+        let user_pool_id = user_pool_id.into();
+        CatalogEntry {
+            tenant_id: tenant_id.into(),
+            region: user_pool_id
+                .split_once('_')
+                .map_or(user_pool_id.as_str(), |(region, _)| region)
+                .to_owned(),
+            user_pool_id,
+            client_ids: Vec::new(),
+            roles: BTreeMap::new(),
+            protected_attributes: Vec::new(),
+            jwks_url: None,
+            machine_client_ids: Vec::new(),
+            client_roles: BTreeMap::new(),
+            replica_regions: Vec::new(),
+            replica_jwks_urls: BTreeMap::new(),
+        }
+    }
+
     /// The tenant this entry describes, with the rules of a `[[tenant]]` in the configuration
     /// file, and the region checked against the pool id. Errors name the item attribute
     /// (`item.client_ids`).
@@ -105,6 +135,15 @@ impl CatalogEntry {
         }
         for (role, groups) in &self.roles {
             builder = builder.role(role.clone(), groups.iter().cloned());
+        }
+        builder = builder
+            .machine_client_ids(self.machine_client_ids.iter().cloned())
+            .replica_regions(self.replica_regions.iter().cloned());
+        for (client, roles) in &self.client_roles {
+            builder = builder.client_roles(client.clone(), roles.iter().cloned());
+        }
+        for (region, url) in &self.replica_jwks_urls {
+            builder = builder.replica_jwks_url(region.clone(), url.clone());
         }
         let tenant = builder.build_at("item")?;
         if tenant.region() != self.region {

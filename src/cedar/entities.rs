@@ -1,7 +1,7 @@
 //! From a verified [`Principal`] to Cedar entities and context, in Amazon Verified Permissions'
 //! convention for a Cognito identity source, plus the application's own resources.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
@@ -44,8 +44,13 @@ impl Names {
     }
 
     /// The principal, a member of `NS::UserGroup::"<userPoolId>|<group>"` for each
-    /// `cognito:groups` entry.
-    pub(crate) fn principal_entity(&self, principal: &Principal, uid: EntityUid) -> Entity {
+    /// `cognito:groups` entry, with the attribute `kind`: `"user"`, or `"machine"` for an app
+    /// client with a client-credentials token (whose `sub` is its client id, as AVP sees it).
+    pub(crate) fn principal_entity(
+        &self,
+        principal: &Principal,
+        uid: EntityUid,
+    ) -> Result<Entity, &'static str> {
         let pool = principal.user_pool_id();
         let parents: HashSet<EntityUid> = principal
             .groups()
@@ -56,7 +61,8 @@ impl Names {
                 )
             })
             .collect();
-        Entity::new_no_attrs(uid, parents)
+        let attrs = HashMap::from([("kind".to_owned(), string(principal.kind().as_str()))]);
+        Entity::new(uid, attrs, parents).map_err(|_| "the principal entity could not be built")
     }
 
     /// `NS::Action::"<METHOD> <route template>"`.
@@ -80,12 +86,12 @@ fn long(value: u64) -> RestrictedExpression {
     RestrictedExpression::new_long(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
-/// `context.token` (the verified claims, as AVP puts an access token's claims), plus
-/// `context.tenant`, `context.roles` and `context.path`.
-pub(crate) fn context(
+/// `context.token` (the verified claims, as AVP puts an access token's claims),
+/// `context.tenant` and `context.roles`: all of the context but `path`, the same for every
+/// request of a principal.
+pub(crate) fn fixed_context(
     principal: &Principal,
-    path: &[(String, String)],
-) -> Result<Context, &'static str> {
+) -> Result<[(String, RestrictedExpression); 3], &'static str> {
     let mut token = vec![
         ("sub".to_owned(), string(principal.subject())),
         ("username".to_owned(), string(principal.username())),
@@ -113,22 +119,26 @@ pub(crate) fn context(
     if let Some(origin_jti) = principal.origin_jti() {
         token.push(("origin_jti".to_owned(), string(origin_jti)));
     }
+    let token = RestrictedExpression::new_record(token)
+        .map_err(|_| "the request context could not be built")?;
+    Ok([
+        ("token".to_owned(), token),
+        ("tenant".to_owned(), string(principal.tenant())),
+        ("roles".to_owned(), strings(principal.roles())),
+    ])
+}
+
+/// The whole context: [`fixed_context`] plus `context.path`, the matched path parameters.
+pub(crate) fn context(
+    fixed: &[(String, RestrictedExpression); 3],
+    path: &[(String, String)],
+) -> Result<Context, &'static str> {
+    let invalid = |_| "the request context could not be built";
     let params = path
         .iter()
         .map(|(name, value)| (name.clone(), string(value)));
-    let invalid = |_| "the request context could not be built";
-    let pairs = [
-        (
-            "token".to_owned(),
-            RestrictedExpression::new_record(token).map_err(invalid)?,
-        ),
-        ("tenant".to_owned(), string(principal.tenant())),
-        ("roles".to_owned(), strings(principal.roles())),
-        (
-            "path".to_owned(),
-            RestrictedExpression::new_record(params).map_err(invalid)?,
-        ),
-    ];
+    let path = RestrictedExpression::new_record(params).map_err(invalid)?;
+    let pairs = fixed.iter().cloned().chain([("path".to_owned(), path)]);
     Context::from_pairs(pairs).map_err(|_| "the request context could not be built")
 }
 

@@ -4,7 +4,9 @@
 //!
 //! For each request the layer asks Cedar whether
 //! - the **principal** `NS::User::"<userPoolId>|<sub>"`, a member of
-//!   `NS::UserGroup::"<userPoolId>|<group>"` for each `cognito:groups` entry,
+//!   `NS::UserGroup::"<userPoolId>|<group>"` for each `cognito:groups` entry, with the attribute
+//!   `kind`: `"user"`, or `"machine"` for an app client with a client-credentials token (whose
+//!   `sub` is its client id),
 //! - may perform the **action** `NS::Action::"<METHOD> <route template>"` (the matched route,
 //!   for example `"GET /tenants/{tenant}/orders"`, never the raw path),
 //! - on the **resource** `NS::Application::"NS"` (or what an [`EntityProvider`] loads),
@@ -21,6 +23,11 @@
 //! request is refused. An optional `.cedarschema` validates every file at load; a bad file fails
 //! the load naming the file and line. [`Cedar::reload`] (and `reload_seconds`) load the folder
 //! again; a failed reload keeps the last good policies.
+//!
+//! A principal's entities and the token part of its context are built on its first request
+//! and kept on the principal while the verified-token cache keeps it, with its last context and
+//! its last decision on the application resource (a decision depends only on the principal, the
+//! request and the policies; a reload is never answered from an older load).
 //!
 //! Fail closed: no permit, a forbid, an evaluation error in any policy, no policies for the
 //! tenant, no matched route or a failed [`EntityProvider`] is 403 `insufficient_scope`, logged
@@ -44,6 +51,7 @@
 
 mod entities;
 mod layer;
+mod prepared;
 mod store;
 
 pub use cedar_policy;
@@ -61,6 +69,7 @@ use crate::config::AuthConfig;
 use crate::error::ConfigError;
 use crate::principal::Principal;
 use entities::Names;
+use prepared::Prepared;
 use store::PolicyStore;
 
 /// The Cedar engine: namespace, policy store and optional entity provider. Cloning is one
@@ -71,6 +80,8 @@ pub struct Cedar {
 }
 
 struct Engine {
+    /// Tells this engine's entities from another's in a principal's slot.
+    id: u64,
     names: Names,
     store: Arc<PolicyStore>,
     provider: Option<Arc<dyn EntityProvider>>,
@@ -301,40 +312,54 @@ impl Cedar {
         resource: Option<Resource>,
     ) -> Decision {
         let names = &self.inner.names;
-        let action_id = request.action();
         let snapshot = self.inner.store.current();
         let Some(policies) = snapshot.for_tenant(principal.tenant()) else {
-            return Decision::refused(Outcome::NoPolicies, action_id);
+            return Decision::refused(Outcome::NoPolicies, request.action());
         };
-        let principal_uid = names.principal_uid(principal);
-        let principal_entity = names.principal_entity(principal, principal_uid.clone());
+        let Ok(prepared) = Prepared::of(self.inner.id, names, principal) else {
+            return Decision::refused(Outcome::InvalidRequest, request.action());
+        };
+        // Only a decision on the application is remembered: an entity provider's entities are
+        // data the decision depends on.
+        let on_application = resource.is_none();
+        if on_application && let Some(decision) = prepared.remembered(snapshot.generation, request)
+        {
+            return decision;
+        }
         let (resource_uid, provided) = match resource {
             Some(resource) => (resource.uid, resource.entities),
             None => (names.application.clone(), Vec::new()),
         };
-        let provided = provided
-            .into_iter()
-            .filter(|entity| entity.uid() != principal_uid);
-        let Ok(entities) =
-            Entities::from_entities(std::iter::once(principal_entity).chain(provided), None)
-        else {
-            return Decision::refused(Outcome::InvalidRequest, action_id);
+        let with_provided;
+        let entities = if provided.is_empty() {
+            &prepared.entities
+        } else {
+            let provided = provided
+                .into_iter()
+                .filter(|entity| entity.uid() != prepared.uid);
+            let all = std::iter::once(prepared.entity.clone()).chain(provided);
+            let Ok(entities) = Entities::from_entities(all, None) else {
+                return Decision::refused(Outcome::InvalidRequest, request.action());
+            };
+            with_provided = entities;
+            &with_provided
         };
-        let Ok(context) = entities::context(principal, &request.path) else {
-            return Decision::refused(Outcome::InvalidRequest, action_id);
+        let Ok(context) = prepared.context(&request.path) else {
+            return Decision::refused(Outcome::InvalidRequest, request.action());
         };
         let action = names.action(&request.method, &request.route);
         let policies = policies.for_action(&action);
         // No schema here: the schema checks the policies at load; requests carry whatever
         // path parameters their route has.
-        let Ok(cedar_request) = Request::new(principal_uid, action, resource_uid, context, None)
+        let Ok(cedar_request) =
+            Request::new(prepared.uid.clone(), action, resource_uid, context, None)
         else {
-            return Decision::refused(Outcome::InvalidRequest, action_id);
+            return Decision::refused(Outcome::InvalidRequest, request.action());
         };
         let response = self
             .inner
             .authorizer
-            .is_authorized(&cedar_request, policies, &entities);
+            .is_authorized(&cedar_request, policies, entities);
         let diagnostics = response.diagnostics();
         let errors: Vec<String> = diagnostics
             .errors()
@@ -356,12 +381,16 @@ impl Cedar {
         } else {
             Outcome::Forbidden
         };
-        Decision {
+        let decision = Decision {
             outcome,
-            action: action_id,
+            action: request.action(),
             policies,
             errors,
+        };
+        if on_application {
+            prepared.remember(snapshot.generation, request, &decision);
         }
+        decision
     }
 }
 
@@ -444,6 +473,7 @@ impl CedarBuilder {
         }
         Ok(Cedar {
             inner: Arc::new(Engine {
+                id: prepared::next_engine_id(),
                 names,
                 store,
                 provider: self.provider,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -146,6 +147,9 @@ impl ActionIndex {
 /// One complete load of the folder.
 #[derive(Default)]
 pub(crate) struct Snapshot {
+    /// Distinct for every load, so that a decision remembered under older policies is never
+    /// reused (see `prepared`).
+    pub(crate) generation: u64,
     common: Option<Arc<ActionIndex>>,
     /// `common` merged with each tenant's own file.
     tenants: HashMap<String, Arc<ActionIndex>>,
@@ -208,7 +212,12 @@ pub(crate) fn load(dir: &Path, schema: Option<&Path>) -> Result<Snapshot, Policy
         )),
         None => None,
     };
-    Ok(Snapshot { common, tenants })
+    static GENERATION: AtomicU64 = AtomicU64::new(1);
+    Ok(Snapshot {
+        generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+        common,
+        tenants,
+    })
 }
 
 fn read(path: &Path) -> Result<String, PolicyError> {

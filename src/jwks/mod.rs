@@ -1,7 +1,8 @@
 //! The key cache: each tenant's signing keys (JWKS), fetched lazily, refreshed, and protected
 //! against turning the service into an amplifier against the identity provider.
 //!
-//! Rules, per JWKS URL (one per user pool):
+//! Rules, per JWKS URL (one per user pool; a replicated pool's replica regions are fallbacks of
+//! its primary URL, tried in order within the same fetch when the primary's fails):
 //! - keys are fetched on first use (or by [`CognitoAuth::prefetch`](crate::CognitoAuth::prefetch));
 //! - a token with an unknown `kid` triggers a refetch, but fetches happen at most once per
 //!   [`cooldown`](JwksConfig::cooldown), and concurrent misses share one fetch (single flight);
@@ -16,6 +17,7 @@
 mod fetch;
 mod key;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -116,13 +118,27 @@ pub enum FetchError {
     NoUsableKeys,
 }
 
+impl FetchError {
+    /// The `result` label of [`JWKS_FETCHES_TOTAL`](crate::metrics::JWKS_FETCHES_TOTAL).
+    fn metric_label(&self) -> &'static str {
+        match self {
+            FetchError::Timeout => "timeout",
+            FetchError::Transport(_) => "transport",
+            FetchError::Status(_) => "status",
+            FetchError::TooLarge(_) => "too_large",
+            FetchError::InvalidJson => "invalid_json",
+            FetchError::NoUsableKeys => "no_usable_keys",
+        }
+    }
+}
+
 struct KeySet {
     keys: HashMap<String, Arc<VerifyingKey>>,
     fetched_at: Instant,
 }
 
 /// The keys of one JWKS URL.
-pub(crate) struct KeySlot {
+struct KeySlot {
     current: RwLock<Option<Arc<KeySet>>>,
     /// Held by the one task fetching; the others wait on it (single flight). Holds the time of
     /// the last attempt, for the cooldown.
@@ -170,8 +186,39 @@ async fn fetch_counted(
     let started = Instant::now();
     let result = fetch::fetch_jwks(http, url, config).await;
     let tenant = tenant_label.then_some(tenant_id);
-    crate::metrics::jwks_fetch(tenant, &result, started.elapsed());
+    let label = result
+        .as_ref()
+        .map_or_else(FetchError::metric_label, |_| "ok");
+    crate::metrics::jwks_fetch(tenant, label, started.elapsed());
     result
+}
+
+/// Fetches from `url`, then, while that fails, from each of `fallbacks` in turn (a replicated
+/// pool's replica regions). All of it is one attempt for the cooldown and single flight, so a
+/// primary outage costs each replica at most one fetch per cooldown. The primary's error is
+/// the one returned when every endpoint fails.
+async fn fetch_with_fallback(
+    http: &reqwest::Client,
+    config: &JwksConfig,
+    url: &str,
+    fallbacks: &[String],
+    tenant_id: &str,
+    tenant_label: bool,
+) -> Result<HashMap<String, Arc<VerifyingKey>>, FetchError> {
+    let primary = match fetch_counted(http, url, config, tenant_id, tenant_label).await {
+        Ok(keys) => return Ok(keys),
+        Err(err) => err,
+    };
+    for (i, fallback) in fallbacks.iter().enumerate() {
+        tracing::warn!(tenant = tenant_id, error = %primary, replica = i, "JWKS fetch failed; trying a replica region");
+        match fetch_counted(http, fallback, config, tenant_id, tenant_label).await {
+            Ok(keys) => return Ok(keys),
+            Err(err) => {
+                tracing::warn!(tenant = tenant_id, error = %err, replica = i, "replica JWKS fetch failed");
+            }
+        }
+    }
+    Err(primary)
 }
 
 /// Fetches with the slot's fetch lock held, recording the attempt for the cooldown. A failure
@@ -179,14 +226,14 @@ async fn fetch_counted(
 async fn fetch_into(
     http: &reqwest::Client,
     config: &JwksConfig,
-    url: &str,
+    (url, fallbacks): (&str, &[String]),
     tenant_id: &str,
     tenant_label: bool,
     slot: &KeySlot,
     last_attempt: &mut Option<Instant>,
 ) {
     *last_attempt = Some(Instant::now());
-    match fetch_counted(http, url, config, tenant_id, tenant_label).await {
+    match fetch_with_fallback(http, config, url, fallbacks, tenant_id, tenant_label).await {
         Ok(keys) => {
             tracing::debug!(tenant = tenant_id, keys = keys.len(), "JWKS fetched");
             slot.store(KeySet {
@@ -270,14 +317,22 @@ impl JwksCache {
 
     /// The slot of `tenant`'s JWKS URL. Looked up by URL once per tenant, then remembered by
     /// the tenant, so verification skips hashing the URL.
-    fn slot<'t>(&self, tenant: &'t Tenant) -> &'t Arc<KeySlot> {
-        tenant.key_slot.get_or_init(|| {
-            self.slots.get_with_by_ref(tenant.jwks_url(), || {
-                Arc::new(KeySlot {
-                    current: RwLock::new(None),
-                    fetching: Mutex::new(None),
-                    refreshing: AtomicBool::new(false),
-                })
+    fn slot(&self, tenant: &Tenant) -> Arc<KeySlot> {
+        let remembered = tenant
+            .key_slot
+            .get_or_init(|| self.slot_by_url(tenant.jwks_url()) as Arc<dyn Any + Send + Sync>);
+        // Only this function fills the tenant's slot, always with a `KeySlot`.
+        Arc::clone(remembered)
+            .downcast::<KeySlot>()
+            .unwrap_or_else(|_| self.slot_by_url(tenant.jwks_url()))
+    }
+
+    fn slot_by_url(&self, url: &str) -> Arc<KeySlot> {
+        self.slots.get_with_by_ref(url, || {
+            Arc::new(KeySlot {
+                current: RwLock::new(None),
+                fetching: Mutex::new(None),
+                refreshing: AtomicBool::new(false),
             })
         })
     }
@@ -298,7 +353,7 @@ impl JwksCache {
             }
             if age < self.config.max_key_age {
                 // Stale: answer with the held key now; a background task refreshes.
-                self.spawn_refresh(tenant, slot);
+                self.spawn_refresh(tenant, &slot);
                 return Ok(key.clone());
             }
             // Too old to serve: fetch now, like a miss.
@@ -317,10 +372,10 @@ impl JwksCache {
             fetch_into(
                 &self.http,
                 &self.config,
-                tenant.jwks_url(),
+                (tenant.jwks_url(), tenant.replica_jwks_urls()),
                 tenant.id(),
                 self.metrics_tenant_label,
-                slot,
+                &slot,
                 &mut last_attempt,
             )
             .await;
@@ -346,6 +401,7 @@ impl JwksCache {
         let http = self.http.clone();
         let config = self.config.clone();
         let url = tenant.jwks_url().to_owned();
+        let fallbacks = tenant.replica_jwks_urls().to_vec();
         let tenant_id = tenant.id_arc().clone();
         let tenant_label = self.metrics_tenant_label;
         let slot = slot.clone();
@@ -355,7 +411,8 @@ impl JwksCache {
             let mut last_attempt = slot.fetching.lock().await;
             if !cooling_down(&config, *last_attempt) {
                 let (id, label) = (&*tenant_id, tenant_label);
-                fetch_into(&http, &config, &url, id, label, &slot, &mut last_attempt).await;
+                let urls = (url.as_str(), fallbacks.as_slice());
+                fetch_into(&http, &config, urls, id, label, &slot, &mut last_attempt).await;
             }
         });
     }
@@ -399,10 +456,11 @@ impl JwksCache {
         let slot = self.slot(tenant);
         let mut last_attempt = slot.fetching.lock().await;
         *last_attempt = Some(Instant::now());
-        let keys = fetch_counted(
+        let keys = fetch_with_fallback(
             &self.http,
-            tenant.jwks_url(),
             &self.config,
+            tenant.jwks_url(),
+            tenant.replica_jwks_urls(),
             tenant.id(),
             self.metrics_tenant_label,
         )

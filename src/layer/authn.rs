@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::mem;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -12,15 +13,15 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
 
-use super::{ResponderExt, reject};
-use crate::auth::CognitoAuth;
+use super::{AuthInner, ResponderExt, reject};
 use crate::error::{AuthError, ErrorResponder};
 use crate::metrics::{Pending, TenantMetrics, mark_counted};
 use crate::principal::Principal;
 use crate::verify::{CacheLookup, TokenUses};
 
 /// Layer that authenticates requests with a Cognito bearer token; made by
-/// [`CognitoAuth::layer`] or [`CognitoAuth::optional_layer`].
+/// [`CognitoAuth::layer`](crate::CognitoAuth::layer) or
+/// [`CognitoAuth::optional_layer`](crate::CognitoAuth::optional_layer).
 ///
 /// A request with a valid token goes on with a [`Principal`] in its extensions. Otherwise the
 /// layer answers itself: 401 (`WWW-Authenticate: Bearer error="invalid_token"`) for missing or bad
@@ -49,13 +50,13 @@ use crate::verify::{CacheLookup, TokenUses};
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct AuthLayer {
-    auth: CognitoAuth,
+    auth: Arc<AuthInner>,
     optional: bool,
     uses: TokenUses,
 }
 
 impl AuthLayer {
-    pub(crate) fn new(auth: CognitoAuth) -> Self {
+    pub(crate) fn new(auth: Arc<AuthInner>) -> Self {
         AuthLayer {
             auth,
             optional: false,
@@ -160,7 +161,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let verifier = &self.layer.auth.inner.verifier;
+        let verifier = &self.layer.auth.verifier;
         let outcome = match bearer_token(req.headers()) {
             Ok(None) if self.layer.optional => Outcome::Pass(None),
             Ok(None) => Outcome::Reject(AuthError::MissingToken, None),
@@ -171,7 +172,7 @@ where
                 CacheLookup::Miss(slot) => Outcome::Verify(token.to_owned(), slot),
             },
         };
-        let responder = self.layer.auth.responder();
+        let responder = self.layer.auth.responder.as_ref();
         // Under another authentication layer (it attached a principal already), that one
         // counts the allowed request: one request, one decision.
         let nested = req.extensions().get::<Principal>().is_some();
@@ -208,7 +209,7 @@ where
                     reason = tracing::field::Empty,
                 );
                 let verify = async move {
-                    let verifier = &auth.inner.verifier;
+                    let verifier = &auth.verifier;
                     let mut tenant = None;
                     let result = verifier
                         .verify_uncached(&token, slot, uses, &mut tenant)

@@ -13,12 +13,26 @@ pub use authz::{AuthzService, CognitoAuthz, ResponseFuture as AuthzResponseFutur
 use bytes::Bytes;
 use http::Response;
 
+pub(crate) use crate::error::ResponderExt;
 use crate::error::{AuthError, ErrorResponder};
+use crate::verify::Verifier;
 
-/// The responder of the [`CognitoAuth`](crate::CognitoAuth) that authenticated a request, so
-/// authorization layers answer in the same format.
-#[derive(Clone)]
-pub(crate) struct ResponderExt(pub(crate) ErrorResponder);
+/// What the layers of one [`CognitoAuth`](crate::CognitoAuth) share; a `CognitoAuth` is a
+/// handle on it.
+pub(crate) struct AuthInner {
+    pub(crate) verifier: Verifier,
+    /// `None`: the default JSON answers ([`AuthError::to_response`]).
+    pub(crate) responder: Option<ErrorResponder>,
+}
+
+impl std::fmt::Debug for AuthInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoAuth")
+            .field("tenants", &self.verifier.registry.len())
+            .field("resolver", &self.verifier.resolver.is_some())
+            .finish_non_exhaustive()
+    }
+}
 
 pub(crate) fn reject<B: From<Bytes>>(
     responder: Option<&ErrorResponder>,

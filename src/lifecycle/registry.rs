@@ -17,107 +17,71 @@ use std::str::FromStr;
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table, value};
 
-use super::{LifecycleError, pool_region};
+use super::LifecycleError;
 use crate::catalog::{CatalogEntry, CatalogError, DynamoDbCatalog};
 use crate::config::{AuthConfig, TenantSection};
 
 /// A registered tenant: what the configuration file's `[[tenant]]` and a catalog item hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TenantEntry {
-    /// Tenant id.
-    pub tenant_id: String,
-    /// User pool id.
-    pub user_pool_id: String,
-    /// The pool's region.
-    pub region: String,
-    /// Accepted app client ids.
-    pub client_ids: Vec<String>,
-    /// `role = [groups]`.
-    pub roles: BTreeMap<String, Vec<String>>,
-    /// Admin-only attributes.
-    pub protected_attributes: Vec<String>,
-    /// JWKS URL override.
-    pub jwks_url: Option<String>,
-}
+/// One type for both places, so a tenant moves between them with nothing lost.
+pub type TenantEntry = CatalogEntry;
 
-impl TenantEntry {
-    /// An entry for pool `user_pool_id` (its region is taken from the id).
-    pub fn new(tenant_id: impl Into<String>, user_pool_id: impl Into<String>) -> Self {
-        let user_pool_id = user_pool_id.into();
-        TenantEntry {
-            tenant_id: tenant_id.into(),
-            region: pool_region(&user_pool_id).to_owned(),
-            user_pool_id,
-            client_ids: Vec::new(),
-            roles: BTreeMap::new(),
-            protected_attributes: Vec::new(),
-            jwks_url: None,
-        }
-    }
-
-    fn from_section(tenant: &TenantSection) -> Self {
-        TenantEntry {
-            client_ids: tenant.client_ids.clone(),
-            roles: tenant.roles.clone().unwrap_or_default(),
-            protected_attributes: tenant.protected_attributes.clone(),
-            jwks_url: tenant.jwks_url.clone(),
-            ..TenantEntry::new(&tenant.id, &tenant.user_pool_id)
-        }
-    }
-
-    /// The entry as a `[[tenant]]` table.
-    fn to_table(&self) -> Table {
-        let mut table = Table::new();
-        table
-            .decor_mut()
-            .set_prefix("\n# Added by `cognito-authz tenant create`.\n");
-        table["id"] = value(&self.tenant_id);
-        table["user_pool_id"] = value(&self.user_pool_id);
-        table["client_ids"] = value(strings(&self.client_ids));
-        if let Some(url) = &self.jwks_url {
-            table["jwks_url"] = value(url);
-        }
-        if !self.protected_attributes.is_empty() {
-            table["protected_attributes"] = value(strings(&self.protected_attributes));
-        }
-        if !self.roles.is_empty() {
-            let mut roles = Table::new();
-            for (role, groups) in &self.roles {
-                roles[role.as_str()] = value(strings(groups));
-            }
-            table["roles"] = Item::Table(roles);
-        }
-        table
+/// The `[[tenant]]` table `tenant` as an entry.
+fn entry_from_section(tenant: &TenantSection) -> TenantEntry {
+    TenantEntry {
+        client_ids: tenant.client_ids.clone(),
+        roles: tenant.roles.clone().unwrap_or_default(),
+        protected_attributes: tenant.protected_attributes.clone(),
+        jwks_url: tenant.jwks_url.clone(),
+        machine_client_ids: tenant.machine_client_ids.clone(),
+        client_roles: tenant.client_roles.clone(),
+        replica_regions: tenant.replica_regions.clone(),
+        replica_jwks_urls: tenant.replica_jwks_urls.clone(),
+        ..TenantEntry::new(&tenant.id, &tenant.user_pool_id)
     }
 }
 
-impl From<CatalogEntry> for TenantEntry {
-    fn from(entry: CatalogEntry) -> Self {
-        TenantEntry {
-            tenant_id: entry.tenant_id,
-            user_pool_id: entry.user_pool_id,
-            region: entry.region,
-            client_ids: entry.client_ids,
-            roles: entry.roles,
-            protected_attributes: entry.protected_attributes,
-            jwks_url: entry.jwks_url,
-        }
+/// `entry` as a `[[tenant]]` table (sub-tables after the plain keys, as TOML requires).
+fn entry_table(entry: &TenantEntry) -> Table {
+    let mut table = Table::new();
+    table
+        .decor_mut()
+        .set_prefix("\n# Added by `cognito-authz tenant create`.\n");
+    table["id"] = value(&entry.tenant_id);
+    table["user_pool_id"] = value(&entry.user_pool_id);
+    table["client_ids"] = value(strings(&entry.client_ids));
+    if let Some(url) = &entry.jwks_url {
+        table["jwks_url"] = value(url);
     }
-}
-
-impl From<TenantEntry> for CatalogEntry {
-    fn from(entry: TenantEntry) -> Self {
-        CatalogEntry {
-            tenant_id: entry.tenant_id,
-            user_pool_id: entry.user_pool_id,
-            region: entry.region,
-            client_ids: entry.client_ids,
-            roles: entry.roles,
-            protected_attributes: entry.protected_attributes,
-            jwks_url: entry.jwks_url,
-        }
+    if !entry.protected_attributes.is_empty() {
+        table["protected_attributes"] = value(strings(&entry.protected_attributes));
     }
+    if !entry.machine_client_ids.is_empty() {
+        table["machine_client_ids"] = value(strings(&entry.machine_client_ids));
+    }
+    if !entry.replica_regions.is_empty() {
+        table["replica_regions"] = value(strings(&entry.replica_regions));
+    }
+    let lists = |map: &BTreeMap<String, Vec<String>>| {
+        let mut sub = Table::new();
+        for (key, list) in map {
+            sub[key.as_str()] = value(strings(list));
+        }
+        Item::Table(sub)
+    };
+    if !entry.roles.is_empty() {
+        table["roles"] = lists(&entry.roles);
+    }
+    if !entry.client_roles.is_empty() {
+        table["client_roles"] = lists(&entry.client_roles);
+    }
+    if !entry.replica_jwks_urls.is_empty() {
+        let mut urls = Table::new();
+        for (region, url) in &entry.replica_jwks_urls {
+            urls[region.as_str()] = value(url);
+        }
+        table["replica_jwks_urls"] = Item::Table(urls);
+    }
+    table
 }
 
 fn strings(items: &[String]) -> Array {
@@ -218,17 +182,13 @@ impl Registry {
         match self {
             Registry::ConfigFile(path) => {
                 let config = AuthConfig::from_file(path)?;
-                Ok(config
-                    .tenants
-                    .iter()
-                    .map(TenantEntry::from_section)
-                    .collect())
+                Ok(config.tenants.iter().map(entry_from_section).collect())
             }
             Registry::Catalog(catalog) => {
                 if !catalog.table_exists().await? {
                     return Ok(Vec::new());
                 }
-                Ok(catalog.list().await?.into_iter().map(Into::into).collect())
+                Ok(catalog.list().await?)
             }
         }
     }
@@ -243,7 +203,7 @@ impl Registry {
                 if !catalog.table_exists().await? {
                     return Ok(None);
                 }
-                Ok(catalog.get_by_tenant(id).await?.map(Into::into))
+                Ok(catalog.get_by_tenant(id).await?)
             }
         }
     }
@@ -278,7 +238,7 @@ impl Registry {
             Registry::ConfigFile(_) => {
                 let mut doc = DocumentMut::new();
                 let mut tenants = ArrayOfTables::new();
-                tenants.push(entry.to_table());
+                tenants.push(entry_table(entry));
                 doc.insert("tenant", Item::ArrayOfTables(tenants));
                 Some(doc.to_string().trim_start().to_owned())
             }
@@ -305,7 +265,7 @@ async fn register_in_catalog(
             found: entry.user_pool_id.clone(),
         });
     }
-    match catalog.put(&entry.clone().into()).await {
+    match catalog.put(entry).await {
         Ok(()) => Ok(Registration::Added),
         // A guard left by a half-removed tenant, or a concurrent `tenant create`.
         Err(CatalogError::TenantIdTaken {
@@ -343,6 +303,20 @@ fn catalog_preview(table: &str, entry: &TenantEntry) -> String {
     }
     if let Some(url) = &entry.jwks_url {
         lines.push(format!("  jwks_url = {url:?}"));
+    }
+    if !entry.machine_client_ids.is_empty() {
+        let clients = list(&entry.machine_client_ids);
+        lines.push(format!("  machine_client_ids = {clients}"));
+    }
+    for (client, roles) in &entry.client_roles {
+        lines.push(format!("  client_roles.{client} = {}", list(roles)));
+    }
+    if !entry.replica_regions.is_empty() {
+        let regions = list(&entry.replica_regions);
+        lines.push(format!("  replica_regions = {regions}"));
+    }
+    for (region, url) in &entry.replica_jwks_urls {
+        lines.push(format!("  replica_jwks_urls.{region} = {url:?}"));
     }
     lines.join("\n")
 }
@@ -394,10 +368,10 @@ fn register_in_file(path: &Path, entry: &TenantEntry) -> Result<Registration, Li
     }
     let mut doc = read_document(path)?;
     match tenant_tables(&mut doc, path)? {
-        Some(tables) => tables.push(entry.to_table()),
+        Some(tables) => tables.push(entry_table(entry)),
         None => {
             let mut tables = ArrayOfTables::new();
-            tables.push(entry.to_table());
+            tables.push(entry_table(entry));
             doc.insert("tenant", Item::ArrayOfTables(tables));
         }
     }
@@ -413,7 +387,7 @@ fn remove_from_file(path: &Path, id: &str) -> Result<Option<TenantEntry>, Lifecy
     let Some(existing) = config.tenants.iter().find(|t| t.id == id) else {
         return Ok(None);
     };
-    let entry = TenantEntry::from_section(existing);
+    let entry = entry_from_section(existing);
     let mut doc = read_document(path)?;
     let Some(tables) = tenant_tables(&mut doc, path)? else {
         return Ok(None);
@@ -457,182 +431,5 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), LifecycleError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FILE: &str = "# Tenants of the demo.\n\
-        [self_service_guard] # scope guard on\n\
-        \n\
-        [[tenant]]\n\
-        id = \"acme\" # first customer\n\
-        user_pool_id = \"us-east-1_Acme1\"\n\
-        client_ids = [\"c1\"]\n\
-        \n\
-        [aws]\n\
-        endpoint_url = \"http://127.0.0.1:5000\" # moto\n";
-
-    fn temp_file(text: &str) -> (PathBuf, impl Drop) {
-        struct Remove(PathBuf);
-        impl Drop for Remove {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-        let dir = std::env::temp_dir().join(format!(
-            "cognito-authz-registry-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tenants.toml");
-        std::fs::write(&path, text).unwrap();
-        (path, Remove(dir))
-    }
-
-    fn rand_suffix() -> u64 {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    }
-
-    fn globex() -> TenantEntry {
-        let mut entry = TenantEntry::new("globex", "eu-west-1_Globex1");
-        entry.client_ids = vec!["g1".into()];
-        entry.protected_attributes = vec!["custom:mfa_required".into()];
-        entry.roles.insert("admin".into(), vec!["admin".into()]);
-        entry
-    }
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(future)
-    }
-
-    #[test]
-    fn register_appends_and_keeps_comments_and_layout() {
-        let (path, _guard) = temp_file(FILE);
-        let registry = Registry::ConfigFile(path.clone());
-        assert_eq!(
-            block_on(registry.register(&globex())).unwrap(),
-            Registration::Added
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        // The new table follows the last [[tenant]]; every other byte is as it was.
-        let start = text.find("\n# Added by").unwrap();
-        let end = text.find("\n[aws]").unwrap();
-        assert_eq!(
-            format!("{}{}", &text[..start], &text[end..]),
-            FILE,
-            "{text}"
-        );
-        assert!(
-            text[start..end].contains("[tenant.roles]\nadmin = [\"admin\"]"),
-            "{text}"
-        );
-        let config = AuthConfig::from_toml(&text).unwrap();
-        assert_eq!(config.tenants.len(), 2);
-        assert_eq!(config.tenants[1].user_pool_id, "eu-west-1_Globex1");
-        assert_eq!(
-            config.aws.endpoint_url.as_deref(),
-            Some("http://127.0.0.1:5000")
-        );
-        assert_eq!(
-            block_on(registry.find("globex")).unwrap(),
-            Some(globex()),
-            "reads back what it wrote"
-        );
-        // Same id, same pool: nothing changes.
-        assert_eq!(
-            block_on(registry.register(&globex())).unwrap(),
-            Registration::AlreadyRegistered
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
-    }
-
-    #[test]
-    fn register_refuses_an_id_with_another_pool_and_writes_nothing() {
-        let (path, _guard) = temp_file(FILE);
-        let registry = Registry::ConfigFile(path.clone());
-        let mut other = globex();
-        other.tenant_id = "acme".into();
-        let err = block_on(registry.register(&other)).unwrap_err();
-        assert!(
-            matches!(&err, LifecycleError::Conflict { registered, .. } if registered == "us-east-1_Acme1"),
-            "{err}"
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), FILE);
-    }
-
-    #[test]
-    fn register_refuses_an_entry_the_service_would_not_load() {
-        let (path, _guard) = temp_file(FILE);
-        let mut bad = globex();
-        bad.client_ids.clear();
-        let err = block_on(Registry::ConfigFile(path.clone()).register(&bad)).unwrap_err();
-        assert!(err.to_string().contains("client_ids"), "{err}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), FILE);
-        let dir_entries = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
-        assert_eq!(dir_entries, 1, "no temporary file left behind");
-    }
-
-    #[test]
-    fn remove_takes_out_only_that_tenant() {
-        let (path, _guard) = temp_file(FILE);
-        let registry = Registry::ConfigFile(path.clone());
-        block_on(registry.register(&globex())).unwrap();
-        let removed = block_on(registry.remove("globex")).unwrap();
-        assert_eq!(removed, Some(globex()));
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, FILE);
-        assert_eq!(block_on(registry.remove("globex")).unwrap(), None);
-        assert_eq!(
-            block_on(registry.remove("acme"))
-                .unwrap()
-                .unwrap()
-                .user_pool_id,
-            "us-east-1_Acme1"
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.contains("# Tenants of the demo.") && text.contains("# moto"),
-            "{text}"
-        );
-        assert!(!text.contains("[[tenant]]"), "{text}");
-    }
-
-    #[test]
-    fn a_catalog_preview_shows_the_item_it_would_put() {
-        let config = AuthConfig::from_toml(FILE).unwrap();
-        let registry = Registry::catalog(&"dynamodb:tenants".parse().unwrap(), &config);
-        assert_eq!(registry.describe(), "DynamoDB catalog table tenants");
-        assert!(registry.check_available().is_ok());
-        let mut entry = globex();
-        entry.jwks_url =
-            Some("http://127.0.0.1:5000/eu-west-1_Globex1/.well-known/jwks.json".into());
-        let preview = registry.preview(&entry).unwrap();
-        for line in [
-            "item in DynamoDB table tenants (created on demand if missing), with guard item tenant#globex:",
-            "  user_pool_id = \"eu-west-1_Globex1\"",
-            "  tenant_id = \"globex\"",
-            "  region = \"eu-west-1\"",
-            "  client_ids = [\"g1\"]",
-            "  roles.admin = [\"admin\"]",
-            "  protected_attributes = [\"custom:mfa_required\"]",
-            "  jwks_url = \"http://127.0.0.1:5000/eu-west-1_Globex1/.well-known/jwks.json\"",
-        ] {
-            assert!(preview.lines().any(|l| l == line), "{line}\n{preview}");
-        }
-    }
-
-    #[test]
-    fn entries_convert_to_catalog_entries_and_back() {
-        let mut entry = globex();
-        entry.jwks_url = Some("http://127.0.0.1:1/jwks.json".into());
-        let catalog: CatalogEntry = entry.clone().into();
-        assert_eq!(catalog.user_pool_id, "eu-west-1_Globex1");
-        assert_eq!(catalog.jwks_url, entry.jwks_url);
-        assert_eq!(TenantEntry::from(catalog), entry);
-    }
-}
+#[path = "registry_tests.rs"]
+mod tests;

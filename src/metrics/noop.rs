@@ -1,12 +1,11 @@
 //! Without feature `metrics`: the same calls, on zero-sized types, doing nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::Response;
 
 use crate::error::AuthError;
-use crate::jwks::FetchError;
-use crate::tenant::Tenant;
 
 pub(crate) struct Metrics;
 
@@ -20,7 +19,7 @@ impl Metrics {
         &TenantMetrics
     }
 
-    pub(crate) fn tenant(&self, _: &Tenant) -> TenantMetrics {
+    pub(crate) fn tenant(&self, _: &Arc<str>) -> TenantMetrics {
         TenantMetrics
     }
 
@@ -48,7 +47,7 @@ impl Pending {
     pub(crate) fn finish<B>(&mut self, _: Option<&mut Response<B>>) {}
 }
 
-pub(crate) fn jwks_fetch<T>(_: Option<&str>, _: &Result<T, FetchError>, _: Duration) {}
+pub(crate) fn jwks_fetch(_: Option<&str>, _: &'static str, _: Duration) {}
 
 #[cfg_attr(not(feature = "admin"), allow(dead_code))]
 pub(crate) fn admin_action(_: Option<&TenantMetrics>, _: &'static str, _: &'static str) {}

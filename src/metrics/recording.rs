@@ -13,8 +13,6 @@ use super::{
     TOKEN_CACHE_HITS_TOTAL, TOKEN_CACHE_MISSES_TOTAL, UNKNOWN_TENANT, outcome_of,
 };
 use crate::error::AuthError;
-use crate::jwks::FetchError;
-use crate::tenant::Tenant;
 
 /// The metrics of one [`CognitoAuth`](crate::CognitoAuth): its handles, taken on first use.
 pub(crate) struct Metrics {
@@ -47,11 +45,10 @@ impl Metrics {
 
     /// The handles of `tenant`, made on its first verification (not on the warm path: the
     /// principal carries them from then on).
-    pub(crate) fn tenant(&self, tenant: &Tenant) -> TenantMetrics {
+    pub(crate) fn tenant(&self, id: &Arc<str>) -> TenantMetrics {
         if !self.tenant_label {
             return self.unknown.clone();
         }
-        let id = tenant.id_arc();
         if let Some(found) = self
             .tenants
             .read()
@@ -250,17 +247,8 @@ impl Pending {
 }
 
 /// Counts one key-set fetch that reached the network. `tenant`: `None` with the tenant label
-/// off.
-pub(crate) fn jwks_fetch<T>(tenant: Option<&str>, result: &Result<T, FetchError>, took: Duration) {
-    let result = match result {
-        Ok(_) => "ok",
-        Err(FetchError::Timeout) => "timeout",
-        Err(FetchError::Transport(_)) => "transport",
-        Err(FetchError::Status(_)) => "status",
-        Err(FetchError::TooLarge(_)) => "too_large",
-        Err(FetchError::InvalidJson) => "invalid_json",
-        Err(FetchError::NoUsableKeys) => "no_usable_keys",
-    };
+/// off; `result`: the `result` label (`ok` or the failure, from the key cache).
+pub(crate) fn jwks_fetch(tenant: Option<&str>, result: &'static str, took: Duration) {
     let tenant = tenant.map(|t| Label::new("tenant", t.to_owned()));
     let labels: Vec<Label> = tenant
         .into_iter()

@@ -7,7 +7,7 @@
 //! this process: every request, cached or not, is checked against it, and the admin routes
 //! (feature `admin`) record their sign-outs and disables in it.
 //!
-//! With feature `redis`, [`RedisRevocations`] shares the list between replicas: each replica
+//! With feature `redis`, `RedisRevocations` shares the list between replicas: each replica
 //! keeps a mirror of a Redis sorted set in its own list (so the per-request check stays a local
 //! lookup), loads it in full at start and after every reconnect, and follows changes through
 //! Redis pub/sub. [`Revocations::revoke_user_shared`] and

@@ -7,6 +7,7 @@
 
 mod resolver;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -15,7 +16,6 @@ pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
 pub(crate) use resolver::{Resolved, ResolverCache};
 
 use crate::error::ConfigError;
-use crate::jwks::KeySlot;
 
 /// One tenant: a Cognito user pool, its accepted app clients and its role mapping.
 ///
@@ -45,10 +45,15 @@ pub struct Tenant {
     /// `None`: a group's name is its role. `Some`: only mapped groups give roles.
     group_roles: Option<HashMap<String, Vec<Arc<str>>>>,
     jwks_url: String,
-    issuers: [String; 2],
+    /// Tried in order when the primary's JWKS endpoint fails (replicated pools).
+    replica_jwks_urls: Box<[String]>,
+    replica_regions: Box<[String]>,
+    /// The primary's two issuer forms, then each replica region's original-form issuer.
+    issuers: Box<[String]>,
     protected_attributes: Vec<String>,
-    /// This tenant's entry of the key cache, found on first use.
-    pub(crate) key_slot: OnceLock<Arc<KeySlot>>,
+    /// This tenant's entry of the key cache, found on first use. Typed by the key cache
+    /// (`jwks`), which sits above tenants: here it is opaque.
+    pub(crate) key_slot: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for Tenant {
@@ -59,6 +64,7 @@ impl fmt::Debug for Tenant {
             .field("client_ids", &self.client_ids)
             .field("machine_client_ids", &self.machine_client_ids)
             .field("jwks_url", &self.jwks_url)
+            .field("replica_regions", &self.replica_regions)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +81,8 @@ impl Tenant {
             client_roles: Vec::new(),
             roles: None,
             jwks_url: None,
+            replica_regions: Vec::new(),
+            replica_jwks_urls: Vec::new(),
             protected_attributes: Vec::new(),
         }
     }
@@ -119,8 +127,20 @@ impl Tenant {
         &self.jwks_url
     }
 
-    /// The two issuer strings accepted for this pool (original and updated issuer format).
-    pub fn issuers(&self) -> &[String; 2] {
+    /// The regions holding replicas of this pool (multi-Region replication), in fallback order.
+    pub fn replica_regions(&self) -> &[String] {
+        &self.replica_regions
+    }
+
+    /// Where keys are fetched from when [`jwks_url`](Self::jwks_url) fails: one URL per
+    /// replica region, in the order of [`replica_regions`](Self::replica_regions).
+    pub fn replica_jwks_urls(&self) -> &[String] {
+        &self.replica_jwks_urls
+    }
+
+    /// The issuer strings accepted for this pool: the primary region's original and updated
+    /// forms, then the original form of each replica region. See [`TenantBuilder::replica_regions`].
+    pub fn issuers(&self) -> &[String] {
         &self.issuers
     }
 
@@ -183,6 +203,8 @@ pub struct TenantBuilder {
     client_roles: Vec<(String, Vec<String>)>,
     roles: Option<Vec<(String, Vec<String>)>>,
     jwks_url: Option<String>,
+    replica_regions: Vec<String>,
+    replica_jwks_urls: Vec<(String, String)>,
     protected_attributes: Vec<String>,
 }
 
@@ -256,6 +278,32 @@ impl TenantBuilder {
     /// and tests; this is the only way to use plain `http`.
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Declares the regions holding replicas of this pool (Cognito multi-Region replication),
+    /// in the order their key endpoints are tried when the primary's fails.
+    ///
+    /// Replicas share the pool id (and so its primary-region prefix). Tokens signed in a
+    /// replica carry the updated issuer `https://issuer-cognito-idp.{primary}.amazonaws.com/{pool}`,
+    /// which is always accepted, or, on pools still on the original issuer, the replica's own
+    /// region `https://cognito-idp.{replica}.amazonaws.com/{pool}`, which is accepted only for
+    /// the regions listed here: a token naming any other region stays an unknown issuer.
+    /// Keys fall back to `https://issuer-cognito-idp.{replica}.amazonaws.com/{pool}/.well-known/jwks.json`,
+    /// where updated issuers serve the same key set in every region.
+    pub fn replica_regions<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        regions: I,
+    ) -> Self {
+        self.replica_regions
+            .extend(regions.into_iter().map(Into::into));
+        self
+    }
+
+    /// Fetches replica region `region`'s keys from `url` instead of its default endpoint. For
+    /// emulators and tests, like [`jwks_url`](Self::jwks_url).
+    pub fn replica_jwks_url(mut self, region: impl Into<String>, url: impl Into<String>) -> Self {
+        self.replica_jwks_urls.push((region.into(), url.into()));
         self
     }
 
@@ -352,21 +400,55 @@ impl TenantBuilder {
             self.user_pool_id
         );
         let jwks_url = match self.jwks_url {
-            Some(url) => {
-                let parsed = reqwest::Url::parse(&url).ok();
-                let usable = parsed.as_ref().is_some_and(|u| {
-                    matches!(u.scheme(), "https" | "http") && u.host_str().is_some()
-                });
-                if !usable {
-                    return Err(ConfigError::invalid(
-                        format!("{path}.jwks_url"),
-                        format!("{url:?} is not an http(s) URL with a host"),
-                    ));
-                }
-                url
-            }
+            Some(url) => checked_url(url, &format!("{path}.jwks_url"))?,
             None => format!("{original}/.well-known/jwks.json"),
         };
+        let mut issuers = vec![original, updated];
+        let mut replica_jwks_urls = Vec::with_capacity(self.replica_regions.len());
+        for (i, replica) in self.replica_regions.iter().enumerate() {
+            let field = format!("{path}.replica_regions");
+            if !is_region(replica) {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("{replica:?} is not an AWS region (for example eu-west-1)"),
+                ));
+            }
+            if *replica == region {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("{replica:?} is the pool's primary region, not a replica"),
+                ));
+            }
+            if self.replica_regions[..i].contains(replica) {
+                return Err(ConfigError::invalid(
+                    field,
+                    format!("{replica:?} is listed twice"),
+                ));
+            }
+            issuers.push(format!(
+                "https://cognito-idp.{replica}.amazonaws.com/{}",
+                self.user_pool_id
+            ));
+            replica_jwks_urls.push(format!(
+                "https://issuer-cognito-idp.{replica}.amazonaws.com/{}/.well-known/jwks.json",
+                self.user_pool_id
+            ));
+        }
+        let mut overridden: Vec<&str> = Vec::new();
+        for (replica, url) in self.replica_jwks_urls {
+            let field = format!("{path}.replica_jwks_urls.{replica}");
+            let Some(i) = self.replica_regions.iter().position(|r| *r == replica) else {
+                return Err(ConfigError::invalid(
+                    field,
+                    "is not one of the tenant's replica_regions",
+                ));
+            };
+            if overridden.contains(&self.replica_regions[i].as_str()) {
+                return Err(ConfigError::invalid(field, "given twice"));
+            }
+            overridden.push(&self.replica_regions[i]);
+            replica_jwks_urls[i] = checked_url(url, &field)?;
+        }
         Ok(Tenant {
             id: self.id.into(),
             user_pool_id: self.user_pool_id,
@@ -376,46 +458,76 @@ impl TenantBuilder {
             client_roles,
             group_roles,
             jwks_url,
-            issuers: [original, updated],
+            replica_jwks_urls: replica_jwks_urls.into_boxed_slice(),
+            replica_regions: self.replica_regions.into_boxed_slice(),
+            issuers: issuers.into_boxed_slice(),
             protected_attributes: self.protected_attributes,
             key_slot: OnceLock::new(),
         })
     }
 }
 
-/// Returns the region of a user pool id `<region>_<id>`, or `None` if it is not one.
-pub(crate) fn parse_user_pool_id(pool: &str) -> Option<&str> {
-    let (region, id) = pool.split_once('_')?;
-    let region_ok = region.len() >= 6
+/// `url` if it is an http(s) URL with a host, else an error naming `field`.
+fn checked_url(url: String, field: &str) -> Result<String, ConfigError> {
+    let parsed = reqwest::Url::parse(&url).ok();
+    let usable = parsed
+        .as_ref()
+        .is_some_and(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
+    if !usable {
+        return Err(ConfigError::invalid(
+            field,
+            format!("{url:?} is not an http(s) URL with a host"),
+        ));
+    }
+    Ok(url)
+}
+
+/// True if `region` looks like an AWS region name (`us-east-1`, `ap-southeast-2`).
+fn is_region(region: &str) -> bool {
+    region.len() >= 6
         && region.split('-').count() >= 3
         && region
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && region.bytes().last().is_some_and(|b| b.is_ascii_digit());
+        && region.bytes().last().is_some_and(|b| b.is_ascii_digit())
+}
+
+/// Returns the region of a user pool id `<region>_<id>`, or `None` if it is not one.
+pub(crate) fn parse_user_pool_id(pool: &str) -> Option<&str> {
+    let (region, id) = pool.split_once('_')?;
     let id_ok = !id.is_empty() && id.len() <= 55 && id.bytes().all(|b| b.is_ascii_alphanumeric());
-    (region_ok && id_ok).then_some(region)
+    (is_region(region) && id_ok).then_some(region)
 }
 
 /// A parsed Cognito issuer: `https://cognito-idp.{region}.amazonaws.com/{pool}` or
 /// `https://issuer-cognito-idp.{region}.amazonaws.com/{pool}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Issuer<'a> {
-    /// The region in the host name.
+    /// The region in the host name: the pool's primary region, or for the original form, possibly
+    /// a replica region of a replicated pool.
     pub region: &'a str,
     /// The user pool id in the path.
     pub user_pool_id: &'a str,
 }
 
 impl<'a> Issuer<'a> {
-    /// Parses `iss`; `None` if it is not exactly one of the two Cognito issuer forms, or if the
-    /// region in the host differs from the pool id's prefix.
+    /// Parses `iss`; `None` if it is not exactly one of the two Cognito issuer forms. The updated
+    /// form always names the pool's primary region (the pool id's prefix); the original form may
+    /// name another region, where a replica of the pool signs. Whether that region is one of the
+    /// tenant's replicas is for [`Tenant::issuers`] to say, not the parser.
     pub fn parse(iss: &'a str) -> Option<Self> {
-        let rest = iss
-            .strip_prefix("https://cognito-idp.")
-            .or_else(|| iss.strip_prefix("https://issuer-cognito-idp."))?;
+        let (updated, rest) = match iss.strip_prefix("https://cognito-idp.") {
+            Some(rest) => (false, rest),
+            None => (true, iss.strip_prefix("https://issuer-cognito-idp.")?),
+        };
         let (region, pool) = rest.split_once(".amazonaws.com/")?;
         let pool_region = parse_user_pool_id(pool)?;
-        (pool_region == region).then_some(Issuer {
+        let region_ok = if updated {
+            pool_region == region
+        } else {
+            is_region(region)
+        };
+        region_ok.then_some(Issuer {
             region,
             user_pool_id: pool,
         })
@@ -599,11 +711,96 @@ mod tests {
             "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc",
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/",
             "https://cognito-idp.us-east-1.amazonaws.com.evil.com/us-east-1_abc",
-            "https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_abc",
+            "https://issuer-cognito-idp.eu-west-1.amazonaws.com/us-east-1_abc",
+            "https://cognito-idp.EU-west-1.amazonaws.com/us-east-1_abc",
+            "https://cognito-idp.evil.amazonaws.com/us-east-1_abc",
             "https://evil.example/us-east-1_abc",
         ] {
             assert!(Issuer::parse(bad).is_none(), "{bad}");
         }
+        // A replica region signs with the original form naming its own region.
+        let replica =
+            Issuer::parse("https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_abc").unwrap();
+        assert_eq!(
+            (replica.region, replica.user_pool_id),
+            ("eu-west-1", "us-east-1_abc")
+        );
+    }
+
+    #[test]
+    fn replica_regions_add_their_issuers_and_key_endpoints_only() {
+        let t = acme()
+            .replica_regions(["eu-west-1", "ap-south-1"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            t.issuers(),
+            [
+                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123",
+                "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123",
+                "https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_AbCdEf123",
+                "https://cognito-idp.ap-south-1.amazonaws.com/us-east-1_AbCdEf123",
+            ]
+        );
+        assert_eq!(
+            t.replica_jwks_urls(),
+            [
+                "https://issuer-cognito-idp.eu-west-1.amazonaws.com/us-east-1_AbCdEf123/.well-known/jwks.json",
+                "https://issuer-cognito-idp.ap-south-1.amazonaws.com/us-east-1_AbCdEf123/.well-known/jwks.json",
+            ]
+        );
+        let reg = TenantRegistry::from_tenants([t]).unwrap();
+        let pool = "us-east-1_AbCdEf123";
+        for region in ["eu-west-1", "ap-south-1"] {
+            let iss = format!("https://cognito-idp.{region}.amazonaws.com/{pool}");
+            assert_eq!(reg.get_by_issuer(&iss).unwrap().id(), "acme");
+        }
+        // Not a configured replica; and the updated form never names a replica region.
+        for iss in [
+            format!("https://cognito-idp.eu-central-1.amazonaws.com/{pool}"),
+            format!("https://issuer-cognito-idp.eu-west-1.amazonaws.com/{pool}"),
+        ] {
+            assert!(reg.get_by_issuer(&iss).is_none(), "{iss}");
+        }
+        let plain = acme().build().unwrap();
+        assert_eq!(plain.issuers().len(), 2);
+        assert!(plain.replica_jwks_urls().is_empty());
+    }
+
+    #[test]
+    fn replica_jwks_url_overrides_one_region() {
+        let t = acme()
+            .replica_regions(["eu-west-1", "ap-south-1"])
+            .replica_jwks_url("ap-south-1", "http://127.0.0.1:9/keys")
+            .build()
+            .unwrap();
+        assert!(t.replica_jwks_urls()[0].starts_with("https://issuer-cognito-idp.eu-west-1."));
+        assert_eq!(t.replica_jwks_urls()[1], "http://127.0.0.1:9/keys");
+    }
+
+    #[test]
+    fn bad_replica_settings_are_refused_by_name() {
+        let err = |b: TenantBuilder| b.build().unwrap_err().to_string();
+        let e = err(acme().replica_regions(["us-east-1"]));
+        assert!(
+            e.contains("tenant.replica_regions") && e.contains("primary"),
+            "{e}"
+        );
+        let e = err(acme().replica_regions(["eu-west-1", "eu-west-1"]));
+        assert!(e.contains("listed twice"), "{e}");
+        let e = err(acme().replica_regions(["Europe"]));
+        assert!(e.contains("not an AWS region"), "{e}");
+        let e = err(acme().replica_jwks_url("eu-west-1", "http://127.0.0.1:9/k"));
+        assert!(e.contains("tenant.replica_jwks_urls.eu-west-1"), "{e}");
+        let e = err(acme()
+            .replica_regions(["eu-west-1"])
+            .replica_jwks_url("eu-west-1", "ftp://x"));
+        assert!(e.contains("not an http(s) URL"), "{e}");
+        let e = err(acme()
+            .replica_regions(["eu-west-1"])
+            .replica_jwks_url("eu-west-1", "http://a/k")
+            .replica_jwks_url("eu-west-1", "http://b/k"));
+        assert!(e.contains("given twice"), "{e}");
     }
 
     #[test]

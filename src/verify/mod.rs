@@ -187,7 +187,7 @@ impl Verifier {
             .as_deref()
             .ok_or(AuthError::MissingClaim("iss"))?;
         let (tenant, answer_valid_until) = self.tenant(iss).await?;
-        let metrics = tenant_seen.insert(self.metrics.tenant(&tenant));
+        let metrics = tenant_seen.insert(self.metrics.tenant(tenant.id_arc()));
         let key = self.keys.key(&tenant, &unverified.kid).await?;
         if !key.verify_digest(&message_digest(token), &unverified.signature) {
             return Err(AuthError::InvalidSignature);

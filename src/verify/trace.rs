@@ -229,7 +229,7 @@ impl Verifier {
         rec.pass("claims", "every claim read has the expected type");
 
         let details = self.claim_details(&claims, &tenant, now);
-        let metrics = self.metrics.tenant(&tenant);
+        let metrics = self.metrics.tenant(tenant.id_arc());
         let principal = match self.validate(claims, &tenant, &metrics, now) {
             Ok((principal, _)) => {
                 for (&rule, detail) in CLAIM_RULES.iter().zip(details) {

@@ -1,0 +1,141 @@
+//! What Cedar needs of a principal, built on its first request and kept on the principal.
+//!
+//! Turning a principal into Cedar values is most of a decision's cost: Cedar evaluates every
+//! context into its own values, about as costly as evaluating the policies. The principal's
+//! entities and the values of `context.token`, `context.tenant` and `context.roles` depend only
+//! on the verified token, so they are built once and kept in the principal's slot, which lives
+//! exactly as long as the verified-token cache keeps the principal (no separate cache, nothing
+//! keyed by request data). The context of the last request is kept too, by its path
+//! parameters: a caller's requests mostly repeat them, or have none.
+//!
+//! So is the last decision without an entity provider: it is a function of the principal, the
+//! request (method, route, path parameters) and the policies alone (no clock, no other data), so
+//! the same request under the same policy load gets the same answer. A reload starts a new
+//! generation and no remembered decision of an older one is used.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use cedar_policy::{Context, Entities, Entity, EntityUid, RestrictedExpression};
+
+use super::entities::{self, Names};
+use super::{CedarRequest, Decision};
+use crate::principal::Principal;
+
+/// Identifies an engine, so that a principal seen by two engines (two namespaces) never gets
+/// the other's entities. Never reused, unlike an address.
+pub(crate) fn next_engine_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One principal in one engine's namespace.
+pub(crate) struct Prepared {
+    engine: u64,
+    /// `NS::User::"<userPoolId>|<sub>"`.
+    pub(crate) uid: EntityUid,
+    /// The principal with its groups as parents, for requests that add an entity provider's.
+    pub(crate) entity: Entity,
+    /// The principal alone: all a request without provided entities needs.
+    pub(crate) entities: Entities,
+    /// `token`, `tenant` and `roles`: the context without `path`.
+    fixed: [(String, RestrictedExpression); 3],
+    /// The last context built.
+    last: Mutex<Option<LastContext>>,
+    /// The last decision on the application resource.
+    last_decision: Mutex<Option<Remembered>>,
+}
+
+/// A context and the path parameters it was built with.
+struct LastContext {
+    params: Vec<(String, String)>,
+    context: Context,
+}
+
+struct Remembered {
+    generation: u64,
+    request: CedarRequest,
+    decision: Decision,
+}
+
+impl Prepared {
+    /// Fails only if Cedar refuses the entity or the token record (it does not for a verified
+    /// principal, but the caller refuses the request if it ever does).
+    fn new(engine: u64, names: &Names, principal: &Principal) -> Result<Self, &'static str> {
+        let uid = names.principal_uid(principal);
+        let entity = names.principal_entity(principal, uid.clone())?;
+        let entities = Entities::from_entities([entity.clone()], None)
+            .map_err(|_| "the principal entity could not be built")?;
+        Ok(Prepared {
+            engine,
+            uid,
+            entity,
+            entities,
+            fixed: entities::fixed_context(principal)?,
+            last: Mutex::new(None),
+            last_decision: Mutex::new(None),
+        })
+    }
+
+    /// The principal's prepared data for engine `engine`: from the principal's slot, or built
+    /// (and kept there if the slot is free).
+    pub(crate) fn of(
+        engine: u64,
+        names: &Names,
+        principal: &Principal,
+    ) -> Result<Arc<Prepared>, &'static str> {
+        let slot = principal.derived();
+        if let Some(kept) = slot.get() {
+            if let Ok(prepared) = kept.clone().downcast::<Prepared>()
+                && prepared.engine == engine
+            {
+                return Ok(prepared);
+            }
+            // Another engine's: build for this request only.
+            return Prepared::new(engine, names, principal).map(Arc::new);
+        }
+        let prepared = Arc::new(Prepared::new(engine, names, principal)?);
+        let kept: Arc<dyn Any + Send + Sync> = prepared.clone();
+        // Two first requests may race: either result is the same.
+        let _ = slot.set(kept);
+        Ok(prepared)
+    }
+
+    /// The context for a request with these path parameters.
+    pub(crate) fn context(&self, path: &[(String, String)]) -> Result<Context, &'static str> {
+        // A busy lock (the same token on another thread right now) means building anew.
+        if let Ok(last) = self.last.try_lock()
+            && let Some(last) = last.as_ref()
+            && last.params == path
+        {
+            return Ok(last.context.clone());
+        }
+        let context = entities::context(&self.fixed, path)?;
+        if let Ok(mut last) = self.last.try_lock() {
+            *last = Some(LastContext {
+                params: path.to_vec(),
+                context: context.clone(),
+            });
+        }
+        Ok(context)
+    }
+
+    /// The decision made for `request` under policy load `generation`, if it was the last one.
+    pub(crate) fn remembered(&self, generation: u64, request: &CedarRequest) -> Option<Decision> {
+        let last = self.last_decision.try_lock().ok()?;
+        let last = last.as_ref()?;
+        (last.generation == generation && last.request == *request).then(|| last.decision.clone())
+    }
+
+    /// Remembers `decision` for `request` under policy load `generation`.
+    pub(crate) fn remember(&self, generation: u64, request: &CedarRequest, decision: &Decision) {
+        if let Ok(mut last) = self.last_decision.try_lock() {
+            *last = Some(Remembered {
+                generation,
+                request: request.clone(),
+                decision: decision.clone(),
+            });
+        }
+    }
+}
