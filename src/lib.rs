@@ -33,8 +33,8 @@
 //! 3. tower layers: [`layer`]
 //! 4. AWS clients the configuration can build: `aws`, `catalog`
 //! 5. the builder and the configuration file: `auth` ([`CognitoAuth`]), [`config`]
-//! 6. features built on a `CognitoAuth` or the configuration: `admin`, `cedar`, `lambda`,
-//!    `lifecycle`, `testing`
+//! 6. features built on a `CognitoAuth` or the configuration: `admin`, `cedar`, `explain`,
+//!    `lambda`, `lifecycle`, `testing`
 //!
 //! The private `claims` ([`TokenUse`], [`MAX_LEEWAY`]) and `aws_section`
 //! ([`config::AwsSection`]) hold what lower layers need of a higher module; their public paths
@@ -59,6 +59,8 @@
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
 //! - `lifecycle` (feature `cli`): provision tenant pools safely and audit them; the
 //!   `cognito-authz` binary.
+//! - `explain` (feature `cli`): the pipeline run on one request without a server, step by
+//!   step (`cognito-authz explain`).
 //! - `cedar` (feature `cedar`): Cedar policies per tenant, in Amazon Verified Permissions'
 //!   entity convention, as a layer.
 //! - `testing` (feature `test-util`): a local issuer for tests and demos.
@@ -95,6 +97,8 @@ pub mod aws;
 pub mod catalog;
 #[cfg(feature = "cedar")]
 pub mod cedar;
+#[cfg(feature = "cli")]
+pub mod explain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 #[cfg(feature = "cli")]

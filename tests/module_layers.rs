@@ -26,7 +26,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("builder and configuration", &["auth", "config"]),
     (
         "features",
-        &["admin", "cedar", "lambda", "lifecycle", "testing"],
+        &[
+            "admin",
+            "cedar",
+            "explain",
+            "lambda",
+            "lifecycle",
+            "testing",
+        ],
     ),
 ];
 

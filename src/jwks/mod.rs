@@ -247,6 +247,19 @@ async fn fetch_into(
     }
 }
 
+/// A key set given up front instead of fetched: the `explain` command's `--jwks FILE`.
+#[cfg(feature = "cli")]
+#[derive(Clone)]
+pub(crate) struct FixedKeys(HashMap<String, Arc<VerifyingKey>>);
+
+#[cfg(feature = "cli")]
+impl FixedKeys {
+    /// Parses a JWKS document by the rules a fetched one follows.
+    pub(crate) fn parse(json: &[u8]) -> Result<Self, FetchError> {
+        key::parse_jwks(json).map(FixedKeys)
+    }
+}
+
 /// Every tenant's signing keys, keyed by JWKS URL then `kid`. See the [module docs](self).
 pub struct JwksCache {
     config: JwksConfig,
@@ -423,6 +436,19 @@ impl JwksCache {
     /// comes back.
     pub(crate) fn forget(&self, tenant: &Tenant) {
         self.slots.invalidate(tenant.jwks_url());
+    }
+
+    /// Holds `keys` as `tenant`'s key set, as if just fetched. It counts as a fetch attempt:
+    /// an unknown kid is then refused without fetching (within the cooldown).
+    #[cfg(feature = "cli")]
+    pub(crate) async fn install(&self, tenant: &Tenant, keys: &FixedKeys) {
+        let slot = self.slot(tenant);
+        let mut last_attempt = slot.fetching.lock().await;
+        *last_attempt = Some(Instant::now());
+        slot.store(KeySet {
+            keys: keys.0.clone(),
+            fetched_at: Instant::now(),
+        });
     }
 
     /// Fetches `tenant`'s keys now (startup prefetch; the fetch still counts for the cooldown).

@@ -17,6 +17,8 @@
 
 mod cache;
 mod token;
+#[cfg(feature = "cli")]
+mod trace;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -24,6 +26,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cache::message_digest;
 pub(crate) use cache::{CacheSlot, VerifiedTokenCache};
+#[cfg(feature = "cli")]
+pub(crate) use trace::{AuthTrace, KeySource};
+#[cfg(feature = "cli")]
+pub use trace::{Step, StepOutcome};
 
 use crate::error::AuthError;
 use crate::jwks::JwksCache;
@@ -160,6 +166,20 @@ impl Verifier {
         uses: TokenUses,
         tenant_seen: &mut Option<TenantMetrics>,
     ) -> Result<Principal, AuthError> {
+        self.verify_uncached_at(token, slot, uses, tenant_seen, SystemTime::now())
+            .await
+    }
+
+    /// [`verify_uncached`](Self::verify_uncached) with time claims judged at `now` (the
+    /// `explain` command's `--at`).
+    pub(crate) async fn verify_uncached_at(
+        &self,
+        token: &str,
+        slot: Option<CacheSlot>,
+        uses: TokenUses,
+        tenant_seen: &mut Option<TenantMetrics>,
+        now: SystemTime,
+    ) -> Result<Principal, AuthError> {
         let unverified = token::parse(token)?;
         let payload = unverified.claims()?;
         let iss = payload
@@ -172,8 +192,7 @@ impl Verifier {
         if !key.verify_digest(&message_digest(token), &unverified.signature) {
             return Err(AuthError::InvalidSignature);
         }
-        let (principal, valid_until) =
-            self.validate(payload.claims?, &tenant, metrics, SystemTime::now())?;
+        let (principal, valid_until) = self.validate(payload.claims?, &tenant, metrics, now)?;
         // Served no longer than the resolver's answer it was verified under holds: then the
         // token takes the slow path, which asks the resolver again (offboarding, new roles).
         let valid_until = answer_valid_until.map_or(valid_until, |until| valid_until.min(until));

@@ -1,5 +1,6 @@
 //! `cognito-authz`: provision tenant pools the safe way, list and remove tenants, and audit
-//! every pool against the configuration (feature `cli`).
+//! every pool against the configuration, and explain why a request is allowed or refused
+//! (feature `cli`).
 //!
 //! It reads the same configuration file as the service and reaches Cognito the same way
 //! (`[aws] endpoint_url`, `AWS_ENDPOINT_URL`, the standard provider chain), so it runs
@@ -7,6 +8,7 @@
 //! and "Auditing pools".
 
 mod audit;
+mod explain;
 mod tenant;
 
 use std::process::ExitCode;
@@ -29,6 +31,9 @@ enum Command {
     /// Check every tenant's user pool; exit 0: no high finding, 1: a high finding,
     /// 2: could not audit.
     Audit(audit::AuditArgs),
+    /// Run one request through the authentication and Cedar pipeline, without a server, and
+    /// print each step; exit 0: allowed, 1: refused (401 or 403), 2: could not evaluate.
+    Explain(explain::ExplainArgs),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,5 +41,6 @@ async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Tenant(command) => tenant::run(command).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Explain(args) => explain::run(args).await,
     }
 }
