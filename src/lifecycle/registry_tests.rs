@@ -91,6 +91,20 @@ fn register_appends_and_keeps_comments_and_layout() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
 
+/// A production file shares revocations through Redis: the CLI (which is built with feature
+/// `redis` for this reason) must still validate it, without connecting anywhere.
+#[test]
+fn register_accepts_a_file_with_a_shared_revocation_store() {
+    let file = format!("{FILE}\n[revocations]\nredis_url = \"redis://127.0.0.1:1/0\"\n");
+    let (path, _guard) = temp_file(&file);
+    let registry = Registry::ConfigFile(path.clone());
+    assert_eq!(
+        block_on(registry.register(&globex())).unwrap(),
+        Registration::Added
+    );
+    assert_eq!(block_on(registry.list()).unwrap().len(), 2);
+}
+
 #[test]
 fn register_refuses_an_id_with_another_pool_and_writes_nothing() {
     let (path, _guard) = temp_file(FILE);
