@@ -1,6 +1,8 @@
 //! Blueprint and plan rules on constructed values.
 
-use aws_sdk_cognitoidentityprovider::types::TokenValidityUnitsType;
+use aws_sdk_cognitoidentityprovider::types::{
+    SchemaAttributeType, TokenValidityUnitsType, UserPoolMfaType, UserPoolType,
+};
 
 use super::*;
 

@@ -1,293 +1,18 @@
-//! [`DynamoDbCatalog`]: the catalog's reads, writes and table management.
+//! Reads and writes of tenant items: put, get, list and remove, each pool and tenant id kept unique.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TableStatus, TransactWriteItem,
-};
-use tokio::sync::OnceCell;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
-use super::item::{self, Item, ItemError};
-use super::{CatalogEntry, CatalogError};
-use crate::aws_section::AwsSection;
-use crate::tenant::{Issuer, ResolveError, ResolveFuture, Tenant, TenantResolver};
+use crate::catalog::item::{self, Item, ItemError};
+use crate::catalog::{CatalogEntry, CatalogError};
+use crate::tenant::Tenant;
 
-/// The longest [`DynamoDbCatalog::ensure_table`] waits for a new table to become `ACTIVE`.
-const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Tenants in a DynamoDB table; see the [module docs](super) for the table and its items.
-/// Cloning shares the client.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use cognito_authz::CognitoAuth;
-/// use cognito_authz::catalog::{CatalogEntry, DynamoDbCatalog};
-/// use cognito_authz::config::AwsSection;
-///
-/// let catalog = DynamoDbCatalog::from_aws_config(&AwsSection::default(), "tenants").await;
-/// catalog.ensure_table().await?;
-/// catalog
-///     .put(&CatalogEntry {
-///         tenant_id: "acme".into(),
-///         user_pool_id: "us-east-1_AbCdEf123".into(),
-///         region: "us-east-1".into(),
-///         client_ids: vec!["3n4b5urk1ft4fl3mg5e62d9ado".into()],
-///         protected_attributes: vec!["custom:plan".into()],
-///         ..CatalogEntry::new("acme", "us-east-1_AbCdEf123")
-///     })
-///     .await?;
-/// // Tokens of that pool are now accepted by a service resolving through the same table.
-/// let auth = CognitoAuth::builder().resolver(catalog).build()?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct DynamoDbCatalog {
-    client: Arc<OnceCell<Client>>,
-    /// Settings to build the client from on first use, when it was not given.
-    aws: Arc<AwsSection>,
-    table: Arc<str>,
-    reserved: Arc<HashSet<String>>,
-    scan_page_size: Option<i32>,
-}
-
-impl std::fmt::Debug for DynamoDbCatalog {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DynamoDbCatalog")
-            .field("table", &self.table)
-            .field("reserved_tenant_ids", &self.reserved.len())
-            .finish_non_exhaustive()
-    }
-}
+use super::DynamoDbCatalog;
 
 impl DynamoDbCatalog {
-    /// The catalog in `table`, through `client`.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self::with_client(
-            OnceCell::new_with(Some(client)),
-            AwsSection::default(),
-            table,
-        )
-    }
-
-    /// The catalog in `table`, with a client built like
-    /// [`aws::cognito_client`](crate::aws::cognito_client) builds its own: the standard provider
-    /// chain with the `[aws]` overrides.
-    pub async fn from_aws_config(aws: &AwsSection, table: impl Into<String>) -> Self {
-        let client = Client::new(&crate::aws::sdk_config(aws).await);
-        Self::new(client, table)
-    }
-
-    /// The catalog of a `[catalog]` section. Loading the provider chain is asynchronous, and
-    /// configuration is read synchronously
-    /// ([`CognitoAuth::from_config_file`](crate::CognitoAuth::from_config_file)), so the client
-    /// is built on the first lookup; concurrent first lookups share one build.
-    pub(crate) fn lazy(aws: AwsSection, table: impl Into<String>) -> Self {
-        Self::with_client(OnceCell::new(), aws, table)
-    }
-
-    fn with_client(client: OnceCell<Client>, aws: AwsSection, table: impl Into<String>) -> Self {
-        DynamoDbCatalog {
-            client: Arc::new(client),
-            aws: Arc::new(aws),
-            table: Arc::from(table.into()),
-            reserved: Arc::default(),
-            scan_page_size: None,
-        }
-    }
-
-    /// Tenant ids the catalog must not serve: the configured tenants' (a `[catalog]` section
-    /// reserves them itself). Items using one are refused as malformed, and
-    /// [`put`](Self::put) refuses to write them.
-    #[must_use]
-    pub fn reserved_tenant_ids<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        ids: I,
-    ) -> Self {
-        self.reserved = Arc::new(ids.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Items read per `Scan` page by [`list`](Self::list) and [`remove`](Self::remove)
-    /// (default: DynamoDB's 1 MB pages). Smaller pages spread the read capacity used.
-    #[must_use]
-    pub fn scan_page_size(mut self, items: i32) -> Self {
-        self.scan_page_size = Some(items.max(1));
-        self
-    }
-
-    /// The table's name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
-    async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async { Client::new(&crate::aws::sdk_config(&self.aws).await) })
-            .await
-    }
-
-    fn store_error<E, R>(&self, operation: &'static str, err: SdkError<E, R>) -> CatalogError
-    where
-        E: std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        CatalogError::Store {
-            table: self.table.to_string(),
-            operation,
-            message: DisplayErrorContext(&err).to_string(),
-        }
-    }
-
-    fn request_error(&self, operation: &'static str, err: impl std::fmt::Display) -> CatalogError {
-        CatalogError::Store {
-            table: self.table.to_string(),
-            operation,
-            message: format!("cannot build the request: {err}"),
-        }
-    }
-
-    fn malformed(&self, user_pool_id: &str, reason: ItemError) -> CatalogError {
-        CatalogError::Malformed {
-            table: self.table.to_string(),
-            user_pool_id: user_pool_id.to_owned(),
-            reason,
-        }
-    }
-
-    /// Creates the table (partition key `user_pool_id`, on-demand capacity) if it does not
-    /// exist, and waits until it is `ACTIVE`. An existing table with another key is an error.
-    pub async fn ensure_table(&self) -> Result<(), CatalogError> {
-        let client = self.client().await;
-        let started = Instant::now();
-        let mut created = false;
-        let mut pause = Duration::from_millis(200);
-        loop {
-            let status = match client
-                .describe_table()
-                .table_name(&*self.table)
-                .send()
-                .await
-            {
-                Ok(out) => {
-                    let table = out.table();
-                    self.check_key_schema(table.map(|t| t.key_schema()).unwrap_or_default())?;
-                    table.and_then(|t| t.table_status()).cloned()
-                }
-                Err(err)
-                    if !created
-                        && err
-                            .as_service_error()
-                            .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    self.create_table(client).await?;
-                    created = true;
-                    continue;
-                }
-                // Just created: DescribeTable may not see it yet.
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                {
-                    None
-                }
-                Err(err) => return Err(self.store_error("DescribeTable", err)),
-            };
-            if status == Some(TableStatus::Active) {
-                return Ok(());
-            }
-            if started.elapsed() >= TABLE_ACTIVE_TIMEOUT {
-                return Err(CatalogError::TableNotActive {
-                    table: self.table.to_string(),
-                    status: status.map_or_else(|| "missing".to_owned(), |s| s.as_str().to_owned()),
-                    waited: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
-        }
-    }
-
-    /// Whether the table exists (a `DescribeTable`); creates nothing.
-    pub async fn table_exists(&self) -> Result<bool, CatalogError> {
-        match self
-            .client()
-            .await
-            .describe_table()
-            .table_name(&*self.table)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(self.store_error("DescribeTable", err)),
-        }
-    }
-
-    async fn create_table(&self, client: &Client) -> Result<(), CatalogError> {
-        let key = KeySchemaElement::builder()
-            .attribute_name(item::KEY)
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(|e| self.request_error("CreateTable", e))?;
-        let attribute = AttributeDefinition::builder()
-            .attribute_name(item::KEY)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| self.request_error("CreateTable", e))?;
-        match client
-            .create_table()
-            .table_name(&*self.table)
-            .key_schema(key)
-            .attribute_definitions(attribute)
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-        {
-            Ok(_) => {
-                tracing::info!(target: "cognito_authz::catalog", table = %self.table, "created the tenant catalog table");
-                Ok(())
-            }
-            // Someone else created it meanwhile: wait for it like for ours.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(self.store_error("CreateTable", err)),
-        }
-    }
-
-    fn check_key_schema(&self, keys: &[KeySchemaElement]) -> Result<(), CatalogError> {
-        match keys {
-            [only] if only.attribute_name() == item::KEY && only.key_type() == &KeyType::Hash => {
-                Ok(())
-            }
-            _ => Err(CatalogError::TableSchema {
-                table: self.table.to_string(),
-                found: keys
-                    .iter()
-                    .map(|k| format!("{} ({})", k.attribute_name(), k.key_type().as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
-    }
-
     /// Registers `entry`, or updates it if this tenant already has this pool. Refused, with
     /// nothing written: an invalid entry ([`CatalogError::InvalidEntry`]), a pool registered to
     /// another tenant ([`CatalogError::PoolTaken`]), a tenant id registered for another pool
@@ -387,7 +112,7 @@ impl DynamoDbCatalog {
     }
 
     /// The tenant registered for `user_pool_id`. `Ok(None)`: none (or not a pool id);
-    /// [`CatalogError::Malformed`]: its item is refused (see the [module docs](super)).
+    /// [`CatalogError::Malformed`]: its item is refused (see the [module docs](crate::catalog)).
     pub async fn get_by_pool(
         &self,
         user_pool_id: &str,
@@ -409,7 +134,7 @@ impl DynamoDbCatalog {
             .map(|(entry, _)| entry))
     }
 
-    async fn find_by_pool(
+    pub(super) async fn find_by_pool(
         &self,
         user_pool_id: &str,
     ) -> Result<Option<(CatalogEntry, Tenant)>, CatalogError> {
@@ -642,42 +367,4 @@ fn failed_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<[b
             .is_some_and(|code| code == "ConditionalCheckFailed")
     };
     Some([failed(0), failed(1)])
-}
-
-impl DynamoDbCatalog {
-    /// A refused item is answered as "no such tenant", with its reason logged (see the
-    /// [module docs](super) for why it is not a store failure).
-    pub(crate) fn refused_as_unknown<T>(
-        &self,
-        found: Result<Option<T>, CatalogError>,
-    ) -> Result<Option<T>, ResolveError> {
-        match found {
-            Ok(found) => Ok(found),
-            Err(CatalogError::Malformed {
-                table,
-                user_pool_id,
-                reason,
-            }) => {
-                tracing::warn!(
-                    target: "cognito_authz::catalog",
-                    table,
-                    user_pool_id,
-                    %reason,
-                    "catalog item refused; its tenant stays unknown until the item is fixed",
-                );
-                Ok(None)
-            }
-            Err(err) => Err(ResolveError::new(err)),
-        }
-    }
-}
-
-impl TenantResolver for DynamoDbCatalog {
-    fn resolve<'a>(&'a self, issuer: Issuer<'a>) -> ResolveFuture<'a> {
-        Box::pin(async move {
-            let found = self.find_by_pool(issuer.user_pool_id).await;
-            self.refused_as_unknown(found)
-                .map(|found| found.map(|(_, tenant)| tenant))
-        })
-    }
 }

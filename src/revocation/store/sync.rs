@@ -1,0 +1,286 @@
+//! The background synchronisation of a replica's mirror with the shared store.
+//!
+//! Each replica runs one background task: subscribe, write back what it holds (Redis may have
+//! restarted empty), load the set in full, then apply messages as they come and `PING` on the
+//! subscription. A pong arrives after every message published before the ping, so each pong
+//! proves the mirror complete as of the ping: that instant is the mirror's age. A second task
+//! turns that age into the flag the per-request check reads, so a request pays one atomic load.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use ::redis::Msg;
+use ::redis::aio::ConnectionManager;
+use futures_util::{FutureExt, StreamExt};
+
+use super::{
+    CONNECT_TIMEOUT, DOWN, LOAD_PAGE, MAX_BACKOFF, MIN_BACKOFF, RESPONSE_TIMEOUT, Store, SyncError,
+    UP, WRITE_BACK_CHUNK, timed,
+};
+use crate::revocation::{OnStoreUnavailable, Revocations, unix_now, wire};
+
+impl Store {
+    /// Reconnects forever (with a capped backoff) until the list is dropped.
+    pub(super) async fn sync(self: Arc<Self>) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let mut synced = false;
+            match self.session(&mut synced).await {
+                Ok(()) => return,
+                Err(err) => self.mark_down(&err),
+            }
+            if self.list.strong_count() == 0 {
+                return;
+            }
+            if synced {
+                backoff = MIN_BACKOFF;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// One connection's life. `Ok` only when the list was dropped.
+    async fn session(&self, synced: &mut bool) -> Result<(), SyncError> {
+        let pubsub = timed(CONNECT_TIMEOUT, "connect", self.client.get_async_pubsub()).await?;
+        let (mut sink, mut stream) = pubsub.split();
+        // Subscribed before loading: nothing published during the load is missed.
+        timed(RESPONSE_TIMEOUT, "subscribe", sink.subscribe(&self.channel)).await?;
+        let mut con = self.manager()?;
+        let complete_as_of = Instant::now();
+        {
+            let Some(list) = self.list() else {
+                return Ok(());
+            };
+            self.write_back(&list, &mut con).await?;
+            self.load(&list, &mut con).await?;
+            self.mark_synced(&list, complete_as_of);
+        }
+        *synced = true;
+        let mut next_ping = complete_as_of + self.ping_interval;
+        loop {
+            let deadline = tokio::time::Instant::from_std(next_ping);
+            match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(Some(msg)) => match self.list() {
+                    Some(list) => self.apply(&list, &msg),
+                    None => return Ok(()),
+                },
+                Ok(None) => return Err(SyncError::Closed),
+                Err(_) => {
+                    let Some(list) = self.list() else {
+                        return Ok(());
+                    };
+                    let sent = Instant::now();
+                    timed(RESPONSE_TIMEOUT, "ping", sink.ping::<()>()).await?;
+                    // Messages published before the ping are queued by now.
+                    while let Some(Some(msg)) = stream.next().now_or_never() {
+                        self.apply(&list, &msg);
+                    }
+                    self.mark_synced(&list, sent);
+                    next_ping = sent + self.ping_interval;
+                }
+            }
+        }
+    }
+
+    fn apply(&self, list: &Revocations, msg: &Msg) {
+        let now = unix_now();
+        match wire::decode_message(msg.get_payload_bytes(), now) {
+            Ok(entry) => {
+                list.merge([entry], now);
+            }
+            Err(reason) => tracing::warn!(
+                target: "cognito_authz::revocation",
+                reason,
+                "skipping a malformed revocation message",
+            ),
+        }
+    }
+
+    /// Loads the whole set, page by page, into the mirror (which only ever grows: an entry
+    /// missing from the store is not removed here).
+    async fn load(&self, list: &Revocations, con: &mut ConnectionManager) -> Result<(), SyncError> {
+        let now = unix_now();
+        let mut offset = 0;
+        let (mut skipped, mut first_reason) = (0usize, "");
+        loop {
+            let page: Vec<(Vec<u8>, f64)> = timed(
+                RESPONSE_TIMEOUT,
+                "load",
+                ::redis::cmd("ZRANGE")
+                    .arg(&self.key)
+                    .arg(self.oldest_kept(now))
+                    .arg("+inf")
+                    .arg("BYSCORE")
+                    .arg("LIMIT")
+                    .arg(offset)
+                    .arg(LOAD_PAGE)
+                    .arg("WITHSCORES")
+                    .query_async(con),
+            )
+            .await?;
+            let read = page.len();
+            let entries =
+                page.into_iter().filter_map(|(member, score)| {
+                    match wire::decode_member(&member, score, now) {
+                        Ok(entry) => Some(entry),
+                        Err(reason) => {
+                            skipped += 1;
+                            first_reason = reason;
+                            None
+                        }
+                    }
+                });
+            list.merge(entries.collect::<Vec<_>>(), now);
+            if read < LOAD_PAGE {
+                break;
+            }
+            offset += LOAD_PAGE;
+        }
+        if skipped > 0 {
+            tracing::warn!(
+                target: "cognito_authz::revocation",
+                skipped,
+                reason = first_reason,
+                "skipped malformed entries of the revocation store",
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes every entry held here back to the store (which keeps the later time of each), and
+    /// announces those it did not have: after Redis restarted empty, or revocations recorded
+    /// here while it was down, nothing is lost as long as one replica holds it.
+    async fn write_back(
+        &self,
+        list: &Revocations,
+        con: &mut ConnectionManager,
+    ) -> Result<(), SyncError> {
+        let entries = list.entries(unix_now());
+        let mut announced = 0;
+        for chunk in entries.chunks(WRITE_BACK_CHUNK) {
+            let mut add = ::redis::pipe();
+            for entry in chunk {
+                add.cmd("ZADD")
+                    .arg(&self.key)
+                    .arg("GT")
+                    .arg("CH")
+                    .arg(entry.at)
+                    .arg(wire::member(entry));
+            }
+            let changed: Vec<i64> =
+                timed(RESPONSE_TIMEOUT, "write back", add.query_async(con)).await?;
+            let mut announce = ::redis::pipe();
+            for (entry, _) in chunk.iter().zip(&changed).filter(|(_, c)| **c > 0) {
+                announce
+                    .cmd("PUBLISH")
+                    .arg(&self.channel)
+                    .arg(wire::message(entry))
+                    .ignore();
+                announced += 1;
+            }
+            announce
+                .cmd("EXPIRE")
+                .arg(&self.key)
+                .arg(self.keep.as_secs())
+                .ignore();
+            timed(
+                RESPONSE_TIMEOUT,
+                "write back",
+                announce.query_async::<()>(con),
+            )
+            .await?;
+        }
+        if announced > 0 {
+            tracing::info!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                written_back = announced,
+                "the revocation store lacked entries held here; wrote them back",
+            );
+        }
+        Ok(())
+    }
+
+    fn mark_synced(&self, list: &Revocations, complete_as_of: Instant) {
+        let ms = complete_as_of
+            .saturating_duration_since(self.epoch)
+            .as_millis() as u64
+            + 1;
+        self.synced_at.fetch_max(ms, Ordering::AcqRel);
+        if self.health.swap(UP, Ordering::AcqRel) != UP {
+            tracing::info!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                revocations = list.len(),
+                "revocation store loaded; following its changes",
+            );
+            #[cfg(feature = "metrics")]
+            metrics::gauge!("cognito_authz_revocation_store_up").set(1.0);
+        }
+        self.loaded
+            .send_if_modified(|loaded| !std::mem::replace(loaded, true));
+        self.refresh(list);
+    }
+
+    fn mark_down(&self, err: &SyncError) {
+        if self.health.swap(DOWN, Ordering::AcqRel) != DOWN {
+            tracing::warn!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                error = %err,
+                policy = ?self.policy,
+                max_staleness_seconds = self.max_staleness.as_secs_f64(),
+                "revocation store unavailable; reconnecting",
+            );
+            #[cfg(feature = "metrics")]
+            metrics::gauge!("cognito_authz_revocation_store_up").set(0.0);
+        }
+    }
+
+    /// Time since the mirror was last known complete; `None` before the first full load.
+    fn mirror_age(&self) -> Option<Duration> {
+        let synced = self.synced_at.load(Ordering::Acquire).checked_sub(1)?;
+        let now = Instant::now().saturating_duration_since(self.epoch);
+        Some(now.saturating_sub(Duration::from_millis(synced)))
+    }
+
+    /// Sets the flag the per-request check reads.
+    fn refresh(&self, list: &Revocations) {
+        let age = self.mirror_age();
+        #[cfg(feature = "metrics")]
+        if let Some(age) = age {
+            metrics::gauge!("cognito_authz_revocation_mirror_age_seconds").set(age.as_secs_f64());
+        }
+        let unavailable = match (age, self.policy) {
+            // Never loaded: there is no last known state to serve.
+            (None, _) => true,
+            (Some(age), OnStoreUnavailable::Refuse) => age > self.max_staleness,
+            (Some(_), _) => false,
+        };
+        let was = list.set_unavailable(unavailable);
+        if unavailable && !was {
+            tracing::error!(
+                target: "cognito_authz::revocation",
+                store = %self.target,
+                "revocation mirror older than max_staleness; refusing requests (503) until the store is back",
+            );
+        } else if was && !unavailable && age.is_some() {
+            tracing::info!(target: "cognito_authz::revocation", "revocation mirror current; serving requests");
+        }
+    }
+
+    /// Keeps the flag current while the session task is stuck waiting on Redis.
+    pub(super) async fn watch(self: Arc<Self>) {
+        let tick =
+            (self.max_staleness / 8).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        loop {
+            tokio::time::sleep(tick).await;
+            let Some(list) = self.list() else {
+                return;
+            };
+            self.refresh(&list);
+        }
+    }
+}
