@@ -85,17 +85,9 @@ const STEPS: &[&str] = &[
     "roles",
 ];
 
-/// The rules [`Verifier::validate`] applies, in its order.
-const CLAIM_RULES: &[&str] = &[
-    "token_use",
-    "client",
-    "exp",
-    "nbf",
-    "iat",
-    "sub",
-    "username",
-    "self_service",
-];
+/// The rules [`Verifier::validate`] applies, in its order: the steps from `token_use` to
+/// `self_service`.
+const CLAIM_RULES: &[&str] = STEPS.split_at(5).1.split_at(8).0;
 
 /// The claim rule an error of [`Verifier::validate`] comes from. An error this does not know
 /// is reported under `claims`: still the verifier's answer, only less precisely placed.
@@ -392,5 +384,27 @@ fn roles_detail(principal: &Principal) -> String {
         format!("machine client {} -> roles {roles}", principal.client_id())
     } else {
         format!("groups {} -> roles {roles}", join(principal.groups()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_rules_are_the_claim_steps() {
+        assert_eq!(
+            CLAIM_RULES,
+            [
+                "token_use",
+                "client",
+                "exp",
+                "nbf",
+                "iat",
+                "sub",
+                "username",
+                "self_service"
+            ]
+        );
     }
 }
