@@ -339,6 +339,30 @@ async fn without_cedar_authentication_decides_and_roles_are_listed() {
     );
 }
 
+/// Token values are the caller's: characters that could reorder or recolour what an operator
+/// reads (bidirectional overrides, zero-width characters, terminal escapes) are escaped.
+#[tokio::test]
+async fn token_values_cannot_rewrite_the_output() {
+    let env = env("escapes", false).await;
+    let sneaky = "ali\u{202e}ecila\u{200b}\u{1b}[31m";
+    let token = env.issuer.mint(&env.claims(sneaky, &["sa\u{2066}les"]));
+    let run = env.explain(Some(&token), "GET /anything", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for raw in ['\u{202e}', '\u{200b}', '\u{1b}', '\u{2066}'] {
+        assert!(
+            !run.all().contains(raw),
+            "{raw:?} printed raw:\n{}",
+            run.all()
+        );
+    }
+    assert!(
+        run.stdout.contains("ali\\u{202e}ecila\\u{200b}\\u{1b}[31m"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("sa\\u{2066}les"), "{}", run.stdout);
+}
+
 /// A name, the token (`None`: anonymous), the step that refuses, its reason, and steps that
 /// must have passed before it.
 type Case<'a> = (&'a str, Option<String>, &'a str, &'a str, &'a [&'a str]);

@@ -222,3 +222,51 @@ async fn replica_regions_load_from_the_configuration_file() {
     assert_eq!(auth.verify(&token).await.unwrap().username(), "alice");
     assert_eq!(replica.fetch_count(), 1);
 }
+
+/// A tenant that names another tenant's primary JWKS URL with a fallback of its own (a catalog
+/// item can) must not fill the other's key set from its own server while the primary is down.
+#[tokio::test]
+async fn a_borrowed_primary_url_with_foreign_fallbacks_never_feeds_the_owners_keys() {
+    let victim_idp = start_issuer().await;
+    let attacker_idp = start_issuer().await;
+    let shared_primary = victim_idp.jwks_url(POOL_A);
+    let victim = Tenant::builder(TENANT_A, POOL_A)
+        .client_id(CLIENT_A)
+        .jwks_url(&shared_primary)
+        .build()
+        .unwrap();
+    let attacker = Tenant::builder(TENANT_B, POOL_B)
+        .client_id(CLIENT_B)
+        .jwks_url(&shared_primary)
+        .replica_regions(["eu-central-1"])
+        .replica_jwks_url("eu-central-1", attacker_idp.jwks_url(POOL_B))
+        .build()
+        .unwrap();
+    let auth = CognitoAuth::builder()
+        .tenant(victim)
+        .unwrap()
+        .tenant(attacker)
+        .unwrap()
+        .jwks(jwks_with_cooldown(COOLDOWN))
+        .build()
+        .unwrap();
+    victim_idp.set_behavior(JwksBehavior::Status(503));
+    // The attacker's own token (a kid only its server has) drives a fetch through its fallback.
+    let own = attacker_idp.mint(&attacker_idp.access_claims(POOL_B, CLIENT_B, "mallory", &[]));
+    assert_eq!(auth.verify(&own).await.unwrap().tenant(), TENANT_B);
+    assert_eq!(attacker_idp.fetch_count(), 1);
+    // A token for the victim's pool signed with the attacker's key is still refused: the
+    // victim's key set was never filled from the attacker's server.
+    let forged = attacker_idp.mint(&access_a(&attacker_idp, "admin", &["admin"]));
+    assert_eq!(
+        auth.verify(&forged).await.unwrap_err(),
+        AuthError::KeysUnavailable {
+            tenant: TENANT_A.into()
+        }
+    );
+    assert_eq!(
+        attacker_idp.fetch_count(),
+        1,
+        "the victim's fetch never reaches it"
+    );
+}

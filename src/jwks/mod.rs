@@ -260,7 +260,18 @@ impl FixedKeys {
     }
 }
 
-/// Every tenant's signing keys, keyed by JWKS URL then `kid`. See the [module docs](self).
+/// Where a tenant's key set is held: its JWKS URL, and for a replicated pool the fallback URLs
+/// too, in order. Tenants share a set only if every URL it can be fetched from is the same:
+/// otherwise a tenant naming another's primary URL with fallbacks of its own (a catalog item,
+/// say) could fill that tenant's set from its own server during a primary outage.
+fn slot_key(tenant: &Tenant) -> std::borrow::Cow<'_, str> {
+    match tenant.replica_jwks_urls() {
+        [] => tenant.jwks_url().into(),
+        fallbacks => format!("{}\n{}", tenant.jwks_url(), fallbacks.join("\n")).into(),
+    }
+}
+
+/// Every tenant's signing keys, keyed by JWKS URLs (see `slot_key`) then `kid`. See the [module docs](self).
 pub struct JwksCache {
     config: JwksConfig,
     http: reqwest::Client,
@@ -320,15 +331,15 @@ impl JwksCache {
     fn slot(&self, tenant: &Tenant) -> Arc<KeySlot> {
         let remembered = tenant
             .key_slot
-            .get_or_init(|| self.slot_by_url(tenant.jwks_url()) as Arc<dyn Any + Send + Sync>);
+            .get_or_init(|| self.slot_by_key(&slot_key(tenant)) as Arc<dyn Any + Send + Sync>);
         // Only this function fills the tenant's slot, always with a `KeySlot`.
         Arc::clone(remembered)
             .downcast::<KeySlot>()
-            .unwrap_or_else(|_| self.slot_by_url(tenant.jwks_url()))
+            .unwrap_or_else(|_| self.slot_by_key(&slot_key(tenant)))
     }
 
-    fn slot_by_url(&self, url: &str) -> Arc<KeySlot> {
-        self.slots.get_with_by_ref(url, || {
+    fn slot_by_key(&self, key: &str) -> Arc<KeySlot> {
+        self.slots.get_with_by_ref(key, || {
             Arc::new(KeySlot {
                 current: RwLock::new(None),
                 fetching: Mutex::new(None),
@@ -435,7 +446,7 @@ impl JwksCache {
     /// Lets go of the keys of `tenant` (an offboarded tenant); they are fetched again if it
     /// comes back.
     pub(crate) fn forget(&self, tenant: &Tenant) {
-        self.slots.invalidate(tenant.jwks_url());
+        self.slots.invalidate(slot_key(tenant).as_ref());
     }
 
     /// Holds `keys` as `tenant`'s key set, as if just fetched. It counts as a fetch attempt:

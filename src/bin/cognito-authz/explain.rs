@@ -129,11 +129,21 @@ fn looks_like_token(path: &Path) -> bool {
 
 /// Claim values come from the token: escaped so that they cannot drive the terminal.
 fn printable(text: &str) -> String {
-    if text.chars().any(char::is_control) {
-        text.escape_debug().to_string()
-    } else {
-        text.to_owned()
-    }
+    // Token values are attacker-chosen: control characters, and the invisible and bidirectional
+    // formatting characters that could reorder or hide what an operator reads, are escaped.
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    text.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn print_text(explanation: &Explanation) {
