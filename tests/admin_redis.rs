@@ -12,105 +12,18 @@ mod redis_server;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{
-    AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
-};
 use axum::Router;
 use axum::body::Body;
 use cognito_authz::admin::AdminApi;
 use cognito_authz::{AuthError, CognitoAuth};
 use http::{Method, Request, StatusCode, header};
-use moto::Moto;
+use moto::{Moto, Pool, access_token};
 use redis_server::RedisServer;
 use serde_json::Value;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "Passw0rd!Passw0rd";
-
-struct Pool {
-    id: String,
-    client_id: String,
-}
-
 async fn create_pool(cognito: &Client) -> Pool {
-    let pool = cognito
-        .create_user_pool()
-        .pool_name("replicas")
-        .send()
-        .await
-        .expect("CreateUserPool");
-    let id = pool
-        .user_pool()
-        .and_then(|p| p.id())
-        .expect("pool id")
-        .to_owned();
-    let client = cognito
-        .create_user_pool_client()
-        .user_pool_id(&id)
-        .client_name("replicas-app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
-        .send()
-        .await
-        .expect("CreateUserPoolClient");
-    let client_id = client
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .expect("client id")
-        .to_owned();
-    cognito
-        .create_group()
-        .user_pool_id(&id)
-        .group_name("admin")
-        .send()
-        .await
-        .expect("CreateGroup");
-    for (user, admin) in [("alice", true), ("bob", false)] {
-        cognito
-            .admin_create_user()
-            .user_pool_id(&id)
-            .username(user)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await
-            .expect("AdminCreateUser");
-        cognito
-            .admin_set_user_password()
-            .user_pool_id(&id)
-            .username(user)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await
-            .expect("AdminSetUserPassword");
-        if admin {
-            cognito
-                .admin_add_user_to_group()
-                .user_pool_id(&id)
-                .username(user)
-                .group_name("admin")
-                .send()
-                .await
-                .expect("AdminAddUserToGroup");
-        }
-    }
-    Pool { id, client_id }
-}
-
-async fn access_token(cognito: &Client, pool: &Pool, username: &str) -> String {
-    let out = cognito
-        .admin_initiate_auth()
-        .user_pool_id(&pool.id)
-        .client_id(&pool.client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", username)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .expect("AdminInitiateAuth");
-    out.authentication_result()
-        .and_then(|r| r.access_token())
-        .expect("access token")
-        .to_owned()
+    moto::pool_with_users(cognito, "replicas", &[("alice", true), ("bob", false)]).await
 }
 
 /// One replica, built from the configuration file format.

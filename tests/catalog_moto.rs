@@ -19,9 +19,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use aws_sdk_cognitoidentityprovider::types::{
-    AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
-};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -29,10 +26,8 @@ use aws_sdk_dynamodb::types::{
 };
 use cognito_authz::catalog::{CatalogEntry, CatalogError, DynamoDbCatalog, ItemError};
 use cognito_authz::{Issuer, TenantResolver};
-use moto::Moto;
+use moto::{Moto, Pool};
 use serde_json::Value;
-
-const PASSWORD: &str = "Passw0rd!Passw0rd";
 
 // ---------------------------------------------------------------------------------------------
 // moto, tables, pools
@@ -142,91 +137,14 @@ async fn resolve(catalog: &DynamoDbCatalog, pool: &str) -> Result<Option<String>
         .map_err(|e| e.to_string())
 }
 
-struct Pool {
-    id: String,
-    client_id: String,
-}
-
 /// A Cognito pool with an app client, an `admin` group, and users `boss` (admin) and `worker`.
 async fn cognito_pool(moto: &Moto, name: &str) -> Pool {
-    let cognito = moto.client();
-    let id = cognito
-        .create_user_pool()
-        .pool_name(name)
-        .send()
-        .await
-        .expect("CreateUserPool")
-        .user_pool()
-        .and_then(|p| p.id())
-        .expect("pool id")
-        .to_owned();
-    let client_id = cognito
-        .create_user_pool_client()
-        .user_pool_id(&id)
-        .client_name(format!("{name}-app"))
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
-        .send()
-        .await
-        .expect("CreateUserPoolClient")
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .expect("client id")
-        .to_owned();
-    cognito
-        .create_group()
-        .user_pool_id(&id)
-        .group_name("admin")
-        .send()
-        .await
-        .expect("CreateGroup");
-    for (user, admin) in [("boss", true), ("worker", false)] {
-        cognito
-            .admin_create_user()
-            .user_pool_id(&id)
-            .username(user)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await
-            .expect("AdminCreateUser");
-        cognito
-            .admin_set_user_password()
-            .user_pool_id(&id)
-            .username(user)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await
-            .expect("AdminSetUserPassword");
-        if admin {
-            cognito
-                .admin_add_user_to_group()
-                .user_pool_id(&id)
-                .username(user)
-                .group_name("admin")
-                .send()
-                .await
-                .expect("AdminAddUserToGroup");
-        }
-    }
-    Pool { id, client_id }
+    moto::pool_with_users(&moto.client(), name, &[("boss", true), ("worker", false)]).await
 }
 
 /// A real access token from moto.
 async fn access_token(moto: &Moto, pool: &Pool, user: &str) -> String {
-    moto.client()
-        .admin_initiate_auth()
-        .user_pool_id(&pool.id)
-        .client_id(&pool.client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", user)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .expect("AdminInitiateAuth")
-        .authentication_result()
-        .and_then(|r| r.access_token())
-        .expect("access token")
-        .to_owned()
+    moto::access_token(&moto.client(), pool, user).await
 }
 
 /// The catalog entry for a moto pool: keys from moto, `admin` role from group `admin`.

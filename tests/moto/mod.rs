@@ -96,3 +96,96 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// The password every moto user of these tests gets.
+pub const PASSWORD: &str = "Passw0rd!Passw0rd";
+
+/// A moto user pool with one app client allowed the admin password flow.
+pub struct Pool {
+    pub id: String,
+    pub client_id: String,
+}
+
+/// A pool `name` with an app client, a group `admin`, and `users` as `(name, is_admin)`, each
+/// with [`PASSWORD`] set permanently.
+pub async fn pool_with_users(cognito: &Client, name: &str, users: &[(&str, bool)]) -> Pool {
+    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
+    let id = cognito
+        .create_user_pool()
+        .pool_name(name)
+        .send()
+        .await
+        .expect("CreateUserPool")
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("pool id")
+        .to_owned();
+    let client_id = cognito
+        .create_user_pool_client()
+        .user_pool_id(&id)
+        .client_name(format!("{name}-app"))
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .send()
+        .await
+        .expect("CreateUserPoolClient")
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .expect("client id")
+        .to_owned();
+    cognito
+        .create_group()
+        .user_pool_id(&id)
+        .group_name("admin")
+        .send()
+        .await
+        .expect("CreateGroup");
+    for &(user, admin) in users {
+        cognito
+            .admin_create_user()
+            .user_pool_id(&id)
+            .username(user)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .expect("AdminCreateUser");
+        cognito
+            .admin_set_user_password()
+            .user_pool_id(&id)
+            .username(user)
+            .password(PASSWORD)
+            .permanent(true)
+            .send()
+            .await
+            .expect("AdminSetUserPassword");
+        if admin {
+            cognito
+                .admin_add_user_to_group()
+                .user_pool_id(&id)
+                .username(user)
+                .group_name("admin")
+                .send()
+                .await
+                .expect("AdminAddUserToGroup");
+        }
+    }
+    Pool { id, client_id }
+}
+
+/// A real access token of `user` from moto (admin password flow).
+pub async fn access_token(cognito: &Client, pool: &Pool, user: &str) -> String {
+    use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+    cognito
+        .admin_initiate_auth()
+        .user_pool_id(&pool.id)
+        .client_id(&pool.client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .expect("AdminInitiateAuth")
+        .authentication_result()
+        .and_then(|r| r.access_token())
+        .expect("access token")
+        .to_owned()
+}
