@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, AuthFlowType, LambdaConfigType, MessageActionType,
-    PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType, SchemaAttributeType,
-    TimeUnitsType, TokenValidityUnitsType, UserPoolMfaType,
+    AttributeDataType, LambdaConfigType, MessageActionType, PreTokenGenerationLambdaVersionType,
+    PreTokenGenerationVersionConfigType, SchemaAttributeType, TimeUnitsType,
+    TokenValidityUnitsType, UserPoolMfaType,
 };
 use cognito_authz::catalog::DynamoDbCatalog;
 use moto::Moto;
@@ -722,8 +722,6 @@ async fn moto_reports_custom_attributes_with_their_prefix() {
 // --catalog dynamodb:TABLE
 // ---------------------------------------------------------------------------------------------
 
-const PASSWORD: &str = "Passw0rd!Passw0rd";
-
 /// A service resolving tenants through the catalog `table` only (no configured tenant), on
 /// 127.0.0.1; misses are cached for `not_found`. Returns its base URL; it runs until the test
 /// ends.
@@ -786,25 +784,16 @@ async fn user_token(client: &Client, pool: &str, client_id: &str, user: &str) ->
         .admin_set_user_password()
         .user_pool_id(pool)
         .username(user)
-        .password(PASSWORD)
+        .password(moto::PASSWORD)
         .permanent(true)
         .send()
         .await
         .expect("AdminSetUserPassword");
-    client
-        .admin_initiate_auth()
-        .user_pool_id(pool)
-        .client_id(client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", user)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .expect("AdminInitiateAuth")
-        .authentication_result()
-        .and_then(|r| r.access_token())
-        .expect("access token")
-        .to_owned()
+    let pool = moto::Pool {
+        id: pool.to_owned(),
+        client_id: client_id.to_owned(),
+    };
+    moto::access_token(client, &pool, user).await
 }
 
 async fn tables(moto: &moto::Moto) -> Vec<String> {
