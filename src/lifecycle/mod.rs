@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod carry;
 pub mod pool_audit;
 pub mod provision;
 pub mod provisioner;

@@ -247,14 +247,19 @@ impl PoolSnapshot {
 /// An app client's access-token lifetime in seconds: `AccessTokenValidity` in its unit
 /// (hours when no unit is given), or Cognito's default of one hour when unset.
 pub fn access_token_validity_seconds(client: &UserPoolClientType) -> i64 {
-    let Some(value) = client.access_token_validity else {
+    validity_seconds(
+        client.access_token_validity,
+        client.token_validity_units().and_then(|u| u.access_token()),
+    )
+}
+
+/// An access- or id-token lifetime in seconds: `value` in `unit` (hours when no unit is
+/// given, Cognito's default for both), or Cognito's default of one hour when unset.
+pub(crate) fn validity_seconds(value: Option<i32>, unit: Option<&TimeUnitsType>) -> i64 {
+    let Some(value) = value else {
         return 3600;
     };
-    let unit = client
-        .token_validity_units()
-        .and_then(|u| u.access_token())
-        .unwrap_or(&TimeUnitsType::Hours);
-    let seconds_per_unit = match unit {
+    let seconds_per_unit = match unit.unwrap_or(&TimeUnitsType::Hours) {
         TimeUnitsType::Seconds => 1,
         TimeUnitsType::Minutes => 60,
         TimeUnitsType::Days => 86_400,

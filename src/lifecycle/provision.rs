@@ -17,7 +17,8 @@ use aws_sdk_cognitoidentityprovider::types::{
     PreTokenGenerationVersionConfigType, UserPoolClientType,
 };
 
-use super::pool_audit::access_token_validity_seconds;
+use super::carry::{max_token_seconds, required_flows};
+use super::pool_audit::{access_token_validity_seconds, validity_seconds};
 use super::{LifecycleError, NAME_PREFIX, validate_tenant_id};
 use crate::admin::{ALWAYS_PROTECTED, DEFAULT_ADMIN_ROLE, DEFAULT_SELF_SERVICE_ATTRIBUTES};
 use crate::aws::DEFAULT_MFA_REQUIRED_ATTRIBUTE;
@@ -28,8 +29,9 @@ pub use plan::{AdminState, ExistingPool, Plan, PlanItem, PoolState, Step};
 /// limit is one hour).
 pub const ACCESS_TOKEN_MINUTES: i32 = 60;
 
-/// The sign-in flows of the app client: SRP (what Amplify uses) and refresh. No password
-/// flow: the password never leaves the browser.
+/// The sign-in flows of the app client `tenant create` makes: SRP (what Amplify uses) and
+/// refresh. No password flow: the password never leaves the browser. A repair adds the ones
+/// missing to an existing client's flows and keeps the operator's.
 pub const AUTH_FLOWS: [ExplicitAuthFlowsType; 2] = [
     ExplicitAuthFlowsType::AllowUserSrpAuth,
     ExplicitAuthFlowsType::AllowRefreshTokenAuth,
@@ -253,10 +255,14 @@ impl Blueprint {
         client.write_attributes.is_some()
             && writes == wanted
             && client.enable_token_revocation == Some(true)
-            && AUTH_FLOWS
+            && required_flows(Some(client))
                 .iter()
                 .all(|f| client.explicit_auth_flows().contains(f))
-            && access_token_validity_seconds(client) <= i64::from(ACCESS_TOKEN_MINUTES) * 60
+            && access_token_validity_seconds(client) <= max_token_seconds()
+            && validity_seconds(
+                client.id_token_validity,
+                client.token_validity_units().and_then(|u| u.id_token()),
+            ) <= max_token_seconds()
     }
 }
 

@@ -11,7 +11,8 @@ use super::provision::{
     ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ExistingPool, Plan,
     PlanItem, PoolState, Step,
 };
-use super::reads::{describe_client, list_clients, list_groups};
+use super::carry::{client_update, pool_update};
+use super::reads::{describe_client, describe_pool, list_clients, list_groups};
 use super::{LifecycleError, TENANT_TAG, region_override};
 use crate::aws::{CognitoClient, send_to_pool};
 
@@ -48,10 +49,7 @@ impl Provisioner {
             return Ok(PoolState { pool: None });
         };
         let c = &self.client;
-        let pool = send_to_pool!(&self.region, c.describe_user_pool().user_pool_id(&pool_id))
-            .map_err(|e| LifecycleError::aws("DescribeUserPool", e))?
-            .user_pool
-            .ok_or_else(|| LifecycleError::Refused(format!("pool {pool_id} has no description")))?;
+        let pool = describe_pool(c, &self.region, &pool_id).await?;
         let mfa = send_to_pool!(
             &self.region,
             c.get_user_pool_mfa_config().user_pool_id(&pool_id)
@@ -233,9 +231,10 @@ impl Provisioner {
                     .map_err(|e| LifecycleError::aws("AddCustomAttributes", e))?;
                 }
                 Step::SetTriggers => {
-                    let current = pool.as_ref().ok_or_else(no_pool)?;
+                    // Read right before the update: it sends every current field back.
+                    let current = describe_pool(c, r, pool_id).await?;
                     let lambda = b.lambda_config(current.lambda_config());
-                    send_to_pool!(r, update_keeping(c, current).set_lambda_config(lambda))
+                    send_to_pool!(r, pool_update(c, &current).set_lambda_config(lambda))
                         .map_err(|e| LifecycleError::aws("UpdateUserPool", e))?;
                 }
                 Step::EnableTotpMfa => {
@@ -282,21 +281,10 @@ impl Provisioner {
                 }
                 Step::UpdateClient => {
                     let id = client_id.as_deref().ok_or_else(no_pool)?;
-                    send_to_pool!(
-                        r,
-                        c.update_user_pool_client()
-                            .user_pool_id(pool_id)
-                            .client_id(id)
-                            .client_name(&b.name)
-                            .set_write_attributes(Some(b.write_attributes.clone()))
-                            .set_explicit_auth_flows(Some(AUTH_FLOWS.to_vec()))
-                            .enable_token_revocation(true)
-                            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
-                            .access_token_validity(ACCESS_TOKEN_MINUTES)
-                            .id_token_validity(ACCESS_TOKEN_MINUTES)
-                            .token_validity_units(minutes())
-                    )
-                    .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
+                    // Read right before the update: it sends every current field back.
+                    let current = describe_client(c, r, pool_id, id).await?;
+                    send_to_pool!(r, client_update(c, b, &current))
+                        .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
                 }
                 Step::CreateAdminUser => {
                     let admin = b.admin.as_ref().ok_or_else(no_pool)?;
@@ -379,35 +367,4 @@ fn schema(custom_attributes: &[String]) -> Vec<SchemaAttributeType> {
                 .build()
         })
         .collect()
-}
-
-/// `UpdateUserPool` resets every setting it is not given, so the pool's current settings are
-/// carried over; the caller sets what it changes.
-fn update_keeping(
-    client: &CognitoClient,
-    pool: &UserPoolType,
-) -> aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder
-{
-    client
-        .update_user_pool()
-        .set_user_pool_id(pool.id.clone())
-        .set_policies(pool.policies.clone())
-        .set_deletion_protection(pool.deletion_protection.clone())
-        .set_lambda_config(pool.lambda_config.clone())
-        .set_auto_verified_attributes(pool.auto_verified_attributes.clone())
-        .set_sms_verification_message(pool.sms_verification_message.clone())
-        .set_email_verification_message(pool.email_verification_message.clone())
-        .set_email_verification_subject(pool.email_verification_subject.clone())
-        .set_verification_message_template(pool.verification_message_template.clone())
-        .set_sms_authentication_message(pool.sms_authentication_message.clone())
-        .set_user_attribute_update_settings(pool.user_attribute_update_settings.clone())
-        .set_mfa_configuration(pool.mfa_configuration.clone())
-        .set_device_configuration(pool.device_configuration.clone())
-        .set_email_configuration(pool.email_configuration.clone())
-        .set_sms_configuration(pool.sms_configuration.clone())
-        .set_user_pool_tags(pool.user_pool_tags.clone())
-        .set_admin_create_user_config(pool.admin_create_user_config.clone())
-        .set_user_pool_add_ons(pool.user_pool_add_ons.clone())
-        .set_account_recovery_setting(pool.account_recovery_setting.clone())
-        .set_user_pool_tier(pool.user_pool_tier.clone())
 }

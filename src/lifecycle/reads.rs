@@ -1,7 +1,9 @@
 //! Paginated reads of a pool's parts, shared by the audit and the provisioner.
 
 use aws_sdk_cognitoidentityprovider::config::Region;
-use aws_sdk_cognitoidentityprovider::types::{UserPoolClientDescription, UserPoolClientType};
+use aws_sdk_cognitoidentityprovider::types::{
+    UserPoolClientDescription, UserPoolClientType, UserPoolType,
+};
 
 use super::LifecycleError;
 use crate::aws::{CognitoClient, send_to_pool};
@@ -30,6 +32,18 @@ pub(crate) async fn list_clients(
             _ => return Ok(all),
         }
     }
+}
+
+/// One pool's settings.
+pub(crate) async fn describe_pool(
+    client: &CognitoClient,
+    region: &Option<Region>,
+    pool_id: &str,
+) -> Result<UserPoolType, LifecycleError> {
+    send_to_pool!(region, client.describe_user_pool().user_pool_id(pool_id))
+        .map_err(|e| LifecycleError::aws("DescribeUserPool", e))?
+        .user_pool
+        .ok_or_else(|| LifecycleError::Refused(format!("pool {pool_id} has no description")))
 }
 
 /// One app client's settings.

@@ -74,7 +74,7 @@ pub enum Step {
     CreateGroup(String),
     /// Create the app client.
     CreateClient,
-    /// Give the existing app client the blueprint's settings.
+    /// Give the existing app client the blueprint's settings, keeping all others.
     UpdateClient,
     /// Create the first administrator.
     CreateAdminUser,
@@ -126,7 +126,8 @@ impl Step {
             ),
             Step::UpdateClient => format!(
                 "update app client {} (write attributes: {}; token revocation on; SRP and \
-                 refresh flows; access tokens {ACCESS_TOKEN_MINUTES} min)",
+                 refresh flows added; access and id tokens at most {ACCESS_TOKEN_MINUTES} min; \
+                 every other setting kept)",
                 b.name,
                 list_or_none(&b.write_attributes)
             ),
