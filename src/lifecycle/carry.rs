@@ -63,7 +63,10 @@ fn merged_flows(client: &UserPoolClientType) -> Vec<ExplicitAuthFlowsType> {
 
 /// A token lifetime at most [`ACCESS_TOKEN_MINUTES`]: the current one (value and unit) when it
 /// is within, else the cap in minutes.
-fn capped(value: Option<i32>, unit: Option<&TimeUnitsType>) -> (Option<i32>, Option<TimeUnitsType>) {
+fn capped(
+    value: Option<i32>,
+    unit: Option<&TimeUnitsType>,
+) -> (Option<i32>, Option<TimeUnitsType>) {
     if validity_seconds(value, unit) <= max_token_seconds() {
         (value, unit.cloned())
     } else {
@@ -105,7 +108,9 @@ pub(crate) fn client_update(
         .set_client_id(c.client_id.clone())
         .set_client_name(c.client_name.clone())
         // 0 means "unset" in the SDK's type; Cognito reads 0 as its default (30 days) too.
-        .set_refresh_token_validity((c.refresh_token_validity != 0).then_some(c.refresh_token_validity))
+        .set_refresh_token_validity(
+            (c.refresh_token_validity != 0).then_some(c.refresh_token_validity),
+        )
         .set_access_token_validity(access)
         .set_id_token_validity(id)
         .token_validity_units(units)
@@ -135,7 +140,10 @@ pub(crate) fn client_update(
 
 /// `UpdateUserPool` for `pool` (a `DescribeUserPool` answer) that changes nothing: every
 /// updatable field sent back. The caller sets what it changes.
-pub(crate) fn pool_update(client: &CognitoClient, pool: &UserPoolType) -> UpdateUserPoolFluentBuilder {
+pub(crate) fn pool_update(
+    client: &CognitoClient,
+    pool: &UserPoolType,
+) -> UpdateUserPoolFluentBuilder {
     client
         .update_user_pool()
         .set_user_pool_id(pool.id.clone())

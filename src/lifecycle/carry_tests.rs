@@ -30,8 +30,8 @@ fn client() -> CognitoClient {
 }
 
 fn blueprint() -> Blueprint {
-    let config = AuthConfig::from_toml("[admin]\nself_service_attributes = ['name', 'locale']\n")
-        .unwrap();
+    let config =
+        AuthConfig::from_toml("[admin]\nself_service_attributes = ['name', 'locale']\n").unwrap();
     Blueprint::new(&config, ProvisionRequest::new("acme", "eu-west-1")).unwrap()
 }
 
@@ -246,7 +246,11 @@ fn a_repaired_client_is_right_and_a_bare_one_gets_safe_defaults() {
     let input = client_input(&bare);
     assert_eq!(input.refresh_token_validity(), None, "0 is not a lifetime");
     assert_eq!(input.callback_urls(), [] as [String; 0]);
-    assert_eq!(input.access_token_validity(), None, "the default hour is kept");
+    assert_eq!(
+        input.access_token_validity(),
+        None,
+        "the default hour is kept"
+    );
     assert_eq!(
         input.prevent_user_existence_errors(),
         Some(&PreventUserExistenceErrorTypes::Enabled)
@@ -288,7 +292,10 @@ fn legacy_flows_become_their_allow_names_and_rotation_drops_refresh_auth() {
     let mut right = rotating.clone();
     right.write_attributes = Some(b.write_attributes.clone());
     right.enable_token_revocation = Some(true);
-    assert!(b.client_is_right(&right), "no repair loop on a rotating client");
+    assert!(
+        b.client_is_right(&right),
+        "no repair loop on a rotating client"
+    );
 }
 
 // `status` is deprecated but still in the answer (and its Debug output).
@@ -297,7 +304,10 @@ fn operator_pool() -> UserPoolType {
     let tags: HashMap<String, String> = [("cognito-authz:tenant".into(), "acme".into())].into();
     let acr: HashMap<String, AcrLevelConfigType> = [(
         "urn:acme:mfa".to_owned(),
-        AcrLevelConfigType::builder().acr_value("mfa").build().unwrap(),
+        AcrLevelConfigType::builder()
+            .acr_value("mfa")
+            .build()
+            .unwrap(),
     )]
     .into();
     UserPoolType::builder()
@@ -444,9 +454,9 @@ fn a_pool_update_sends_every_field_of_the_describe_answer_back() {
             .iter()
             .find(|(d, _)| d == name)
             .map_or(name.as_str(), |(_, r)| r);
-        let carried = sent.get(request_name).unwrap_or_else(|| {
-            panic!("{name} is in DescribeUserPool but not in UpdateUserPool")
-        });
+        let carried = sent
+            .get(request_name)
+            .unwrap_or_else(|| panic!("{name} is in DescribeUserPool but not in UpdateUserPool"));
         assert_eq!(carried, value, "{name} was not sent back as it was");
     }
     for name in sent.keys() {

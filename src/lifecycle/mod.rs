@@ -7,6 +7,7 @@
 //!   [`provisioner`] reads the pool and applies the plan.
 //! - [`registry`]: where a tenant is registered: the configuration file (edited with its
 //!   comments and layout kept) or a tenant catalog.
+//! - [`removal`]: `tenant remove --delete-pool` deletes only a pool tagged for the tenant.
 //! - [`pool_audit`]: the checks of `cognito-authz audit`, as pure functions over what Cognito
 //!   returns (named so to stay apart from [`admin`](crate::admin)'s audit-event log).
 //!
@@ -32,6 +33,7 @@ pub mod provision;
 pub mod provisioner;
 mod reads;
 pub mod registry;
+pub mod removal;
 
 use aws_sdk_cognitoidentityprovider::config::Region;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, SdkError};
@@ -103,9 +105,31 @@ pub enum LifecycleError {
         /// The SDK's error with its causes (no secrets).
         message: String,
     },
+    /// `tenant remove --delete-pool`: the pool's [`TENANT_TAG`] does not name the tenant (or
+    /// the pool has none); nothing was changed.
+    #[error(
+        "user pool {user_pool_id} is not tenant {tenant_id:?}'s: {}; refusing to delete it \
+         (nothing was changed; --force deletes it anyway)",
+        tag_says(.tag)
+    )]
+    PoolNotOwned {
+        /// The pool the registration names.
+        user_pool_id: String,
+        /// The tenant being removed.
+        tenant_id: String,
+        /// The value of the pool's tag, if it has one.
+        tag: Option<String>,
+    },
     /// Something Cognito returned makes the command unsafe to continue.
     #[error("{0}")]
     Refused(String),
+}
+
+fn tag_says(tag: &Option<String>) -> String {
+    match tag {
+        Some(value) => format!("its tag {TENANT_TAG} is {value:?}"),
+        None => format!("it has no {TENANT_TAG} tag"),
+    }
 }
 
 impl LifecycleError {

@@ -11,6 +11,7 @@
 //! | `client-writes-protected-attribute` | high | an app client lets users write a protected attribute or the drift guard's attribute |
 //! | `client-write-attributes-default` | medium | an app client has no explicit write list (users may write every standard attribute) |
 //! | `unknown-client` | high | a configured client id does not exist in the pool |
+//! | `machine-client-unknown` | high | a `machine_client_ids` entry is not an app client of the pool |
 //! | `pre-token-trigger-missing` | high with `[self_service_guard]` or `[triggers]`, else medium | nothing removes the self-service scope |
 //! | `pre-token-trigger-v1` | high | the trigger is event version 1, which cannot remove scopes |
 //! | `post-auth-trigger-missing` | medium when the drift guard's attribute is in the schema, else low | MFA drift goes undetected |
@@ -32,6 +33,7 @@ use super::{LifecycleError, pool_region, region_override};
 use crate::admin::DEFAULT_ADMIN_ROLE;
 use crate::aws::{CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, send_to_pool};
 use crate::config::{AuthConfig, TenantSection};
+use crate::lifecycle::TenantEntry;
 
 /// Longest access-token lifetime that raises no finding.
 pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 3600;
@@ -69,6 +71,8 @@ pub enum Check {
     ClientWriteAttributesDefault,
     /// `unknown-client`.
     UnknownClient,
+    /// `machine-client-unknown`.
+    MachineClientUnknown,
     /// `pre-token-trigger-missing`.
     PreTokenTriggerMissing,
     /// `pre-token-trigger-v1`.
@@ -92,6 +96,7 @@ impl Check {
             Check::ClientWritesProtectedAttribute => "client-writes-protected-attribute",
             Check::ClientWriteAttributesDefault => "client-write-attributes-default",
             Check::UnknownClient => "unknown-client",
+            Check::MachineClientUnknown => "machine-client-unknown",
             Check::PreTokenTriggerMissing => "pre-token-trigger-missing",
             Check::PreTokenTriggerV1 => "pre-token-trigger-v1",
             Check::PostAuthTriggerMissing => "post-auth-trigger-missing",
@@ -150,6 +155,8 @@ pub struct AuditPolicy {
     pub mfa_required_attribute: String,
     /// The configured app client ids.
     pub client_ids: Vec<String>,
+    /// The configured machine (client-credentials) app client ids.
+    pub machine_client_ids: Vec<String>,
     /// Groups that give the admin role (any one suffices).
     pub admin_groups: Vec<String>,
     /// True when the configuration relies on the scope being suppressed
@@ -174,12 +181,32 @@ impl AuditPolicy {
         };
         AuditPolicy {
             protected_attributes: tenant.protected_attributes.clone(),
-            mfa_required_attribute: config
-                .triggers
-                .mfa_required_attribute
-                .clone()
-                .unwrap_or_else(|| DEFAULT_MFA_REQUIRED_ATTRIBUTE.to_owned()),
+            mfa_required_attribute: mfa_required_attribute(config),
             client_ids: tenant.client_ids.clone(),
+            machine_client_ids: tenant.machine_client_ids.clone(),
+            admin_groups,
+            scope_guard_expected,
+        }
+    }
+
+    /// The policy for a catalog tenant (or any registered [`TenantEntry`]), with the file's
+    /// settings from `config`.
+    pub fn for_entry(config: &AuthConfig, entry: &TenantEntry, scope_guard_expected: bool) -> Self {
+        let admin_groups = if entry.roles.is_empty() {
+            // Without a mapping, a group's name is its role.
+            vec![DEFAULT_ADMIN_ROLE.to_owned()]
+        } else {
+            entry
+                .roles
+                .get(DEFAULT_ADMIN_ROLE)
+                .cloned()
+                .unwrap_or_default()
+        };
+        AuditPolicy {
+            protected_attributes: entry.protected_attributes.clone(),
+            mfa_required_attribute: mfa_required_attribute(config),
+            client_ids: entry.client_ids.clone(),
+            machine_client_ids: entry.machine_client_ids.clone(),
             admin_groups,
             scope_guard_expected,
         }
@@ -190,6 +217,15 @@ impl AuditPolicy {
         std::iter::once(self.mfa_required_attribute.as_str())
             .chain(self.protected_attributes.iter().map(String::as_str))
     }
+}
+
+/// `[triggers] mfa_required_attribute`, or its default.
+fn mfa_required_attribute(config: &AuthConfig) -> String {
+    config
+        .triggers
+        .mfa_required_attribute
+        .clone()
+        .unwrap_or_else(|| DEFAULT_MFA_REQUIRED_ATTRIBUTE.to_owned())
 }
 
 /// What `audit` reads of one pool.
@@ -284,6 +320,16 @@ pub fn check_pool(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<Finding>
                 Severity::High,
                 id,
                 format!("configured app client {id} does not exist in pool {pool_id}"),
+            ));
+        }
+    }
+    for id in &policy.machine_client_ids {
+        if !snapshot.clients.iter().any(|c| c.client_id() == Some(id)) {
+            findings.push(Finding::new(
+                Check::MachineClientUnknown,
+                Severity::High,
+                id,
+                format!("machine client {id} (machine_client_ids) is not an app client of pool {pool_id}"),
             ));
         }
     }

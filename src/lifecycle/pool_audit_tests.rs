@@ -14,6 +14,7 @@ fn policy() -> AuditPolicy {
         protected_attributes: vec!["custom:plan".into()],
         mfa_required_attribute: "custom:mfa_required".into(),
         client_ids: vec![CLIENT.into()],
+        machine_client_ids: vec!["machine1".into()],
         admin_groups: vec!["admin".into(), "Administrators".into()],
         scope_guard_expected: true,
     }
@@ -63,10 +64,17 @@ fn good_client() -> UserPoolClientType {
         .build()
 }
 
+/// A client-credentials app client, configured as a machine client.
+fn machine_client() -> UserPoolClientType {
+    let mut client = good_client();
+    client.client_id = Some("machine1".into());
+    client
+}
+
 fn good() -> PoolSnapshot {
     PoolSnapshot::new(
         good_pool(),
-        vec![good_client()],
+        vec![good_client(), machine_client()],
         vec!["Administrators".into()],
     )
 }
@@ -136,6 +144,54 @@ fn a_configured_client_missing_from_the_pool_is_high() {
     assert_eq!(
         found(&policy, &good()),
         one("unknown-client", Severity::High, "gone")
+    );
+}
+
+#[test]
+fn a_machine_client_missing_from_the_pool_is_high() {
+    let mut snapshot = good();
+    snapshot
+        .clients
+        .retain(|c| c.client_id() != Some("machine1"));
+    assert_eq!(
+        found(&policy(), &snapshot),
+        one("machine-client-unknown", Severity::High, "machine1")
+    );
+    // A machine id that names an app client of another pool is just as unknown here.
+    let mut policy = policy();
+    policy.machine_client_ids = vec!["machine1".into(), "other-pool-client".into()];
+    assert_eq!(
+        found(&policy, &good()),
+        one(
+            "machine-client-unknown",
+            Severity::High,
+            "other-pool-client"
+        )
+    );
+}
+
+#[test]
+fn a_catalog_entry_gives_the_policy_a_file_tenant_would() {
+    let config =
+        AuthConfig::from_toml("[triggers]\nmfa_required_attribute = 'custom:must'\n").unwrap();
+    let mut entry = TenantEntry::new("newco", POOL);
+    entry.client_ids = vec![CLIENT.into()];
+    entry.machine_client_ids = vec!["m1".into()];
+    entry.protected_attributes = vec!["custom:plan".into()];
+    let policy = AuditPolicy::for_entry(&config, &entry, true);
+    assert_eq!(policy.client_ids, [CLIENT]);
+    assert_eq!(policy.machine_client_ids, ["m1"]);
+    assert_eq!(policy.protected_attributes, ["custom:plan"]);
+    assert_eq!(policy.mfa_required_attribute, "custom:must");
+    assert_eq!(
+        policy.admin_groups,
+        ["admin"],
+        "no mapping: the group named admin"
+    );
+    entry.roles = [("admin".to_owned(), vec!["Owners".to_owned()])].into();
+    assert_eq!(
+        AuditPolicy::for_entry(&config, &entry, true).admin_groups,
+        ["Owners"]
     );
 }
 

@@ -7,11 +7,11 @@ use aws_sdk_cognitoidentityprovider::types::{
     TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolType,
 };
 
+use super::carry::{client_update, pool_update};
 use super::provision::{
     ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ExistingPool, Plan,
     PlanItem, PoolState, Step,
 };
-use super::carry::{client_update, pool_update};
 use super::reads::{describe_client, describe_pool, list_clients, list_groups};
 use super::{LifecycleError, TENANT_TAG, region_override};
 use crate::aws::{CognitoClient, send_to_pool};

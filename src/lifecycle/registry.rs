@@ -193,6 +193,16 @@ impl Registry {
         }
     }
 
+    /// Every registered tenant, for a reader that relies on the registry being there
+    /// (`audit` of a `[catalog]` deployment): a missing catalog table is an error, not an
+    /// empty list.
+    pub async fn list_existing(&self) -> Result<Vec<TenantEntry>, LifecycleError> {
+        match self {
+            Registry::ConfigFile(_) => self.list().await,
+            Registry::Catalog(catalog) => Ok(catalog.list().await?),
+        }
+    }
+
     /// The tenant registered under `id`, if any.
     pub async fn find(&self, id: &str) -> Result<Option<TenantEntry>, LifecycleError> {
         match self {

@@ -1,5 +1,9 @@
 //! `cognito-authz audit`: exit 0 with no high finding, 1 with at least one, 2 when the pools
 //! could not be audited (bad configuration, no access), with a message naming the cause.
+//!
+//! Every tenant is audited: the file's `[[tenant]]`s and, with `[catalog]`, every catalog
+//! tenant. A catalog that cannot be read (missing table, a refused item) is "could not audit",
+//! never a clean report.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +14,7 @@ use cognito_authz::aws::cognito_client;
 use cognito_authz::lifecycle::pool_audit::{
     AuditPolicy, AuditReport, PoolSnapshot, Severity, TenantReport, check_pool,
 };
+use cognito_authz::lifecycle::{CatalogTarget, Registry};
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -19,7 +24,7 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Audit only this tenant.
+    /// Audit only this tenant (of the file or of the `[catalog]`).
     #[arg(long, value_name = "ID")]
     tenant: Option<String>,
 }
@@ -73,37 +78,76 @@ async fn audit(args: &AuditArgs) -> Result<AuditReport, String> {
         .map_err(|e| format!("invalid configuration {path}: {e}"))?;
     let scope_guard_expected =
         tables.contains_key("self_service_guard") || tables.contains_key("triggers");
-    let tenants: Vec<_> = config
+    let catalog = match &config.catalog {
+        Some(section) => {
+            let target: CatalogTarget = format!("dynamodb:{}", section.dynamodb_table)
+                .parse()
+                .map_err(|e| format!("invalid configuration {path}: {e}"))?;
+            Some(Registry::catalog(&target, &config))
+        }
+        None => None,
+    };
+    let file_tenants = config
         .tenants
         .iter()
-        .filter(|t| args.tenant.as_ref().is_none_or(|id| &t.id == id))
+        .filter(|t| args.tenant.as_ref().is_none_or(|id| &t.id == id));
+    // Each tenant with the policy it is held to: the file's first, then the catalog's.
+    let mut tenants: Vec<(TenantEntryRef, AuditPolicy)> = file_tenants
+        .map(|t| {
+            let policy = AuditPolicy::for_tenant(&config, t, scope_guard_expected);
+            ((t.id.clone(), t.user_pool_id.clone()), policy)
+        })
         .collect();
+    if let Some(registry) = &catalog {
+        let where_ = registry.describe();
+        // `--tenant` found in the file needs no catalog read; otherwise the catalog is read
+        // (one item for `--tenant`, every item without it). Unreadable: cannot audit.
+        let entries = match &args.tenant {
+            Some(_) if !tenants.is_empty() => Vec::new(),
+            Some(id) => registry
+                .find(id)
+                .await
+                .map_err(|e| format!("{where_}: {e}"))?
+                .into_iter()
+                .collect(),
+            None => registry
+                .list_existing()
+                .await
+                .map_err(|e| format!("{where_}: {e}"))?,
+        };
+        tenants.extend(entries.iter().map(|e| {
+            let policy = AuditPolicy::for_entry(&config, e, scope_guard_expected);
+            ((e.tenant_id.clone(), e.user_pool_id.clone()), policy)
+        }));
+    }
     if tenants.is_empty() {
+        let catalog = catalog
+            .as_ref()
+            .map(|r| format!(" nor in {}", r.describe()))
+            .unwrap_or_default();
         return Err(match &args.tenant {
-            Some(id) => format!("tenant {id:?} is not in {path}"),
-            None => format!("{path} has no [[tenant]]"),
+            Some(id) => format!("tenant {id:?} is not in {path}{catalog}"),
+            None if catalog.is_empty() => format!("{path} has no [[tenant]]"),
+            None => format!("no tenant to audit: none in {path}{catalog}"),
         });
     }
     let client = cognito_client(&config.aws).await;
     let mut report = AuditReport::default();
-    for tenant in tenants {
-        let snapshot = PoolSnapshot::read(&client, &tenant.user_pool_id)
+    for ((id, user_pool_id), policy) in tenants {
+        let snapshot = PoolSnapshot::read(&client, &user_pool_id)
             .await
-            .map_err(|e| {
-                format!(
-                    "tenant {} (user pool {}): {e}",
-                    tenant.id, tenant.user_pool_id
-                )
-            })?;
-        let policy = AuditPolicy::for_tenant(&config, tenant, scope_guard_expected);
+            .map_err(|e| format!("tenant {id} (user pool {user_pool_id}): {e}"))?;
         report.tenants.push(TenantReport::new(
-            &tenant.id,
-            &tenant.user_pool_id,
+            &id,
+            &user_pool_id,
             check_pool(&policy, &snapshot),
         ));
     }
     Ok(report)
 }
+
+/// A tenant's id and pool id.
+type TenantEntryRef = (String, String);
 
 fn print_text(report: &AuditReport) {
     let mut counts = [0usize; 3];

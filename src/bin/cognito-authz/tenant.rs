@@ -3,13 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aws_sdk_cognitoidentityprovider::config::Region;
-use aws_sdk_cognitoidentityprovider::error::DisplayErrorContext;
 use clap::{Args, Subcommand};
 use cognito_authz::AuthConfig;
 use cognito_authz::aws::cognito_client;
 use cognito_authz::lifecycle::provision::AdminUser;
 use cognito_authz::lifecycle::registry::Registration;
+use cognito_authz::lifecycle::removal::{PoolDeletion, delete_tenant_pool};
 use cognito_authz::lifecycle::{
     Blueprint, CatalogTarget, LifecycleError, Plan, ProvisionRequest, Provisioner, Registry,
     TenantEntry,
@@ -22,7 +21,8 @@ pub enum TenantCommand {
     Create(CreateArgs),
     /// List the registered tenants.
     List(ListArgs),
-    /// Remove a tenant's registration (and its pool only with --delete-pool --yes).
+    /// Remove a tenant's registration (and its pool only with --delete-pool --yes, and only if
+    /// the pool's `cognito-authz:tenant` tag names the tenant, unless --force).
     Remove(RemoveArgs),
 }
 
@@ -94,6 +94,10 @@ pub struct RemoveArgs {
     /// Confirms --delete-pool.
     #[arg(long)]
     yes: bool,
+    /// With --delete-pool: delete the pool even if its `cognito-authz:tenant` tag does not name
+    /// this tenant (or it has none).
+    #[arg(long, requires = "delete_pool")]
+    force: bool,
 }
 
 pub async fn run(command: TenantCommand) -> ExitCode {
@@ -304,27 +308,11 @@ async fn remove(args: RemoveArgs) -> Result<(), LifecycleError> {
         // The pool goes first: if that fails, the registration stays and a re-run retries.
         let config = AuthConfig::from_file(&args.config)?;
         let client = cognito_client(&config.aws).await;
-        let region = Region::new(entry.region.clone());
-        let deleted = client
-            .delete_user_pool()
-            .user_pool_id(&entry.user_pool_id)
-            .customize()
-            .config_override(aws_sdk_cognitoidentityprovider::Config::builder().region(region))
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => println!("done: deleted user pool {}", entry.user_pool_id),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
+        match delete_tenant_pool(&client, &entry.user_pool_id, &entry.tenant_id, args.force).await?
+        {
+            PoolDeletion::Deleted => println!("done: deleted user pool {}", entry.user_pool_id),
+            PoolDeletion::Missing => {
                 println!("ok: user pool {} does not exist", entry.user_pool_id);
-            }
-            Err(e) => {
-                return Err(LifecycleError::Aws {
-                    operation: "DeleteUserPool",
-                    message: DisplayErrorContext(&e).to_string(),
-                });
             }
         }
     }
