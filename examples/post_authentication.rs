@@ -18,7 +18,8 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    // Plain text (no colour escapes) or JSON lines, as AWS_LAMBDA_LOG_FORMAT says.
+    lambda::init_logging()?;
     let config = AuthConfig::from_file(lambda::config_path())?;
     let trigger = Arc::new(PostAuthentication::from_config(&config).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {

@@ -19,7 +19,8 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    // Plain text (no colour escapes) or JSON lines, as AWS_LAMBDA_LOG_FORMAT says.
+    lambda::init_logging()?;
     let trigger = Arc::new(PreTokenGeneration::from_config_file(lambda::config_path())?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let trigger = trigger.clone();

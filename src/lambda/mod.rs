@@ -39,8 +39,10 @@
 //! See `examples/pre_token_generation.rs` and `examples/post_authentication.rs`: each reads
 //! the configuration file named by [`CONFIG_PATH_ENV`] (default [`DEFAULT_CONFIG_PATH`]) at cold
 //! start; a bad file fails the function's initialization, so sign-ins fail rather than pass
-//! unfiltered.
+//! unfiltered. Both log through [`init_logging`]: plain text without colour escapes, or JSON
+//! lines when `AWS_LAMBDA_LOG_FORMAT=JSON`.
 
+mod logging;
 mod post_auth;
 mod pre_token;
 
@@ -51,6 +53,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 pub use crate::aws::DEFAULT_MFA_REQUIRED_ATTRIBUTE;
+pub use logging::{
+    LOG_FORMAT_ENV, LOG_LEVEL_ENV, LogFormat, filter_from_env, init_logging, log_subscriber,
+};
 pub use post_auth::PostAuthentication;
 pub use pre_token::PreTokenGeneration;
 
