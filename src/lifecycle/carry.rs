@@ -11,16 +11,21 @@
 //!   the crate needs are added to the operator's ([`required_flows`]); token revocation is
 //!   turned on; access and id tokens are capped at [`ACCESS_TOKEN_MINUTES`] (shorter lifetimes
 //!   are kept); `PreventUserExistenceErrors` becomes `ENABLED` only when unset;
-//! - user pool ([`pool_update`]): nothing; the caller sets the one field it changes.
+//! - user pool ([`pool_update`]): nothing; the caller sets the one field it changes;
+//! - MFA ([`mfa_update`], `SetUserPoolMfaConfig`, which resets the factors it is not given):
+//!   TOTP is turned on; the SMS, email and passkey settings are sent back; MFA stays `ON`
+//!   when on, else becomes `OPTIONAL`.
 //!
 //! moto merges updates instead of resetting, so an emulator cannot catch a dropped field: the
 //! tests check the request itself, field by field, against a fully populated `Describe*` answer.
 
+use aws_sdk_cognitoidentityprovider::operation::get_user_pool_mfa_config::GetUserPoolMfaConfigOutput;
+use aws_sdk_cognitoidentityprovider::operation::set_user_pool_mfa_config::builders::SetUserPoolMfaConfigFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
 use aws_sdk_cognitoidentityprovider::types::{
-    ExplicitAuthFlowsType, FeatureType, PreventUserExistenceErrorTypes, TimeUnitsType,
-    TokenValidityUnitsType, UserPoolClientType, UserPoolType,
+    ExplicitAuthFlowsType, FeatureType, PreventUserExistenceErrorTypes, SoftwareTokenMfaConfigType,
+    TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolType,
 };
 
 use super::pool_audit::validity_seconds;
@@ -170,6 +175,31 @@ pub(crate) fn pool_update(
         .set_key_configuration(pool.key_configuration.clone())
         .set_issuer_configuration(pool.issuer_configuration.clone())
         .set_acr_configuration(pool.acr_configuration.clone())
+}
+
+/// `SetUserPoolMfaConfig` for pool `pool_id`, whose settings are `current` (a
+/// `GetUserPoolMfaConfig` answer): TOTP on, every other factor's settings sent back, MFA kept
+/// `ON` when on, else `OPTIONAL`.
+pub(crate) fn mfa_update(
+    client: &CognitoClient,
+    pool_id: &str,
+    current: &GetUserPoolMfaConfigOutput,
+) -> SetUserPoolMfaConfigFluentBuilder {
+    let mode = if current.mfa_configuration == Some(UserPoolMfaType::On) {
+        UserPoolMfaType::On
+    } else {
+        UserPoolMfaType::Optional
+    };
+    client
+        .set_user_pool_mfa_config()
+        .user_pool_id(pool_id)
+        .set_sms_mfa_configuration(current.sms_mfa_configuration.clone())
+        .software_token_mfa_configuration(
+            SoftwareTokenMfaConfigType::builder().enabled(true).build(),
+        )
+        .set_email_mfa_configuration(current.email_mfa_configuration.clone())
+        .mfa_configuration(mode)
+        .set_web_authn_configuration(current.web_authn_configuration.clone())
 }
 
 #[cfg(test)]

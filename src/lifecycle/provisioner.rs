@@ -3,11 +3,11 @@
 use aws_sdk_cognitoidentityprovider::config::Region;
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AttributeDataType, AttributeType, DeliveryMediumType,
-    PreventUserExistenceErrorTypes, SchemaAttributeType, SoftwareTokenMfaConfigType, TimeUnitsType,
-    TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolType,
+    PreventUserExistenceErrorTypes, SchemaAttributeType, TimeUnitsType, TokenValidityUnitsType,
+    UserPoolClientType, UserPoolType,
 };
 
-use super::carry::{client_update, pool_update};
+use super::carry::{client_update, mfa_update, pool_update};
 use super::provision::{
     ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ExistingPool, Plan,
     PlanItem, PoolState, Step,
@@ -238,24 +238,12 @@ impl Provisioner {
                         .map_err(|e| LifecycleError::aws("UpdateUserPool", e))?;
                 }
                 Step::EnableTotpMfa => {
-                    let keep_on = state
-                        .pool
-                        .as_ref()
-                        .is_some_and(|p| p.mfa == Some(UserPoolMfaType::On));
-                    send_to_pool!(
-                        r,
-                        c.set_user_pool_mfa_config()
-                            .user_pool_id(pool_id)
-                            .software_token_mfa_configuration(
-                                SoftwareTokenMfaConfigType::builder().enabled(true).build()
-                            )
-                            .mfa_configuration(if keep_on {
-                                UserPoolMfaType::On
-                            } else {
-                                UserPoolMfaType::Optional
-                            })
-                    )
-                    .map_err(|e| LifecycleError::aws("SetUserPoolMfaConfig", e))?;
+                    // Read right before the update: it sends the other factors back.
+                    let current =
+                        send_to_pool!(r, c.get_user_pool_mfa_config().user_pool_id(pool_id))
+                            .map_err(|e| LifecycleError::aws("GetUserPoolMfaConfig", e))?;
+                    send_to_pool!(r, mfa_update(c, pool_id, &current))
+                        .map_err(|e| LifecycleError::aws("SetUserPoolMfaConfig", e))?;
                 }
                 Step::CreateGroup(group) => {
                     send_to_pool!(r, c.create_group().user_pool_id(pool_id).group_name(group))
