@@ -177,6 +177,20 @@ pub(crate) fn pool_update(
         .set_acr_configuration(pool.acr_configuration.clone())
 }
 
+/// `UpdateUserPool` attaching `blueprint`'s triggers to `pool` (a `DescribeUserPool` answer),
+/// over its other triggers and settings. Triggers found already in place (attached since the
+/// plan was made) are sent back unchanged, never dropped.
+pub(crate) fn triggers_update(
+    client: &CognitoClient,
+    blueprint: &Blueprint,
+    pool: &UserPoolType,
+) -> UpdateUserPoolFluentBuilder {
+    let lambda = blueprint
+        .lambda_config(pool.lambda_config())
+        .or_else(|| pool.lambda_config.clone());
+    pool_update(client, pool).set_lambda_config(lambda)
+}
+
 /// `SetUserPoolMfaConfig` for pool `pool_id`, whose settings are `current` (a
 /// `GetUserPoolMfaConfig` answer): TOTP on, every other factor's settings sent back, MFA kept
 /// `ON` when on, else `OPTIONAL`.

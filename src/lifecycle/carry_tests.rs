@@ -541,3 +541,32 @@ fn turning_totp_on_sends_the_other_factors_back() {
         }
     }
 }
+
+#[test]
+fn attaching_triggers_keeps_the_other_triggers_and_never_drops_them() {
+    let config = AuthConfig::from_toml("").unwrap();
+    let mut request = ProvisionRequest::new("acme", "eu-west-1");
+    request.post_auth_lambda = Some("arn:aws:lambda:eu-west-1:1:function:post".into());
+    let b = Blueprint::new(&config, request).unwrap();
+    let update = |pool: &UserPoolType| {
+        triggers_update(&client(), &b, pool)
+            .as_input()
+            .clone()
+            .build()
+            .unwrap()
+    };
+    let pool = operator_pool();
+    let lambda = update(&pool).lambda_config.unwrap();
+    assert_eq!(
+        lambda.custom_message(),
+        Some("arn:aws:lambda:eu-west-1:1:function:msg")
+    );
+    assert_eq!(
+        lambda.post_authentication(),
+        Some("arn:aws:lambda:eu-west-1:1:function:post")
+    );
+    // Attached meanwhile: the update sends the triggers back rather than none.
+    let mut attached = pool.clone();
+    attached.lambda_config = Some(lambda.clone());
+    assert_eq!(update(&attached).lambda_config, Some(lambda));
+}

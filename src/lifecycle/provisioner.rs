@@ -7,7 +7,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     UserPoolClientType, UserPoolType,
 };
 
-use super::carry::{client_update, mfa_update, pool_update};
+use super::carry::{client_update, mfa_update, triggers_update};
 use super::provision::{
     ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ExistingPool, Plan,
     PlanItem, PoolState, Step,
@@ -233,8 +233,7 @@ impl Provisioner {
                 Step::SetTriggers => {
                     // Read right before the update: it sends every current field back.
                     let current = describe_pool(c, r, pool_id).await?;
-                    let lambda = b.lambda_config(current.lambda_config());
-                    send_to_pool!(r, pool_update(c, &current).set_lambda_config(lambda))
+                    send_to_pool!(r, triggers_update(c, b, &current))
                         .map_err(|e| LifecycleError::aws("UpdateUserPool", e))?;
                 }
                 Step::EnableTotpMfa => {
