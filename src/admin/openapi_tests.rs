@@ -404,6 +404,7 @@ fn expected_admin_codes(action: Action) -> BTreeSet<&'static str> {
             "user_not_found",
             "group_not_found",
             "self_lockout",
+            "revocation_not_shared",
         ],
         Action::DisableUser => &[
             "forbidden",
