@@ -109,8 +109,10 @@ pub use audit::{AUDIT_TARGET, Action};
 pub use error::AdminError;
 pub use openapi::OPENAPI_JSON;
 pub use ops::{
-    ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, ListUsersQuery, MfaPreference, MfaSetting,
-    MfaStatus, SelfService, TenantAdmin, User, UserPage,
+    ALWAYS_PROTECTED, DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW,
+    DEFAULT_SELF_SERVICE_ATTRIBUTES, Device, DeviceList, GroupInfo, GroupList, ListUsersQuery,
+    MfaPreference, MfaSetting, MfaStatus, NewUser, OwnAttributes, OwnMfa, PasswordChange,
+    SelfService, TenantAdmin, User, UserGroups, UserPage,
 };
 
 use crate::auth::CognitoAuth;
@@ -190,6 +192,8 @@ pub struct AdminApi {
     admin_role: Arc<str>,
     lookup: Option<Arc<dyn TenantLookup>>,
     self_service: ops::SelfServiceRules,
+    /// Shared by every request of this API: the password attempt limit and open challenges.
+    password: ops::PasswordGuard,
 }
 
 impl std::fmt::Debug for AdminApi {
@@ -199,6 +203,7 @@ impl std::fmt::Debug for AdminApi {
             .field("admin_role", &self.admin_role)
             .field("lookup", &self.lookup.is_some())
             .field("self_service", &self.self_service)
+            .field("password", &self.password)
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +219,7 @@ impl AdminApi {
             admin_role: Arc::from(DEFAULT_ADMIN_ROLE),
             lookup: None,
             self_service: ops::SelfServiceRules::default(),
+            password: ops::PasswordGuard::default(),
         }
     }
 
@@ -227,9 +233,20 @@ impl AdminApi {
     /// so administrators of catalog tenants reach their own pool.
     #[must_use]
     pub fn apply_config(self, config: &AuthConfig) -> Self {
-        let api = match &config.admin.self_service_attributes {
-            Some(attributes) => self.self_service_attributes(attributes.iter().cloned()),
-            None => self,
+        let admin = &config.admin;
+        let api = self.password_attempts(
+            admin
+                .max_password_attempts
+                .unwrap_or(DEFAULT_MAX_PASSWORD_ATTEMPTS),
+            admin.password_attempt_window_seconds.map_or(
+                DEFAULT_PASSWORD_ATTEMPT_WINDOW,
+                std::time::Duration::from_secs,
+            ),
+            admin.client_secrets.clone(),
+        );
+        let api = match &admin.self_service_attributes {
+            Some(attributes) => api.self_service_attributes(attributes.iter().cloned()),
+            None => api,
         };
         #[cfg(feature = "dynamodb")]
         let api = match &config.catalog {
@@ -248,6 +265,21 @@ impl AdminApi {
             }
             _ => api,
         }
+    }
+
+    /// The attempt limit of `POST /me/password` (failed attempts per user per `window`, in this
+    /// process; defaults [`DEFAULT_MAX_PASSWORD_ATTEMPTS`], [`DEFAULT_PASSWORD_ATTEMPT_WINDOW`])
+    /// and the secrets of app clients that have one (by client id, for `SECRET_HASH`).
+    /// [`apply_config`](Self::apply_config) sets them from `[admin]`. Starts a new count.
+    #[must_use]
+    pub fn password_attempts(
+        mut self,
+        max_failures: u32,
+        window: std::time::Duration,
+        client_secrets: std::collections::BTreeMap<String, crate::config::ClientSecret>,
+    ) -> Self {
+        self.password = ops::PasswordGuard::new(max_failures, window, client_secrets);
+        self
     }
 
     /// The only attributes users may change on their own account (`PATCH /me/attributes`,
@@ -332,6 +364,8 @@ impl AdminApi {
             tenant,
             principal.clone(),
             self.self_service.clone(),
+            self.password.clone(),
+            self.auth.revocations().cloned(),
         ))
     }
 
