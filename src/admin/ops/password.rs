@@ -456,6 +456,29 @@ mod tests {
         assert!(!format!("{guard:?}").contains("s3cret"));
     }
 
+    #[test]
+    fn client_secrets_from_the_file_never_show_in_debug() {
+        let config = crate::config::AuthConfig::from_toml(
+            "[[tenant]]\nid = 'a'\nuser_pool_id = 'us-east-1_a'\nclient_ids = ['c']\n\
+             [admin]\nmax_password_attempts = 3\npassword_attempt_window_seconds = 60\n\
+             [admin.client_secrets]\nc = 'hush-hush-1234'\n",
+        )
+        .expect("config");
+        assert_eq!(config.admin.max_password_attempts, Some(3));
+        assert_eq!(config.admin.password_attempt_window_seconds, Some(60));
+        assert_eq!(config.admin.client_secrets["c"].expose(), "hush-hush-1234");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hush-hush"), "{shown}");
+        assert!(
+            crate::config::AuthConfig::from_toml(
+                "[[tenant]]\nid = 'a'\nuser_pool_id = 'us-east-1_a'\nclient_ids = ['c']\n\
+                 [admin]\nmax_password_attempt = 3\n"
+            )
+            .is_err(),
+            "a misspelt key is refused"
+        );
+    }
+
     const EXPECTED_SECRET_HASH: &str = "gfNB0p8L00i834MnlFpDqZz7Gfhe7Yuypw8fDwTpQLQ=";
 
     #[test]
