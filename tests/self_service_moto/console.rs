@@ -23,6 +23,11 @@ async fn admins_invite_users_into_groups_whose_roles_they_hold() {
     assert_eq!(user["status"], "FORCE_CHANGE_PASSWORD");
     assert_eq!(user["attributes"]["email"], "newbie@example.com");
     assert_eq!(w.groups_of(a, "newbie").await, ["staff"]);
+    assert_eq!(
+        w.status_of(b, "newbie").await,
+        None,
+        "only the admin's own pool"
+    );
 
     // Refused, and nothing created: a group whose role (`editor`) alice lacks; a group that
     // does not exist; a non-admin; a machine; bad bodies.
@@ -119,6 +124,18 @@ async fn admins_invite_users_into_groups_whose_roles_they_hold() {
             ("editors".to_owned(), json!(["editor"])),
             ("staff".to_owned(), json!([])),
         ]
+    );
+    // Tenant B's admin sees tenant B's groups only.
+    let boris = token(&w, b, "boris").await;
+    let (status, _, groups) = w
+        .call(Method::GET, "/admin/groups", Some(&boris), None)
+        .await;
+    assert_eq!(
+        (status, &groups),
+        (
+            StatusCode::OK,
+            &json!({"groups": [{"name": "admin", "description": null, "roles": ["admin"]}]})
+        )
     );
     let (status, _, groups) = w
         .call(Method::GET, "/admin/users/alice/groups", Some(&alice), None)

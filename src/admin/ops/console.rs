@@ -271,7 +271,7 @@ impl TenantAdmin {
                         .map(|r| r.to_string())
                         .collect();
                     Some(GroupInfo {
-                        description: g.description().map(str::to_owned),
+                        description: g.description().filter(|d| !d.is_empty()).map(str::to_owned),
                         name,
                         roles,
                     })
