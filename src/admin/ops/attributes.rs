@@ -214,7 +214,7 @@ pub struct SelfService {
     pub(super) binding: Binding,
     rules: SelfServiceRules,
     /// Password changes: attempt limit, open challenges, client secrets.
-    pub(super) password: super::password::PasswordGuard,
+    pub(super) password: super::password_guard::PasswordGuard,
     /// The `CognitoAuth`'s revocation list: `/me/signout` records the caller in it.
     pub(super) revocations: Option<crate::revocation::Revocations>,
 }
@@ -234,7 +234,7 @@ impl SelfService {
         tenant: Arc<Tenant>,
         actor: Principal,
         rules: SelfServiceRules,
-        password: super::password::PasswordGuard,
+        password: super::password_guard::PasswordGuard,
         revocations: Option<crate::revocation::Revocations>,
     ) -> Self {
         SelfService {

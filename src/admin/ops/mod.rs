@@ -32,6 +32,7 @@ mod groups;
 mod me;
 mod mfa;
 mod password;
+mod password_guard;
 mod users;
 
 pub(crate) use attributes::SelfServiceRules;
@@ -39,10 +40,9 @@ pub use attributes::{ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, SelfServ
 pub use console::{GroupInfo, GroupList, NewUser, UserGroups};
 pub use me::{Device, DeviceList, OwnAttributes, OwnMfa};
 pub use mfa::{MfaPreference, MfaSetting};
-pub(crate) use password::PasswordGuard;
-pub use password::{
-    DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW, PasswordChange,
-};
+pub use password::PasswordChange;
+pub(crate) use password_guard::PasswordGuard;
+pub use password_guard::{DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW};
 pub use users::{ListUsersQuery, MfaStatus, User, UserPage};
 
 /// Cognito's pattern for user and group names: 1 to 128 letters, marks, symbols, numbers or
