@@ -14,8 +14,12 @@
 //! `PATCH /admin/users/{username}/attributes`, `POST /admin/users/{username}/groups`,
 //! `DELETE /admin/users/{username}/groups/{group}`, `POST /admin/users/{username}/disable`,
 //! `POST /admin/users/{username}/enable`, `POST /admin/users/{username}/signout`,
-//! `PATCH /me/attributes`; and, without a token, `GET /admin/openapi.json` (their OpenAPI
-//! document).
+//! `POST /admin/users`, `DELETE /admin/users/{username}`,
+//! `POST /admin/users/{username}/password-reset`, `GET /admin/users/{username}/groups`,
+//! `GET /admin/groups`; for any signed-in user `GET|PATCH /me/attributes`, `GET /me/mfa`,
+//! `POST /me/password`, `POST /me/signout`, `GET /me/devices`,
+//! `DELETE /me/devices/{device_key}`; and, without a token, `GET /admin/openapi.json` (their
+//! OpenAPI document).
 //!
 //! Cognito is reached with the standard AWS provider chain (environment, profile, instance
 //! role); `[aws] endpoint_url` in the file or `AWS_ENDPOINT_URL` points it at an emulator such
@@ -32,7 +36,7 @@ use std::net::SocketAddr;
 
 use cognito_authz::AuthConfig;
 use cognito_authz::admin::AdminApi;
-use cognito_authz::aws::cognito_client;
+use cognito_authz::aws::{CognitoClient, cognito_client};
 
 #[path = "support/metrics_endpoint.rs"]
 mod metrics_endpoint;
@@ -77,6 +81,32 @@ fn parse_args() -> Result<Args, String> {
     })
 }
 
+/// The service's routes, built from the configuration as `main` serves them (the end-to-end
+/// tests in `tests/self_service_moto.rs` run this same function on a real port).
+pub async fn app(config: &AuthConfig, client: CognitoClient) -> Result<axum::Router, String> {
+    let auth = config
+        .to_builder()
+        .and_then(|builder| builder.build())
+        .map_err(|e| e.to_string())?;
+    for (tenant, err) in auth.prefetch().await {
+        tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
+    }
+    // With a [revocations] table (feature redis), the shared list is loaded before serving:
+    // until then every request would get 503. Immediate for other setups.
+    let wait = std::time::Duration::from_secs(30);
+    if tokio::time::timeout(wait, auth.revocations_loaded())
+        .await
+        .is_err()
+    {
+        return Err("the revocation store could not be loaded within 30 s".to_owned());
+    }
+    // The routes authenticate, authorize and audit by themselves: no outer layer needed.
+    // `/me/attributes` may change the standard profile attributes only (add others with
+    // `.self_service_attributes(...)`), never the `[triggers] mfa_required_attribute`;
+    // `[admin]` also sets the `/me/password` attempt limit and app client secrets.
+    Ok(AdminApi::new(auth, client).apply_config(config).router())
+}
+
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("{message}");
     std::process::exit(2)
@@ -98,27 +128,8 @@ async fn main() {
             .unwrap_or_else(|msg| fail(msg));
     }
     let config = AuthConfig::from_file(&args.config).unwrap_or_else(|e| fail(e));
-    let auth = config
-        .to_builder()
-        .and_then(|builder| builder.build())
-        .unwrap_or_else(|e| fail(e));
-    for (tenant, err) in auth.prefetch().await {
-        tracing::warn!(tenant, error = %err, "prefetch failed; will retry on demand");
-    }
-    // With a [revocations] table (feature redis), the shared list is loaded before serving:
-    // until then every request would get 503. Immediate for other setups.
-    let wait = std::time::Duration::from_secs(30);
-    if tokio::time::timeout(wait, auth.revocations_loaded())
-        .await
-        .is_err()
-    {
-        fail("the revocation store could not be loaded within 30 s");
-    }
     let client = cognito_client(&config.aws).await;
-    // The routes authenticate, authorize and audit by themselves: no outer layer needed.
-    // `/me/attributes` may change the standard profile attributes only (add others with
-    // `.self_service_attributes(...)`), never the `[triggers] mfa_required_attribute`.
-    let app = AdminApi::new(auth, client).apply_config(&config).router();
+    let app = app(&config, client).await.unwrap_or_else(|msg| fail(msg));
 
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await

@@ -1188,6 +1188,82 @@ async fn with_a_revocation_list_sign_out_and_disable_also_stop_local_verificatio
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_demotion_refuses_the_users_earlier_tokens_at_once() {
+    captured(|_log| async move {
+        let w = World::new().await;
+        let revocations = Revocations::new();
+        let auth = build_auth_with(
+            &w.moto,
+            &[(&w.tenant_a, &w.a, false), (&w.tenant_b, &w.b, true)],
+            Some(revocations.clone()),
+        );
+        let app = AdminApi::new(auth.clone(), w.cognito.clone()).router();
+        // Tenant B maps only group `admin` to a role: `staff` grants nothing there.
+        w.cognito
+            .create_group()
+            .user_pool_id(&w.b.id)
+            .group_name("staff")
+            .send()
+            .await
+            .expect("CreateGroup");
+        w.cognito
+            .admin_add_user_to_group()
+            .user_pool_id(&w.b.id)
+            .username("shared")
+            .group_name("staff")
+            .send()
+            .await
+            .expect("AdminAddUserToGroup");
+        let alice = sign_in(&w.cognito, &w.a, "alice").await;
+        let boris = sign_in(&w.cognito, &w.b, "boris").await;
+        let carol = sign_in(&w.cognito, &w.a, "carol").await;
+        let shared_b = sign_in(&w.cognito, &w.b, "shared").await;
+        let before = auth.verify(&carol.access).await.expect("valid before");
+        assert!(before.has_role("admin"));
+
+        let (status, body) = call(
+            &app,
+            Method::DELETE,
+            "/admin/users/carol/groups/admin",
+            Some(&alice.access),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(w.groups(&w.a, "carol").await.is_empty());
+        // The token that still says `admin` is refused at once, on every route.
+        assert_eq!(
+            auth.verify(&carol.access).await.unwrap_err(),
+            AuthError::TokenRevoked
+        );
+        let (status, body) =
+            call(&app, Method::GET, "/admin/users", Some(&carol.access), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(revocations.len(), 1);
+
+        // Her next sign-in (a later second: `iat` is in seconds) carries the new groups.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let again = sign_in(&w.cognito, &w.a, "carol").await;
+        let after = auth.verify(&again.access).await.expect("new sign-in");
+        assert!(!after.has_role("admin"));
+
+        // A group that maps to no role changes nothing the tokens grant: nothing revoked.
+        let (status, body) = call(
+            &app,
+            Method::DELETE,
+            "/admin/users/shared/groups/staff",
+            Some(&boris.access),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        auth.verify(&shared_b.access).await.expect("not revoked");
+        assert_eq!(revocations.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn admin_cannot_lock_themselves_out() {
     captured(|log| async move {
         let w = World::new().await;

@@ -150,3 +150,52 @@ async fn a_sign_out_through_one_replica_is_refused_by_the_other() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Issue 18 item 7: removing a user from a group that maps to a role is a demotion, shared
+/// like a sign-out: replica B refuses the token that still carries the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demotion_through_one_replica_is_refused_by_the_other() {
+    let moto = Moto::start();
+    let redis = RedisServer::start();
+    let cognito = moto.client();
+    let pool = moto::pool_with_users(
+        &cognito,
+        "demotion",
+        &[("alice", true), ("carol", true), ("bob", false)],
+    )
+    .await;
+    let (auth_a, app_a) = replica(&moto, &pool, &redis.url(), &cognito);
+    let (auth_b, _app_b) = replica(&moto, &pool, &redis.url(), &cognito);
+    loaded(&auth_a).await;
+    loaded(&auth_b).await;
+    let alice = access_token(&cognito, &pool, "alice").await;
+    let carol = access_token(&cognito, &pool, "carol").await;
+    let bob = access_token(&cognito, &pool, "bob").await;
+    assert!(
+        auth_b
+            .verify(&carol)
+            .await
+            .expect("admin before")
+            .has_role("admin")
+    );
+
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri("/admin/users/carol/groups/admin")
+        .header(header::AUTHORIZATION, format!("Bearer {alice}"))
+        .body(Body::empty())
+        .expect("request");
+    let response = app_a.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(auth_a.verify(&carol).await, Err(AuthError::TokenRevoked));
+    let start = Instant::now();
+    while auth_b.verify(&carol).await != Err(AuthError::TokenRevoked) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "B never refused the demoted token"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    auth_b.verify(&bob).await.expect("others untouched");
+    auth_b.verify(&alice).await.expect("the admin is untouched");
+}

@@ -45,6 +45,29 @@ pub enum Action {
     GlobalSignOut,
     /// `AdminUpdateUserAttributes` on the caller's own user, unprotected attributes only.
     UpdateOwnAttributes,
+    /// `AdminGetUser` on the caller: their attributes.
+    GetOwnAttributes,
+    /// `AdminGetUser` on the caller: their MFA factors.
+    GetOwnMfa,
+    /// The caller's password change (`AdminInitiateAuth`, `AdminRespondToAuthChallenge`,
+    /// `AdminSetUserPassword`).
+    ChangeOwnPassword,
+    /// `AdminUserGlobalSignOut` on the caller.
+    SignOutSelf,
+    /// `AdminListDevices` on the caller.
+    ListOwnDevices,
+    /// `AdminForgetDevice` on the caller.
+    ForgetOwnDevice,
+    /// `AdminCreateUser` (an invitation) and `AdminAddUserToGroup`.
+    CreateUser,
+    /// `AdminDeleteUser`.
+    DeleteUser,
+    /// `AdminResetUserPassword`.
+    ResetPassword,
+    /// `AdminListGroupsForUser`.
+    ListUserGroups,
+    /// `ListGroups`.
+    ListGroups,
 }
 
 impl Action {
@@ -61,6 +84,17 @@ impl Action {
             Action::EnableUser => "enable_user",
             Action::GlobalSignOut => "global_sign_out",
             Action::UpdateOwnAttributes => "update_own_attributes",
+            Action::GetOwnAttributes => "get_own_attributes",
+            Action::GetOwnMfa => "get_own_mfa",
+            Action::ChangeOwnPassword => "change_own_password",
+            Action::SignOutSelf => "sign_out_self",
+            Action::ListOwnDevices => "list_own_devices",
+            Action::ForgetOwnDevice => "forget_own_device",
+            Action::CreateUser => "create_user",
+            Action::DeleteUser => "delete_user",
+            Action::ResetPassword => "reset_password",
+            Action::ListUserGroups => "list_user_groups",
+            Action::ListGroups => "list_groups",
         }
     }
 }
@@ -103,7 +137,7 @@ impl Outcome {
         match status {
             200..=399 => Outcome::Success,
             401 => Outcome::Unauthenticated,
-            403 | 409 => Outcome::Denied,
+            403 | 409 | 429 => Outcome::Denied,
             400..=499 => Outcome::Rejected,
             _ => Outcome::Error,
         }

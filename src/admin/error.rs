@@ -23,6 +23,10 @@ pub enum AdminError {
     /// query parameter, or Cognito's `InvalidParameterException` (its message is passed on). 400.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The remembered device does not exist among the caller's devices
+    /// (`ResourceNotFoundException` on a device call). 404.
+    #[error("device not found")]
+    DeviceNotFound,
     /// The request body exceeds the router's limit. 413.
     #[error("request body too large")]
     BodyTooLarge,
@@ -36,6 +40,30 @@ pub enum AdminError {
     /// account": it has none. 403.
     #[error("machine clients have no user account of their own")]
     NotAUser,
+    /// The current password given to change one's password is wrong (Cognito refused the
+    /// sign-in). Counts toward the attempt limit. 403.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// Cognito's password policy refused the new password (`InvalidPasswordException`; its
+    /// message, which names the rule and never the password, is passed on). 400.
+    #[error("invalid password: {0}")]
+    InvalidPassword(String),
+    /// The account has MFA: the change needs the code of this challenge (`SOFTWARE_TOKEN_MFA`,
+    /// `SMS_MFA`, `EMAIL_OTP`) in `mfa_code`. SMS and email users have just been sent one. 403,
+    /// with the challenge in the body's `challenge` field.
+    #[error("a multi-factor code is required ({0}); send it as `mfa_code`")]
+    MfaCodeRequired(&'static str),
+    /// Cognito refused the MFA code (wrong, expired or already used). Counts toward the
+    /// attempt limit. 403.
+    #[error("the multi-factor code was wrong or has expired")]
+    WrongMfaCode,
+    /// Too many failed password or code attempts for this user in this process; retry after
+    /// the given number of seconds. 429 with `Retry-After`.
+    #[error("too many failed attempts; retry in {retry_after} seconds")]
+    TooManyAttempts {
+        /// Seconds until the oldest counted failure leaves the window.
+        retry_after: u32,
+    },
     /// An administrator tried to lock themselves out (disable themselves, or leave a group
     /// that gives them the admin role). 409: allowed on anyone else, refused on oneself.
     #[error("{0}")]
@@ -88,8 +116,16 @@ impl AdminError {
     /// The HTTP status this error maps to.
     pub fn status(&self) -> StatusCode {
         match self {
-            AdminError::UserNotFound | AdminError::GroupNotFound => StatusCode::NOT_FOUND,
-            AdminError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::UserNotFound | AdminError::GroupNotFound | AdminError::DeviceNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            AdminError::InvalidRequest(_) | AdminError::InvalidPassword(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            AdminError::WrongPassword
+            | AdminError::MfaCodeRequired(_)
+            | AdminError::WrongMfaCode => StatusCode::FORBIDDEN,
+            AdminError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AdminError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::ProtectedAttribute(_) | AdminError::Forbidden(_) | AdminError::NotAUser => {
                 StatusCode::FORBIDDEN
@@ -111,7 +147,13 @@ impl AdminError {
         match self {
             AdminError::UserNotFound => "user_not_found",
             AdminError::GroupNotFound => "group_not_found",
+            AdminError::DeviceNotFound => "device_not_found",
             AdminError::InvalidRequest(_) => "invalid_request",
+            AdminError::WrongPassword => "wrong_password",
+            AdminError::InvalidPassword(_) => "invalid_password",
+            AdminError::MfaCodeRequired(_) => "mfa_code_required",
+            AdminError::WrongMfaCode => "wrong_mfa_code",
+            AdminError::TooManyAttempts { .. } => "too_many_attempts",
             AdminError::BodyTooLarge => "body_too_large",
             AdminError::ProtectedAttribute(_) => "protected_attribute",
             AdminError::Forbidden(_) => "forbidden",
@@ -133,6 +175,7 @@ impl AdminError {
             AdminError::Throttled => Some(5),
             AdminError::Unavailable => Some(10),
             AdminError::RevocationNotShared(_) => Some(5),
+            AdminError::TooManyAttempts { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -155,6 +198,8 @@ impl AdminError {
 pub(crate) enum CallKind {
     /// The call names a group: `ResourceNotFoundException` is the group.
     Group,
+    /// The call names a remembered device: `ResourceNotFoundException` is the device.
+    Device,
     /// Any other call: `ResourceNotFoundException` can only be the pool itself.
     Other,
 }
@@ -204,10 +249,13 @@ pub(crate) fn from_code(
     match code {
         Some("UserNotFoundException") => AdminError::UserNotFound,
         Some("ResourceNotFoundException") if kind == CallKind::Group => AdminError::GroupNotFound,
+        Some("ResourceNotFoundException") if kind == CallKind::Device => AdminError::DeviceNotFound,
         Some("InvalidParameterException" | "FeatureUnavailableInTierException") => {
             AdminError::InvalidRequest(message())
         }
-        Some("AliasExistsException") => AdminError::Conflict(message()),
+        Some("InvalidPasswordException") => AdminError::InvalidPassword(message()),
+        Some("CodeMismatchException" | "ExpiredCodeException") => AdminError::WrongMfaCode,
+        Some("AliasExistsException" | "UsernameExistsException") => AdminError::Conflict(message()),
         Some("TooManyRequestsException" | "LimitExceededException" | "ThrottlingException") => {
             AdminError::Throttled
         }
@@ -285,6 +333,26 @@ mod tests {
             AdminError::InvalidRequest("detail".into())
         );
         assert_eq!(from_code(None, None, 418, CallKind::Other).status(), 502);
+        assert_eq!(
+            from_code(
+                Some("ResourceNotFoundException"),
+                None,
+                400,
+                CallKind::Device
+            ),
+            AdminError::DeviceNotFound
+        );
+        assert_eq!(
+            map("InvalidPasswordException", 400),
+            AdminError::InvalidPassword("detail".into())
+        );
+        assert_eq!(map("CodeMismatchException", 400), AdminError::WrongMfaCode);
+        assert_eq!(map("UsernameExistsException", 400).status(), 409);
+        let limited = AdminError::TooManyAttempts { retry_after: 42 };
+        assert_eq!(
+            (limited.status().as_u16(), limited.retry_after()),
+            (429, Some(42))
+        );
     }
 
     #[test]

@@ -19,8 +19,9 @@
 //! - [`router`] / [`AdminApi::admin_router`]: `/admin/users/...` routes, each behind
 //!   authentication (access tokens only) and `CognitoAuthz::require("admin")` (the role is
 //!   configurable with [`AdminApi::admin_role`]).
-//! - [`self_service_router`] / [`AdminApi::self_service_router`]: `PATCH /me/attributes` for
-//!   any signed-in user, limited to the self-service attributes.
+//! - [`self_service_router`] / [`AdminApi::self_service_router`]: the `/me` routes for any
+//!   signed-in user on their own account: attributes (read, and change the self-service ones),
+//!   MFA status, password change (with MFA step-up and an attempt limit), sign-out, devices.
 //! - [`TenantAdmin`] and [`SelfService`]: the same operations without HTTP.
 //! - [`OPENAPI_JSON`]: the OpenAPI 3.1 document of these routes (`docs/admin-openapi.json`),
 //!   served by [`AdminApi::admin_router`] at `GET /admin/openapi.json` without a token.
@@ -40,11 +41,17 @@
 //!   `dev:` attributes. Protection wins over the allowlist. `PATCH /me/attributes` naming any
 //!   other attribute answers 403 and changes nothing. Administrators change all of them
 //!   through `PATCH /admin/users/{username}/attributes`.
-//! - **No self-lockout.** An administrator cannot disable themselves, nor leave a group that
-//!   maps to the admin role in their tenant (409), whichever name or alias they use.
+//! - **No self-lockout.** An administrator cannot disable or delete themselves, nor leave a
+//!   group that maps to the admin role in their tenant (409), whichever name or alias they use.
+//! - **No one grants a role they lack.** An invitation (`POST /admin/users`) may only name
+//!   groups whose roles the administrator holds (403 otherwise), and groups that exist (404).
+//! - **Password changes are sign-ins.** `POST /me/password` proves the current password with a
+//!   real sign-in, answers Cognito's MFA challenge with the user's code before changing
+//!   anything, and stops after `[admin] max_password_attempts` failures per user per window
+//!   (429); see [`SelfService::change_password`].
 //! - **Machines are never users.** A machine client (`machine_client_ids`) with the admin role
 //!   from `client_roles` may use the admin routes on the tenant's users; it has no account of
-//!   its own, so `/me/attributes` and [`AdminApi::self_service`] refuse it (403), and it never
+//!   its own, so every `/me` route and [`AdminApi::self_service`] refuse it (403 `not_a_user`), and it never
 //!   matches the self-lockout checks (no user has its empty user name or its client id as
 //!   `sub`).
 //! - **Audit.** Every attempt, including those refused by authentication (401) or by the role
@@ -59,14 +66,15 @@
 //!
 //! | situation | status |
 //! |---|---|
-//! | success | 200, JSON |
+//! | success | 200 with JSON; 201 for an invitation; 204 without a body for password changes, sign-outs, device removal, deletion and password resets |
 //! | no or bad token (including id tokens) | 401 (from the authentication layer) |
-//! | not an admin; attribute not open to self-service on `/me/attributes` | 403 |
-//! | unknown user or group in the caller's pool (`UserNotFoundException`) | 404 |
-//! | bad body, bad MFA settings, bad attribute (`InvalidParameterException`, message passed on) | 400 |
+//! | not an admin; attribute not open to self-service on `/me/attributes`; a machine on `/me`; wrong current password or MFA code; MFA code required (`challenge` in the body) | 403 |
+//! | too many failed password attempts | 429 + `Retry-After` |
+//! | unknown user, group or device in the caller's pool | 404 |
+//! | bad body, bad MFA settings, bad attribute (`InvalidParameterException`, message passed on); new password refused by the pool's policy (`invalid_password`) | 400 |
 //! | self-lockout; email or phone already used by another account | 409 |
 //! | Cognito throttling, timeout, connection failure, 5xx | 503 + `Retry-After` |
-//! | sign-out or disable done in Cognito, but the shared revocation store (feature `redis`) could not be written | 503 + `Retry-After`, `revocation_not_shared` |
+//! | sign-out, disable, delete or demotion done in Cognito, but the shared revocation store (feature `redis`) could not be written | 503 + `Retry-After`, `revocation_not_shared` |
 //! | Cognito refuses the server's credentials (`NotAuthorizedException`, missing IAM permission), pool missing | 500 |
 //! | any other Cognito error | 502 |
 //!
@@ -85,8 +93,11 @@
 //! # Revocation
 //! [`TenantAdmin::global_sign_out`] makes Cognito refuse the user's tokens on its own APIs,
 //! but access tokens verified locally stay valid until they expire, unless the `CognitoAuth`
-//! has a [`Revocations`](crate::Revocations) list. Then sign-out and disable run in this order:
-//! 1. Cognito's own action (`AdminUserGlobalSignOut`, `AdminDisableUser`); if it fails,
+//! has a [`Revocations`](crate::Revocations) list. Then sign-out (`/admin/users/{username}/signout`
+//! and `/me/signout`), disable, delete and demotion (leaving a group that maps to a role) run in
+//! this order:
+//! 1. Cognito's own action (`AdminUserGlobalSignOut`, `AdminDisableUser`, `AdminDeleteUser`,
+//!    `AdminRemoveUserFromGroup`); if it fails,
 //!    nothing is recorded and the Cognito error is answered;
 //! 2. the user's `sub` is recorded in this replica's list: it refuses the tokens at once;
 //! 3. with a shared list (feature `redis`), the revocation is written to Redis and published.
@@ -109,8 +120,10 @@ pub use audit::{AUDIT_TARGET, Action};
 pub use error::AdminError;
 pub use openapi::OPENAPI_JSON;
 pub use ops::{
-    ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, ListUsersQuery, MfaPreference, MfaSetting,
-    MfaStatus, SelfService, TenantAdmin, User, UserPage,
+    ALWAYS_PROTECTED, DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW,
+    DEFAULT_SELF_SERVICE_ATTRIBUTES, Device, DeviceList, GroupInfo, GroupList, ListUsersQuery,
+    MfaPreference, MfaSetting, MfaStatus, NewUser, OwnAttributes, OwnMfa, PasswordChange,
+    SelfService, TenantAdmin, User, UserGroups, UserPage,
 };
 
 use crate::auth::CognitoAuth;
@@ -190,6 +203,8 @@ pub struct AdminApi {
     admin_role: Arc<str>,
     lookup: Option<Arc<dyn TenantLookup>>,
     self_service: ops::SelfServiceRules,
+    /// Shared by every request of this API: the password attempt limit and open challenges.
+    password: ops::PasswordGuard,
 }
 
 impl std::fmt::Debug for AdminApi {
@@ -199,6 +214,7 @@ impl std::fmt::Debug for AdminApi {
             .field("admin_role", &self.admin_role)
             .field("lookup", &self.lookup.is_some())
             .field("self_service", &self.self_service)
+            .field("password", &self.password)
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +230,7 @@ impl AdminApi {
             admin_role: Arc::from(DEFAULT_ADMIN_ROLE),
             lookup: None,
             self_service: ops::SelfServiceRules::default(),
+            password: ops::PasswordGuard::default(),
         }
     }
 
@@ -227,9 +244,20 @@ impl AdminApi {
     /// so administrators of catalog tenants reach their own pool.
     #[must_use]
     pub fn apply_config(self, config: &AuthConfig) -> Self {
-        let api = match &config.admin.self_service_attributes {
-            Some(attributes) => self.self_service_attributes(attributes.iter().cloned()),
-            None => self,
+        let admin = &config.admin;
+        let api = self.password_attempts(
+            admin
+                .max_password_attempts
+                .unwrap_or(DEFAULT_MAX_PASSWORD_ATTEMPTS),
+            admin.password_attempt_window_seconds.map_or(
+                DEFAULT_PASSWORD_ATTEMPT_WINDOW,
+                std::time::Duration::from_secs,
+            ),
+            admin.client_secrets.clone(),
+        );
+        let api = match &admin.self_service_attributes {
+            Some(attributes) => api.self_service_attributes(attributes.iter().cloned()),
+            None => api,
         };
         #[cfg(feature = "dynamodb")]
         let api = match &config.catalog {
@@ -248,6 +276,21 @@ impl AdminApi {
             }
             _ => api,
         }
+    }
+
+    /// The attempt limit of `POST /me/password` (failed attempts per user per `window`, in this
+    /// process; defaults [`DEFAULT_MAX_PASSWORD_ATTEMPTS`], [`DEFAULT_PASSWORD_ATTEMPT_WINDOW`])
+    /// and the secrets of app clients that have one (by client id, for `SECRET_HASH`).
+    /// [`apply_config`](Self::apply_config) sets them from `[admin]`. Starts a new count.
+    #[must_use]
+    pub fn password_attempts(
+        mut self,
+        max_failures: u32,
+        window: std::time::Duration,
+        client_secrets: std::collections::BTreeMap<String, crate::config::ClientSecret>,
+    ) -> Self {
+        self.password = ops::PasswordGuard::new(max_failures, window, client_secrets);
+        self
     }
 
     /// The only attributes users may change on their own account (`PATCH /me/attributes`,
@@ -332,6 +375,8 @@ impl AdminApi {
             tenant,
             principal.clone(),
             self.self_service.clone(),
+            self.password.clone(),
+            self.auth.revocations().cloned(),
         ))
     }
 

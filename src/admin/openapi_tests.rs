@@ -13,7 +13,10 @@ use crate::admin::router::{
     ADMIN_ROUTES, AttributesBody, Done, GroupBody, RouteSpec, SELF_SERVICE_ROUTES,
 };
 // The public re-exports, wherever `ops` defines the types.
-use crate::admin::{AdminError, MfaPreference, MfaSetting, MfaStatus, User, UserPage};
+use crate::admin::{
+    AdminError, Device, DeviceList, GroupInfo, GroupList, MfaPreference, MfaSetting, MfaStatus,
+    NewUser, OwnAttributes, OwnMfa, PasswordChange, User, UserGroups, UserPage,
+};
 use crate::error::AuthError;
 
 fn document() -> Value {
@@ -203,12 +206,23 @@ fn body_fields(action: Action) -> Option<BTreeSet<&'static str>> {
             Some(names_of::<AttributesBody>())
         }
         Action::AddToGroup => Some(names_of::<GroupBody>()),
+        Action::ChangeOwnPassword => Some(names_of::<PasswordChange>()),
+        Action::CreateUser => Some(names_of::<NewUser>()),
         Action::GetUser
         | Action::ListUsers
         | Action::RemoveFromGroup
         | Action::DisableUser
         | Action::EnableUser
-        | Action::GlobalSignOut => None,
+        | Action::GlobalSignOut
+        | Action::GetOwnAttributes
+        | Action::GetOwnMfa
+        | Action::SignOutSelf
+        | Action::ListOwnDevices
+        | Action::ForgetOwnDevice
+        | Action::DeleteUser
+        | Action::ResetPassword
+        | Action::ListUserGroups
+        | Action::ListGroups => None,
     }
 }
 
@@ -217,6 +231,8 @@ fn accepts(action: Action, example: &Value) -> Result<(), serde_json::Error> {
     match action {
         Action::SetMfaPreference => MfaPreference::deserialize(example).map(drop),
         Action::AddToGroup => GroupBody::deserialize(example).map(drop),
+        Action::ChangeOwnPassword => PasswordChange::deserialize(example).map(drop),
+        Action::CreateUser => NewUser::deserialize(example).map(drop),
         _ => AttributesBody::deserialize(example).map(drop),
     }
 }
@@ -300,24 +316,100 @@ fn response_bodies_are_the_serialized_types() {
     })
     .unwrap();
     assert_serializes_as(&doc, "Done", done.clone(), done);
-    let error = admin_error_body(&AdminError::UserNotFound);
-    assert_serializes_as(&doc, "AdminError", error.clone(), error);
+    assert_serializes_as(
+        &doc,
+        "AdminError",
+        admin_error_body(&AdminError::MfaCodeRequired("SOFTWARE_TOKEN_MFA")),
+        admin_error_body(&AdminError::UserNotFound),
+    );
+    let challenge = &doc["components"]["schemas"]["AdminError"]["properties"]["challenge"];
+    for name in ["SOFTWARE_TOKEN_MFA", "SMS_MFA", "EMAIL_OTP"] {
+        let body = admin_error_body(&AdminError::MfaCodeRequired(name));
+        assert_eq!(body["challenge"], name);
+        assert!(strings(&challenge["enum"]).contains(name), "{name}");
+    }
+    let own = serde_json::to_value(OwnAttributes {
+        username: "ann".into(),
+        attributes: BTreeMap::new(),
+    })
+    .unwrap();
+    assert_serializes_as(&doc, "OwnAttributes", own.clone(), own);
+    let mfa = serde_json::to_value(OwnMfa {
+        enabled: vec![],
+        preferred: None,
+    })
+    .unwrap();
+    assert_serializes_as(&doc, "OwnMfa", mfa.clone(), mfa);
+    let device = serde_json::to_value(Device {
+        device_key: "k".into(),
+        name: None,
+        last_ip: None,
+        created_at: None,
+        last_authenticated_at: None,
+        last_modified_at: None,
+    })
+    .unwrap();
+    assert_serializes_as(&doc, "Device", device.clone(), device);
+    let devices = serde_json::to_value(DeviceList { devices: vec![] }).unwrap();
+    assert_serializes_as(&doc, "DeviceList", devices.clone(), devices);
+    let groups = serde_json::to_value(UserGroups { groups: vec![] }).unwrap();
+    assert_serializes_as(&doc, "UserGroups", groups.clone(), groups);
+    let group = serde_json::to_value(GroupInfo {
+        name: "g".into(),
+        description: None,
+        roles: vec![],
+    })
+    .unwrap();
+    assert_serializes_as(&doc, "GroupInfo", group.clone(), group);
+    let groups = serde_json::to_value(GroupList { groups: vec![] }).unwrap();
+    assert_serializes_as(&doc, "GroupList", groups.clone(), groups);
     let auth: Value = serde_json::from_slice(AuthError::MissingToken.to_response().body()).unwrap();
     assert_serializes_as(&doc, "AuthError", auth.clone(), auth);
 
-    // What each route answers on success.
+    // What each route answers on success: its one 2xx status, and the body (none for 204).
     for spec in routes() {
-        let ok = resolve(&doc, &operation(&doc, spec)["responses"]["200"]);
-        let schema = &ok["content"]["application/json"]["schema"];
-        let expected = match spec.action {
-            Action::ListUsers => json!({ "$ref": "#/components/schemas/UserPage" }),
-            Action::GetUser => json!({ "$ref": "#/components/schemas/User" }),
-            action => json!({ "allOf": [
-                { "$ref": "#/components/schemas/Done" },
-                { "type": "object", "properties": { "action": { "const": action.as_str() } } },
-            ] }),
+        let responses = &operation(&doc, spec)["responses"];
+        let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+        let (status, expected) = match spec.action {
+            Action::ListUsers => ("200", Some(schema("UserPage"))),
+            Action::GetUser => ("200", Some(schema("User"))),
+            Action::CreateUser => ("201", Some(schema("User"))),
+            Action::GetOwnAttributes => ("200", Some(schema("OwnAttributes"))),
+            Action::GetOwnMfa => ("200", Some(schema("OwnMfa"))),
+            Action::ListOwnDevices => ("200", Some(schema("DeviceList"))),
+            Action::ListUserGroups => ("200", Some(schema("UserGroups"))),
+            Action::ListGroups => ("200", Some(schema("GroupList"))),
+            Action::ChangeOwnPassword
+            | Action::SignOutSelf
+            | Action::ForgetOwnDevice
+            | Action::DeleteUser
+            | Action::ResetPassword => ("204", None),
+            action => (
+                "200",
+                Some(json!({ "allOf": [
+                    { "$ref": "#/components/schemas/Done" },
+                    { "type": "object", "properties": { "action": { "const": action.as_str() } } },
+                ] })),
+            ),
         };
-        assert_eq!(schema, &expected, "{}", spec.path);
+        let successes: Vec<&String> = responses
+            .as_object()
+            .expect("responses")
+            .keys()
+            .filter(|s| s.starts_with('2'))
+            .collect();
+        assert_eq!(successes, [status], "{} {}", spec.method, spec.path);
+        let ok = resolve(&doc, &responses[status]);
+        match expected {
+            Some(expected) => {
+                assert_eq!(
+                    ok["content"]["application/json"]["schema"], expected,
+                    "{}",
+                    spec.path
+                )
+            }
+            None => assert!(ok.get("content").is_none(), "{}", spec.path),
+        }
     }
 }
 
@@ -336,7 +428,13 @@ fn every_admin_error() -> Vec<AdminError> {
     let all = vec![
         AdminError::UserNotFound,
         AdminError::GroupNotFound,
+        AdminError::DeviceNotFound,
         AdminError::InvalidRequest("x".into()),
+        AdminError::WrongPassword,
+        AdminError::InvalidPassword("x".into()),
+        AdminError::MfaCodeRequired("SMS_MFA"),
+        AdminError::WrongMfaCode,
+        AdminError::TooManyAttempts { retry_after: 1 },
         AdminError::BodyTooLarge,
         AdminError::ProtectedAttribute("x".into()),
         AdminError::Forbidden("admin".into()),
@@ -354,7 +452,13 @@ fn every_admin_error() -> Vec<AdminError> {
         match err {
             AdminError::UserNotFound
             | AdminError::GroupNotFound
+            | AdminError::DeviceNotFound
             | AdminError::InvalidRequest(_)
+            | AdminError::WrongPassword
+            | AdminError::InvalidPassword(_)
+            | AdminError::MfaCodeRequired(_)
+            | AdminError::WrongMfaCode
+            | AdminError::TooManyAttempts { .. }
             | AdminError::BodyTooLarge
             | AdminError::ProtectedAttribute(_)
             | AdminError::Forbidden(_)
@@ -404,6 +508,7 @@ fn expected_admin_codes(action: Action) -> BTreeSet<&'static str> {
             "user_not_found",
             "group_not_found",
             "self_lockout",
+            "revocation_not_shared",
         ],
         Action::DisableUser => &[
             "forbidden",
@@ -412,6 +517,30 @@ fn expected_admin_codes(action: Action) -> BTreeSet<&'static str> {
             "revocation_not_shared",
         ],
         Action::GlobalSignOut => &["forbidden", "user_not_found", "revocation_not_shared"],
+        Action::GetOwnAttributes | Action::GetOwnMfa | Action::ListOwnDevices => {
+            &["not_a_user", "user_not_found"]
+        }
+        Action::SignOutSelf => &["not_a_user", "user_not_found", "revocation_not_shared"],
+        Action::ForgetOwnDevice => &["not_a_user", "user_not_found", "device_not_found"],
+        Action::ChangeOwnPassword => &[
+            "not_a_user",
+            "user_not_found",
+            "body_too_large",
+            "wrong_password",
+            "invalid_password",
+            "mfa_code_required",
+            "wrong_mfa_code",
+            "too_many_attempts",
+        ],
+        Action::CreateUser => &["forbidden", "group_not_found", "conflict", "body_too_large"],
+        Action::DeleteUser => &[
+            "forbidden",
+            "user_not_found",
+            "self_lockout",
+            "revocation_not_shared",
+        ],
+        Action::ResetPassword | Action::ListUserGroups => &["forbidden", "user_not_found"],
+        Action::ListGroups => &["forbidden"],
         Action::UpdateOwnAttributes => &[
             "not_a_user",
             "protected_attribute",
@@ -458,13 +587,14 @@ fn every_error_answer_is_documented_with_its_status_and_headers() {
     let by_code: BTreeMap<&str, &AdminError> = errors.iter().map(|e| (e.code(), e)).collect();
     for spec in routes() {
         let op = operation(&doc, spec);
+        let self_service = SELF_SERVICE_ROUTES.iter().any(|s| s.action == spec.action);
         let mut admin_codes = BTreeSet::new();
         let mut auth_codes = BTreeSet::new();
         for (status, response) in op["responses"].as_object().expect("responses") {
             let status: u16 = status.parse().expect("a status code");
             let headers = &resolve(&doc, response)["headers"];
             let header_required = |name: &str| resolve(&doc, &headers[name])["required"].as_bool();
-            if status == 200 {
+            if (200..300).contains(&status) {
                 continue;
             }
             let (admin, auth) = documented_codes(&doc, response);
@@ -489,8 +619,14 @@ fn every_error_answer_is_documented_with_its_status_and_headers() {
             }
             match status {
                 401 => assert_eq!(header_required("WWW-Authenticate"), Some(true)),
-                403 => assert!(headers.get("WWW-Authenticate").is_some()),
-                503 => assert_eq!(header_required("Retry-After"), Some(true)),
+                // The policy layer's refusal carries the challenge; `/me` routes have none.
+                403 => assert_eq!(
+                    headers.get("WWW-Authenticate").is_some(),
+                    !self_service,
+                    "{}",
+                    spec.path
+                ),
+                429 | 503 => assert_eq!(header_required("Retry-After"), Some(true)),
                 _ => assert!(headers.get("Retry-After").is_none(), "{status}"),
             }
         }
@@ -501,13 +637,13 @@ fn every_error_answer_is_documented_with_its_status_and_headers() {
             spec.method,
             spec.path
         );
+        // `/me` routes have no policy layer: a machine is refused by the operation.
+        let mut layers = BTreeSet::from(["invalid_token", "temporarily_unavailable"]);
+        if !self_service {
+            layers.insert("insufficient_scope");
+        }
         assert_eq!(
-            auth_codes,
-            BTreeSet::from([
-                "invalid_token",
-                "insufficient_scope",
-                "temporarily_unavailable"
-            ]),
+            auth_codes, layers,
             "the authentication and authorization layers guard {}",
             spec.path
         );

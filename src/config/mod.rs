@@ -46,6 +46,10 @@
 //!
 //! [admin]                       # optional (feature admin)
 //! self_service_attributes = ["name", "locale", "custom:team"]  # default: standard profile ones
+//! max_password_attempts = 5     # default 5 failed POST /me/password per user per window
+//! password_attempt_window_seconds = 900    # default 900
+//! [admin.client_secrets]        # optional: app clients with a secret (SECRET_HASH)
+//! "3n4b5urk1ft4fl3mg5e62d9ado" = "..."
 //!
 //! [metrics]                     # optional (feature metrics)
 //! tenant_label = true           # default true; false: no `tenant` label on any metric
@@ -83,8 +87,8 @@ use crate::verify::SelfServiceGuard;
 #[cfg(feature = "cedar")]
 pub use sections::CedarSection;
 pub use sections::{
-    AdminSection, CatalogSection, GuardSection, JwksSection, MetricsSection, RevocationsSetting,
-    SharedRevocationsSection, TenantSection, TriggersSection,
+    AdminSection, CatalogSection, ClientSecret, GuardSection, JwksSection, MetricsSection,
+    RevocationsSetting, SharedRevocationsSection, TenantSection, TriggersSection,
 };
 
 /// The parsed configuration file. Build a [`CognitoAuth`] from it with

@@ -40,6 +40,40 @@ pub struct AdminSection {
     /// The only attributes users may change on their own account (`PATCH /me/attributes`);
     /// absent: the standard profile attributes. Protected attributes stay refused.
     pub self_service_attributes: Option<Vec<String>>,
+    /// Failed `POST /me/password` attempts (wrong current password or MFA code) allowed per
+    /// user in [`password_attempt_window_seconds`](Self::password_attempt_window_seconds), in
+    /// one process; default 5.
+    pub max_password_attempts: Option<u32>,
+    /// The window of [`max_password_attempts`](Self::max_password_attempts); default 900.
+    pub password_attempt_window_seconds: Option<u64>,
+    /// `"<app client id>" = "<client secret>"` for app clients that have a secret: the
+    /// `/me/password` sign-in check sends the `SECRET_HASH` computed from it. Never logged,
+    /// never in `Debug`.
+    #[serde(default)]
+    pub client_secrets: BTreeMap<String, ClientSecret>,
+}
+
+/// An app client's secret from the configuration file; `Debug` shows `"<redacted>"`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// A secret given in code.
+    pub fn new(secret: impl Into<String>) -> Self {
+        ClientSecret(secret.into())
+    }
+
+    /// The secret itself, to compute a `SECRET_HASH`.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
 }
 
 /// `[metrics]`: see [`metrics`](crate::metrics).

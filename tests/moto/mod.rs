@@ -23,6 +23,16 @@ pub struct Moto {
 impl Moto {
     /// Starts moto on a free port and waits until it answers.
     pub fn start() -> Moto {
+        Self::start_with(&[])
+    }
+
+    /// [`start`](Self::start) with moto checking TOTP codes against its fixed secret
+    /// ([`MOTO_TOTP_SECRET`]) instead of accepting any code.
+    pub fn start_checking_totp() -> Moto {
+        Self::start_with(&[("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Moto {
         let binary = std::env::var_os("MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -40,6 +50,7 @@ impl Moto {
             .port();
         let child = Command::new(&binary)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -95,6 +106,45 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The base32 TOTP secret moto hands out and checks codes against
+/// (`COGNITO_TOTP_MFA_SECRET` in moto's `cognitoidp/models.py`).
+pub const MOTO_TOTP_SECRET: &str = "asdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdfasdf";
+
+/// The current 6-digit TOTP code (RFC 6238: HMAC-SHA1, 30-second steps) of a base32 secret.
+pub fn totp_code(secret: &str) -> String {
+    use aws_lc_rs::hmac;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut acc, mut key) = (0u32, 0u64, Vec::new());
+    for c in secret.bytes() {
+        let value = alphabet
+            .iter()
+            .position(|&a| a == c.to_ascii_uppercase())
+            .expect("base32") as u64;
+        acc = (acc << 5) | value;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            key.push((acc >> bits) as u8);
+        }
+    }
+    let step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        / 30;
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &key);
+    let tag = hmac::sign(&key, &step.to_be_bytes());
+    let mac = tag.as_ref();
+    let offset = usize::from(mac[19] & 0x0f);
+    let number = u32::from_be_bytes([
+        mac[offset] & 0x7f,
+        mac[offset + 1],
+        mac[offset + 2],
+        mac[offset + 3],
+    ]);
+    format!("{:06}", number % 1_000_000)
 }
 
 /// The password every moto user of these tests gets.

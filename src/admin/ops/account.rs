@@ -81,7 +81,11 @@ impl TenantAdmin {
     /// (`done`) succeeded: this replica refuses the user's tokens at once; a shared list is
     /// then written to its store, and if that fails the caller learns that Cognito's part was
     /// done but the other replicas may not know (503, retry: both steps are idempotent).
-    async fn revoke(&self, user: &StoredUser, done: &'static str) -> Result<(), AdminError> {
+    pub(super) async fn revoke(
+        &self,
+        user: &StoredUser,
+        done: &'static str,
+    ) -> Result<(), AdminError> {
         let (Some(revocations), Some(sub)) = (&self.revocations, &user.sub) else {
             return Ok(());
         };

@@ -46,6 +46,12 @@ pub const DEFAULT_SELF_SERVICE_ATTRIBUTES: &[&str] = &[
 /// credentials write.
 const DEVELOPER_ONLY_PREFIX: &str = "dev:";
 
+/// True for a developer-only attribute (`dev:` prefix, any ASCII case).
+pub(super) fn is_developer_only(name: &str) -> bool {
+    name.get(..DEVELOPER_ONLY_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(DEVELOPER_ONLY_PREFIX))
+}
+
 /// Most attributes accepted in one update.
 const MAX_ATTRIBUTES: usize = 50;
 
@@ -143,10 +149,7 @@ impl SelfServiceRules {
     /// True if a user of `tenant` may change `name` on their own account: it is allowlisted
     /// (exactly) and not protected in any way (protection ignores ASCII case and always wins).
     fn permits(&self, tenant: &Tenant, name: &str) -> bool {
-        let developer_only = name
-            .get(..DEVELOPER_ONLY_PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(DEVELOPER_ONLY_PREFIX));
-        !developer_only
+        !is_developer_only(name)
             && !is_protected(tenant, name)
             && !self.mfa_required_attribute.eq_ignore_ascii_case(name)
             && self.allowed.iter().any(|a| a == name)
@@ -208,8 +211,12 @@ impl TenantAdmin {
 /// [`AdminApi::self_service_attributes`]: crate::admin::AdminApi::self_service_attributes
 #[derive(Clone)]
 pub struct SelfService {
-    binding: Binding,
+    pub(super) binding: Binding,
     rules: SelfServiceRules,
+    /// Password changes: attempt limit, open challenges, client secrets.
+    pub(super) password: super::password_guard::PasswordGuard,
+    /// The `CognitoAuth`'s revocation list: `/me/signout` records the caller in it.
+    pub(super) revocations: Option<crate::revocation::Revocations>,
 }
 
 impl std::fmt::Debug for SelfService {
@@ -227,10 +234,14 @@ impl SelfService {
         tenant: Arc<Tenant>,
         actor: Principal,
         rules: SelfServiceRules,
+        password: super::password_guard::PasswordGuard,
+        revocations: Option<crate::revocation::Revocations>,
     ) -> Self {
         SelfService {
             binding: Binding::new(client, tenant, actor),
             rules,
+            password,
+            revocations,
         }
     }
 

@@ -1,6 +1,8 @@
 //! [`TenantAdmin`] and [`SelfService`]: Cognito operations bound to the caller's own pool, one
 //! file per concern: reading users (`users`), MFA (`mfa`), attributes and self-service
-//! (`attributes`), groups (`groups`), and account state: disable, enable, sign out (`account`).
+//! (`attributes`), groups (`groups`), account state: disable, enable, sign out (`account`),
+//! the admin console's invite, delete, reset and group listings (`console`), and the caller's
+//! own account: reads, sign-out, devices (`me`) and password changes (`password`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,13 +27,22 @@ macro_rules! send {
 
 mod account;
 mod attributes;
+mod console;
 mod groups;
+mod me;
 mod mfa;
+mod password;
+mod password_guard;
 mod users;
 
 pub(crate) use attributes::SelfServiceRules;
 pub use attributes::{ALWAYS_PROTECTED, DEFAULT_SELF_SERVICE_ATTRIBUTES, SelfService};
+pub use console::{GroupInfo, GroupList, NewUser, UserGroups};
+pub use me::{Device, DeviceList, OwnAttributes, OwnMfa};
 pub use mfa::{MfaPreference, MfaSetting};
+pub use password::PasswordChange;
+pub(crate) use password_guard::PasswordGuard;
+pub use password_guard::{DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW};
 pub use users::{ListUsersQuery, MfaStatus, User, UserPage};
 
 /// Cognito's pattern for user and group names: 1 to 128 letters, marks, symbols, numbers or

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cognitoidentityprovider::primitives::{DateTime, DateTimeFormat};
-use aws_sdk_cognitoidentityprovider::types::AttributeType;
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, UserType};
 use serde::Serialize;
 
 use super::{TenantAdmin, validate_name};
@@ -65,11 +65,11 @@ pub struct ListUsersQuery {
     pub filter: Option<String>,
 }
 
-fn date(value: Option<&DateTime>) -> Option<String> {
+pub(super) fn date(value: Option<&DateTime>) -> Option<String> {
     value.and_then(|d| d.fmt(DateTimeFormat::DateTime).ok())
 }
 
-fn attribute_map(attributes: &[AttributeType]) -> BTreeMap<String, String> {
+pub(super) fn attribute_map(attributes: &[AttributeType]) -> BTreeMap<String, String> {
     attributes
         .iter()
         .map(|a| {
@@ -79,6 +79,19 @@ fn attribute_map(attributes: &[AttributeType]) -> BTreeMap<String, String> {
             )
         })
         .collect()
+}
+
+/// A user as `ListUsers` and `AdminCreateUser` give them (no MFA settings).
+pub(super) fn listed_user(u: &UserType) -> User {
+    User {
+        username: u.username().unwrap_or_default().to_owned(),
+        enabled: u.enabled(),
+        status: u.user_status().map(|s| s.as_str().to_owned()),
+        attributes: attribute_map(u.attributes()),
+        mfa: None,
+        created_at: date(u.user_create_date()),
+        modified_at: date(u.user_last_modified_date()),
+    }
 }
 
 impl TenantAdmin {
@@ -143,19 +156,7 @@ impl TenantAdmin {
             )
             .map_err(|e| from_sdk(e, "ListUsers", CallKind::Other))?;
             Ok(UserPage {
-                users: out
-                    .users()
-                    .iter()
-                    .map(|u| User {
-                        username: u.username().unwrap_or_default().to_owned(),
-                        enabled: u.enabled(),
-                        status: u.user_status().map(|s| s.as_str().to_owned()),
-                        attributes: attribute_map(u.attributes()),
-                        mfa: None,
-                        created_at: date(u.user_create_date()),
-                        modified_at: date(u.user_last_modified_date()),
-                    })
-                    .collect(),
+                users: out.users().iter().map(listed_user).collect(),
                 pagination_token: out.pagination_token().map(str::to_owned),
             })
         })

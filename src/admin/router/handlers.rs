@@ -11,7 +11,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::respond;
+use super::respond_with;
 use crate::admin::audit::{Action, Event};
 use crate::admin::ops::{ListUsersQuery, MfaPreference};
 use crate::admin::{AdminApi, AdminError};
@@ -36,7 +36,7 @@ pub(in crate::admin) struct GroupBody {
     group: String,
 }
 
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
+pub(super) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
     match body {
         Ok(Json(value)) => Ok(value),
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -61,14 +61,31 @@ where
     Fut: Future<Output = Result<T, AdminError>>,
     T: Serialize,
 {
+    run_with(StatusCode::OK, principal, action, target, session, body, op).await
+}
+
+/// [`run`] answering `success` (200, 201, or 204 without a body) when the operation succeeds.
+pub(super) async fn run_with<S, B, T, Fut>(
+    success: StatusCode,
+    principal: &Principal,
+    action: Action,
+    target: &str,
+    session: Result<S, AdminError>,
+    body: Result<B, AdminError>,
+    op: impl FnOnce(S, B) -> Fut,
+) -> Response
+where
+    Fut: Future<Output = Result<T, AdminError>>,
+    T: Serialize,
+{
     match session.and_then(|s| body.map(|b| (s, b))) {
-        Ok((session, body)) => respond(op(session, body).await),
+        Ok((session, body)) => respond_with(success, op(session, body).await),
         Err(err) => {
             let result: Result<(), AdminError> = Err(err);
             Event::new(action, Some(principal), Some(target))
                 .result(&result)
                 .emit();
-            respond(result)
+            respond_with(success, result)
         }
     }
 }

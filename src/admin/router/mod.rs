@@ -1,6 +1,8 @@
 //! The axum routes over [`TenantAdmin`] and [`SelfService`].
 
+mod console;
 mod handlers;
+mod me;
 
 use std::convert::Infallible;
 
@@ -25,6 +27,7 @@ use handlers::{
     UserCommand, add_to_group, get_user, list_users, remove_from_group, set_mfa, update_attributes,
     update_own_attributes, user_command_route,
 };
+use me::{MeQuery, me_query_route};
 
 /// Request bodies are small JSON objects; anything larger is refused before parsing.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -50,9 +53,26 @@ const fn route(method: Method, path: &'static str, action: Action) -> RouteSpec 
 }
 
 /// The routes behind the admin role.
-pub(crate) static ADMIN_ROUTES: [RouteSpec; 9] = [
+pub(crate) static ADMIN_ROUTES: [RouteSpec; 14] = [
     route(Method::GET, "/admin/users", Action::ListUsers),
+    route(Method::POST, "/admin/users", Action::CreateUser),
     route(Method::GET, "/admin/users/{username}", Action::GetUser),
+    route(
+        Method::DELETE,
+        "/admin/users/{username}",
+        Action::DeleteUser,
+    ),
+    route(
+        Method::POST,
+        "/admin/users/{username}/password-reset",
+        Action::ResetPassword,
+    ),
+    route(
+        Method::GET,
+        "/admin/users/{username}/groups",
+        Action::ListUserGroups,
+    ),
+    route(Method::GET, "/admin/groups", Action::ListGroups),
     route(
         Method::PUT,
         "/admin/users/{username}/mfa",
@@ -91,11 +111,19 @@ pub(crate) static ADMIN_ROUTES: [RouteSpec; 9] = [
 ];
 
 /// The routes for any signed-in user.
-pub(crate) static SELF_SERVICE_ROUTES: [RouteSpec; 1] = [route(
-    Method::PATCH,
-    "/me/attributes",
-    Action::UpdateOwnAttributes,
-)];
+pub(crate) static SELF_SERVICE_ROUTES: [RouteSpec; 7] = [
+    route(Method::GET, "/me/attributes", Action::GetOwnAttributes),
+    route(Method::PATCH, "/me/attributes", Action::UpdateOwnAttributes),
+    route(Method::GET, "/me/mfa", Action::GetOwnMfa),
+    route(Method::POST, "/me/password", Action::ChangeOwnPassword),
+    route(Method::POST, "/me/signout", Action::SignOutSelf),
+    route(Method::GET, "/me/devices", Action::ListOwnDevices),
+    route(
+        Method::DELETE,
+        "/me/devices/{device_key}",
+        Action::ForgetOwnDevice,
+    ),
+];
 
 impl RouteSpec {
     /// The route's handler, for its method only.
@@ -113,6 +141,17 @@ impl RouteSpec {
             Action::EnableUser => user_command_route(method, UserCommand::Enable),
             Action::GlobalSignOut => user_command_route(method, UserCommand::SignOut),
             Action::UpdateOwnAttributes => on(method, update_own_attributes),
+            Action::GetOwnAttributes => me_query_route(method, MeQuery::Attributes),
+            Action::GetOwnMfa => me_query_route(method, MeQuery::Mfa),
+            Action::ListOwnDevices => me_query_route(method, MeQuery::Devices),
+            Action::SignOutSelf => me_query_route(method, MeQuery::SignOut),
+            Action::ChangeOwnPassword => on(method, me::change_password),
+            Action::ForgetOwnDevice => on(method, me::forget_device),
+            Action::CreateUser => on(method, console::create_user),
+            Action::DeleteUser => on(method, console::delete_user),
+            Action::ResetPassword => on(method, console::reset_password),
+            Action::ListUserGroups => on(method, console::user_groups),
+            Action::ListGroups => on(method, console::list_groups),
         }
     }
 }
@@ -124,7 +163,11 @@ struct Audited;
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code(), "message": self.public_message() });
+        let mut body =
+            serde_json::json!({ "error": self.code(), "message": self.public_message() });
+        if let AdminError::MfaCodeRequired(challenge) = &self {
+            body["challenge"] = serde_json::Value::from(*challenge);
+        }
         let mut response = (self.status(), Json(body)).into_response();
         if let Some(seconds) = self.retry_after() {
             response
@@ -138,10 +181,19 @@ impl IntoResponse for AdminError {
     }
 }
 
-fn respond<T: Serialize>(result: Result<T, AdminError>) -> Response {
+/// The answer to an operation: `success` with the value as JSON (no body for 204), or the
+/// error; marked as audited.
+fn respond_with<T: Serialize>(success: StatusCode, result: Result<T, AdminError>) -> Response {
     let mut response = match result {
+        Ok(_) if success == StatusCode::NO_CONTENT => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
         Ok(value) => {
-            let mut response = (StatusCode::OK, Json(value)).into_response();
+            let mut response = (success, Json(value)).into_response();
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -151,6 +203,11 @@ fn respond<T: Serialize>(result: Result<T, AdminError>) -> Response {
     };
     response.extensions_mut().insert(Audited);
     response
+}
+
+/// True for the `/me` routes: their target is the caller.
+fn is_self_service(action: Action) -> bool {
+    SELF_SERVICE_ROUTES.iter().any(|spec| spec.action == action)
 }
 
 /// Audits attempts that were answered before reaching a handler: by the authentication layer
@@ -163,11 +220,13 @@ async fn audit_unanswered(
     let (mut parts, body) = request.into_parts();
     let principal = parts.extensions.get::<Principal>().cloned();
     let target = match action {
-        Action::UpdateOwnAttributes => principal
+        action if is_self_service(action) => principal
             .as_ref()
             .and_then(Principal::user_name)
             .map(str::to_owned),
-        Action::ListUsers => Some("*".to_owned()),
+        Action::ListUsers | Action::ListGroups => Some("*".to_owned()),
+        // The user to invite is in the body, which this layer does not read.
+        Action::CreateUser => None,
         _ => RawPathParams::from_request_parts(&mut parts, &())
             .await
             .ok()
@@ -203,12 +262,15 @@ impl AdminApi {
         &self,
         route: MethodRouter<AdminApi>,
         action: Action,
-        policy: Policy,
+        policy: Option<Policy>,
     ) -> MethodRouter<AdminApi> {
         let anonymous = self.auth.inner.verifier.metrics.unknown().clone();
         let audit = middleware::from_fn_with_state((action, anonymous), audit_unanswered);
+        let route = match policy {
+            Some(policy) => route.layer::<_, Infallible>(CognitoAuthz::policy(policy)),
+            None => route,
+        };
         route
-            .layer::<_, Infallible>(CognitoAuthz::policy(policy))
             .layer::<_, Infallible>(audit.clone())
             .layer::<_, Infallible>(self.auth.layer())
             .layer::<_, Infallible>(audit)
@@ -227,6 +289,11 @@ impl AdminApi {
     /// | `POST /admin/users/{username}/disable` | [`TenantAdmin::disable_user`](super::TenantAdmin::disable_user) |
     /// | `POST /admin/users/{username}/enable` | [`TenantAdmin::enable_user`](super::TenantAdmin::enable_user) |
     /// | `POST /admin/users/{username}/signout` | [`TenantAdmin::global_sign_out`](super::TenantAdmin::global_sign_out) |
+    /// | `POST /admin/users` `{"username", "email", "groups": []}` | [`TenantAdmin::create_user`](super::TenantAdmin::create_user), 201 with the [`User`](super::User) |
+    /// | `DELETE /admin/users/{username}` | [`TenantAdmin::delete_user`](super::TenantAdmin::delete_user), 204 |
+    /// | `POST /admin/users/{username}/password-reset` | [`TenantAdmin::reset_password`](super::TenantAdmin::reset_password), 204 |
+    /// | `GET /admin/users/{username}/groups` | [`TenantAdmin::user_groups`](super::TenantAdmin::user_groups) |
+    /// | `GET /admin/groups` | [`TenantAdmin::list_groups`](super::TenantAdmin::list_groups) |
     ///
     /// Changes answer 200 `{"username": ..., "action": ...}`; reads answer the
     /// [`User`](super::User) or [`UserPage`](super::UserPage) as JSON.
@@ -242,26 +309,34 @@ impl AdminApi {
             .iter()
             .fold(router, |router, spec| {
                 let policy = Policy::role(&*self.admin_role);
-                router.route(spec.path, self.guard(spec.endpoint(), spec.action, policy))
+                router.route(
+                    spec.path,
+                    self.guard(spec.endpoint(), spec.action, Some(policy)),
+                )
             })
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
     }
 
-    /// The self-service routes (any authenticated user of a tenant; machine clients get 403,
-    /// they have no account of their own):
-    /// `PATCH /me/attributes` `{"attributes": {"name": "v"}}` changes the caller's own
-    /// attributes through [`SelfService::update_attributes`](super::SelfService::update_attributes):
-    /// 403 and nothing changed if any of them is not open to self-service (not in
-    /// [`self_service_attributes`](Self::self_service_attributes), or protected).
+    /// The self-service routes, for any authenticated user of a tenant, on their own account
+    /// (the user comes from the verified token). Machine clients get 403 `not_a_user` from
+    /// [`self_service`](Self::self_service): they have no account of their own.
+    ///
+    /// | route | operation |
+    /// |---|---|
+    /// | `GET /me/attributes` | [`SelfService::attributes`](super::SelfService::attributes) |
+    /// | `PATCH /me/attributes` `{"attributes": {"name": "v"}}` | [`SelfService::update_attributes`](super::SelfService::update_attributes): 403 and nothing changed if any of them is not open to self-service |
+    /// | `GET /me/mfa` | [`SelfService::mfa`](super::SelfService::mfa) |
+    /// | `POST /me/password` `{"current_password", "new_password", "mfa_code"?}` | [`SelfService::change_password`](super::SelfService::change_password), 204 |
+    /// | `POST /me/signout` | [`SelfService::sign_out`](super::SelfService::sign_out), 204 |
+    /// | `GET /me/devices` | [`SelfService::devices`](super::SelfService::devices) |
+    /// | `DELETE /me/devices/{device_key}` | [`SelfService::forget_device`](super::SelfService::forget_device), 204 |
     pub fn self_service_router(&self) -> Router {
         SELF_SERVICE_ROUTES
             .iter()
             .fold(Router::new(), |router, spec| {
-                router.route(
-                    spec.path,
-                    self.guard(spec.endpoint(), spec.action, Policy::user()),
-                )
+                // No policy layer: the operation's session refuses machines (`not_a_user`).
+                router.route(spec.path, self.guard(spec.endpoint(), spec.action, None))
             })
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(self.clone())
