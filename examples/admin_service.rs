@@ -38,10 +38,11 @@ use cognito_authz::AuthConfig;
 use cognito_authz::admin::AdminApi;
 use cognito_authz::aws::cognito_client;
 
-#[path = "support/console.rs"]
-mod console;
 #[path = "support/metrics_endpoint.rs"]
 mod metrics_endpoint;
+
+#[path = "support/console.rs"]
+mod console;
 
 struct Args {
     config: String,
@@ -129,9 +130,9 @@ async fn main() {
     // `/me/attributes` may change the standard profile attributes only (add others with
     // `.self_service_attributes(...)`), never the `[triggers] mfa_required_attribute`.
     let app = AdminApi::new(auth, client).apply_config(&config).router();
-    // The console's public routes (client configuration, and the page with --console).
-    let app = app.merge(console::routes(&config, args.console).unwrap_or_else(|msg| fail(msg)));
 
+    // The console's public routes: client configuration, emulator relay, --console files.
+    let app = app.merge(console::routes(&config, args.console).unwrap_or_else(|msg| fail(msg)));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .unwrap_or_else(|e| fail(format!("cannot bind {}: {e}", args.bind)));
