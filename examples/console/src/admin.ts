@@ -4,7 +4,7 @@
 
 import { ApiError, api, explain, path } from './api';
 import { field, h, inputValue, replace } from './dom';
-import { clearMessages, showError, showNotice } from './messages';
+import { clearMessages, noticeAfterNavigation, showError, showNotice } from './messages';
 
 interface User {
   username: string;
@@ -42,19 +42,21 @@ function forbidden(view: HTMLElement, who: string, tenant: string, err: ApiError
   showError(err.explain());
 }
 
-/// Runs a change, then shows `done` or the error in words, then `after`.
-async function change(what: string, method: string, url: string, body: unknown, done: string, after: () => void): Promise<void> {
+/// Runs a change, then `after` (which redraws the view), then shows `done`; or the error in
+/// words. The notice comes last, so whoever sees it sees the redrawn view.
+async function change(what: string, method: string, url: string, body: unknown, done: string, after: () => unknown): Promise<void> {
   clearMessages();
   try {
     await api(what, method, url, body);
-    showNotice(done);
-    after();
   } catch (err) {
     showError(explain(err));
+    return;
   }
+  await after();
+  showNotice(done);
 }
 
-export function renderUserList(view: HTMLElement, who: string, tenant: string): void {
+export function renderUserList(view: HTMLElement, who: string, tenant: string): Promise<void> {
   const tokens: (string | null)[] = [null];
   let page = 0;
   let filter = '';
@@ -136,18 +138,18 @@ export function renderUserList(view: HTMLElement, who: string, tenant: string): 
       `Invited ${username}: Cognito emails them a temporary password.`,
       () => {
         invite.reset();
-        void load();
+        return load();
       },
     );
   });
 
   replace(view, h('section', { 'data-testid': 'admin' }, h('h2', {}, `Users of ${tenant}`), filterForm, table, pager, invite));
-  void load();
+  return load();
 }
 
-export function renderUserDetail(view: HTMLElement, who: string, tenant: string, username: string): void {
+export function renderUserDetail(view: HTMLElement, who: string, tenant: string, username: string): Promise<void> {
   const base = path`/admin/users/${username}`;
-  const reload = (): void => renderUserDetail(view, who, tenant, username);
+  const reload = (): Promise<void> => renderUserDetail(view, who, tenant, username);
 
   const load = async (): Promise<void> => {
     let user: User;
@@ -231,6 +233,7 @@ export function renderUserDetail(view: HTMLElement, who: string, tenant: string,
               'data-testid': 'user-delete-confirm',
               onclick: () =>
                 void change(`Deleting ${username}`, 'DELETE', base, undefined, `${username} was deleted.`, () => {
+                  noticeAfterNavigation(`${username} was deleted.`);
                   location.hash = '#admin';
                 }),
             }, 'Yes, delete'),
@@ -278,5 +281,5 @@ export function renderUserDetail(view: HTMLElement, who: string, tenant: string,
       // Only the suggestions are missing; any group name can still be typed.
     }
   };
-  void load();
+  return load();
 }

@@ -6,7 +6,7 @@ import { getCurrentUser, signOut } from 'aws-amplify/auth';
 import { renderUserDetail, renderUserList } from './admin';
 import { explain } from './api';
 import { byTestId, h, replace } from './dom';
-import { clearMessages, showError, showNotice } from './messages';
+import { clearMessages, messagesForNewView, showError, showNotice } from './messages';
 import { renderProfile } from './profile';
 import { configureTenant, rememberedTenant, renderSignIn } from './signin';
 
@@ -22,10 +22,10 @@ function route(): void {
   for (const link of header.querySelectorAll('nav a')) link.classList.remove('current');
   if (userMatch) {
     byTestId('nav-admin').classList.add('current');
-    renderUserDetail(view, username, tenant, userMatch[1]);
+    void renderUserDetail(view, username, tenant, userMatch[1]);
   } else if (hash === 'admin') {
     byTestId('nav-admin').classList.add('current');
-    renderUserList(view, username, tenant);
+    void renderUserList(view, username, tenant);
   } else {
     byTestId('nav-profile').classList.add('current');
     renderProfile(view, () => void signedOut('You were signed out on every device.'));
@@ -84,7 +84,7 @@ async function start(): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => {
-  clearMessages();
+  messagesForNewView();
   route();
 });
 void start();

@@ -53,3 +53,17 @@ export function describeAuthError(err: unknown): string {
   }
   return `Unexpected failure: ${String(err)}`;
 }
+
+let flash: string | null = null;
+
+/// A notice to show after the next view change (which clears the messages).
+export function noticeAfterNavigation(text: string): void {
+  flash = text;
+}
+
+/// Clears the messages of the previous view, keeping a notice set for this one.
+export function messagesForNewView(): void {
+  clearMessages();
+  if (flash) showNotice(flash);
+  flash = null;
+}

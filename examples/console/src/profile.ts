@@ -100,10 +100,9 @@ export function renderProfile(view: HTMLElement, onSignedOutEverywhere: () => vo
       }
       clearMessages();
       api('Saving your profile', 'PATCH', '/me/attributes', { attributes: changed })
-        .then(() => {
-          Object.assign(current, changed);
+        .then(async () => {
+          await load();
           showNotice(`Saved: ${Object.keys(changed).join(', ')}.`);
-          return load();
         })
         .catch((err) => showError(explain(err)));
     };
