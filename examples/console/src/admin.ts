@@ -21,9 +21,12 @@ interface UserPage {
   pagination_token: string | null;
 }
 
-type Group = string | { name?: string; group?: string; group_name?: string; role?: string | null };
+/// `GET /admin/users/{u}/groups` lists names; `GET /admin/groups` lists
+/// `{"name", "description", "roles": [...]}`.
+type Group = string | { name: string; description?: string | null; roles?: string[] };
 
-const groupName = (g: Group): string => (typeof g === 'string' ? g : (g.name ?? g.group ?? g.group_name ?? '?'));
+const groupName = (g: Group): string => (typeof g === 'string' ? g : g.name);
+const groupRoles = (g: Group): string => (typeof g === 'object' && g.roles?.length ? `role ${g.roles.join(', ')}` : '');
 
 const PAGE_SIZE = 10;
 
@@ -276,7 +279,7 @@ export function renderUserDetail(view: HTMLElement, who: string, tenant: string,
     }
     try {
       const { groups } = await api<{ groups: Group[] }>('Loading the pool\'s groups', 'GET', '/admin/groups');
-      replace(groupOptions, ...groups.map((g) => h('option', { value: groupName(g) }, typeof g === 'object' && g.role ? `role ${g.role}` : '')));
+      replace(groupOptions, ...groups.map((g) => h('option', { value: groupName(g) }, groupRoles(g))));
     } catch {
       // Only the suggestions are missing; any group name can still be typed.
     }

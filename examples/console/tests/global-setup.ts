@@ -58,8 +58,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     execFileSync(process.execPath, [join(consoleDir, 'build.mjs')], { stdio: 'inherit' });
 
     // The service, from this checkout (cargo's lock serialises with other builds).
+    // `all` reuses what `cargo test --all-features` built (scripts/test); `admin` is enough.
     const features = process.env.ADMIN_SERVICE_FEATURES ?? 'admin';
-    execFileSync('cargo', ['build', '--quiet', '--example', 'admin_service', '--features', features], { cwd: root, stdio: 'inherit' });
+    const featureArgs = features === 'all' ? ['--all-features'] : ['--features', features];
+    execFileSync('cargo', ['build', '--quiet', '--example', 'admin_service', ...featureArgs], { cwd: root, stdio: 'inherit' });
     const targetDir = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, 'target');
     const service = join(targetDir, 'debug', 'examples', 'admin_service');
 
