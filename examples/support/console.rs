@@ -1,13 +1,11 @@
-//! The browser console's two public routes for `admin_service`:
+//! The browser console's public routes for `admin_service`:
 //!
 //! - `GET /tenants/{tenant}/client-config`: what Amplify needs to sign a user of the tenant in,
 //!   `{"userPoolId", "userPoolClientId", "region"}`, plus `"userPoolEndpoint"` when the file's
 //!   `[aws] endpoint_url` points at an emulator (then Amplify must use password sign-in: moto's
 //!   SRP does not work with Amplify). Unknown tenant 404.
-//! - `--console DIR`: the console's built files (`npm run build` in `examples/console` writes
-//!   them to `examples/console/dist`) at
-//!   `/console/`.
-//!
+//! - `--console DIR`: the console's built files at `/console/` (`npm run build` in
+//!   `examples/console` writes them to `examples/console/dist`).
 //! - `POST /cognito-emulator`, only when `[aws] endpoint_url` is set: a relay of Amplify's
 //!   sign-in calls to the emulator. A browser cannot call moto itself: moto answers the CORS
 //!   preflight (`OPTIONS`) with 500, so every cross-origin Cognito call from the page fails.
@@ -109,15 +107,14 @@ async fn client_config(State(configs): State<Configs>, Path(tenant): Path<String
 }
 
 /// The page and its script come from this server only, talk only to this server and to
-/// Cognito (or the emulator named by `[aws] endpoint_url`), and are never framed.
-async fn console_headers(
-    State(csp): State<HeaderValue>,
-    request: Request,
-    next: middleware::Next,
-) -> Response {
+/// Cognito, and are never framed.
+async fn console_headers(request: Request, next: middleware::Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -215,12 +212,11 @@ pub fn routes(config: &AuthConfig, dir: Option<PathBuf>) -> Result<Router, Strin
             dir.display()
         ));
     }
-    let csp = HeaderValue::from_static(CONTENT_SECURITY_POLICY);
     let files = Router::new()
         .route("/console/", get(console_file))
         .route("/console/{*file}", get(console_file))
         .with_state(ServeDir::new(dir))
-        .layer(middleware::from_fn_with_state(csp, console_headers));
+        .layer(middleware::from_fn(console_headers));
     // The bare `/console` redirects, or the page's relative links would miss the directory.
     Ok(router
         .route(
