@@ -28,6 +28,10 @@
 //! `apply_config`). Audit events (target `cognito_authz::audit`) are printed at INFO; set `RUST_LOG` to
 //! change what is printed.
 //!
+//! `--console DIR` serves the browser console (`examples/console`, built into `DIR` by
+//! `npm run build`) at `/console/`; `GET /tenants/{tenant}/client-config` (no token) gives it
+//! the tenant's pool and app client for Amplify. See `support/console.rs`.
+//!
 //! `--metrics-bind ADDR` serves the crate's metrics (decisions, admin actions, ...) as
 //! Prometheus text at `GET /metrics` on ADDR; they are recorded only when built with
 //! `--features admin,metrics`.
@@ -41,16 +45,21 @@ use cognito_authz::aws::{CognitoClient, cognito_client};
 #[path = "support/metrics_endpoint.rs"]
 mod metrics_endpoint;
 
+#[path = "support/console.rs"]
+mod console;
+
 struct Args {
     config: String,
     bind: SocketAddr,
     metrics_bind: Option<SocketAddr>,
+    console: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = None;
     let mut bind: SocketAddr = "127.0.0.1:8081".parse().expect("static address");
     let mut metrics_bind = None;
+    let mut console = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -66,11 +75,12 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--metrics-bind {value}: {e}"))?;
                 metrics_bind = Some(addr);
             }
+            "--console" => console = Some(args.next().ok_or("--console needs a directory")?.into()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
     let config = config.ok_or(
-        "usage: admin_service --config FILE [--bind ADDR] [--metrics-bind ADDR]\n\
+        "usage: admin_service --config FILE [--bind ADDR] [--metrics-bind ADDR] [--console DIR]\n\
          (--metrics-bind: Prometheus text at GET /metrics; cognito_authz records metrics only \
          when built with --features metrics)",
     )?;
@@ -78,6 +88,7 @@ fn parse_args() -> Result<Args, String> {
         config,
         bind,
         metrics_bind,
+        console,
     })
 }
 
@@ -131,6 +142,8 @@ async fn main() {
     let client = cognito_client(&config.aws).await;
     let app = app(&config, client).await.unwrap_or_else(|msg| fail(msg));
 
+    // The console's public routes: client configuration, emulator relay, --console files.
+    let app = app.merge(console::routes(&config, args.console).unwrap_or_else(|msg| fail(msg)));
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .unwrap_or_else(|e| fail(format!("cannot bind {}: {e}", args.bind)));
