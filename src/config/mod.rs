@@ -13,6 +13,7 @@
 //! # max_staleness_seconds = 30                 # optional
 //! # on_store_unavailable = "serve_last_known"  # or "refuse"
 //! # retention_seconds = 86400                  # optional: the longest token lifetime
+//! # clock_margin_seconds = 5                   # optional: refuse tokens issued this soon after
 //!
 //! [jwks]                        # optional; defaults shown
 //! cooldown_seconds = 10
@@ -163,6 +164,9 @@ impl SharedRevocationsSection {
         }
         if let Some(secs) = self.retention_seconds {
             store = store.retention(Duration::from_secs(secs));
+        }
+        if let Some(secs) = self.clock_margin_seconds {
+            store = store.clock_margin(Duration::from_secs(secs));
         }
         store
     }

@@ -141,6 +141,9 @@ pub struct SharedRevocationsSection {
     pub on_store_unavailable: crate::revocation::OnStoreUnavailable,
     /// How long revocations are kept: the longest token lifetime. Default 86400 (a day).
     pub retention_seconds: Option<u64>,
+    /// Tokens issued up to this many seconds after a user's recorded revocation are refused
+    /// too (the recording replica's clock may be behind Cognito's). Default 5, at most 300.
+    pub clock_margin_seconds: Option<u64>,
 }
 
 // The URL may carry a password: only its host, port and database are shown.
@@ -153,6 +156,7 @@ impl std::fmt::Debug for SharedRevocationsSection {
             .field("max_staleness_seconds", &self.max_staleness_seconds)
             .field("on_store_unavailable", &self.on_store_unavailable)
             .field("retention_seconds", &self.retention_seconds)
+            .field("clock_margin_seconds", &self.clock_margin_seconds)
             .finish()
     }
 }

@@ -3,11 +3,13 @@
 //! Data model, one prefix per deployment:
 //! - sorted set `{prefix}:revoked`: member = the JSON array `[kind, tenant, id]`
 //!   ([`wire`](super::wire)), score = Unix second of the revocation. Entries older than the
-//!   retention (plus the largest leeway) are pruned on every write, and the key's TTL is
-//!   refreshed to that span, so an idle store empties itself once no token can need it.
+//!   retention (plus the largest leeway) are pruned by score on every write. The key never
+//!   has a TTL (every write removes one): a key with a TTL is what `volatile-*` eviction
+//!   policies pick, and an evicted set would un-revoke users on replicas started afterwards.
 //! - pub/sub channel `{prefix}:revocations`: one message per new revocation.
 //!
-//! The background task that keeps each replica's mirror current is in `sync`.
+//! The background task that keeps each replica's mirror current, and that writes back what the
+//! store lost, is in `sync`.
 
 mod sync;
 
@@ -33,6 +35,9 @@ const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const LOAD_PAGE: usize = 5_000;
 const WRITE_BACK_CHUNK: usize = 1_000;
+/// The loss check compares counts of entries younger than the oldest kept plus this: replicas
+/// whose clocks differ by less than this do not see each other's pruning as a loss.
+const COUNT_SKEW: u64 = 120;
 
 /// Revocations shared by every replica through Redis (feature `redis`).
 ///
@@ -63,6 +68,7 @@ pub struct RedisRevocations {
     max_staleness: Duration,
     on_store_unavailable: OnStoreUnavailable,
     retention: Duration,
+    clock_margin: Duration,
 }
 
 impl RedisRevocations {
@@ -75,6 +81,7 @@ impl RedisRevocations {
             max_staleness: Duration::from_secs(30),
             on_store_unavailable: OnStoreUnavailable::ServeLastKnown,
             retention: super::DEFAULT_RETENTION,
+            clock_margin: super::DEFAULT_CLOCK_MARGIN,
         }
     }
 
@@ -102,6 +109,16 @@ impl RedisRevocations {
     /// of your app clients. Default 1 day (Cognito's maximum); the largest leeway is added.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// Tokens issued up to `margin` after a user's recorded revocation are refused too.
+    /// Default 5 s. The revocation time comes from the clock of the replica that recorded it,
+    /// `iat` from Cognito's: with the recording clock behind, a token issued just before the
+    /// sign-out would otherwise survive it. The price: a user who signs in again within the
+    /// margin is refused once and signs in again.
+    pub fn clock_margin(mut self, margin: Duration) -> Self {
+        self.clock_margin = margin;
         self
     }
 
@@ -134,7 +151,13 @@ impl RedisRevocations {
                 "not a Redis URL (redis://[user:password@]host[:port][/db])",
             )
         })?;
-        let list = Revocations::with_retention(self.retention);
+        if self.clock_margin > crate::MAX_LEEWAY {
+            return Err(ConfigError::invalid(
+                "revocations.clock_margin_seconds",
+                "must be at most 300 (the clocks of Cognito and the replicas differ by seconds)",
+            ));
+        }
+        let list = Revocations::with_settings(self.retention, self.clock_margin);
         let (loaded, _) = watch::channel(false);
         let store = Arc::new_cyclic(|me| Store {
             me: me.clone(),
@@ -169,6 +192,7 @@ impl fmt::Debug for RedisRevocations {
             .field("max_staleness", &self.max_staleness)
             .field("on_store_unavailable", &self.on_store_unavailable)
             .field("retention", &self.retention)
+            .field("clock_margin", &self.clock_margin)
             .finish()
     }
 }
@@ -275,9 +299,8 @@ impl Store {
             .arg("-inf")
             .arg(format!("({}", self.oldest_kept(now)))
             .ignore()
-            .cmd("EXPIRE")
+            .cmd("PERSIST")
             .arg(&self.key)
-            .arg(self.keep.as_secs())
             .ignore()
             .cmd("PUBLISH")
             .arg(&self.channel)
@@ -350,5 +373,24 @@ mod tests {
         assert_eq!(redacted("s3cret"), "<not a URL>");
         let config = RedisRevocations::new("redis://u:s3cret@h:1/0");
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn the_clock_margin_is_bounded_and_applies_to_the_list() {
+        let err = RedisRevocations::new("redis://127.0.0.1:1/0")
+            .clock_margin(Duration::from_secs(301))
+            .into_list()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("revocations.clock_margin_seconds"),
+            "{err}"
+        );
+        let list = RedisRevocations::new("redis://127.0.0.1:1/0")
+            .into_list()
+            .unwrap();
+        assert_eq!(
+            list.inner.clock_margin,
+            super::super::DEFAULT_CLOCK_MARGIN.as_secs()
+        );
     }
 }

@@ -5,6 +5,12 @@
 //! subscription. A pong arrives after every message published before the ping, so each pong
 //! proves the mirror complete as of the ping: that instant is the mirror's age. A second task
 //! turns that age into the flag the per-request check reads, so a request pays one atomic load.
+//!
+//! Redis can lose data while every connection stays up (`FLUSHALL`, eviction, a failover to a
+//! replica that missed writes). With each ping the task also compares the store's count of
+//! entries with the mirror's (`ZCOUNT`): a store holding fewer than the mirror, once the
+//! revocations this replica is still writing are accounted for, lost some, and the mirror is
+//! written back. Loss is thus repaired within one ping interval (`max_staleness / 4`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,8 +21,8 @@ use ::redis::aio::ConnectionManager;
 use futures_util::{FutureExt, StreamExt};
 
 use super::{
-    CONNECT_TIMEOUT, DOWN, LOAD_PAGE, MAX_BACKOFF, MIN_BACKOFF, RESPONSE_TIMEOUT, Store, SyncError,
-    UP, WRITE_BACK_CHUNK, timed,
+    CONNECT_TIMEOUT, COUNT_SKEW, DOWN, LOAD_PAGE, MAX_BACKOFF, MIN_BACKOFF, RESPONSE_TIMEOUT,
+    Store, SyncError, UP, WRITE_BACK_CHUNK, timed,
 };
 use crate::revocation::{OnStoreUnavailable, Revocations, unix_now, wire};
 
@@ -78,6 +84,8 @@ impl Store {
                         self.apply(&list, &msg);
                     }
                     self.mark_synced(&list, sent);
+                    list.prune(unix_now());
+                    self.repair_loss(&list, &mut con).await?;
                     next_ping = sent + self.ping_interval;
                 }
             }
@@ -98,45 +106,72 @@ impl Store {
         }
     }
 
-    /// Loads the whole set, page by page, into the mirror (which only ever grows: an entry
-    /// missing from the store is not removed here).
+    /// Loads the whole set into the mirror (which only ever grows: an entry missing from the
+    /// store is not removed here), page by page in score order.
+    ///
+    /// Other replicas prune and re-score (`ZADD GT`) meanwhile, so an offset would skip
+    /// entries that slid down. Instead each page starts after the last whole second read: a
+    /// page ending at second `s` keeps only its entries before `s`, then every entry at `s` is
+    /// read in one call, and the next page starts after `s`. An entry present throughout the
+    /// load is therefore read; one added or moved later during it comes by pub/sub.
     async fn load(&self, list: &Revocations, con: &mut ConnectionManager) -> Result<(), SyncError> {
         let now = unix_now();
-        let mut offset = 0;
+        let mut from = self.oldest_kept(now).to_string();
         let (mut skipped, mut first_reason) = (0usize, "");
-        loop {
-            let page: Vec<(Vec<u8>, f64)> = timed(
-                RESPONSE_TIMEOUT,
-                "load",
-                ::redis::cmd("ZRANGE")
-                    .arg(&self.key)
-                    .arg(self.oldest_kept(now))
-                    .arg("+inf")
-                    .arg("BYSCORE")
-                    .arg("LIMIT")
-                    .arg(offset)
-                    .arg(LOAD_PAGE)
-                    .arg("WITHSCORES")
-                    .query_async(con),
-            )
-            .await?;
-            let read = page.len();
-            let entries =
-                page.into_iter().filter_map(|(member, score)| {
-                    match wire::decode_member(&member, score, now) {
+        let mut decode = |page: Vec<(Vec<u8>, f64)>| -> Vec<_> {
+            page.into_iter()
+                .filter_map(
+                    |(member, score)| match wire::decode_member(&member, score, now) {
                         Ok(entry) => Some(entry),
                         Err(reason) => {
                             skipped += 1;
                             first_reason = reason;
                             None
                         }
-                    }
-                });
-            list.merge(entries.collect::<Vec<_>>(), now);
-            if read < LOAD_PAGE {
+                    },
+                )
+                .collect()
+        };
+        loop {
+            let mut page: Vec<(Vec<u8>, f64)> = timed(
+                RESPONSE_TIMEOUT,
+                "load",
+                ::redis::cmd("ZRANGE")
+                    .arg(&self.key)
+                    .arg(&from)
+                    .arg("+inf")
+                    .arg("BYSCORE")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(LOAD_PAGE)
+                    .arg("WITHSCORES")
+                    .query_async(con),
+            )
+            .await?;
+            let full = page.len() >= LOAD_PAGE;
+            let last = page.last().map(|(_, score)| *score);
+            let (Some(last), true) = (last, full) else {
+                list.merge(decode(page), now);
                 break;
-            }
-            offset += LOAD_PAGE;
+            };
+            // `Display` of an f64 is the shortest text that parses back to it, as Redis does.
+            let second = last.to_string();
+            page.retain(|(_, score)| *score < last);
+            list.merge(decode(page), now);
+            let group: Vec<(Vec<u8>, f64)> = timed(
+                RESPONSE_TIMEOUT,
+                "load",
+                ::redis::cmd("ZRANGE")
+                    .arg(&self.key)
+                    .arg(&second)
+                    .arg(&second)
+                    .arg("BYSCORE")
+                    .arg("WITHSCORES")
+                    .query_async(con),
+            )
+            .await?;
+            list.merge(decode(group), now);
+            from = format!("({second}");
         }
         if skipped > 0 {
             tracing::warn!(
@@ -149,6 +184,46 @@ impl Store {
         Ok(())
     }
 
+    /// Writes the mirror back if the store holds fewer entries than the mirror (see the module
+    /// documentation). Counted from a little after the oldest kept second, so that pruning by
+    /// a replica whose clock runs ahead is not taken for a loss.
+    async fn repair_loss(
+        &self,
+        list: &Revocations,
+        con: &mut ConnectionManager,
+    ) -> Result<(), SyncError> {
+        let since = self.oldest_kept(unix_now()) + COUNT_SKEW;
+        // In this order: an entry the mirror holds that is neither in flight nor in the store
+        // when counted was lost (messages only bring entries the store already has).
+        let held = list.count_since(since);
+        if held == 0 {
+            return Ok(());
+        }
+        let in_flight = list.in_flight();
+        let stored: usize = timed(
+            RESPONSE_TIMEOUT,
+            "count",
+            ::redis::cmd("ZCOUNT")
+                .arg(&self.key)
+                .arg(since)
+                .arg("+inf")
+                .query_async(con),
+        )
+        .await?;
+        if stored + in_flight >= held {
+            return Ok(());
+        }
+        tracing::warn!(
+            target: "cognito_authz::revocation",
+            store = %self.target,
+            held,
+            stored,
+            "the revocation store lost entries without a disconnect (flushed, evicted, or failed \
+             over to a replica that missed writes); writing them back",
+        );
+        self.write_back(list, con).await
+    }
+
     /// Writes every entry held here back to the store (which keeps the later time of each), and
     /// announces those it did not have: after Redis restarted empty, or revocations recorded
     /// here while it was down, nothing is lost as long as one replica holds it.
@@ -157,11 +232,27 @@ impl Store {
         list: &Revocations,
         con: &mut ConnectionManager,
     ) -> Result<(), SyncError> {
-        let entries = list.entries(unix_now());
+        // A TTL left by an older version of this crate would make the set evictable.
+        timed(
+            RESPONSE_TIMEOUT,
+            "write back",
+            ::redis::cmd("PERSIST")
+                .arg(&self.key)
+                .query_async::<()>(con),
+        )
+        .await?;
         let mut announced = 0;
-        for chunk in entries.chunks(WRITE_BACK_CHUNK) {
+        let mut after = None;
+        let oldest_kept = self.oldest_kept(unix_now());
+        // A page at a time: the mirror's lock is held for one page only.
+        while let Some((mut chunk, last)) = list.entries_page(after, WRITE_BACK_CHUNK) {
+            after = Some(last);
+            chunk.retain(|entry| entry.at >= oldest_kept);
+            if chunk.is_empty() {
+                continue;
+            }
             let mut add = ::redis::pipe();
-            for entry in chunk {
+            for entry in &chunk {
                 add.cmd("ZADD")
                     .arg(&self.key)
                     .arg("GT")
@@ -172,6 +263,7 @@ impl Store {
             let changed: Vec<i64> =
                 timed(RESPONSE_TIMEOUT, "write back", add.query_async(con)).await?;
             let mut announce = ::redis::pipe();
+            let before = announced;
             for (entry, _) in chunk.iter().zip(&changed).filter(|(_, c)| **c > 0) {
                 announce
                     .cmd("PUBLISH")
@@ -180,11 +272,9 @@ impl Store {
                     .ignore();
                 announced += 1;
             }
-            announce
-                .cmd("EXPIRE")
-                .arg(&self.key)
-                .arg(self.keep.as_secs())
-                .ignore();
+            if announced == before {
+                continue;
+            }
             timed(
                 RESPONSE_TIMEOUT,
                 "write back",
