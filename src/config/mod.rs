@@ -14,6 +14,9 @@
 //! # on_store_unavailable = "serve_last_known"  # or "refuse"
 //! # retention_seconds = 86400                  # optional: the longest token lifetime
 //! # clock_margin_seconds = 5                   # optional: refuse tokens issued this soon after
+//! # tls_ca_file = "ca.pem"                     # optional, rediss:// only: a private CA
+//! # tls_client_cert_file = "client.pem"        # optional, rediss:// only: mutual TLS, with
+//! # tls_client_key_file = "client.key"         #   its key
 //!
 //! [jwks]                        # optional; defaults shown
 //! cooldown_seconds = 10
@@ -168,7 +171,10 @@ impl SharedRevocationsSection {
         if let Some(secs) = self.clock_margin_seconds {
             store = store.clock_margin(Duration::from_secs(secs));
         }
-        store
+        if let Some(path) = self.tls_ca_file {
+            store = store.tls_ca_file(path);
+        }
+        store.tls_client_files(self.tls_client_cert_file, self.tls_client_key_file)
     }
 }
 

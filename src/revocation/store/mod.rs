@@ -11,11 +11,13 @@
 //! The background task that keeps each replica's mirror current, and that writes back what the
 //! store lost, is in `sync`.
 
+mod connect;
 mod sync;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -69,11 +71,13 @@ pub struct RedisRevocations {
     on_store_unavailable: OnStoreUnavailable,
     retention: Duration,
     clock_margin: Duration,
+    tls: connect::TlsFiles,
 }
 
 impl RedisRevocations {
-    /// The store at `url` (`redis://[user:password@]host[:port][/db]`). The URL is never logged
-    /// nor shown by `Debug`, beyond its host, port and database.
+    /// The store at `url` (`redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS,
+    /// verified against the webpki roots or [`tls_ca_file`](Self::tls_ca_file)). The URL is
+    /// never logged nor shown by `Debug`, beyond its host, port and database.
     pub fn new(url: impl Into<String>) -> Self {
         RedisRevocations {
             url: url.into(),
@@ -82,6 +86,7 @@ impl RedisRevocations {
             on_store_unavailable: OnStoreUnavailable::ServeLastKnown,
             retention: super::DEFAULT_RETENTION,
             clock_margin: super::DEFAULT_CLOCK_MARGIN,
+            tls: connect::TlsFiles::default(),
         }
     }
 
@@ -122,6 +127,37 @@ impl RedisRevocations {
         self
     }
 
+    /// With a `rediss://` URL: trust only the CA certificate(s) in this PEM file for the
+    /// server's certificate (a private CA), instead of the public webpki roots.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca = Some(path.into());
+        self
+    }
+
+    /// With a `rediss://` URL: present this client certificate chain and key (PEM files) to a
+    /// server that requires mutual TLS.
+    pub fn tls_client_cert(
+        mut self,
+        cert_file: impl Into<PathBuf>,
+        key_file: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.client_cert = Some(cert_file.into());
+        self.tls.client_key = Some(key_file.into());
+        self
+    }
+
+    /// The configuration file's two keys as given: one without the other is refused when the
+    /// list is made, naming the missing key.
+    pub(crate) fn tls_client_files(
+        mut self,
+        cert_file: Option<PathBuf>,
+        key_file: Option<PathBuf>,
+    ) -> Self {
+        self.tls.client_cert = cert_file;
+        self.tls.client_key = key_file;
+        self
+    }
+
     /// Validates the settings and makes the shared list; starts its synchronisation when called
     /// inside a tokio runtime (otherwise at the first check or
     /// [`Revocations::loaded`]).
@@ -144,13 +180,7 @@ impl RedisRevocations {
                 "must be at least 60: use the longest token lifetime (default 86400)",
             ));
         }
-        // The error is not passed on: it may quote the URL, password included.
-        let client = Client::open(self.url.as_str()).map_err(|_| {
-            ConfigError::invalid(
-                "revocations.redis_url",
-                "not a Redis URL (redis://[user:password@]host[:port][/db])",
-            )
-        })?;
+        let client = connect::client(&self.url, &self.tls)?;
         if self.clock_margin > crate::MAX_LEEWAY {
             return Err(ConfigError::invalid(
                 "revocations.clock_margin_seconds",
@@ -177,6 +207,7 @@ impl RedisRevocations {
             health: AtomicU8::new(UNKNOWN),
             loaded,
             target: redacted(&self.url),
+            last_error: Mutex::default(),
         });
         list.attach(store.clone());
         store.ensure_started();
@@ -193,6 +224,7 @@ impl fmt::Debug for RedisRevocations {
             .field("on_store_unavailable", &self.on_store_unavailable)
             .field("retention", &self.retention)
             .field("clock_margin", &self.clock_margin)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -224,6 +256,8 @@ struct Store {
     loaded: watch::Sender<bool>,
     /// The store's address without credentials, for logs.
     target: String,
+    /// The reason last logged while down, so that a new one is logged too.
+    last_error: Mutex<String>,
 }
 
 /// Why a synchronisation session ended.

@@ -314,17 +314,39 @@ impl Store {
         self.refresh(list);
     }
 
+    /// Logs the outage, and each new reason while it lasts (a TLS failure after a restart
+    /// must be seen, not hidden behind the first "connection closed").
     fn mark_down(&self, err: &SyncError) {
-        if self.health.swap(DOWN, Ordering::AcqRel) != DOWN {
-            tracing::warn!(
-                target: "cognito_authz::revocation",
-                store = %self.target,
-                error = %err,
-                policy = ?self.policy,
-                max_staleness_seconds = self.max_staleness.as_secs_f64(),
-                "revocation store unavailable; reconnecting",
-            );
-            #[cfg(feature = "metrics")]
+        let mut reason = err.to_string();
+        // A TLS-only server resets a plaintext connection: say so, as long as this store never
+        // answered (one that worked before did not turn to TLS).
+        if self.target.starts_with("redis://")
+            && self.synced_at.load(Ordering::Acquire) == 0
+            && matches!(err, SyncError::Redis(e) if e.is_io_error() || e.is_connection_dropped())
+        {
+            reason.push_str(" (if the server requires TLS, use a rediss:// URL)");
+        }
+        let was_down = self.health.swap(DOWN, Ordering::AcqRel) == DOWN;
+        {
+            let mut last = self
+                .last_error
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if was_down && *last == reason {
+                return;
+            }
+            last.clone_from(&reason);
+        }
+        tracing::warn!(
+            target: "cognito_authz::revocation",
+            store = %self.target,
+            error = %reason,
+            policy = ?self.policy,
+            max_staleness_seconds = self.max_staleness.as_secs_f64(),
+            "revocation store unavailable; reconnecting",
+        );
+        #[cfg(feature = "metrics")]
+        if !was_down {
             metrics::gauge!("cognito_authz_revocation_store_up").set(0.0);
         }
     }
