@@ -17,6 +17,7 @@
 //! # tls_ca_file = "ca.pem"                     # optional, rediss:// only: a private CA
 //! # tls_client_cert_file = "client.pem"        # optional, rediss:// only: mutual TLS, with
 //! # tls_client_key_file = "client.key"         #   its key
+//! # cluster = false                            # optional: Redis Cluster, redis_url a seed node
 //!
 //! [jwks]                        # optional; defaults shown
 //! cooldown_seconds = 10
@@ -158,7 +159,8 @@ impl SharedRevocationsSection {
     #[cfg(feature = "redis")]
     fn into_store(self) -> crate::revocation::RedisRevocations {
         let mut store = crate::revocation::RedisRevocations::new(self.redis_url)
-            .on_store_unavailable(self.on_store_unavailable);
+            .on_store_unavailable(self.on_store_unavailable)
+            .cluster(self.cluster);
         if let Some(prefix) = self.key_prefix {
             store = store.key_prefix(prefix);
         }

@@ -152,6 +152,10 @@ pub struct SharedRevocationsSection {
     pub tls_client_cert_file: Option<std::path::PathBuf>,
     /// With `rediss://`: the client certificate's private key (PEM).
     pub tls_client_key_file: Option<std::path::PathBuf>,
+    /// Redis Cluster mode (ElastiCache Serverless, MemoryDB): `redis_url` is a seed node.
+    /// Default `false`.
+    #[serde(default)]
+    pub cluster: bool,
 }
 
 // The URL may carry a password: only its host, port and database are shown.
@@ -168,6 +172,7 @@ impl std::fmt::Debug for SharedRevocationsSection {
             .field("tls_ca_file", &self.tls_ca_file)
             .field("tls_client_cert_file", &self.tls_client_cert_file)
             .field("tls_client_key_file", &self.tls_client_key_file)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }

@@ -90,7 +90,7 @@ fn revocations_take_a_bool_or_a_table_with_named_errors() {
         "{TENANT}[revocations]\nredis_url = 'redis://u:s3cret@127.0.0.1:1/0'\n\
              key_prefix = 'p'\nmax_staleness_seconds = 5\non_store_unavailable = 'refuse'\n\
              retention_seconds = 3600\nclock_margin_seconds = 7\ntls_ca_file = 'ca.pem'\n\
-             tls_client_cert_file = 'c.pem'\ntls_client_key_file = 'c.key'\n"
+             tls_client_cert_file = 'c.pem'\ntls_client_key_file = 'c.key'\ncluster = true\n"
     ))
     .unwrap();
     let RevocationsSetting::Shared(section) = &shared.revocations else {

@@ -28,6 +28,21 @@ pub(super) fn message(entry: &Entry) -> String {
     serde_json::json!([kind_tag(entry.kind), entry.tenant, entry.id, entry.at]).to_string()
 }
 
+/// A replica's sync ping on the channel (cluster mode): `["ping", nonce, n]`. Not a
+/// revocation: every replica skips the others' pings silently.
+pub(super) fn ping(nonce: &str, n: u64) -> String {
+    serde_json::json!(["ping", nonce, n]).to_string()
+}
+
+/// The nonce and number of a sync ping; `None` for anything else.
+pub(super) fn decode_ping(payload: &[u8]) -> Option<(String, u64)> {
+    if !payload.starts_with(b"[\"ping\"") {
+        return None;
+    }
+    let (tag, nonce, n): (String, String, u64) = serde_json::from_slice(payload).ok()?;
+    (tag == "ping").then_some((nonce, n))
+}
+
 /// A member read back with its score. A revocation time ahead of `now` (this replica's clock)
 /// is clamped to `now`: dropping it would un-revoke the user on this replica, and keeping it
 /// would also refuse sign-ins that happen after it.
@@ -139,6 +154,16 @@ mod tests {
         ] {
             assert!(decode_message(bad.as_bytes(), now).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn pings_are_told_from_revocations() {
+        let p = ping("00ff", 7);
+        assert_eq!(decode_ping(p.as_bytes()), Some(("00ff".to_owned(), 7)));
+        let now = 1_800_000_000;
+        assert!(decode_message(p.as_bytes(), now).is_err());
+        let revocation = message(&e(Kind::User, "ping", "x", now));
+        assert_eq!(decode_ping(revocation.as_bytes()), None);
     }
 
     #[test]

@@ -7,12 +7,125 @@
 //! - Client certificate and key (mutual TLS) come together, and only with `rediss://`.
 //! - Files are read once, here; their errors name the setting, never the file's content.
 //! - Errors never quote the URL (it may hold a password).
+//! - Cluster mode (`cluster = true`, the URL a seed node) uses two cluster clients: one for
+//!   commands, one whose RESP3 pushes (sharded pub/sub messages, disconnections) feed the sync
+//!   task. Commands of either mode go through [`Con`], so the code above does not care which.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
-use ::redis::{Client, ClientTlsConfig, TlsCertificates};
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use ::redis::cluster::{ClusterClient, ClusterClientBuilder};
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::{
+    Client, ClientTlsConfig, Cmd, PushInfo, RedisError, RedisFuture, TlsCertificates, Value,
+};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use super::{CONNECT_TIMEOUT, MAX_BACKOFF, RESPONSE_TIMEOUT};
 use crate::error::ConfigError;
+
+/// Where the store is.
+pub(super) enum Backend {
+    /// One node (a primary, or a primary with replicas behind one endpoint).
+    Single {
+        client: Client,
+        /// Made on first use, inside the runtime (it spawns a task).
+        manager: OnceLock<ConnectionManager>,
+    },
+    /// Redis Cluster.
+    Cluster {
+        commands: ClusterClient,
+        /// RESP3, pushes sent to `pushes`.
+        subscriber: ClusterClient,
+        /// Taken by the sync task (there is one per store) for its whole life.
+        pushes: Mutex<Option<UnboundedReceiver<PushInfo>>>,
+        /// Made on first use; dropped after a failed command (see `forget`).
+        connection: tokio::sync::Mutex<Option<ClusterConnection>>,
+    },
+}
+
+/// A connection for commands, of either mode.
+#[derive(Clone)]
+pub(super) enum Con {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Con {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Con::Single(con) => con.req_packed_command(cmd),
+            Con::Cluster(con) => con.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a ::redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Con::Single(con) => con.req_packed_commands(pipeline, offset, count),
+            Con::Cluster(con) => con.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Con::Single(con) => con.get_db(),
+            Con::Cluster(con) => con.get_db(),
+        }
+    }
+}
+
+impl Backend {
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self, Backend::Cluster { .. })
+    }
+
+    /// The connection for commands (made once, then reused: both kinds reconnect by
+    /// themselves).
+    pub(super) async fn connection(&self) -> Result<Con, RedisError> {
+        match self {
+            Backend::Single { client, manager } => {
+                if let Some(manager) = manager.get() {
+                    return Ok(Con::Single(manager.clone()));
+                }
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    // Fail a write fast while Redis is down: the caller is told and retries.
+                    .set_number_of_retries(1)
+                    .set_max_delay(MAX_BACKOFF);
+                let made = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+                Ok(Con::Single(manager.get_or_init(|| made).clone()))
+            }
+            Backend::Cluster {
+                commands,
+                connection,
+                ..
+            } => {
+                let mut held = connection.lock().await;
+                if let Some(con) = held.as_ref() {
+                    return Ok(Con::Cluster(con.clone()));
+                }
+                let con = commands.get_async_connection().await?;
+                *held = Some(con.clone());
+                Ok(Con::Cluster(con))
+            }
+        }
+    }
+
+    /// After a failed command in cluster mode: the next command connects anew and reads the
+    /// slot map afresh, rather than trusting the old connection's view after a failover.
+    pub(super) async fn forget(&self) {
+        if let Backend::Cluster { connection, .. } = self {
+            *connection.lock().await = None;
+        }
+    }
+}
 
 /// The TLS files of the settings.
 #[derive(Debug, Clone, Default)]
@@ -44,8 +157,8 @@ fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     Ok(bytes)
 }
 
-/// Checks `url` and the TLS files, and makes the client.
-pub(super) fn client(url: &str, tls: &TlsFiles) -> Result<Client, ConfigError> {
+/// Checks `url` and the TLS files, and makes the client(s).
+pub(super) fn backend(url: &str, tls: &TlsFiles, cluster: bool) -> Result<Backend, ConfigError> {
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| invalid("revocations.redis_url", URL_FORM))?;
@@ -65,11 +178,44 @@ pub(super) fn client(url: &str, tls: &TlsFiles) -> Result<Client, ConfigError> {
         install_crypto_provider();
     }
     // The `redis` crate's errors are not passed on: they may quote the URL, password included.
-    match certificates {
+    if cluster {
+        let builder = || {
+            let builder = ClusterClientBuilder::new(vec![url])
+                .connection_timeout(CONNECT_TIMEOUT)
+                .response_timeout(RESPONSE_TIMEOUT)
+                // MOVED/ASK and a failover need a few; a store that is down fails fast enough.
+                .retries(3)
+                .max_retry_wait(MAX_BACKOFF.as_millis() as u64);
+            match &certificates {
+                Some(certificates) => builder.certs(certificates.clone()),
+                None => builder,
+            }
+        };
+        let (sender, receiver) = unbounded_channel();
+        let commands = builder()
+            .build()
+            .map_err(|_| invalid("revocations.redis_url", URL_FORM))?;
+        let subscriber = builder()
+            .use_protocol(::redis::ProtocolVersion::RESP3)
+            .push_sender(sender)
+            .build()
+            .map_err(|_| invalid("revocations.redis_url", URL_FORM))?;
+        return Ok(Backend::Cluster {
+            commands,
+            subscriber,
+            pushes: Mutex::new(Some(receiver)),
+            connection: tokio::sync::Mutex::new(None),
+        });
+    }
+    let client = match certificates {
         Some(certificates) => Client::build_with_tls(url, certificates),
         None => Client::open(url),
     }
-    .map_err(|_| invalid("revocations.redis_url", URL_FORM))
+    .map_err(|_| invalid("revocations.redis_url", URL_FORM))?;
+    Ok(Backend::Single {
+        client,
+        manager: OnceLock::new(),
+    })
 }
 
 fn certificates(tls: &TlsFiles, is_tls: bool) -> Result<Option<TlsCertificates>, ConfigError> {
@@ -128,7 +274,7 @@ mod tests {
     use super::*;
 
     fn reason(url: &str, tls: &TlsFiles) -> String {
-        match client(url, tls) {
+        match backend(url, tls, false) {
             Ok(_) => "accepted".to_owned(),
             Err(err) => err.to_string(),
         }

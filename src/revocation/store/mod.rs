@@ -11,17 +11,17 @@
 //! The background task that keeps each replica's mirror current, and that writes back what the
 //! store lost, is in `sync`.
 
+mod cluster;
 mod connect;
 mod sync;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, RedisError};
+use ::redis::RedisError;
 use tokio::sync::watch;
 
 use super::{
@@ -72,6 +72,7 @@ pub struct RedisRevocations {
     retention: Duration,
     clock_margin: Duration,
     tls: connect::TlsFiles,
+    cluster: bool,
 }
 
 impl RedisRevocations {
@@ -87,7 +88,17 @@ impl RedisRevocations {
             retention: super::DEFAULT_RETENTION,
             clock_margin: super::DEFAULT_CLOCK_MARGIN,
             tls: connect::TlsFiles::default(),
+            cluster: false,
         }
+    }
+
+    /// Redis Cluster mode (ElastiCache Serverless, ElastiCache with cluster mode, MemoryDB): the
+    /// URL is a seed node (the configuration or cluster endpoint). The key and channel names
+    /// then carry the hash tag `{prefix}` so that they share one slot, and replicas follow
+    /// changes through sharded pub/sub (`SSUBSCRIBE`/`SPUBLISH`, Redis 7). Default `false`.
+    pub fn cluster(mut self, cluster: bool) -> Self {
+        self.cluster = cluster;
+        self
     }
 
     /// Prefix of the key and channel names. Default `cognito-authz`.
@@ -180,7 +191,14 @@ impl RedisRevocations {
                 "must be at least 60: use the longest token lifetime (default 86400)",
             ));
         }
-        let client = connect::client(&self.url, &self.tls)?;
+        let backend = connect::backend(&self.url, &self.tls, self.cluster)?;
+        // In a cluster every key of a MULTI must be in one slot, and the channel is sharded by
+        // slot: the `{prefix}` hash tag puts them all in the prefix's slot.
+        let tag = if self.cluster {
+            format!("{{{}}}", self.key_prefix)
+        } else {
+            self.key_prefix.clone()
+        };
         if self.clock_margin > crate::MAX_LEEWAY {
             return Err(ConfigError::invalid(
                 "revocations.clock_margin_seconds",
@@ -192,10 +210,10 @@ impl RedisRevocations {
         let store = Arc::new_cyclic(|me| Store {
             me: me.clone(),
             list: Arc::downgrade(&list.inner),
-            client,
-            manager: OnceLock::new(),
-            key: format!("{}:revoked", self.key_prefix),
-            channel: format!("{}:revocations", self.key_prefix),
+            backend,
+            key: format!("{tag}:revoked"),
+            channel: format!("{tag}:revocations"),
+            nonce: format!("{:016x}", rand_nonce()),
             keep: self.retention + crate::MAX_LEEWAY,
             max_staleness: self.max_staleness,
             policy: self.on_store_unavailable,
@@ -225,6 +243,7 @@ impl fmt::Debug for RedisRevocations {
             .field("retention", &self.retention)
             .field("clock_margin", &self.clock_margin)
             .field("tls", &self.tls)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -237,11 +256,11 @@ struct Store {
     me: Weak<Store>,
     /// The mirror. Weak: the tasks end once every `Revocations` clone is gone.
     list: Weak<Inner>,
-    client: Client,
-    /// Made on first use, inside the runtime (it spawns a task).
-    manager: OnceLock<ConnectionManager>,
+    backend: connect::Backend,
     key: String,
     channel: String,
+    /// Tells this replica's sync pings (cluster mode) from other replicas'.
+    nonce: String,
     /// Retention plus the largest leeway.
     keep: Duration,
     max_staleness: Duration,
@@ -265,6 +284,8 @@ enum SyncError {
     Redis(RedisError),
     Timeout(&'static str),
     Closed,
+    /// Cluster mode: the subscription ended (why).
+    Lost(&'static str),
 }
 
 impl fmt::Display for SyncError {
@@ -273,6 +294,7 @@ impl fmt::Display for SyncError {
             SyncError::Redis(err) => write!(f, "{err}"),
             SyncError::Timeout(what) => write!(f, "{what} timed out"),
             SyncError::Closed => f.write_str("subscription closed"),
+            SyncError::Lost(why) => write!(f, "subscription {why}"),
         }
     }
 }
@@ -299,18 +321,17 @@ impl Store {
         self.list.upgrade().map(|inner| Revocations { inner })
     }
 
-    fn manager(&self) -> Result<ConnectionManager, RedisError> {
-        if let Some(manager) = self.manager.get() {
-            return Ok(manager.clone());
+    async fn connection(&self) -> Result<connect::Con, SyncError> {
+        timed(CONNECT_TIMEOUT, "connect", self.backend.connection()).await
+    }
+
+    /// `PUBLISH`, or `SPUBLISH` (sharded) in cluster mode.
+    fn publish(&self) -> &'static str {
+        if self.backend.is_cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            // Fail a write fast while Redis is down: the caller is told and retries.
-            .set_number_of_retries(1)
-            .set_max_delay(MAX_BACKOFF);
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        Ok(self.manager.get_or_init(|| manager).clone())
     }
 
     /// Oldest revocation time still kept at `now`.
@@ -336,14 +357,17 @@ impl Store {
             .cmd("PERSIST")
             .arg(&self.key)
             .ignore()
-            .cmd("PUBLISH")
+            .cmd(self.publish())
             .arg(&self.channel)
             .arg(wire::message(&entry))
             .ignore();
-        let outcome = match self.manager() {
+        let outcome = match self.connection().await {
             Ok(mut con) => timed(RESPONSE_TIMEOUT, "write", pipe.query_async::<()>(&mut con)).await,
-            Err(err) => Err(SyncError::Redis(err)),
+            Err(err) => Err(err),
         };
+        if outcome.is_err() {
+            self.backend.forget().await;
+        }
         outcome.map_err(|err| {
             tracing::warn!(
                 target: "cognito_authz::revocation",
@@ -360,6 +384,18 @@ impl Store {
             })
         })
     }
+}
+
+/// A random 64-bit value (from the std hasher's per-process random keys: no extra crate).
+fn rand_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 impl SharedStore for Store {

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use ::redis::Msg;
-use ::redis::aio::ConnectionManager;
+use ::redis::Client;
 use futures_util::{FutureExt, StreamExt};
 
+use super::connect::{Backend, Con};
 use super::{
     CONNECT_TIMEOUT, COUNT_SKEW, DOWN, LOAD_PAGE, MAX_BACKOFF, MIN_BACKOFF, RESPONSE_TIMEOUT,
     Store, SyncError, UP, WRITE_BACK_CHUNK, timed,
@@ -30,11 +30,29 @@ impl Store {
     /// Reconnects forever (with a capped backoff) until the list is dropped.
     pub(super) async fn sync(self: Arc<Self>) {
         let mut backoff = MIN_BACKOFF;
+        let mut pushes = match &self.backend {
+            Backend::Cluster { pushes, .. } => pushes
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take(),
+            Backend::Single { .. } => None,
+        };
         loop {
             let mut synced = false;
-            match self.session(&mut synced).await {
+            let outcome = match (&self.backend, pushes.as_mut()) {
+                (Backend::Single { client, .. }, _) => self.session(client, &mut synced).await,
+                (Backend::Cluster { subscriber, .. }, Some(pushes)) => {
+                    self.cluster_session(subscriber, pushes, &mut synced).await
+                }
+                // Taken by an earlier sync task of this store: there is only one.
+                (Backend::Cluster { .. }, None) => return,
+            };
+            match outcome {
                 Ok(()) => return,
-                Err(err) => self.mark_down(&err),
+                Err(err) => {
+                    self.backend.forget().await;
+                    self.mark_down(&err);
+                }
             }
             if self.list.strong_count() == 0 {
                 return;
@@ -47,21 +65,32 @@ impl Store {
         }
     }
 
-    /// One connection's life. `Ok` only when the list was dropped.
-    async fn session(&self, synced: &mut bool) -> Result<(), SyncError> {
-        let pubsub = timed(CONNECT_TIMEOUT, "connect", self.client.get_async_pubsub()).await?;
+    /// Once subscribed: writes back, loads in full, and marks the mirror complete as of the
+    /// subscription. `Ok(false)` when the list was dropped.
+    pub(super) async fn initial_sync(
+        &self,
+        con: &mut Con,
+        complete_as_of: Instant,
+    ) -> Result<bool, SyncError> {
+        let Some(list) = self.list() else {
+            return Ok(false);
+        };
+        self.write_back(&list, con).await?;
+        self.load(&list, con).await?;
+        self.mark_synced(&list, complete_as_of);
+        Ok(true)
+    }
+
+    /// One connection's life (a single node). `Ok` only when the list was dropped.
+    async fn session(&self, client: &Client, synced: &mut bool) -> Result<(), SyncError> {
+        let pubsub = timed(CONNECT_TIMEOUT, "connect", client.get_async_pubsub()).await?;
         let (mut sink, mut stream) = pubsub.split();
         // Subscribed before loading: nothing published during the load is missed.
         timed(RESPONSE_TIMEOUT, "subscribe", sink.subscribe(&self.channel)).await?;
-        let mut con = self.manager()?;
+        let mut con = self.connection().await?;
         let complete_as_of = Instant::now();
-        {
-            let Some(list) = self.list() else {
-                return Ok(());
-            };
-            self.write_back(&list, &mut con).await?;
-            self.load(&list, &mut con).await?;
-            self.mark_synced(&list, complete_as_of);
+        if !self.initial_sync(&mut con, complete_as_of).await? {
+            return Ok(());
         }
         *synced = true;
         let mut next_ping = complete_as_of + self.ping_interval;
@@ -69,7 +98,7 @@ impl Store {
             let deadline = tokio::time::Instant::from_std(next_ping);
             match tokio::time::timeout_at(deadline, stream.next()).await {
                 Ok(Some(msg)) => match self.list() {
-                    Some(list) => self.apply(&list, &msg),
+                    Some(list) => self.apply(&list, msg.get_payload_bytes()),
                     None => return Ok(()),
                 },
                 Ok(None) => return Err(SyncError::Closed),
@@ -81,7 +110,7 @@ impl Store {
                     timed(RESPONSE_TIMEOUT, "ping", sink.ping::<()>()).await?;
                     // Messages published before the ping are queued by now.
                     while let Some(Some(msg)) = stream.next().now_or_never() {
-                        self.apply(&list, &msg);
+                        self.apply(&list, msg.get_payload_bytes());
                     }
                     self.mark_synced(&list, sent);
                     list.prune(unix_now());
@@ -92,9 +121,9 @@ impl Store {
         }
     }
 
-    fn apply(&self, list: &Revocations, msg: &Msg) {
+    pub(super) fn apply(&self, list: &Revocations, payload: &[u8]) {
         let now = unix_now();
-        match wire::decode_message(msg.get_payload_bytes(), now) {
+        match wire::decode_message(payload, now) {
             Ok(entry) => {
                 list.merge([entry], now);
             }
@@ -114,7 +143,7 @@ impl Store {
     /// page ending at second `s` keeps only its entries before `s`, then every entry at `s` is
     /// read in one call, and the next page starts after `s`. An entry present throughout the
     /// load is therefore read; one added or moved later during it comes by pub/sub.
-    async fn load(&self, list: &Revocations, con: &mut ConnectionManager) -> Result<(), SyncError> {
+    async fn load(&self, list: &Revocations, con: &mut Con) -> Result<(), SyncError> {
         let now = unix_now();
         let mut from = self.oldest_kept(now).to_string();
         let (mut skipped, mut first_reason) = (0usize, "");
@@ -187,10 +216,10 @@ impl Store {
     /// Writes the mirror back if the store holds fewer entries than the mirror (see the module
     /// documentation). Counted from a little after the oldest kept second, so that pruning by
     /// a replica whose clock runs ahead is not taken for a loss.
-    async fn repair_loss(
+    pub(super) async fn repair_loss(
         &self,
         list: &Revocations,
-        con: &mut ConnectionManager,
+        con: &mut Con,
     ) -> Result<(), SyncError> {
         let since = self.oldest_kept(unix_now()) + COUNT_SKEW;
         // In this order: an entry the mirror holds that is neither in flight nor in the store
@@ -227,11 +256,7 @@ impl Store {
     /// Writes every entry held here back to the store (which keeps the later time of each), and
     /// announces those it did not have: after Redis restarted empty, or revocations recorded
     /// here while it was down, nothing is lost as long as one replica holds it.
-    async fn write_back(
-        &self,
-        list: &Revocations,
-        con: &mut ConnectionManager,
-    ) -> Result<(), SyncError> {
+    async fn write_back(&self, list: &Revocations, con: &mut Con) -> Result<(), SyncError> {
         // A TTL left by an older version of this crate would make the set evictable.
         timed(
             RESPONSE_TIMEOUT,
@@ -266,7 +291,7 @@ impl Store {
             let before = announced;
             for (entry, _) in chunk.iter().zip(&changed).filter(|(_, c)| **c > 0) {
                 announce
-                    .cmd("PUBLISH")
+                    .cmd(self.publish())
                     .arg(&self.channel)
                     .arg(wire::message(entry))
                     .ignore();
@@ -293,7 +318,7 @@ impl Store {
         Ok(())
     }
 
-    fn mark_synced(&self, list: &Revocations, complete_as_of: Instant) {
+    pub(super) fn mark_synced(&self, list: &Revocations, complete_as_of: Instant) {
         let ms = complete_as_of
             .saturating_duration_since(self.epoch)
             .as_millis() as u64
