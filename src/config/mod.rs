@@ -156,8 +156,9 @@ fn is_dynamodb_table_name(name: &str) -> bool {
 }
 
 impl SharedRevocationsSection {
+    /// The store these settings describe (feature `redis`).
     #[cfg(feature = "redis")]
-    fn into_store(self) -> crate::revocation::RedisRevocations {
+    pub fn into_store(self) -> crate::revocation::RedisRevocations {
         let mut store = crate::revocation::RedisRevocations::new(self.redis_url)
             .on_store_unavailable(self.on_store_unavailable)
             .cluster(self.cluster);

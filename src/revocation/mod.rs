@@ -119,6 +119,10 @@ pub(crate) struct Inner {
     /// Revocations recorded here whose write to the shared store has not finished: the store
     /// may lack them for now without having lost anything.
     in_flight: AtomicUsize,
+    /// Called with a tenant id when that tenant is revoked ([`Revocations::revoke_tenant_shared`],
+    /// here or on another replica): each `CognitoAuth` using this list drops the tenant's
+    /// cached tokens and resolver answers.
+    tenant_hooks: RwLock<Vec<TenantHook>>,
     /// The shared store, when there is one (set once, right after construction).
     shared: OnceLock<Arc<dyn SharedStore>>,
 }
@@ -131,6 +135,7 @@ impl Default for Inner {
             clock_margin: 0,
             tenants: RwLock::default(),
             in_flight: AtomicUsize::new(0),
+            tenant_hooks: RwLock::default(),
             shared: OnceLock::new(),
         }
     }
@@ -155,6 +160,9 @@ pub(crate) struct Entry {
     pub(crate) at: u64,
 }
 
+/// What a `CognitoAuth` does when a tenant is revoked; `false` once that instance is gone.
+pub(crate) type TenantHook = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// The boxed futures of [`SharedStore`].
 pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -163,6 +171,8 @@ pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>
 pub(crate) trait SharedStore: Send + Sync {
     /// Writes `entry` to the store and tells the other replicas.
     fn share(&self, entry: Entry) -> StoreFuture<'_, Result<(), RevocationError>>;
+    /// Tells the other replicas that `tenant` was revoked.
+    fn share_tenant(&self, tenant: String) -> StoreFuture<'_, Result<(), RevocationError>>;
     /// Starts the background synchronisation if it is not running (needs a tokio runtime).
     fn ensure_started(&self);
     /// Resolves once the store was loaded in full for the first time.
@@ -271,6 +281,40 @@ impl Revocations {
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn in_flight(&self) -> usize {
         self.inner.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Offboards `tenant` on every replica at once: each `CognitoAuth` using this list, here
+    /// and (if shared, feature `redis`) on every replica following the store, drops the
+    /// tenant's cached tokens and resolver answers, as
+    /// [`CognitoAuth::remove_tenant`](crate::CognitoAuth::remove_tenant) does, so the tenant's
+    /// next request asks the resolver anew (remove it from the resolver's store first: then that
+    /// request is refused). This replica applies it at once; an error means the others were
+    /// not told: retry. A replica disconnected from the store at that moment does not see it;
+    /// its resolver answers expire after `resolver_ttl` anyway.
+    pub async fn revoke_tenant_shared(&self, tenant: &str) -> Result<(), RevocationError> {
+        self.tenant_revoked(tenant);
+        match self.inner.shared.get() {
+            Some(store) => store.share_tenant(tenant.to_owned()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Registers what a `CognitoAuth` does when a tenant is revoked.
+    pub(crate) fn on_tenant_revoked(&self, hook: TenantHook) {
+        self.inner
+            .tenant_hooks
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(hook);
+    }
+
+    /// Runs the hooks for `tenant`, dropping those of instances that are gone.
+    pub(crate) fn tenant_revoked(&self, tenant: &str) {
+        self.inner
+            .tenant_hooks
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|hook| hook(tenant));
     }
 
     /// True if revocations are shared with other replicas through a store.

@@ -43,6 +43,20 @@ pub(super) fn decode_ping(payload: &[u8]) -> Option<(String, u64)> {
     (tag == "ping").then_some((nonce, n))
 }
 
+/// The message announcing that `tenant` was revoked (offboarded): `["t", tenant]`.
+pub(super) fn tenant_message(tenant: &str) -> String {
+    serde_json::json!(["t", tenant]).to_string()
+}
+
+/// The tenant of a tenant message; `None` for anything else.
+pub(super) fn decode_tenant(payload: &[u8]) -> Option<String> {
+    if !payload.starts_with(b"[\"t\"") {
+        return None;
+    }
+    let (tag, tenant): (String, String) = serde_json::from_slice(payload).ok()?;
+    (tag == "t" && !tenant.is_empty() && tenant.len() <= MAX_FIELD_BYTES).then_some(tenant)
+}
+
 /// A member read back with its score. A revocation time ahead of `now` (this replica's clock)
 /// is clamped to `now`: dropping it would un-revoke the user on this replica, and keeping it
 /// would also refuse sign-ins that happen after it.
@@ -154,6 +168,18 @@ mod tests {
         ] {
             assert!(decode_message(bad.as_bytes(), now).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tenant_messages_round_trip_and_are_not_revocations() {
+        let m = tenant_message("a\"c]me");
+        assert_eq!(decode_tenant(m.as_bytes()), Some("a\"c]me".to_owned()));
+        assert!(decode_message(m.as_bytes(), 1).is_err());
+        assert_eq!(decode_tenant(br#"["t",""]"#), None);
+        assert_eq!(
+            decode_tenant(message(&e(Kind::User, "t", "x", 1)).as_bytes()),
+            None
+        );
     }
 
     #[test]

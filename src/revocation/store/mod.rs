@@ -192,13 +192,7 @@ impl RedisRevocations {
             ));
         }
         let backend = connect::backend(&self.url, &self.tls, self.cluster)?;
-        // In a cluster every key of a MULTI must be in one slot, and the channel is sharded by
-        // slot: the `{prefix}` hash tag puts them all in the prefix's slot.
-        let tag = if self.cluster {
-            format!("{{{}}}", self.key_prefix)
-        } else {
-            self.key_prefix.clone()
-        };
+        let (key, channel) = self.names();
         if self.clock_margin > crate::MAX_LEEWAY {
             return Err(ConfigError::invalid(
                 "revocations.clock_margin_seconds",
@@ -211,8 +205,8 @@ impl RedisRevocations {
             me: me.clone(),
             list: Arc::downgrade(&list.inner),
             backend,
-            key: format!("{tag}:revoked"),
-            channel: format!("{tag}:revocations"),
+            key,
+            channel,
             nonce: format!("{:016x}", rand_nonce()),
             keep: self.retention + crate::MAX_LEEWAY,
             max_staleness: self.max_staleness,
@@ -230,6 +224,43 @@ impl RedisRevocations {
         list.attach(store.clone());
         store.ensure_started();
         Ok(list)
+    }
+}
+
+impl RedisRevocations {
+    /// The sorted set's and the channel's names. In a cluster every key of a `MULTI` must be in
+    /// one slot, and the channel is sharded by slot: the `{prefix}` hash tag puts them all in
+    /// the prefix's slot.
+    fn names(&self) -> (String, String) {
+        let tag = if self.cluster {
+            format!("{{{}}}", self.key_prefix)
+        } else {
+            self.key_prefix.clone()
+        };
+        (format!("{tag}:revoked"), format!("{tag}:revocations"))
+    }
+
+    /// Tells every replica following this store that `tenant` was offboarded, as
+    /// [`Revocations::revoke_tenant_shared`] does, without keeping a mirror of the store: for
+    /// tools such as `cognito-authz tenant remove`. One connection, one message.
+    pub async fn revoke_tenant(&self, tenant: &str) -> Result<(), RevocationError> {
+        let backend = connect::backend(&self.url, &self.tls, self.cluster)
+            .map_err(|_| RevocationError::NotShared("the store settings are invalid"))?;
+        let (_, channel) = self.names();
+        let mut publish = ::redis::cmd(if self.cluster { "SPUBLISH" } else { "PUBLISH" });
+        publish.arg(&channel).arg(wire::tenant_message(tenant));
+        let outcome = match timed(CONNECT_TIMEOUT, "connect", backend.connection()).await {
+            Ok(mut con) => {
+                timed(
+                    RESPONSE_TIMEOUT,
+                    "publish",
+                    publish.query_async::<()>(&mut con),
+                )
+                .await
+            }
+            Err(err) => Err(err),
+        };
+        outcome.map_err(|err| not_shared(&redacted(&self.url), &err))
     }
 }
 
@@ -368,22 +399,29 @@ impl Store {
         if outcome.is_err() {
             self.backend.forget().await;
         }
-        outcome.map_err(|err| {
-            tracing::warn!(
-                target: "cognito_authz::revocation",
-                store = %self.target,
-                error = %err,
-                "revocation recorded locally but not written to the shared store",
-            );
-            RevocationError::NotShared(match &err {
-                SyncError::Timeout(_) => "the store did not answer in time",
-                SyncError::Redis(e) if e.is_io_error() || e.is_connection_refusal() => {
-                    "the store is unreachable"
-                }
-                _ => "the store refused the write",
-            })
-        })
+        outcome.map_err(|err| self.not_shared(&err))
     }
+
+    fn not_shared(&self, err: &SyncError) -> RevocationError {
+        not_shared(&self.target, err)
+    }
+}
+
+/// Logs a failed write (the store's address without credentials) and says why, without it.
+fn not_shared(target: &str, err: &SyncError) -> RevocationError {
+    tracing::warn!(
+        target: "cognito_authz::revocation",
+        store = %target,
+        error = %err,
+        "revocation recorded locally but not written to the shared store",
+    );
+    RevocationError::NotShared(match err {
+        SyncError::Timeout(_) => "the store did not answer in time",
+        SyncError::Redis(e) if e.is_io_error() || e.is_connection_refusal() => {
+            "the store is unreachable"
+        }
+        _ => "the store refused the write",
+    })
 }
 
 /// A random 64-bit value (from the std hasher's per-process random keys: no extra crate).
@@ -401,6 +439,30 @@ fn rand_nonce() -> u64 {
 impl SharedStore for Store {
     fn share(&self, entry: Entry) -> StoreFuture<'_, Result<(), RevocationError>> {
         Box::pin(self.write(entry))
+    }
+
+    fn share_tenant(&self, tenant: String) -> StoreFuture<'_, Result<(), RevocationError>> {
+        Box::pin(async move {
+            let mut publish = ::redis::cmd(self.publish());
+            publish
+                .arg(&self.channel)
+                .arg(wire::tenant_message(&tenant));
+            let outcome = match self.connection().await {
+                Ok(mut con) => {
+                    timed(
+                        RESPONSE_TIMEOUT,
+                        "publish",
+                        publish.query_async::<()>(&mut con),
+                    )
+                    .await
+                }
+                Err(err) => Err(err),
+            };
+            if outcome.is_err() {
+                self.backend.forget().await;
+            }
+            outcome.map_err(|err| self.not_shared(&err))
+        })
     }
 
     fn ensure_started(&self) {

@@ -122,6 +122,10 @@ impl Store {
     }
 
     pub(super) fn apply(&self, list: &Revocations, payload: &[u8]) {
+        if let Some(tenant) = wire::decode_tenant(payload) {
+            list.tenant_revoked(&tenant);
+            return;
+        }
         let now = unix_now();
         match wire::decode_message(payload, now) {
             Ok(entry) => {
