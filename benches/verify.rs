@@ -233,6 +233,21 @@ fn warm(c: &mut Criterion) {
     group.bench_function("cognito_authz_hit_with_10k_revoked", |b| {
         b.iter(|| now(with_mirror.verify(black_box(&f.token))).unwrap())
     });
+    // 1,000,000: a large SaaS's day of sign-outs (README, "Running several replicas").
+    let big = cognito_authz::Revocations::new();
+    for i in 0..1_000_000 {
+        big.revoke_user("bench", &format!("sub-revoked{i}"));
+    }
+    let with_big = CognitoAuth::builder()
+        .tenant(tenant(&f.idp, "bench", POOL))
+        .unwrap()
+        .revocations(big)
+        .build()
+        .unwrap();
+    f._runtime.block_on(with_big.prefetch());
+    group.bench_function("cognito_authz_hit_with_1m_revoked", |b| {
+        b.iter(|| now(with_big.verify(black_box(&f.token))).unwrap())
+    });
     let (jwt_key, validation) = jsonwebtoken_setup(&f);
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| jsonwebtoken_decode(black_box(&f.token), &jwt_key, &validation))
