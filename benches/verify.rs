@@ -5,7 +5,7 @@
 //!   `jsonwebtoken_decode` (RS256, full validation, aws_lc_rs backend), `cognito_authz` with the
 //!   verified-token cache off, and with a cache miss + insert.
 //! - `warm`: the same token again: `cognito_authz` cache hit (also with a revocation list of
-//!   1,000 users, of 10,000 users: what a replica mirroring a shared store of that size
+//!   1,000 users, of 10,000 and of 1,000,000 users: what a replica mirroring a shared store of that size
 //!   checks, the mirror being the same in-process list, and for a tenant found by a resolver)
 //!   vs `jsonwebtoken_decode`.
 //! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,

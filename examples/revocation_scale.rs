@@ -40,7 +40,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        HEAP.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        HEAP.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -116,7 +119,10 @@ async fn main() {
             pipe.cmd("ZADD")
                 .arg("cognito-authz:revoked")
                 .arg(now - (*i as u64 % 3600))
-                .arg(format!(r#"["u","bench","{:08x}-7d1c-4c4f-9d7e-{:012x}"]"#, i, i))
+                .arg(format!(
+                    r#"["u","bench","{:08x}-7d1c-4c4f-9d7e-{:012x}"]"#,
+                    i, i
+                ))
                 .ignore();
         }
         pipe.query_async::<()>(&mut con).await.expect("fill");
@@ -191,7 +197,10 @@ async fn main() {
         if held >= entries {
             break;
         }
-        assert!(flushed.elapsed() < Duration::from_secs(120), "never written back");
+        assert!(
+            flushed.elapsed() < Duration::from_secs(120),
+            "never written back"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let written_back = flushed.elapsed();

@@ -45,7 +45,8 @@ const COUNT_SKEW: u64 = 120;
 ///
 /// Give it to [`CognitoAuthBuilder::redis_revocations`](crate::CognitoAuthBuilder::redis_revocations)
 /// or write a `[revocations]` table in the configuration file. Needs Redis 6.2 or newer (a
-/// single node or a primary with replicas; not Redis Cluster).
+/// single node or a primary with replicas), or Redis 7 in cluster mode
+/// ([`cluster`](Self::cluster)); TLS with `rediss://` URLs.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
