@@ -26,6 +26,8 @@ use super::{CONNECT_TIMEOUT, MAX_BACKOFF, RESPONSE_TIMEOUT};
 use crate::error::ConfigError;
 
 /// Where the store is.
+// One per store, made once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Backend {
     /// One node (a primary, or a primary with replicas behind one endpoint).
     Single {
@@ -34,15 +36,17 @@ pub(super) enum Backend {
         manager: OnceLock<ConnectionManager>,
     },
     /// Redis Cluster.
-    Cluster {
-        commands: ClusterClient,
-        /// RESP3, pushes sent to `pushes`.
-        subscriber: ClusterClient,
-        /// Taken by the sync task (there is one per store) for its whole life.
-        pushes: Mutex<Option<UnboundedReceiver<PushInfo>>>,
-        /// Made on first use; dropped after a failed command (see `forget`).
-        connection: tokio::sync::Mutex<Option<ClusterConnection>>,
-    },
+    Cluster(Box<ClusterBackend>),
+}
+
+pub(super) struct ClusterBackend {
+    pub(super) commands: ClusterClient,
+    /// RESP3, pushes sent to `pushes`.
+    pub(super) subscriber: ClusterClient,
+    /// Taken by the sync task (there is one per store) for its whole life.
+    pub(super) pushes: Mutex<Option<UnboundedReceiver<PushInfo>>>,
+    /// Made on first use; dropped after a failed command (see `forget`).
+    pub(super) connection: tokio::sync::Mutex<Option<ClusterConnection>>,
 }
 
 /// A connection for commands, of either mode.
@@ -82,7 +86,7 @@ impl ConnectionLike for Con {
 
 impl Backend {
     pub(super) fn is_cluster(&self) -> bool {
-        matches!(self, Backend::Cluster { .. })
+        matches!(self, Backend::Cluster(_))
     }
 
     /// The connection for commands (made once, then reused: both kinds reconnect by
@@ -102,11 +106,12 @@ impl Backend {
                 let made = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
                 Ok(Con::Single(manager.get_or_init(|| made).clone()))
             }
-            Backend::Cluster {
-                commands,
-                connection,
-                ..
-            } => {
+            Backend::Cluster(cluster) => {
+                let ClusterBackend {
+                    commands,
+                    connection,
+                    ..
+                } = &**cluster;
                 let mut held = connection.lock().await;
                 if let Some(con) = held.as_ref() {
                     return Ok(Con::Cluster(con.clone()));
@@ -121,8 +126,8 @@ impl Backend {
     /// After a failed command in cluster mode: the next command connects anew and reads the
     /// slot map afresh, rather than trusting the old connection's view after a failover.
     pub(super) async fn forget(&self) {
-        if let Backend::Cluster { connection, .. } = self {
-            *connection.lock().await = None;
+        if let Backend::Cluster(cluster) = self {
+            *cluster.connection.lock().await = None;
         }
     }
 }
@@ -200,12 +205,12 @@ pub(super) fn backend(url: &str, tls: &TlsFiles, cluster: bool) -> Result<Backen
             .push_sender(sender)
             .build()
             .map_err(|_| invalid("revocations.redis_url", URL_FORM))?;
-        return Ok(Backend::Cluster {
+        return Ok(Backend::Cluster(Box::new(ClusterBackend {
             commands,
             subscriber,
             pushes: Mutex::new(Some(receiver)),
             connection: tokio::sync::Mutex::new(None),
-        });
+        })));
     }
     let client = match certificates {
         Some(certificates) => Client::build_with_tls(url, certificates),

@@ -31,7 +31,8 @@ impl Store {
     pub(super) async fn sync(self: Arc<Self>) {
         let mut backoff = MIN_BACKOFF;
         let mut pushes = match &self.backend {
-            Backend::Cluster { pushes, .. } => pushes
+            Backend::Cluster(cluster) => cluster
+                .pushes
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .take(),
@@ -41,11 +42,12 @@ impl Store {
             let mut synced = false;
             let outcome = match (&self.backend, pushes.as_mut()) {
                 (Backend::Single { client, .. }, _) => self.session(client, &mut synced).await,
-                (Backend::Cluster { subscriber, .. }, Some(pushes)) => {
-                    self.cluster_session(subscriber, pushes, &mut synced).await
+                (Backend::Cluster(cluster), Some(pushes)) => {
+                    self.cluster_session(&cluster.subscriber, pushes, &mut synced)
+                        .await
                 }
                 // Taken by an earlier sync task of this store: there is only one.
-                (Backend::Cluster { .. }, None) => return,
+                (Backend::Cluster(_), None) => return,
             };
             match outcome {
                 Ok(()) => return,
