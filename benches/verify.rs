@@ -5,7 +5,7 @@
 //!   `jsonwebtoken_decode` (RS256, full validation, aws_lc_rs backend), `cognito_authz` with the
 //!   verified-token cache off, and with a cache miss + insert.
 //! - `warm`: the same token again: `cognito_authz` cache hit (also with a revocation list of
-//!   1,000 users, of 10,000 users: what a replica mirroring a shared store of that size
+//!   1,000 users, of 10,000 and of 1,000,000 users: what a replica mirroring a shared store of that size
 //!   checks, the mirror being the same in-process list, and for a tenant found by a resolver)
 //!   vs `jsonwebtoken_decode`.
 //! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,
@@ -232,6 +232,21 @@ fn warm(c: &mut Criterion) {
     f._runtime.block_on(with_mirror.prefetch());
     group.bench_function("cognito_authz_hit_with_10k_revoked", |b| {
         b.iter(|| now(with_mirror.verify(black_box(&f.token))).unwrap())
+    });
+    // 1,000,000: a large SaaS's day of sign-outs (README, "Running several replicas").
+    let big = cognito_authz::Revocations::new();
+    for i in 0..1_000_000 {
+        big.revoke_user("bench", &format!("sub-revoked{i}"));
+    }
+    let with_big = CognitoAuth::builder()
+        .tenant(tenant(&f.idp, "bench", POOL))
+        .unwrap()
+        .revocations(big)
+        .build()
+        .unwrap();
+    f._runtime.block_on(with_big.prefetch());
+    group.bench_function("cognito_authz_hit_with_1m_revoked", |b| {
+        b.iter(|| now(with_big.verify(black_box(&f.token))).unwrap())
     });
     let (jwt_key, validation) = jsonwebtoken_setup(&f);
     group.bench_function("jsonwebtoken_decode", |b| {

@@ -10,8 +10,6 @@
 //! a free 127.0.0.1 port, keeping nothing on disk, and stops it at the end. Prints p50, p90,
 //! p99 and the maximum of the propagation time, and of the write on A alone.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cognito_authz::testing::LocalIssuer;
@@ -20,37 +18,10 @@ use cognito_authz::{AuthError, CognitoAuth, RedisRevocations, Tenant};
 const POOL: &str = "us-east-1_Propagate1";
 const CLIENT: &str = "propagation-client";
 
-struct Server(Child);
+#[path = "support/redis.rs"]
+mod redis_support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> (Server, String) {
-    let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new(&binary)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {binary} ({e}): install redis-server or set REDIS_SERVER")
-        });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Server(child), format!("redis://127.0.0.1:{port}/0"))
-}
+use redis_support::start_redis;
 
 fn replica(idp: &LocalIssuer, url: &str) -> CognitoAuth {
     let tenant = Tenant::builder("bench", POOL)

@@ -405,7 +405,7 @@ impl CognitoAuthBuilder {
         } else {
             None
         };
-        Ok(CognitoAuth {
+        let auth = CognitoAuth {
             inner: Arc::new(AuthInner {
                 verifier: Verifier {
                     registry: self.registry,
@@ -423,6 +423,26 @@ impl CognitoAuthBuilder {
                 },
                 responder: self.responder,
             }),
-        })
+        };
+        // `Revocations::revoke_tenant_shared`, here or on another replica, offboards the tenant
+        // on this instance. Weak: the list must not keep the instance alive.
+        if let Some(revocations) = auth.revocations() {
+            let instance = Arc::downgrade(&auth.inner);
+            revocations.on_tenant_revoked(Box::new(move |tenant| {
+                let Some(inner) = instance.upgrade() else {
+                    return false;
+                };
+                // A configured tenant is the service's configuration: kept, as by
+                // `remove_tenant` itself.
+                if (CognitoAuth { inner }).remove_tenant(tenant).is_err() {
+                    tracing::debug!(
+                        target: "cognito_authz::revocation",
+                        "tenant revocation ignored for a configured tenant",
+                    );
+                }
+                true
+            }));
+        }
+        Ok(auth)
     }
 }

@@ -30,7 +30,8 @@ async fn create_pool(cognito: &Client) -> Pool {
 fn replica(moto: &Moto, pool: &Pool, redis_url: &str, cognito: &Client) -> (CognitoAuth, Router) {
     let config = format!(
         "[[tenant]]\nid = 'acme'\nuser_pool_id = '{pool}'\nclient_ids = ['{client}']\n\
-         jwks_url = '{jwks}'\n\n[revocations]\nredis_url = '{redis_url}'\n",
+         jwks_url = '{jwks}'\n\n[revocations]\nredis_url = '{redis_url}'\n\
+         clock_margin_seconds = 1\n",
         pool = pool.id,
         client = pool.client_id,
         jwks = moto.jwks_url(&pool.id),
@@ -102,7 +103,9 @@ async fn a_sign_out_through_one_replica_is_refused_by_the_other() {
     // Redis down: Cognito's own sign-out still happens, and the route says the revocation
     // was not shared (503 + Retry-After); replica A refuses the new token at once anyway.
     let bob_again = access_token(&cognito, &pool, "bob").await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await; // a later `iat` second
+    // A later `iat` second past the clock margin (1 s here; tokens issued within it after
+    // the recorded sign-out are refused, README "Clocks").
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
     let bob_later = access_token(&cognito, &pool, "bob").await;
     auth_b
         .verify(&bob_later)

@@ -13,6 +13,11 @@
 //! # max_staleness_seconds = 30                 # optional
 //! # on_store_unavailable = "serve_last_known"  # or "refuse"
 //! # retention_seconds = 86400                  # optional: the longest token lifetime
+//! # clock_margin_seconds = 5                   # optional: refuse tokens issued this soon after
+//! # tls_ca_file = "ca.pem"                     # optional, rediss:// only: a private CA
+//! # tls_client_cert_file = "client.pem"        # optional, rediss:// only: mutual TLS, with
+//! # tls_client_key_file = "client.key"         #   its key
+//! # cluster = false                            # optional: Redis Cluster, redis_url a seed node
 //!
 //! [jwks]                        # optional; defaults shown
 //! cooldown_seconds = 10
@@ -155,10 +160,12 @@ fn is_dynamodb_table_name(name: &str) -> bool {
 }
 
 impl SharedRevocationsSection {
+    /// The store these settings describe (feature `redis`).
     #[cfg(feature = "redis")]
-    fn into_store(self) -> crate::revocation::RedisRevocations {
+    pub fn into_store(self) -> crate::revocation::RedisRevocations {
         let mut store = crate::revocation::RedisRevocations::new(self.redis_url)
-            .on_store_unavailable(self.on_store_unavailable);
+            .on_store_unavailable(self.on_store_unavailable)
+            .cluster(self.cluster);
         if let Some(prefix) = self.key_prefix {
             store = store.key_prefix(prefix);
         }
@@ -168,7 +175,13 @@ impl SharedRevocationsSection {
         if let Some(secs) = self.retention_seconds {
             store = store.retention(Duration::from_secs(secs));
         }
-        store
+        if let Some(secs) = self.clock_margin_seconds {
+            store = store.clock_margin(Duration::from_secs(secs));
+        }
+        if let Some(path) = self.tls_ca_file {
+            store = store.tls_ca_file(path);
+        }
+        store.tls_client_files(self.tls_client_cert_file, self.tls_client_key_file)
     }
 }
 

@@ -163,7 +163,8 @@ impl<'de> Deserialize<'de> for RevocationsSetting {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SharedRevocationsSection {
-    /// `redis://[user:password@]host[:port][/db]`. Never logged nor shown by `Debug`.
+    /// `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Never logged nor
+    /// shown by `Debug`.
     pub redis_url: String,
     /// Prefix of the Redis key and channel. Default `cognito-authz`.
     pub key_prefix: Option<String>,
@@ -175,6 +176,20 @@ pub struct SharedRevocationsSection {
     pub on_store_unavailable: crate::revocation::OnStoreUnavailable,
     /// How long revocations are kept: the longest token lifetime. Default 86400 (a day).
     pub retention_seconds: Option<u64>,
+    /// Tokens issued up to this many seconds after a user's recorded revocation are refused
+    /// too (the recording replica's clock may be behind Cognito's). Default 5, at most 300.
+    pub clock_margin_seconds: Option<u64>,
+    /// With `rediss://`: a PEM file of the CA(s) trusted for the server's certificate, instead
+    /// of the public webpki roots.
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// With `rediss://`: the client certificate chain (PEM) for mutual TLS.
+    pub tls_client_cert_file: Option<std::path::PathBuf>,
+    /// With `rediss://`: the client certificate's private key (PEM).
+    pub tls_client_key_file: Option<std::path::PathBuf>,
+    /// Redis Cluster mode (ElastiCache Serverless, MemoryDB): `redis_url` is a seed node.
+    /// Default `false`.
+    #[serde(default)]
+    pub cluster: bool,
 }
 
 // The URL may carry a password: only its host, port and database are shown.
@@ -187,6 +202,11 @@ impl std::fmt::Debug for SharedRevocationsSection {
             .field("max_staleness_seconds", &self.max_staleness_seconds)
             .field("on_store_unavailable", &self.on_store_unavailable)
             .field("retention_seconds", &self.retention_seconds)
+            .field("clock_margin_seconds", &self.clock_margin_seconds)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_client_cert_file", &self.tls_client_cert_file)
+            .field("tls_client_key_file", &self.tls_client_key_file)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }

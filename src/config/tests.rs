@@ -89,7 +89,8 @@ fn revocations_take_a_bool_or_a_table_with_named_errors() {
     let shared = AuthConfig::from_toml(&format!(
         "{TENANT}[revocations]\nredis_url = 'redis://u:s3cret@127.0.0.1:1/0'\n\
              key_prefix = 'p'\nmax_staleness_seconds = 5\non_store_unavailable = 'refuse'\n\
-             retention_seconds = 3600\n"
+             retention_seconds = 3600\nclock_margin_seconds = 7\ntls_ca_file = 'ca.pem'\n\
+             tls_client_cert_file = 'c.pem'\ntls_client_key_file = 'c.key'\ncluster = true\n"
     ))
     .unwrap();
     let RevocationsSetting::Shared(section) = &shared.revocations else {
@@ -100,6 +101,12 @@ fn revocations_take_a_bool_or_a_table_with_named_errors() {
         crate::revocation::OnStoreUnavailable::Refuse
     );
     assert_eq!(section.retention_seconds, Some(3600));
+    assert_eq!(section.clock_margin_seconds, Some(7));
+    assert_eq!(section.tls_ca_file.as_deref(), Some("ca.pem".as_ref()));
+    assert_eq!(
+        section.tls_client_key_file.as_deref(),
+        Some("c.key".as_ref())
+    );
     let debug = format!("{shared:?}");
     assert!(
         !debug.contains("s3cret") && debug.contains("127.0.0.1:1/0"),

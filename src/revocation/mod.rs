@@ -14,16 +14,16 @@
 //! [`Revocations::revoke_session_shared`] record a revocation here at once and then in Redis.
 //! See README, "Running several replicas".
 
+mod mirror;
 #[cfg(feature = "redis")]
 mod store;
 #[cfg(feature = "redis")]
 mod wire;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -46,10 +46,9 @@ const ANY: u8 = 1;
 /// [`AuthError::RevocationsUnavailable`]. Set by the store's background task only.
 const UNAVAILABLE: u8 = 2;
 
-/// foldhash instead of SipHash: ids are looked up on every request, and they come from verified
-/// tokens and from the operators' own store, not from an attacker choosing collisions freely
-/// (the seed is random per process anyway).
-type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+/// Default of `[revocations] clock_margin_seconds` (`RedisRevocations::clock_margin`, feature
+/// `redis`): see README, "Running several replicas", on clocks.
+pub const DEFAULT_CLOCK_MARGIN: Duration = Duration::from_secs(5);
 
 /// What to do with requests while the shared revocation store cannot be reached
 /// (`on_store_unavailable`).
@@ -113,7 +112,17 @@ pub(crate) struct Inner {
     state: AtomicU8,
     /// Entries older than this (plus the largest leeway) are dropped.
     retention: Duration,
-    tenants: RwLock<FastMap<TenantRevocations>>,
+    /// Tokens issued up to this many seconds after a user's revocation are refused too: the
+    /// revocation time comes from a replica's clock, `iat` from Cognito's.
+    clock_margin: u64,
+    tenants: RwLock<mirror::Mirror>,
+    /// Revocations recorded here whose write to the shared store has not finished: the store
+    /// may lack them for now without having lost anything.
+    in_flight: AtomicUsize,
+    /// Called with a tenant id when that tenant is revoked ([`Revocations::revoke_tenant_shared`],
+    /// here or on another replica): each `CognitoAuth` using this list drops the tenant's
+    /// cached tokens and resolver answers.
+    tenant_hooks: RwLock<Vec<TenantHook>>,
     /// The shared store, when there is one (set once, right after construction).
     shared: OnceLock<Arc<dyn SharedStore>>,
 }
@@ -123,18 +132,13 @@ impl Default for Inner {
         Inner {
             state: AtomicU8::new(0),
             retention: DEFAULT_RETENTION,
+            clock_margin: 0,
             tenants: RwLock::default(),
+            in_flight: AtomicUsize::new(0),
+            tenant_hooks: RwLock::default(),
             shared: OnceLock::new(),
         }
     }
-}
-
-#[derive(Default)]
-struct TenantRevocations {
-    /// `sub` -> Unix second of the revocation: tokens issued at or before it are refused.
-    users: FastMap<u64>,
-    /// `origin_jti` -> Unix second of the revocation (for dropping it a day later).
-    sessions: FastMap<u64>,
 }
 
 /// What a revocation covers.
@@ -156,6 +160,9 @@ pub(crate) struct Entry {
     pub(crate) at: u64,
 }
 
+/// What a `CognitoAuth` does when a tenant is revoked; `false` once that instance is gone.
+pub(crate) type TenantHook = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// The boxed futures of [`SharedStore`].
 pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -164,6 +171,8 @@ pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>
 pub(crate) trait SharedStore: Send + Sync {
     /// Writes `entry` to the store and tells the other replicas.
     fn share(&self, entry: Entry) -> StoreFuture<'_, Result<(), RevocationError>>;
+    /// Tells the other replicas that `tenant` was revoked.
+    fn share_tenant(&self, tenant: String) -> StoreFuture<'_, Result<(), RevocationError>>;
     /// Starts the background synchronisation if it is not running (needs a tokio runtime).
     fn ensure_started(&self);
     /// Resolves once the store was loaded in full for the first time.
@@ -196,9 +205,14 @@ impl Revocations {
     /// An empty list keeping revocations for `retention` (plus the largest leeway) instead of
     /// [`DEFAULT_RETENTION`]. Use the longest token lifetime of your app clients.
     pub fn with_retention(retention: Duration) -> Self {
+        Self::with_settings(retention, Duration::ZERO)
+    }
+
+    pub(crate) fn with_settings(retention: Duration, clock_margin: Duration) -> Self {
         Revocations {
             inner: Arc::new(Inner {
                 retention,
+                clock_margin: clock_margin.as_secs(),
                 ..Inner::default()
             }),
         }
@@ -245,19 +259,62 @@ impl Revocations {
         id: &str,
     ) -> Result<(), RevocationError> {
         let at = unix_now();
+        let Some(store) = self.inner.shared.get() else {
+            self.record_new(kind, tenant, id, at);
+            return Ok(());
+        };
+        // Counted before the mirror holds it: the store's loss check must not take this
+        // write, not yet in the store, for a loss.
+        let _in_flight = InFlight::new(&self.inner.in_flight);
         self.record_new(kind, tenant, id, at);
+        let entry = Entry {
+            kind,
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+            at,
+        };
+        store.share(entry).await
+    }
+
+    /// Revocations recorded here and not yet written to the shared store.
+    // Used by the Redis store (feature `redis`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Offboards `tenant` on every replica at once: each `CognitoAuth` using this list, here
+    /// and (if shared, feature `redis`) on every replica following the store, drops the
+    /// tenant's cached tokens and resolver answers, as
+    /// [`CognitoAuth::remove_tenant`](crate::CognitoAuth::remove_tenant) does, so the tenant's
+    /// next request asks the resolver anew (remove it from the resolver's store first: then that
+    /// request is refused). This replica applies it at once; an error means the others were
+    /// not told: retry. A replica disconnected from the store at that moment does not see it;
+    /// its resolver answers expire after `resolver_ttl` anyway.
+    pub async fn revoke_tenant_shared(&self, tenant: &str) -> Result<(), RevocationError> {
+        self.tenant_revoked(tenant);
         match self.inner.shared.get() {
-            Some(store) => {
-                let entry = Entry {
-                    kind,
-                    tenant: tenant.to_owned(),
-                    id: id.to_owned(),
-                    at,
-                };
-                store.share(entry).await
-            }
+            Some(store) => store.share_tenant(tenant.to_owned()).await,
             None => Ok(()),
         }
+    }
+
+    /// Registers what a `CognitoAuth` does when a tenant is revoked.
+    pub(crate) fn on_tenant_revoked(&self, hook: TenantHook) {
+        self.inner
+            .tenant_hooks
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(hook);
+    }
+
+    /// Runs the hooks for `tenant`, dropping those of instances that are gone.
+    pub(crate) fn tenant_revoked(&self, tenant: &str) {
+        self.inner
+            .tenant_hooks
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|hook| hook(tenant));
     }
 
     /// True if revocations are shared with other replicas through a store.
@@ -297,73 +354,73 @@ impl Revocations {
     }
 
     /// Adds `entries` (a later time wins over an earlier one for the same id) and drops those
-    /// older than the retention; returns how many entries were added or moved later.
+    /// older than the retention; returns how many entries were added or moved later. Costs what
+    /// it adds and drops, never a scan of the whole list (see `mirror`).
     pub(crate) fn merge(&self, entries: impl IntoIterator<Item = Entry>, now: u64) -> usize {
         let oldest_kept = self.oldest_kept(now);
-        // A poisoned lock only means another thread panicked mid-insert; the map is still sound.
-        let mut tenants = self
-            .inner
-            .tenants
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut mirror = self.write();
         let mut changed = 0;
         for entry in entries {
-            if entry.at < oldest_kept {
-                continue;
-            }
-            let t = tenants.entry(entry.tenant).or_default();
-            let map = match entry.kind {
-                Kind::User => &mut t.users,
-                Kind::Session => &mut t.sessions,
-            };
-            let at = map.entry(entry.id).or_insert(0);
-            if entry.at > *at {
-                *at = entry.at;
+            if entry.at >= oldest_kept && mirror.insert(entry) {
                 changed += 1;
             }
         }
-        // Revocations are rare (admin actions), so dropping the stale ones here costs nothing
-        // that matters and keeps the list to a day's worth.
-        tenants.retain(|_, t| {
-            t.users.retain(|_, at| *at >= oldest_kept);
-            t.sessions.retain(|_, at| *at >= oldest_kept);
-            !(t.users.is_empty() && t.sessions.is_empty())
-        });
-        if !tenants.is_empty() {
+        mirror.prune(oldest_kept);
+        if mirror.len() > 0 {
             self.inner.state.fetch_or(ANY, Ordering::Release);
         }
         changed
     }
 
-    /// Every entry still kept, for writing back to a store that lost them.
-    // Used by the Redis store (feature `redis`) and tests.
+    /// Drops the entries older than the retention (the store's task calls it on a timer, so
+    /// that a replica that records nothing still forgets them).
+    // Used by the Redis store (feature `redis`).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn entries(&self, now: u64) -> Vec<Entry> {
+    pub(crate) fn prune(&self, now: u64) {
         let oldest_kept = self.oldest_kept(now);
-        let tenants = self
-            .inner
-            .tenants
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut out = Vec::new();
-        for (tenant, t) in tenants.iter() {
-            for (kind, map) in [(Kind::User, &t.users), (Kind::Session, &t.sessions)] {
-                out.extend(
-                    map.iter()
-                        .filter(|(_, at)| **at >= oldest_kept)
-                        .map(|(id, at)| Entry {
-                            kind,
-                            tenant: tenant.clone(),
-                            id: id.clone(),
-                            at: *at,
-                        }),
-                );
-            }
-        }
-        out
+        self.write().prune(oldest_kept);
     }
 
-    fn oldest_kept(&self, now: u64) -> u64 {
+    /// Up to about `max` entries recorded after the second `after` (from the oldest if `None`),
+    /// and the last second read: for writing back to a store that lost them, a page at a time
+    /// so that the lock is held briefly.
+    // Used by the Redis store (feature `redis`) and tests.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn entries_page(&self, after: Option<u64>, max: usize) -> Option<(Vec<Entry>, u64)> {
+        self.read().page(after, max)
+    }
+
+    /// Every entry still kept.
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> Vec<Entry> {
+        self.entries_page(None, usize::MAX)
+            .map(|(entries, _)| entries)
+            .unwrap_or_default()
+    }
+
+    /// Entries recorded at `since` or later, for comparing with the store's count.
+    // Used by the Redis store (feature `redis`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn count_since(&self, since: u64) -> usize {
+        self.read().count_since(since)
+    }
+
+    // A poisoned lock only means another thread panicked mid-insert; the table is still sound.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, mirror::Mirror> {
+        self.inner
+            .tenants
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, mirror::Mirror> {
+        self.inner
+            .tenants
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn oldest_kept(&self, now: u64) -> u64 {
         now.saturating_sub(self.inner.retention.as_secs() + crate::MAX_LEEWAY.as_secs())
     }
 
@@ -415,40 +472,43 @@ impl Revocations {
     }
 
     fn lookup(&self, principal: &Principal) -> bool {
-        let tenants = self
-            .inner
-            .tenants
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(t) = tenants.get(principal.tenant()) else {
-            return false;
-        };
-        if let Some(&at) = t.users.get(principal.subject())
-            && principal.issued_at().is_none_or(|iat| iat <= at)
+        let mirror = self.read();
+        if let Some(at) = mirror.user(principal.tenant(), principal.subject())
+            && principal
+                .issued_at()
+                .is_none_or(|iat| iat <= at.saturating_add(self.inner.clock_margin))
         {
             return true;
         }
         principal
             .origin_jti()
-            .is_some_and(|session| t.sessions.contains_key(session))
+            .is_some_and(|session| mirror.session(principal.tenant(), session))
     }
 
     /// Revoked users and sessions held, over all tenants.
     pub fn len(&self) -> usize {
-        let tenants = self
-            .inner
-            .tenants
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        tenants
-            .values()
-            .map(|t| t.users.len() + t.sessions.len())
-            .sum()
+        self.read().len()
     }
 
     /// True if nothing is revoked.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Counts a revocation being written to the shared store, until dropped.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

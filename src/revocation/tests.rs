@@ -137,7 +137,7 @@ fn merging_keeps_the_later_revocation_and_counts_changes() {
     );
     assert!(list.is_revoked(&principal("acme", "u", Some(now - 50), "x")));
     list.revoke_session("globex", "s");
-    let entries = list.entries(now);
+    let entries = list.entries();
     assert_eq!(entries.len(), 2);
     assert!(entries.contains(&entry(Kind::User, "acme", "u", now - 10)));
     assert!(
@@ -170,4 +170,51 @@ fn debug_shows_no_ids() {
         !debug.contains("sub-secret") && !debug.contains("acme"),
         "{debug}"
     );
+}
+
+#[test]
+fn the_clock_margin_refuses_tokens_issued_just_after_the_recorded_time() {
+    // The replica that recorded the sign-out had a clock 4 s behind Cognito's: the token
+    // Cognito issued just before the sign-out carries an `iat` after the recorded time.
+    let list = Revocations::with_settings(DEFAULT_RETENTION, Duration::from_secs(5));
+    let now = unix_now();
+    list.merge([entry(Kind::User, "acme", "sub-1", now - 10)], now);
+    assert!(list.is_revoked(&principal("acme", "sub-1", Some(now - 6), "a")));
+    assert!(
+        list.is_revoked(&principal("acme", "sub-1", Some(now - 5), "b")),
+        "issued within the margin after the recorded time"
+    );
+    assert!(
+        !list.is_revoked(&principal("acme", "sub-1", Some(now - 4), "c")),
+        "a sign-in after the margin is fine"
+    );
+    // Without a margin (an in-process list: one clock), only up to the recorded second.
+    let local = Revocations::new();
+    local.merge([entry(Kind::User, "acme", "sub-1", now - 10)], now);
+    assert!(!local.is_revoked(&principal("acme", "sub-1", Some(now - 9), "d")));
+}
+
+#[test]
+fn pruning_costs_what_it_drops_and_skips_entries_moved_later() {
+    let list = Revocations::with_retention(Duration::from_secs(3600));
+    let now = unix_now();
+    let keep = 3600 + crate::MAX_LEEWAY.as_secs();
+    // Recorded long ago, then signed out again recently: the old index slot must not drop it.
+    list.merge([entry(Kind::User, "acme", "again", now - keep + 10)], now);
+    list.merge([entry(Kind::User, "acme", "again", now - 5)], now);
+    list.merge([entry(Kind::User, "acme", "once", now - keep + 10)], now);
+    list.merge([entry(Kind::Session, "globex", "s", now - 100)], now);
+    assert_eq!(list.len(), 3);
+    assert_eq!(list.count_since(now - 200), 2);
+    list.prune(now + 20);
+    assert_eq!(list.len(), 2, "only `once` is older than the retention");
+    assert!(list.is_revoked(&principal("acme", "again", Some(now - 6), "x")));
+    assert!(!list.is_revoked(&principal("acme", "once", Some(now - keep), "x")));
+    assert_eq!(list.count_since(now - 200), 2);
+    assert_eq!(list.count_since(now - 50), 1);
+    // Paging returns each entry once, at its latest time.
+    let (page, last) = list.entries_page(None, 1).unwrap();
+    assert_eq!(page, [entry(Kind::Session, "globex", "s", now - 100)]);
+    let (page, _) = list.entries_page(Some(last), 1).unwrap();
+    assert_eq!(page, [entry(Kind::User, "acme", "again", now - 5)]);
 }

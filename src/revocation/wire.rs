@@ -28,8 +28,38 @@ pub(super) fn message(entry: &Entry) -> String {
     serde_json::json!([kind_tag(entry.kind), entry.tenant, entry.id, entry.at]).to_string()
 }
 
-/// A member read back with its score. `now` bounds the score: a revocation time in the future
-/// (beyond the leeway) would also refuse sign-ins that happen after it.
+/// A replica's sync ping on the channel (cluster mode): `["ping", nonce, n]`. Not a
+/// revocation: every replica skips the others' pings silently.
+pub(super) fn ping(nonce: &str, n: u64) -> String {
+    serde_json::json!(["ping", nonce, n]).to_string()
+}
+
+/// The nonce and number of a sync ping; `None` for anything else.
+pub(super) fn decode_ping(payload: &[u8]) -> Option<(String, u64)> {
+    if !payload.starts_with(b"[\"ping\"") {
+        return None;
+    }
+    let (tag, nonce, n): (String, String, u64) = serde_json::from_slice(payload).ok()?;
+    (tag == "ping").then_some((nonce, n))
+}
+
+/// The message announcing that `tenant` was revoked (offboarded): `["t", tenant]`.
+pub(super) fn tenant_message(tenant: &str) -> String {
+    serde_json::json!(["t", tenant]).to_string()
+}
+
+/// The tenant of a tenant message; `None` for anything else.
+pub(super) fn decode_tenant(payload: &[u8]) -> Option<String> {
+    if !payload.starts_with(b"[\"t\"") {
+        return None;
+    }
+    let (tag, tenant): (String, String) = serde_json::from_slice(payload).ok()?;
+    (tag == "t" && !tenant.is_empty() && tenant.len() <= MAX_FIELD_BYTES).then_some(tenant)
+}
+
+/// A member read back with its score. A revocation time ahead of `now` (this replica's clock)
+/// is clamped to `now`: dropping it would un-revoke the user on this replica, and keeping it
+/// would also refuse sign-ins that happen after it.
 pub(super) fn decode_member(member: &[u8], score: f64, now: u64) -> Result<Entry, &'static str> {
     let (kind, tenant, id): (String, String, String) =
         serde_json::from_slice(member).map_err(|_| "member is not a [kind, tenant, id] array")?;
@@ -59,14 +89,11 @@ fn entry(kind: &str, tenant: String, id: String, at: u64, now: u64) -> Result<En
     if tenant.len() > MAX_FIELD_BYTES || id.len() > MAX_FIELD_BYTES {
         return Err("tenant or id too long");
     }
-    if at > now.saturating_add(crate::MAX_LEEWAY.as_secs()) {
-        return Err("revocation time is in the future");
-    }
     Ok(Entry {
         kind,
         tenant,
         id,
-        at,
+        at: at.min(now),
     })
 }
 
@@ -118,7 +145,7 @@ mod tests {
             (b"[\"u\",\"\",\"sub\"]", 1.0),
             (b"[\"u\",\"acme\",\"sub\"]", f64::NAN),
             (b"[\"u\",\"acme\",\"sub\"]", -1.0),
-            (b"[\"u\",\"acme\",\"sub\"]", 1e300),
+            (b"[\"u\",\"acme\",\"sub\"]", f64::INFINITY),
             (b"\xff\xfe", 1.0),
         ];
         for (member, score) in cases {
@@ -141,10 +168,44 @@ mod tests {
         ] {
             assert!(decode_message(bad.as_bytes(), now).is_err(), "{bad}");
         }
-        let future = message(&e(Kind::User, "acme", "sub", now + 301));
+    }
+
+    #[test]
+    fn tenant_messages_round_trip_and_are_not_revocations() {
+        let m = tenant_message("a\"c]me");
+        assert_eq!(decode_tenant(m.as_bytes()), Some("a\"c]me".to_owned()));
+        assert!(decode_message(m.as_bytes(), 1).is_err());
+        assert_eq!(decode_tenant(br#"["t",""]"#), None);
         assert_eq!(
-            decode_message(future.as_bytes(), now),
-            Err("revocation time is in the future")
+            decode_tenant(message(&e(Kind::User, "t", "x", 1)).as_bytes()),
+            None
         );
+    }
+
+    #[test]
+    fn pings_are_told_from_revocations() {
+        let p = ping("00ff", 7);
+        assert_eq!(decode_ping(p.as_bytes()), Some(("00ff".to_owned(), 7)));
+        let now = 1_800_000_000;
+        assert!(decode_message(p.as_bytes(), now).is_err());
+        let revocation = message(&e(Kind::User, "ping", "x", now));
+        assert_eq!(decode_ping(revocation.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_time_ahead_of_this_clock_is_clamped_and_applied_never_dropped() {
+        let now = 1_800_000_000;
+        for ahead in [1, 301, 10_000_000] {
+            let future = e(Kind::User, "acme", "sub", now + ahead);
+            let clamped = e(Kind::User, "acme", "sub", now);
+            assert_eq!(
+                decode_message(message(&future).as_bytes(), now),
+                Ok(clamped.clone())
+            );
+            assert_eq!(
+                decode_member(member(&future).as_bytes(), future.at as f64, now),
+                Ok(clamped)
+            );
+        }
     }
 }

@@ -16,6 +16,8 @@ pub struct RedisServer {
     binary: PathBuf,
     child: Option<Child>,
     port: u16,
+    /// Serving TLS only on `port`, with these `--tls-*` arguments.
+    tls: Option<Vec<String>>,
 }
 
 fn binary() -> PathBuf {
@@ -44,6 +46,15 @@ fn binary() -> PathBuf {
 impl RedisServer {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> RedisServer {
+        Self::start_with(None)
+    }
+
+    /// Starts a server that speaks TLS only, with these `--tls-*` arguments (see `tls.rs`).
+    pub fn start_tls(tls_args: Vec<String>) -> RedisServer {
+        Self::start_with(Some(tls_args))
+    }
+
+    fn start_with(tls: Option<Vec<String>>) -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -52,9 +63,21 @@ impl RedisServer {
             binary: binary(),
             child: None,
             port,
+            tls,
         };
         server.restart();
         server
+    }
+
+    /// Restarts it on the same port with other `--tls-*` arguments (a new certificate).
+    pub fn restart_tls(&mut self, tls_args: Vec<String>) {
+        self.tls = Some(tls_args);
+        self.restart();
+    }
+
+    /// `rediss://127.0.0.1:PORT/0`.
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/0", self.port)
     }
 
     /// `redis://127.0.0.1:PORT/0`.
@@ -82,10 +105,23 @@ impl RedisServer {
     /// Starts it again on the same port, empty.
     pub fn restart(&mut self) {
         self.kill();
+        let port = self.port.to_string();
+        let ports = match &self.tls {
+            Some(tls) => [
+                vec![
+                    "--port".to_owned(),
+                    "0".to_owned(),
+                    "--tls-port".to_owned(),
+                    port,
+                ],
+                tls.clone(),
+            ]
+            .concat(),
+            None => vec!["--port".to_owned(), port],
+        };
         let child = Command::new(&self.binary)
+            .args(ports)
             .args([
-                "--port",
-                &self.port.to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--save",

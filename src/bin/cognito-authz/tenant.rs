@@ -326,5 +326,25 @@ async fn remove(args: RemoveArgs) -> Result<(), LifecycleError> {
     if !args.delete_pool {
         println!("ok: user pool {} kept", entry.user_pool_id);
     }
+    announce_removal(&args.config, &entry.tenant_id).await;
     Ok(())
+}
+
+/// With a `[revocations]` store, every replica drops the tenant's cached tokens and resolver
+/// answers at once (`Revocations::revoke_tenant_shared`). The registration is already gone, so
+/// a failure only means replicas refuse the tenant once their resolver answers expire.
+async fn announce_removal(config: &Path, tenant: &str) {
+    let Ok(config) = AuthConfig::from_file(config) else {
+        return;
+    };
+    let cognito_authz::config::RevocationsSetting::Shared(section) = config.revocations else {
+        return;
+    };
+    match section.into_store().revoke_tenant(tenant).await {
+        Ok(()) => println!("done: told every replica to drop tenant {tenant}'s cached tokens"),
+        Err(e) => eprintln!(
+            "warning: replicas were not told at once ({e}); they refuse tenant {tenant} once \
+             their resolver answers expire (resolver_ttl)"
+        ),
+    }
 }

@@ -3,28 +3,33 @@
 //! Data model, one prefix per deployment:
 //! - sorted set `{prefix}:revoked`: member = the JSON array `[kind, tenant, id]`
 //!   ([`wire`](super::wire)), score = Unix second of the revocation. Entries older than the
-//!   retention (plus the largest leeway) are pruned on every write, and the key's TTL is
-//!   refreshed to that span, so an idle store empties itself once no token can need it.
+//!   retention (plus the largest leeway) are pruned by score on every write. The key never
+//!   has a TTL (every write removes one): a key with a TTL is what `volatile-*` eviction
+//!   policies pick, and an evicted set would un-revoke users on replicas started afterwards.
 //! - pub/sub channel `{prefix}:revocations`: one message per new revocation.
 //!
-//! The background task that keeps each replica's mirror current is in `sync`.
+//! The background task that keeps each replica's mirror current, and that writes back what the
+//! store lost, is in `sync`.
 
+mod cluster;
+mod connect;
+mod settings;
 mod sync;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, RedisError};
+use ::redis::RedisError;
 use tokio::sync::watch;
+
+pub use settings::RedisRevocations;
 
 use super::{
     Entry, Inner, OnStoreUnavailable, RevocationError, Revocations, SharedStore, StoreFuture,
-    redacted, unix_now, wire,
+    unix_now, wire,
 };
-use crate::error::ConfigError;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -33,145 +38,9 @@ const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const LOAD_PAGE: usize = 5_000;
 const WRITE_BACK_CHUNK: usize = 1_000;
-
-/// Revocations shared by every replica through Redis (feature `redis`).
-///
-/// Give it to [`CognitoAuthBuilder::redis_revocations`](crate::CognitoAuthBuilder::redis_revocations)
-/// or write a `[revocations]` table in the configuration file. Needs Redis 6.2 or newer (a
-/// single node or a primary with replicas; not Redis Cluster).
-///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::time::Duration;
-/// use cognito_authz::{CognitoAuth, OnStoreUnavailable, RedisRevocations, Tenant};
-///
-/// let auth = CognitoAuth::builder()
-///     .tenant(Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a").build()?)?
-///     .redis_revocations(
-///         RedisRevocations::new("redis://127.0.0.1:6379/0")
-///             .max_staleness(Duration::from_secs(30))
-///             .on_store_unavailable(OnStoreUnavailable::Refuse),
-///     )
-///     .build()?;
-/// auth.revocations_loaded().await; // before serving: see CognitoAuth::revocations_loaded
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct RedisRevocations {
-    url: String,
-    key_prefix: String,
-    max_staleness: Duration,
-    on_store_unavailable: OnStoreUnavailable,
-    retention: Duration,
-}
-
-impl RedisRevocations {
-    /// The store at `url` (`redis://[user:password@]host[:port][/db]`). The URL is never logged
-    /// nor shown by `Debug`, beyond its host, port and database.
-    pub fn new(url: impl Into<String>) -> Self {
-        RedisRevocations {
-            url: url.into(),
-            key_prefix: "cognito-authz".to_owned(),
-            max_staleness: Duration::from_secs(30),
-            on_store_unavailable: OnStoreUnavailable::ServeLastKnown,
-            retention: super::DEFAULT_RETENTION,
-        }
-    }
-
-    /// Prefix of the key and channel names. Default `cognito-authz`.
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = prefix.into();
-        self
-    }
-
-    /// How old the mirror may get, with the store unreachable, before
-    /// [`OnStoreUnavailable::Refuse`] refuses requests. Default 30 s.
-    pub fn max_staleness(mut self, max: Duration) -> Self {
-        self.max_staleness = max;
-        self
-    }
-
-    /// What requests get while the store is unreachable. Default
-    /// [`OnStoreUnavailable::ServeLastKnown`].
-    pub fn on_store_unavailable(mut self, policy: OnStoreUnavailable) -> Self {
-        self.on_store_unavailable = policy;
-        self
-    }
-
-    /// How long a revocation is kept, in Redis and in every mirror: the longest token lifetime
-    /// of your app clients. Default 1 day (Cognito's maximum); the largest leeway is added.
-    pub fn retention(mut self, retention: Duration) -> Self {
-        self.retention = retention;
-        self
-    }
-
-    /// Validates the settings and makes the shared list; starts its synchronisation when called
-    /// inside a tokio runtime (otherwise at the first check or
-    /// [`Revocations::loaded`]).
-    pub(crate) fn into_list(self) -> Result<Revocations, ConfigError> {
-        if self.key_prefix.is_empty() {
-            return Err(ConfigError::invalid(
-                "revocations.key_prefix",
-                "must not be empty",
-            ));
-        }
-        if self.max_staleness.is_zero() {
-            return Err(ConfigError::invalid(
-                "revocations.max_staleness_seconds",
-                "must be positive",
-            ));
-        }
-        if self.retention < Duration::from_secs(60) {
-            return Err(ConfigError::invalid(
-                "revocations.retention_seconds",
-                "must be at least 60: use the longest token lifetime (default 86400)",
-            ));
-        }
-        // The error is not passed on: it may quote the URL, password included.
-        let client = Client::open(self.url.as_str()).map_err(|_| {
-            ConfigError::invalid(
-                "revocations.redis_url",
-                "not a Redis URL (redis://[user:password@]host[:port][/db])",
-            )
-        })?;
-        let list = Revocations::with_retention(self.retention);
-        let (loaded, _) = watch::channel(false);
-        let store = Arc::new_cyclic(|me| Store {
-            me: me.clone(),
-            list: Arc::downgrade(&list.inner),
-            client,
-            manager: OnceLock::new(),
-            key: format!("{}:revoked", self.key_prefix),
-            channel: format!("{}:revocations", self.key_prefix),
-            keep: self.retention + crate::MAX_LEEWAY,
-            max_staleness: self.max_staleness,
-            policy: self.on_store_unavailable,
-            ping_interval: (self.max_staleness / 4)
-                .clamp(Duration::from_millis(20), MAX_PING_INTERVAL),
-            started: AtomicBool::new(false),
-            epoch: Instant::now(),
-            synced_at: AtomicU64::new(0),
-            health: AtomicU8::new(UNKNOWN),
-            loaded,
-            target: redacted(&self.url),
-        });
-        list.attach(store.clone());
-        store.ensure_started();
-        Ok(list)
-    }
-}
-
-impl fmt::Debug for RedisRevocations {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisRevocations")
-            .field("url", &redacted(&self.url))
-            .field("key_prefix", &self.key_prefix)
-            .field("max_staleness", &self.max_staleness)
-            .field("on_store_unavailable", &self.on_store_unavailable)
-            .field("retention", &self.retention)
-            .finish()
-    }
-}
+/// The loss check compares counts of entries younger than the oldest kept plus this: replicas
+/// whose clocks differ by less than this do not see each other's pruning as a loss.
+const COUNT_SKEW: u64 = 120;
 
 const UNKNOWN: u8 = 0;
 const UP: u8 = 1;
@@ -181,11 +50,11 @@ struct Store {
     me: Weak<Store>,
     /// The mirror. Weak: the tasks end once every `Revocations` clone is gone.
     list: Weak<Inner>,
-    client: Client,
-    /// Made on first use, inside the runtime (it spawns a task).
-    manager: OnceLock<ConnectionManager>,
+    backend: connect::Backend,
     key: String,
     channel: String,
+    /// Tells this replica's sync pings (cluster mode) from other replicas'.
+    nonce: String,
     /// Retention plus the largest leeway.
     keep: Duration,
     max_staleness: Duration,
@@ -200,6 +69,8 @@ struct Store {
     loaded: watch::Sender<bool>,
     /// The store's address without credentials, for logs.
     target: String,
+    /// The reason last logged while down, so that a new one is logged too.
+    last_error: Mutex<String>,
 }
 
 /// Why a synchronisation session ended.
@@ -207,6 +78,8 @@ enum SyncError {
     Redis(RedisError),
     Timeout(&'static str),
     Closed,
+    /// Cluster mode: the subscription ended (why).
+    Lost(&'static str),
 }
 
 impl fmt::Display for SyncError {
@@ -215,6 +88,7 @@ impl fmt::Display for SyncError {
             SyncError::Redis(err) => write!(f, "{err}"),
             SyncError::Timeout(what) => write!(f, "{what} timed out"),
             SyncError::Closed => f.write_str("subscription closed"),
+            SyncError::Lost(why) => write!(f, "subscription {why}"),
         }
     }
 }
@@ -241,18 +115,17 @@ impl Store {
         self.list.upgrade().map(|inner| Revocations { inner })
     }
 
-    fn manager(&self) -> Result<ConnectionManager, RedisError> {
-        if let Some(manager) = self.manager.get() {
-            return Ok(manager.clone());
+    async fn connection(&self) -> Result<connect::Con, SyncError> {
+        timed(CONNECT_TIMEOUT, "connect", self.backend.connection()).await
+    }
+
+    /// `PUBLISH`, or `SPUBLISH` (sharded) in cluster mode.
+    fn publish(&self) -> &'static str {
+        if self.backend.is_cluster() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
         }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            // Fail a write fast while Redis is down: the caller is told and retries.
-            .set_number_of_retries(1)
-            .set_max_delay(MAX_BACKOFF);
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
-        Ok(self.manager.get_or_init(|| manager).clone())
     }
 
     /// Oldest revocation time still kept at `now`.
@@ -275,39 +148,84 @@ impl Store {
             .arg("-inf")
             .arg(format!("({}", self.oldest_kept(now)))
             .ignore()
-            .cmd("EXPIRE")
+            .cmd("PERSIST")
             .arg(&self.key)
-            .arg(self.keep.as_secs())
             .ignore()
-            .cmd("PUBLISH")
+            .cmd(self.publish())
             .arg(&self.channel)
             .arg(wire::message(&entry))
             .ignore();
-        let outcome = match self.manager() {
+        let outcome = match self.connection().await {
             Ok(mut con) => timed(RESPONSE_TIMEOUT, "write", pipe.query_async::<()>(&mut con)).await,
-            Err(err) => Err(SyncError::Redis(err)),
+            Err(err) => Err(err),
         };
-        outcome.map_err(|err| {
-            tracing::warn!(
-                target: "cognito_authz::revocation",
-                store = %self.target,
-                error = %err,
-                "revocation recorded locally but not written to the shared store",
-            );
-            RevocationError::NotShared(match &err {
-                SyncError::Timeout(_) => "the store did not answer in time",
-                SyncError::Redis(e) if e.is_io_error() || e.is_connection_refusal() => {
-                    "the store is unreachable"
-                }
-                _ => "the store refused the write",
-            })
-        })
+        if outcome.is_err() {
+            self.backend.forget().await;
+        }
+        outcome.map_err(|err| self.not_shared(&err))
     }
+
+    fn not_shared(&self, err: &SyncError) -> RevocationError {
+        not_shared(&self.target, err)
+    }
+}
+
+/// Logs a failed write (the store's address without credentials) and says why, without it.
+fn not_shared(target: &str, err: &SyncError) -> RevocationError {
+    tracing::warn!(
+        target: "cognito_authz::revocation",
+        store = %target,
+        error = %err,
+        "revocation recorded locally but not written to the shared store",
+    );
+    RevocationError::NotShared(match err {
+        SyncError::Timeout(_) => "the store did not answer in time",
+        SyncError::Redis(e) if e.is_io_error() || e.is_connection_refusal() => {
+            "the store is unreachable"
+        }
+        _ => "the store refused the write",
+    })
+}
+
+/// A random 64-bit value (from the std hasher's per-process random keys: no extra crate).
+fn rand_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
 }
 
 impl SharedStore for Store {
     fn share(&self, entry: Entry) -> StoreFuture<'_, Result<(), RevocationError>> {
         Box::pin(self.write(entry))
+    }
+
+    fn share_tenant(&self, tenant: String) -> StoreFuture<'_, Result<(), RevocationError>> {
+        Box::pin(async move {
+            let mut publish = ::redis::cmd(self.publish());
+            publish
+                .arg(&self.channel)
+                .arg(wire::tenant_message(&tenant));
+            let outcome = match self.connection().await {
+                Ok(mut con) => {
+                    timed(
+                        RESPONSE_TIMEOUT,
+                        "publish",
+                        publish.query_async::<()>(&mut con),
+                    )
+                    .await
+                }
+                Err(err) => Err(err),
+            };
+            if outcome.is_err() {
+                self.backend.forget().await;
+            }
+            outcome.map_err(|err| self.not_shared(&err))
+        })
     }
 
     fn ensure_started(&self) {
@@ -332,23 +250,5 @@ impl SharedStore for Store {
             // The sender lives as long as the store, which outlives this borrow.
             let _ = loaded.wait_for(|loaded| *loaded).await;
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_shown_without_credentials() {
-        assert_eq!(
-            redacted("redis://user:s3cret@cache.internal:6380/2?password=x"),
-            "redis://cache.internal:6380/2"
-        );
-        assert_eq!(redacted("redis://:p@ss@h/0"), "redis://h/0");
-        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
-        assert_eq!(redacted("s3cret"), "<not a URL>");
-        let config = RedisRevocations::new("redis://u:s3cret@h:1/0");
-        assert!(!format!("{config:?}").contains("s3cret"));
     }
 }
