@@ -675,9 +675,7 @@ fn every_error_answer_is_documented_with_its_status_and_headers() {
 fn the_role_rule_and_the_challenge_count_are_documented() {
     let doc = document();
     let description = |action: Action| {
-        let spec = routes()
-            .find(|spec| spec.action == action)
-            .expect("routed");
+        let spec = routes().find(|spec| spec.action == action).expect("routed");
         operation(&doc, spec)["description"]
             .as_str()
             .unwrap_or_default()
