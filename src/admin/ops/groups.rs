@@ -7,7 +7,7 @@
 //! before Cognito is asked: an `admin` cannot make someone `superadmin` or `billing`, nor
 //! demote a `superadmin` (removal is refused for symmetry: taking a role away is as much a
 //! decision about that role as granting it). All three go through
-//! [`TenantAdmin::require_roles_of`]. Attributes carry no roles here (roles come from groups
+//! `TenantAdmin::require_roles_of`. Attributes carry no roles here (roles come from groups
 //! only, and from `client_roles` for machines), so attribute changes need no such check.
 
 use super::{TenantAdmin, validate_name};
