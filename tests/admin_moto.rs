@@ -1345,11 +1345,24 @@ async fn admin_cannot_lock_themselves_out() {
             .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(w.groups(&w.a, "bob").await, ["admin"]);
+        // Tenant A maps no roles, so every group is a role of its own name: alice lacks
+        // `no-such-group`, refused (403) before Cognito is asked whether it exists. In tenant
+        // B, which maps only `admin`, an unknown group grants nothing and Cognito says 404.
         let (status, body) = w
             .call(
                 Method::POST,
                 "/admin/users/bob/groups",
                 Some(&alice.access),
+                Some(json!({"group": "no-such-group"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"], "forbidden");
+        let (status, body) = w
+            .call(
+                Method::POST,
+                "/admin/users/shared/groups",
+                Some(&boris.access),
                 Some(json!({"group": "no-such-group"})),
             )
             .await;

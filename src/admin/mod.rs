@@ -43,12 +43,15 @@
 //!   through `PATCH /admin/users/{username}/attributes`.
 //! - **No self-lockout.** An administrator cannot disable or delete themselves, nor leave a
 //!   group that maps to the admin role in their tenant (409), whichever name or alias they use.
-//! - **No one grants a role they lack.** An invitation (`POST /admin/users`) may only name
-//!   groups whose roles the administrator holds (403 otherwise), and groups that exist (404).
+//! - **No one grants or takes away a role they lack.** An invitation (`POST /admin/users`),
+//!   adding a user to a group and removing one from a group may only name groups whose roles
+//!   the administrator holds (403 `forbidden` otherwise, nothing changed); an invitation's
+//!   groups must exist (404). Roles come from groups only, so attribute changes grant none.
 //! - **Password changes are sign-ins.** `POST /me/password` proves the current password with a
 //!   real sign-in, answers Cognito's MFA challenge with the user's code before changing
-//!   anything, and stops after `[admin] max_password_attempts` failures per user per window
-//!   (429); see [`SelfService::change_password`].
+//!   anything, and stops after `[admin] max_password_attempts` failures or started challenges
+//!   (each may send a billed SMS or email) per user per window (429); see
+//!   [`SelfService::change_password`].
 //! - **Machines are never users.** A machine client (`machine_client_ids`) with the admin role
 //!   from `client_roles` may use the admin routes on the tenant's users; it has no account of
 //!   its own, so every `/me` route and [`AdminApi::self_service`] refuse it (403 `not_a_user`), and it never
@@ -278,8 +281,8 @@ impl AdminApi {
         }
     }
 
-    /// The attempt limit of `POST /me/password` (failed attempts per user per `window`, in this
-    /// process; defaults [`DEFAULT_MAX_PASSWORD_ATTEMPTS`], [`DEFAULT_PASSWORD_ATTEMPT_WINDOW`])
+    /// The attempt limit of `POST /me/password` (failures and started MFA challenges per user
+    /// per `window`, in this process; defaults [`DEFAULT_MAX_PASSWORD_ATTEMPTS`], [`DEFAULT_PASSWORD_ATTEMPT_WINDOW`])
     /// and the secrets of app clients that have one (by client id, for `SECRET_HASH`).
     /// [`apply_config`](Self::apply_config) sets them from `[admin]`. Starts a new count.
     #[must_use]

@@ -481,7 +481,8 @@ fn every_admin_error() -> Vec<AdminError> {
 /// what `from_code` maps their errors to, and the operation's own checks.
 fn expected_admin_codes(action: Action) -> BTreeSet<&'static str> {
     // Every route: bad path or query, the session (`forbidden` or `not_a_user`, unknown
-    // tenant, lookup failure), and any Cognito call (throttling, outage, credentials
+    // tenant, lookup failure; invitations and the group routes also answer `forbidden` for a
+    // group mapping to a role the caller lacks), and any Cognito call (throttling, outage, credentials
     // refused, unexpected errors, `InvalidParameterException`).
     let mut codes: BTreeSet<&str> = [
         "invalid_request",
@@ -665,4 +666,38 @@ fn every_error_answer_is_documented_with_its_status_and_headers() {
         .flat_map(|spec| expected_admin_codes(spec.action))
         .collect();
     assert_eq!(answered, all_codes);
+}
+
+/// The rules that change what a route answers are stated where a client reads them: the
+/// routes that change group membership say a group of a role the caller lacks is 403
+/// `forbidden`, and `POST /me/password` and its 429 say a started MFA challenge counts.
+#[test]
+fn the_role_rule_and_the_challenge_count_are_documented() {
+    let doc = document();
+    let description = |action: Action| {
+        let spec = routes().find(|spec| spec.action == action).expect("routed");
+        operation(&doc, spec)["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for action in [
+        Action::CreateUser,
+        Action::AddToGroup,
+        Action::RemoveFromGroup,
+    ] {
+        let text = description(action);
+        assert!(
+            text.contains("role") && text.contains("403 `forbidden`"),
+            "{action:?}: {text}"
+        );
+    }
+    assert!(
+        description(Action::ChangeOwnPassword).contains("every challenge started counts"),
+        "/me/password"
+    );
+    let limit = doc["components"]["responses"]["TooManyAttempts"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(limit.contains("challenge started"), "{limit}");
 }

@@ -51,7 +51,7 @@
 //!
 //! [admin]                       # optional (feature admin)
 //! self_service_attributes = ["name", "locale", "custom:team"]  # default: standard profile ones
-//! max_password_attempts = 5     # default 5 failed POST /me/password per user per window
+//! max_password_attempts = 5     # default 5 failed POST /me/password or MFA challenges per user per window
 //! password_attempt_window_seconds = 900    # default 900
 //! [admin.client_secrets]        # optional: app clients with a secret (SECRET_HASH)
 //! "3n4b5urk1ft4fl3mg5e62d9ado" = "..."

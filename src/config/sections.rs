@@ -40,8 +40,8 @@ pub struct AdminSection {
     /// The only attributes users may change on their own account (`PATCH /me/attributes`);
     /// absent: the standard profile attributes. Protected attributes stay refused.
     pub self_service_attributes: Option<Vec<String>>,
-    /// Failed `POST /me/password` attempts (wrong current password or MFA code) allowed per
-    /// user in [`password_attempt_window_seconds`](Self::password_attempt_window_seconds), in
+    /// Counted `POST /me/password` attempts (wrong current password or MFA code, and every MFA
+    /// challenge started, since each may send a billed SMS or email) allowed per user in [`password_attempt_window_seconds`](Self::password_attempt_window_seconds), in
     /// one process; default 5.
     pub max_password_attempts: Option<u32>,
     /// The window of [`max_password_attempts`](Self::max_password_attempts); default 900.

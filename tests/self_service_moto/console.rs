@@ -270,3 +270,82 @@ async fn admins_reset_passwords_and_delete_users_of_their_tenant_only() {
         (StatusCode::NOT_FOUND, "user_not_found")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_cannot_add_or_remove_groups_whose_roles_they_lack() {
+    let w = World::new(None).await;
+    let a = &w.a;
+    let alice = token(&w, a, "alice").await;
+    // Dave is an editor: `editors` maps to role `editor`, which alice (role `admin`) lacks.
+    w.cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&a.id)
+        .username("dave")
+        .group_name("editors")
+        .send()
+        .await
+        .expect("AdminAddUserToGroup");
+    let dave = token(&w, a, "dave").await;
+
+    // The escalation: alice makes bob an editor. Refused, and bob's groups are unchanged.
+    let (status, _, reply) = w
+        .call(
+            Method::POST,
+            "/admin/users/bob/groups",
+            Some(&alice),
+            Some(json!({"group": "editors"})),
+        )
+        .await;
+    assert_eq!(
+        (status, error(&reply)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{reply}"
+    );
+    assert_eq!(reply["message"], "role `editor` required");
+    assert!(w.groups_of(a, "bob").await.is_empty(), "bob was not added");
+
+    // The demotion: alice takes the editor role from dave. Refused, dave keeps the group and
+    // his token is not revoked.
+    let (status, _, reply) = w
+        .call(
+            Method::DELETE,
+            "/admin/users/dave/groups/editors",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error(&reply)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{reply}"
+    );
+    assert_eq!(w.groups_of(a, "dave").await, ["editors"]);
+    let (status, _, reply) = w.call(Method::GET, "/me/mfa", Some(&dave), None).await;
+    assert_eq!(status, StatusCode::OK, "dave's token still works: {reply}");
+
+    // Groups whose roles alice holds (`admin`), or that map to no role (`staff`): allowed.
+    for group in ["staff", "admin"] {
+        let (status, _, reply) = w
+            .call(
+                Method::POST,
+                "/admin/users/bob/groups",
+                Some(&alice),
+                Some(json!({ "group": group })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{group}: {reply}");
+    }
+    let mut groups = w.groups_of(a, "bob").await;
+    groups.sort();
+    assert_eq!(groups, ["admin", "staff"]);
+    let (status, _, reply) = w
+        .call(
+            Method::DELETE,
+            "/admin/users/bob/groups/staff",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(w.groups_of(a, "bob").await, ["admin"]);
+}

@@ -382,3 +382,61 @@ async fn the_attempt_limit_and_client_secrets_come_from_the_admin_section() {
     assert!((50..=60).contains(&seconds), "{seconds}");
     assert_never_logged(&[&secret, PASSWORD, carol_new]);
 }
+
+/// SMS and email MFA users are sent a billed message for every challenge Cognito opens, so
+/// starting one counts against `[admin] max_password_attempts` like a failure: someone who
+/// holds a user's token and password cannot make Cognito send codes without end. (moto sends
+/// no messages; Carol's TOTP challenge takes the same path as an SMS or email one.)
+#[tokio::test(flavor = "multi_thread")]
+async fn each_started_mfa_challenge_counts_so_codes_cannot_be_pumped() {
+    let w = World::new(Some((3, 600))).await;
+    let a = &w.a;
+    let carol = sign_in_carol(&w).await;
+    let carol_new = "N3w-Passw0rd!carol";
+    let body = json!({"current_password": PASSWORD, "new_password": carol_new});
+    for i in 0..3 {
+        let (status, _, reply) = change(&w, &carol, body.clone()).await;
+        assert_eq!(
+            (status, error(&reply)),
+            (StatusCode::FORBIDDEN, "mfa_code_required"),
+            "challenge {i}"
+        );
+    }
+    // The fourth challenge is not started: 429, Cognito is not asked.
+    let (status, retry_after, reply) = change(&w, &carol, body.clone()).await;
+    assert_eq!(
+        (status, error(&reply)),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+        "{reply}"
+    );
+    let seconds: u64 = retry_after.expect("Retry-After").parse().expect("seconds");
+    assert!((590..=600).contains(&seconds), "{seconds}");
+    // Even the right password with the right code is refused before Cognito is asked (a
+    // request that reached Cognito would have changed the password), and nothing changed.
+    let mut with_code = body;
+    with_code["mfa_code"] = json!(fresh_code().await);
+    let (status, retry_after, reply) = change(&w, &carol, with_code).await;
+    assert_eq!(
+        (status, error(&reply)),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+        "{reply}"
+    );
+    assert!(retry_after.is_some());
+    assert_eq!(
+        sign_in_with(&w.cognito, a, &a.client_id, "carol", carol_new)
+            .await
+            .err()
+            .map(|e| e.contains("NotAuthorized")),
+        Some(true),
+        "the password was not changed"
+    );
+    // The limit is per user: Dave (no MFA) still changes his password.
+    let dave = token(&w, a, "dave").await;
+    let (status, _, reply) = change(
+        &w,
+        &dave,
+        json!({"current_password": PASSWORD, "new_password": "N3w-Passw0rd!dave"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
+}

@@ -112,11 +112,7 @@ impl TenantAdmin {
             let mut groups = new.groups.clone();
             groups.sort();
             groups.dedup();
-            for role in b.tenant.roles_for_groups(&groups) {
-                if !b.actor.has_role(&role) {
-                    return Err(AdminError::Forbidden(role.to_string()));
-                }
-            }
+            self.require_roles_of(&groups)?;
             for group in &groups {
                 send!(
                     b,

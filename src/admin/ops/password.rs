@@ -10,11 +10,17 @@
 //!   the user and to the password that opened it, for Cognito's 3 minutes, so an SMS or email
 //!   user answers the code they were just sent (and is sent one per attempt, at the pool's
 //!   messaging cost).
-//! - **Not an oracle.** At most `max` failed attempts (wrong password or code) per user per
-//!   window in this process, then 429 with `Retry-After`. An attempt is counted before Cognito
-//!   is asked and released only if the password was right, so parallel requests cannot exceed
-//!   the limit. Cognito's own lockout (after about five failed sign-ins it delays further
-//!   ones, growing with each failure) applies on top, across all replicas.
+//! - **Not an oracle, not a message pump.** At most `max` counted attempts per user per
+//!   window in this process, then 429 with `Retry-After` and Cognito is not asked. Counted:
+//!   a wrong password, a wrong code, and every challenge started (answered 403
+//!   `mfa_code_required`), since Cognito sends an SMS or email user a billed message for
+//!   each; one limit (`[admin] max_password_attempts`) bounds both guessing and messages, so
+//!   a stolen token and password cannot make Cognito send more than `max` codes per window.
+//!   An attempt is counted before Cognito is asked and released only when it ended otherwise
+//!   (changed, policy refusal, outage), so parallel requests cannot exceed the limit. A
+//!   legitimate MFA user spends one count per change (the challenge). Cognito's own lockout
+//!   (after about five failed sign-ins it delays further ones, growing with each failure)
+//!   applies on top, across all replicas.
 //! - **No secrets anywhere.** Passwords, codes, sessions and client secrets are never logged,
 //!   never in audit events or error messages, and [`PasswordChange`]'s `Debug` hides them.
 
@@ -191,7 +197,8 @@ impl SelfService {
     /// Changes the caller's own password (see the module's rules): 403
     /// [`AdminError::WrongPassword`], [`AdminError::MfaCodeRequired`] or
     /// [`AdminError::WrongMfaCode`]; 400 [`AdminError::InvalidPassword`] for Cognito's policy;
-    /// 429 [`AdminError::TooManyAttempts`].
+    /// 429 [`AdminError::TooManyAttempts`] once the window holds `max` failures and started
+    /// challenges.
     pub async fn change_password(&self, change: &PasswordChange) -> Result<(), AdminError> {
         let b = &self.binding;
         let username = b.actor.username();
@@ -201,9 +208,14 @@ impl SelfService {
             let key = (b.tenant.id().to_owned(), username.to_owned());
             let attempt = guard.reserve(&key, Instant::now())?;
             let result = self.change_password_counted(change, &key).await;
+            // A started challenge stays counted like a failure: Cognito may have sent an SMS
+            // or email (billed) for it, and only this bound stops a caller holding the token
+            // and password from asking for codes without end.
             if !matches!(
                 result,
-                Err(AdminError::WrongPassword | AdminError::WrongMfaCode)
+                Err(AdminError::WrongPassword
+                    | AdminError::WrongMfaCode
+                    | AdminError::MfaCodeRequired(_))
             ) {
                 guard.release(attempt);
             }

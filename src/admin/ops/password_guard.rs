@@ -1,8 +1,9 @@
 //! The per-process state behind `POST /me/password`: the attempt limit, the MFA challenges
 //! waiting for their code, and the app clients' secrets (`SECRET_HASH`).
 //!
-//! An attempt is counted before Cognito is asked and released only when it did not fail on a
-//! wrong secret, so parallel requests cannot exceed the limit. A waiting challenge is bound to
+//! An attempt is counted before Cognito is asked and released only when it neither failed on
+//! a wrong secret nor started an MFA challenge (which may send a billed SMS or email), so
+//! parallel requests cannot exceed the limit. A waiting challenge is bound to
 //! the user and to an HMAC (per-process random key) of the password that opened it, kept for
 //! Cognito's 3-minute session, and taken at most once.
 
@@ -18,7 +19,8 @@ use base64::engine::general_purpose::STANDARD;
 use crate::admin::AdminError;
 use crate::config::ClientSecret;
 
-/// Failed attempts allowed per user and window unless `[admin] max_password_attempts` says.
+/// Counted attempts (failures and started MFA challenges) allowed per user and window unless
+/// `[admin] max_password_attempts` says.
 pub const DEFAULT_MAX_PASSWORD_ATTEMPTS: u32 = 5;
 /// The attempt window unless `[admin] password_attempt_window_seconds` says (15 minutes).
 pub const DEFAULT_PASSWORD_ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -130,7 +132,7 @@ impl PasswordGuard {
     }
 
     /// Uncounts an attempt whose password (and code) were right, or that failed for another
-    /// reason than a wrong secret.
+    /// reason than a wrong secret, without starting a challenge.
     pub(crate) fn release(&self, attempt: Attempt) {
         if let Some(entry) = self.0.failures.get(&attempt.key) {
             let mut times = entry.lock().unwrap_or_else(|e| e.into_inner());
