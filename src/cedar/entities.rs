@@ -37,6 +37,11 @@ impl Names {
         })
     }
 
+    /// `NS::Action`.
+    pub(crate) fn action_type(&self) -> &EntityTypeName {
+        &self.action
+    }
+
     /// `NS::User::"<userPoolId>|<sub>"`.
     pub(crate) fn principal_uid(&self, principal: &Principal) -> EntityUid {
         let id = format!("{}|{}", principal.user_pool_id(), principal.subject());

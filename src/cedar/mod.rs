@@ -49,6 +49,7 @@
 //! # Ok(()) }
 //! ```
 
+mod actions;
 mod entities;
 mod layer;
 mod prepared;
@@ -57,7 +58,9 @@ mod store;
 pub use cedar_policy;
 pub use entities::{EntityProvider, ProviderError, Resource, ResourceQuery};
 pub use layer::{CedarAuthz, CedarService, ResponseFuture, RouteTemplate};
-pub use store::PolicyError;
+pub use store::{PolicyError, PolicyErrorKind};
+
+pub(crate) use actions::decided_method;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,10 +109,16 @@ pub struct CedarRequest {
 }
 
 impl CedarRequest {
-    /// `method` as in HTTP (`GET`), `route` the route template (`/orders/{order}`).
+    /// `method` as in HTTP (`GET`), `route` the route template (`/orders/{order}`). HEAD is
+    /// decided as GET (axum answers HEAD with the GET handler).
     pub fn new(method: impl Into<String>, route: impl Into<String>) -> Self {
+        let method = method.into();
+        let method = match decided_method(&method) {
+            decided if decided == method => method,
+            decided => decided.to_owned(),
+        };
         CedarRequest {
-            method: method.into(),
+            method,
             route: route.into(),
             path: Vec::new(),
         }
@@ -126,7 +135,7 @@ impl CedarRequest {
         self
     }
 
-    /// The action id, `<METHOD> <route>`.
+    /// The action id, `<METHOD> <route>` (`GET` for a HEAD request).
     pub fn action(&self) -> String {
         format!("{} {}", self.method, self.route)
     }
@@ -334,9 +343,12 @@ impl Cedar {
         let entities = if provided.is_empty() {
             &prepared.entities
         } else {
-            let provided = provided
-                .into_iter()
-                .filter(|entity| entity.uid() != prepared.uid);
+            // The principal comes from the verified token, and the action hierarchy from the
+            // schema alone: a provider's entities replace neither.
+            let provided = provided.into_iter().filter(|entity| {
+                let uid = entity.uid();
+                uid != prepared.uid && uid.type_name().basename() != "Action"
+            });
             let all = std::iter::once(prepared.entity.clone()).chain(provided);
             let Ok(entities) = Entities::from_entities(all, None) else {
                 return Decision::refused(Outcome::InvalidRequest, request.action());
@@ -448,14 +460,15 @@ impl CedarBuilder {
         let names = Names::new(&self.namespace)
             .map_err(|message| ConfigError::invalid("cedar.namespace", message))?;
         let schema = self.schema.clone();
-        let store = PolicyStore::open(self.policies, self.schema).map_err(|err| {
-            let field = if schema.as_deref() == Some(err.path()) {
-                "cedar.schema"
-            } else {
-                "cedar.policies"
-            };
-            ConfigError::invalid(field, err.to_string())
-        })?;
+        let store = PolicyStore::open(self.policies, self.schema, names.action_type().clone())
+            .map_err(|err| {
+                let field = if schema.as_deref() == Some(err.path()) {
+                    "cedar.schema"
+                } else {
+                    "cedar.policies"
+                };
+                ConfigError::invalid(field, err.to_string())
+            })?;
         let store = Arc::new(store);
         if let Some(every) = self.reload_every {
             if every.is_zero() {
