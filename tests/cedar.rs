@@ -664,6 +664,17 @@ async fn the_example_policies_validate_and_decide_as_documented() {
         Outcome::NoPermit
     );
 
+    // The schema's action group `admin` holds both admin routes: acme's forbid on the group
+    // refuses its read-only admins each of them.
+    let readonly = principal(acme_pool, acme_client, &["admin", "readonly"], "").await;
+    for request in [&ping, &tenant_admin("acme")] {
+        let decision = cedar.decide(&readonly, request);
+        assert_eq!(decision.outcome(), Outcome::Forbidden, "{request:?}");
+        assert_eq!(decision.policies(), ["acme/readonly-no-admin"]);
+    }
+    let me = CedarRequest::new("GET", "/me");
+    assert!(cedar.decide(&readonly, &me).is_allowed());
+
     let suspended = principal(acme_pool, acme_client, &["admin", "suspended"], "").await;
     let decision = cedar.decide(&suspended, &ping);
     assert_eq!(decision.outcome(), Outcome::Forbidden);

@@ -8,7 +8,8 @@
 //!   `kind`: `"user"`, or `"machine"` for an app client with a client-credentials token (whose
 //!   `sub` is its client id),
 //! - may perform the **action** `NS::Action::"<METHOD> <route template>"` (the matched route,
-//!   for example `"GET /tenants/{tenant}/orders"`, never the raw path),
+//!   for example `"GET /tenants/{tenant}/orders"`, never the raw path; HEAD is decided as GET,
+//!   and the schema's action groups apply as in AVP: see `actions`),
 //! - on the **resource** `NS::Application::"NS"` (or what an [`EntityProvider`] loads),
 //! - in the **context** `token` (the verified claims: `sub`, `username`, `client_id`, `scope`
 //!   as a set, `token_use`, `exp`, and when present `iat`, `jti`, `origin_jti`,
@@ -21,8 +22,10 @@
 //! Policies live in a folder: `common.cedar` applies to every tenant and `<tenant id>.cedar` to
 //! that tenant only. A tenant without a file gets the common policies alone; with neither, every
 //! request is refused. An optional `.cedarschema` validates every file at load; a bad file fails
-//! the load naming the file and line. [`Cedar::reload`] (and `reload_seconds`) load the folder
-//! again; a failed reload keeps the last good policies.
+//! the load naming the file and line, and so does a policy naming an action no request can have.
+//! [`Cedar::reload`] (and `reload_seconds`) load the folder again; a reload that finds the folder
+//! invalid or incomplete (a file of the set in force missing or emptied: see `store`) keeps the
+//! last good policies.
 //!
 //! A principal's entities and the token part of its context are built on its first request
 //! and kept on the principal while the verified-token cache keeps it, with its last context and
@@ -31,7 +34,9 @@
 //!
 //! Fail closed: no permit, a forbid, an evaluation error in any policy, no policies for the
 //! tenant, no matched route or a failed [`EntityProvider`] is 403 `insufficient_scope`, logged
-//! with the ids of the policies involved (never token contents). Policy ids are
+//! with the ids of the policies involved (never token contents). A path parameter that is not
+//! UTF-8 once percent-decoded is 400 [`AuthError::InvalidPathParameter`](crate::AuthError)
+//! before any policy: `context.path` would lack it and `has` guards in forbids would not fire. Policy ids are
 //! `<file stem>/<@id>` (or `<file stem>/policy<N>` without an `@id` annotation).
 //!
 //! ```no_run
@@ -278,8 +283,9 @@ impl Cedar {
         CedarAuthz::new(self.clone())
     }
 
-    /// Loads the policy folder (and schema) again. On error the last good policies stay in
-    /// force; the error is returned, logged, and kept for [`last_reload_error`](Self::last_reload_error).
+    /// Loads the policy folder (and schema) again. On error, invalid policies or an incomplete
+    /// folder ([`PolicyErrorKind`]), the last good policies stay in force; the error is
+    /// returned, logged, and kept for [`last_reload_error`](Self::last_reload_error).
     pub fn reload(&self) -> Result<(), PolicyError> {
         self.inner.store.reload()
     }
