@@ -27,7 +27,7 @@
 
 use std::collections::HashMap;
 
-use cedar_policy::{ActionConstraint, EntityTypeName, EntityUid, Policy, PolicyId, Schema};
+use cedar_policy::{ActionConstraint, EntityTypeName, EntityUid, Policy, Schema};
 use serde_json::{Map, Value};
 
 /// The method a request is decided with: HEAD as GET, any other as it is.
@@ -148,8 +148,7 @@ impl ActionGroups {
         if let Some(conditions) = json.get_mut("conditions") {
             self.expand_expressions(conditions);
         }
-        let id = PolicyId::new(policy.id().to_string());
-        Policy::from_json(Some(id), json).map_err(|e| e.to_string())
+        Policy::from_json(Some(policy.id().clone()), json).map_err(|e| e.to_string())
     }
 
     /// The action scope: `{"op": "in", "entity": E}` or `{"op": "in", "entities": [E, ...]}`.
