@@ -338,6 +338,14 @@ async fn a_reload_that_finds_the_folder_incomplete_keeps_the_last_good_set() {
         .expect("a comment is a file with no policies");
     assert_refused(&call(&app, "/reports", Some(&alice)).await, NO_PERMIT);
 
+    // The whole folder moved away by a deploy: incomplete as well.
+    let moved = policies.path().with_extension("moved");
+    std::fs::rename(policies.path(), &moved).unwrap();
+    let err = cedar.reload().expect_err("the folder is missing");
+    std::fs::rename(&moved, policies.path()).unwrap();
+    assert_eq!(err.kind(), PolicyErrorKind::Incomplete);
+    assert_eq!(err.path(), policies.path());
+
     // A broken file is still an invalid load, not an incomplete one.
     policies.write("acme.cedar", "permit(");
     let err = cedar.reload().expect_err("syntax error");
@@ -360,4 +368,42 @@ fn a_reload_without_its_schema_keeps_the_last_good_set() {
     let err = cedar.reload().expect_err("the schema is missing");
     assert_eq!(err.kind(), PolicyErrorKind::Incomplete);
     assert_eq!(err.path(), schema);
+}
+
+/// `cognito_authz_cedar_reloads_total{outcome}` tells a deploy in progress from broken policies.
+#[cfg(feature = "metrics")]
+#[test]
+fn reloads_are_counted_by_outcome() {
+    use std::collections::BTreeMap;
+
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let policies = Folder::new(&[("common.cedar", COMMON)]);
+    let cedar = policies.cedar();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        cedar.reload().expect("unchanged");
+        std::fs::remove_file(policies.path().join("common.cedar")).unwrap();
+        cedar.reload().expect_err("incomplete");
+        policies.write("common.cedar", "permit(");
+        cedar.reload().expect_err("invalid");
+    });
+    let counts: BTreeMap<String, u64> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "cognito_authz_cedar_reloads_total")
+        .map(|(key, _, _, value)| {
+            let outcome = key.key().labels().find(|l| l.key() == "outcome");
+            let DebugValue::Counter(n) = value else {
+                panic!("a counter")
+            };
+            (outcome.expect("an outcome label").value().to_owned(), n)
+        })
+        .collect();
+    let expected: BTreeMap<String, u64> = [("failed", 1), ("incomplete", 1), ("ok", 1)]
+        .map(|(k, v)| (k.to_owned(), v))
+        .into();
+    assert_eq!(counts, expected);
 }

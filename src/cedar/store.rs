@@ -233,7 +233,16 @@ pub(crate) fn load(
         None => ActionGroups::default(),
     };
     let validator = schema.map(|(schema, _)| Validator::new(schema));
-    let listing = std::fs::read_dir(dir).map_err(|e| PolicyError::new(dir, e.to_string()))?;
+    let listing = match std::fs::read_dir(dir) {
+        // The folder itself swapped out by a deploy.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && previous.is_some() => {
+            return Err(PolicyError::incomplete(
+                dir,
+                "missing (a deploy in progress?)",
+            ));
+        }
+        other => other.map_err(|e| PolicyError::new(dir, e.to_string()))?,
+    };
     let mut files = Vec::new();
     for entry in listing {
         let path = entry
@@ -252,15 +261,17 @@ pub(crate) fn load(
         stems.push((stem.to_owned(), path));
     }
     if let Some(previous) = previous {
-        for stem in previous.files.keys() {
-            if !stems.iter().any(|(s, _)| s == stem) {
-                return Err(PolicyError::incomplete(
-                    &dir.join(format!("{stem}.cedar")),
-                    "missing, and the policies in force have it: a deploy or a save in \
-                     progress? (a file is removed only by a restart; to retire its policies \
-                     while running, leave a comment in it)",
-                ));
-            }
+        let mut missing: Vec<&String> = (previous.files.keys())
+            .filter(|stem| !stems.iter().any(|(s, _)| s == *stem))
+            .collect();
+        missing.sort();
+        if let Some(stem) = missing.first() {
+            return Err(PolicyError::incomplete(
+                &dir.join(format!("{stem}.cedar")),
+                "missing, and the policies in force have it: a deploy or a save in \
+                 progress? (a file is removed only by a restart; to retire its policies \
+                 while running, leave a comment in it)",
+            ));
         }
     }
     let mut common = None;
