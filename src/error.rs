@@ -121,6 +121,11 @@ pub enum AuthError {
     /// The principal is valid but the route's policy refuses it.
     #[error("{0}")]
     Forbidden(Cow<'static, str>),
+    /// A path parameter of the matched route is not valid UTF-8 once percent-decoded, so a
+    /// policy layer cannot see it (400 `invalid_request`): deciding without it could skip a
+    /// forbid that tests it.
+    #[error("a path parameter is not valid UTF-8 once percent-decoded")]
+    InvalidPathParameter,
 }
 
 /// Which part of a token could not be parsed.
@@ -153,6 +158,7 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthError::InvalidPathParameter => StatusCode::BAD_REQUEST,
             AuthError::KeysUnavailable { .. }
             | AuthError::ResolverUnavailable
             | AuthError::RevocationsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -165,11 +171,13 @@ impl AuthError {
         self.status() == StatusCode::UNAUTHORIZED
     }
 
-    /// The RFC 6750 error code: `invalid_token`, `insufficient_scope`, or `temporarily_unavailable`
-    /// for 503 answers (not an RFC 6750 code; used only in the JSON body).
+    /// The RFC 6750 error code: `invalid_token`, `insufficient_scope`, `invalid_request` (400),
+    /// or `temporarily_unavailable` for 503 answers (not an RFC 6750 code; used only in the JSON
+    /// body).
     pub fn code(&self) -> &'static str {
         match self.status() {
             StatusCode::FORBIDDEN => "insufficient_scope",
+            StatusCode::BAD_REQUEST => "invalid_request",
             StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
             _ => "invalid_token",
         }
@@ -203,6 +211,7 @@ impl AuthError {
             AuthError::ResolverUnavailable => "resolver_unavailable",
             AuthError::RevocationsUnavailable => "revocations_unavailable",
             AuthError::Forbidden(_) => "forbidden",
+            AuthError::InvalidPathParameter => "invalid_path_parameter",
         }
     }
 

@@ -87,6 +87,8 @@ pub struct ExplainRequest {
     path: String,
     route: String,
     params: Vec<(String, String)>,
+    /// A parameter that is not UTF-8 once percent-decoded: the Cedar layer answers 400.
+    undecodable: Option<String>,
 }
 
 impl ExplainRequest {
@@ -94,7 +96,8 @@ impl ExplainRequest {
     /// template, `"/tenants/{tenant}/orders"` or with the method, `"GET /tenants/{tenant}/orders"`.
     /// Without a route the path is the template and there are no path parameters. Template
     /// segments `{name}` take one path segment and a last `{*name}` the rest, percent-decoded,
-    /// as axum's router does.
+    /// as axum's router does; one that is not UTF-8 once decoded is refused with 400 by the
+    /// Cedar layer, and so in the explanation.
     pub fn parse(request: &str, route: Option<&str>) -> Result<Self, ExplainError> {
         let bad = |why: &str| ExplainError::Request(format!("--request {request:?}: {why}"));
         let (method, path) = request
@@ -127,7 +130,10 @@ impl ExplainRequest {
                 None => route.to_owned(),
             },
         };
-        let params = match_template(&template, path).map_err(|why| {
+        let Matched {
+            params,
+            undecodable,
+        } = match_template(&template, path).map_err(|why| {
             ExplainError::Request(format!(
                 "path {path:?} does not match route {template:?}: {why}"
             ))
@@ -137,12 +143,17 @@ impl ExplainRequest {
             path: path.to_owned(),
             route: template,
             params,
+            undecodable,
         })
     }
 
-    /// The Cedar action id, `<METHOD> <route template>`.
+    /// The Cedar action id, `<METHOD> <route template>` (HEAD is decided as GET).
     pub fn action(&self) -> String {
-        format!("{} {}", self.method, self.route)
+        format!(
+            "{} {}",
+            crate::cedar::decided_method(&self.method),
+            self.route
+        )
     }
 
     /// The path parameters (`context.path`).
@@ -151,12 +162,27 @@ impl ExplainRequest {
     }
 }
 
+/// What a path gives a route template.
+#[derive(Debug, PartialEq)]
+struct Matched {
+    params: Vec<(String, String)>,
+    /// The first parameter that is not UTF-8 once percent-decoded (left out of `params`).
+    undecodable: Option<String>,
+}
+
 /// Matches `path` against the route `template`, returning the parameters.
-fn match_template(template: &str, path: &str) -> Result<Vec<(String, String)>, String> {
+fn match_template(template: &str, path: &str) -> Result<Matched, String> {
     if !template.starts_with('/') {
         return Err("a route template starts with /".to_owned());
     }
     let mut params = Vec::new();
+    let mut undecodable = None;
+    let mut add = |name: &str, raw: &str| match percent_decode(raw) {
+        Some(value) => params.push((name.to_owned(), value)),
+        None => {
+            undecodable.get_or_insert_with(|| name.to_owned());
+        }
+    };
     let mut segments = path[1..].split('/');
     let mut parts = template[1..].split('/').peekable();
     while let Some(part) = parts.next() {
@@ -168,28 +194,33 @@ fn match_template(template: &str, path: &str) -> Result<Vec<(String, String)>, S
             if rest.is_empty() || rest == [""] {
                 return Err(format!("{{*{name}}} needs at least one character"));
             }
-            params.push((name.to_owned(), percent_decode(&rest.join("/"))?));
-            return Ok(params);
+            add(name, &rest.join("/"));
+            return Ok(Matched {
+                params,
+                undecodable,
+            });
         }
         let segment = segments
             .next()
             .ok_or_else(|| format!("the path has no segment for {part:?}"))?;
         match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            Some(name) if !segment.is_empty() => {
-                params.push((name.to_owned(), percent_decode(segment)?));
-            }
+            Some(name) if !segment.is_empty() => add(name, segment),
             Some(name) => return Err(format!("{{{name}}} matches no empty segment")),
             None if part == segment => {}
             None => return Err(format!("segment {segment:?} is not {part:?}")),
         }
     }
     match segments.next() {
-        None => Ok(params),
+        None => Ok(Matched {
+            params,
+            undecodable,
+        }),
         Some(extra) => Err(format!("segment {extra:?} is not in the route")),
     }
 }
 
-fn percent_decode(segment: &str) -> Result<String, String> {
+/// `None` when the decoded bytes are not UTF-8 (axum then has no value for the parameter).
+fn percent_decode(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -208,7 +239,7 @@ fn percent_decode(segment: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{segment:?} is not UTF-8 once percent-decoded"))
+    String::from_utf8(out).ok()
 }
 
 /// Explains requests against one configuration. See the [module docs](self).
@@ -319,6 +350,16 @@ impl Explainer {
         };
 
         let (step, verdict) = match &self.cedar {
+            // As the Cedar layer: refused before any policy is evaluated.
+            Some(_) if let Some(name) = &request.undecodable => {
+                let err = AuthError::InvalidPathParameter;
+                let step = Step {
+                    name: "decision",
+                    outcome: StepOutcome::Failed(err.clone()),
+                    detail: format!("path parameter {name:?} cannot be decoded"),
+                };
+                (step, Verdict::Refused(err))
+            }
             None => (
                 Step {
                     name: "decision",
@@ -356,11 +397,14 @@ fn describe(result: &Result<Principal, AuthError>) -> String {
 }
 
 fn request_step(request: &ExplainRequest) -> Step {
-    let params: Vec<String> = request
+    let mut params: Vec<String> = request
         .params
         .iter()
         .map(|(name, value)| format!("{name}={value}"))
         .collect();
+    if let Some(name) = &request.undecodable {
+        params.push(format!("{name}=<not UTF-8 once percent-decoded>"));
+    }
     Step {
         name: "request",
         outcome: StepOutcome::Passed,
@@ -428,7 +472,11 @@ mod tests {
     use super::*;
 
     fn params(template: &str, path: &str) -> Result<Vec<(String, String)>, String> {
-        match_template(template, path)
+        let matched = match_template(template, path)?;
+        match matched.undecodable {
+            None => Ok(matched.params),
+            Some(name) => Err(format!("{name} is not UTF-8")),
+        }
     }
 
     #[test]

@@ -5,14 +5,15 @@
 
 #![cfg(feature = "cedar")]
 
+mod cedar_support;
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
+use cedar_support::*;
 use cognito_authz::cedar::cedar_policy::{Entity, EntityUid, RestrictedExpression};
 use cognito_authz::cedar::{
     Cedar, CedarRequest, EntityProvider, Outcome, ProviderError, Resource, ResourceQuery,
@@ -23,114 +24,6 @@ use common::*;
 use futures_util::future::BoxFuture;
 use http::{Method, StatusCode};
 use serde_json::json;
-
-const NO_PERMIT: &str = "no Cedar policy permits this request";
-const FORBIDS: &str = "a Cedar policy forbids this request";
-const EVAL_ERROR: &str = "a Cedar policy could not be evaluated";
-const NO_POLICIES: &str = "no Cedar policies apply to this tenant";
-const INVALID: &str = "the request could not be evaluated by Cedar";
-
-/// A policy folder in the system's temporary directory, removed when dropped.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(files: &[(&str, &str)]) -> Folder {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "cognito-authz-cedar-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let folder = Folder(dir);
-        for (name, text) in files {
-            folder.write(name, text);
-        }
-        folder
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.0.join(name), text).expect("write policy file");
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn cedar(&self) -> Cedar {
-        Cedar::builder("App")
-            .policies(self.path())
-            .build()
-            .expect("policies load")
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn ok() -> &'static str {
-    "ok"
-}
-
-fn app(auth: &CognitoAuth, cedar: &Cedar) -> Router {
-    Router::new()
-        .route("/orders", get(ok).post(ok))
-        .route("/orders/{order}", get(ok))
-        .route("/tenants/{tenant}/orders", get(ok))
-        .route("/reports", get(ok))
-        .layer(cedar.layer())
-        .layer(auth.layer())
-}
-
-struct Fx {
-    issuer: LocalIssuer,
-    auth: CognitoAuth,
-}
-
-impl Fx {
-    async fn new() -> Fx {
-        let issuer = start_issuer().await;
-        let auth = CognitoAuth::builder()
-            .tenant(tenant_a(&issuer))
-            .unwrap()
-            .tenant(tenant_b(&issuer))
-            .unwrap()
-            .build()
-            .unwrap();
-        Fx { issuer, auth }
-    }
-
-    /// An access token of tenant acme (pool A).
-    fn acme(&self, user: &str, groups: &[&str], scope: &str) -> String {
-        let mut claims = access_a(&self.issuer, user, groups);
-        claims["scope"] = json!(scope);
-        self.issuer.mint(&claims)
-    }
-
-    /// An access token of tenant globex (pool B).
-    fn globex(&self, user: &str, groups: &[&str]) -> String {
-        self.issuer
-            .mint(&self.issuer.access_claims(POOL_B, CLIENT_B, user, groups))
-    }
-}
-
-async fn status(app: &Router, method: Method, uri: &str, token: &str) -> StatusCode {
-    send_raw(app, method, uri, &[&format!("Bearer {token}")])
-        .await
-        .status
-}
-
-#[track_caller]
-fn assert_refused(reply: &Reply, why: &'static str) {
-    assert_error_reply(
-        reply,
-        StatusCode::FORBIDDEN,
-        &AuthError::Forbidden(why.into()),
-    );
-}
 
 // ---------------------------------------------------------------------------------------------
 // AVP-style policies
@@ -770,6 +663,17 @@ async fn the_example_policies_validate_and_decide_as_documented() {
         cedar.decide(&acme_support, &ping).outcome(),
         Outcome::NoPermit
     );
+
+    // The schema's action group `admin` holds both admin routes: acme's forbid on the group
+    // refuses its read-only admins each of them.
+    let readonly = principal(acme_pool, acme_client, &["admin", "readonly"], "").await;
+    for request in [&ping, &tenant_admin("acme")] {
+        let decision = cedar.decide(&readonly, request);
+        assert_eq!(decision.outcome(), Outcome::Forbidden, "{request:?}");
+        assert_eq!(decision.policies(), ["acme/readonly-no-admin"]);
+    }
+    let me = CedarRequest::new("GET", "/me");
+    assert!(cedar.decide(&readonly, &me).is_allowed());
 
     let suspended = principal(acme_pool, acme_client, &["admin", "suspended"], "").await;
     let decision = cedar.decide(&suspended, &ping);

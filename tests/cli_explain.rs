@@ -325,6 +325,100 @@ async fn cedar_refusals_name_no_permit_or_the_forbid() {
     );
 }
 
+/// Schema action groups, HEAD and undecodable path parameters are explained as the Cedar layer
+/// decides them (issue 18): the forbid on the group names itself, HEAD is the GET action, and
+/// a parameter that does not decode is the layer's 400.
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_head_and_undecodable_parameters_are_explained_as_decided() {
+    let env = env("groups", true).await;
+    std::fs::write(
+        env.dir.join("policies/schema.cedarschema"),
+        r#"namespace App {
+  entity UserGroup;
+  entity User in [UserGroup];
+  entity Application;
+  type Ctx = { roles: Set<String> };
+  action "writes";
+  action "POST /orders" in ["writes"] appliesTo { principal: User, resource: Application, context: Ctx };
+  action "GET /orders" appliesTo { principal: User, resource: Application, context: Ctx };
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.join("policies/common.cedar"),
+        format!(
+            r#"@id("admin-all")
+permit(principal in App::UserGroup::"{POOL}|admin", action, resource);
+@id("readonly-writes")
+forbid(principal, action in App::Action::"writes", resource) when {{ context.roles.contains("readonly") }};
+@id("no-interns-read")
+forbid(principal, action == App::Action::"GET /orders", resource) when {{ context.roles.contains("intern") }};
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(env.dir.join("policies/acme.cedar"), "// none\n").unwrap();
+    let mut config = std::fs::read_to_string(&env.config).unwrap();
+    config.push_str("schema = \"policies/schema.cedarschema\"\n");
+    std::fs::write(&env.config, config).unwrap();
+
+    let readonly = env.issuer.mint(&env.claims("rita", &["admin", "readonly"]));
+    let run = env.explain(Some(&readonly), "POST /orders", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(
+        run.step("decision").1,
+        "forbidden: a Cedar policy forbids this request; deny \"POST /orders\": forbidden by \
+         common/readonly-writes"
+    );
+    let admin = env.issuer.mint(&env.claims("adam", &["admin"]));
+    let run = env.explain(Some(&admin), "POST /orders", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.step("decision")
+            .1
+            .contains("permitted by common/admin-all")
+    );
+
+    let intern = env.issuer.mint(&env.claims("ivan", &["admin", "intern"]));
+    let run = env.explain(Some(&intern), "HEAD /orders", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.step("request")
+            .1
+            .starts_with("HEAD /orders; action \"GET /orders\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.step("decision")
+            .1
+            .contains("forbidden by common/no-interns-read"),
+        "{}",
+        run.stdout
+    );
+
+    let run = env.explain(
+        Some(&admin),
+        "GET /orders/%FF",
+        &["--route", "/orders/{order}"],
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    let (mark, detail) = run.step("decision");
+    assert_eq!(mark, "FAIL", "{}", run.stdout);
+    assert!(
+        detail.starts_with("invalid_path_parameter: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.verdict()
+            .starts_with("refused, 400 invalid_request (invalid_path_parameter)"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_cedar_authentication_decides_and_roles_are_listed() {
     let env = env("no-cedar", false).await;

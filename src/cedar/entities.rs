@@ -37,6 +37,11 @@ impl Names {
         })
     }
 
+    /// `NS::Action`.
+    pub(crate) fn action_type(&self) -> &EntityTypeName {
+        &self.action
+    }
+
     /// `NS::User::"<userPoolId>|<sub>"`.
     pub(crate) fn principal_uid(&self, principal: &Principal) -> EntityUid {
         let id = format!("{}|{}", principal.user_pool_id(), principal.subject());
@@ -193,7 +198,8 @@ pub struct Resource {
 impl Resource {
     /// `uid` is the request's resource; `entities` should include it (with its attributes and
     /// parents) and whatever else the policies look at. An entity with the principal's uid is
-    /// ignored: the principal always comes from the verified token.
+    /// ignored: the principal always comes from the verified token. So is an action entity
+    /// (type `...::Action`): action groups are the schema's alone.
     pub fn new(uid: EntityUid, entities: impl IntoIterator<Item = Entity>) -> Self {
         Resource {
             uid,

@@ -70,21 +70,25 @@ fn route_template(parts: &Parts) -> Option<Arc<str>> {
     parts.extensions.get::<RouteTemplate>().map(|r| r.0.clone())
 }
 
-fn path_params(parts: &mut Parts) -> Vec<(String, String)> {
+/// The matched path parameters, percent-decoded. A parameter that does not decode to UTF-8 is
+/// refused (400): left out, `context.path` would lack it and `has` guards in forbids would stop
+/// firing.
+fn path_params(parts: &mut Parts) -> Result<Vec<(String, String)>, AuthError> {
+    use axum::extract::rejection::RawPathParamsRejection;
     use axum::extract::{FromRequestParts, RawPathParams};
     use futures_util::FutureExt;
 
     // The extractor reads the route's already-matched parameters: it never awaits.
-    RawPathParams::from_request_parts(parts, &())
-        .now_or_never()
-        .and_then(Result::ok)
-        .map(|params| {
-            params
-                .iter()
-                .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+    match RawPathParams::from_request_parts(parts, &()).now_or_never() {
+        Some(Ok(params)) => Ok(params
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()),
+        // Not routed by an axum router (a `RouteTemplate` service): no parameters.
+        Some(Err(RawPathParamsRejection::MissingPathParams(_))) => Ok(Vec::new()),
+        // Invalid UTF-8, or anything axum adds later: never decide without the parameters.
+        Some(Err(_)) | None => Err(AuthError::InvalidPathParameter),
+    }
 }
 
 /// Logs a refusal with the policy ids involved (never token contents) and builds the error.
@@ -142,8 +146,21 @@ where
             );
             return rejected(&refusal(&principal, &decision));
         };
-        let request =
-            CedarRequest::new(parts.method.as_str(), &*route).with_params(path_params(&mut parts));
+        let params = match path_params(&mut parts) {
+            Ok(params) => params,
+            Err(err) => {
+                tracing::debug!(
+                    target: "cognito_authz::decision",
+                    tenant = principal.tenant(),
+                    route = &*route,
+                    decision = "refused",
+                    reason = err.reason(),
+                );
+                return rejected(&err);
+            }
+        };
+        // HEAD is decided as GET (see `CedarRequest::new`).
+        let request = CedarRequest::new(parts.method.as_str(), &*route).with_params(params);
         let Some(provider) = self.cedar.provider().cloned() else {
             let decision = self.cedar.decide(&principal, &request);
             if !decision.is_allowed() {

@@ -8,7 +8,8 @@
 //!   `kind`: `"user"`, or `"machine"` for an app client with a client-credentials token (whose
 //!   `sub` is its client id),
 //! - may perform the **action** `NS::Action::"<METHOD> <route template>"` (the matched route,
-//!   for example `"GET /tenants/{tenant}/orders"`, never the raw path),
+//!   for example `"GET /tenants/{tenant}/orders"`, never the raw path; HEAD is decided as GET,
+//!   and the schema's action groups apply as in AVP: see `actions`),
 //! - on the **resource** `NS::Application::"NS"` (or what an [`EntityProvider`] loads),
 //! - in the **context** `token` (the verified claims: `sub`, `username`, `client_id`, `scope`
 //!   as a set, `token_use`, `exp`, and when present `iat`, `jti`, `origin_jti`,
@@ -21,8 +22,10 @@
 //! Policies live in a folder: `common.cedar` applies to every tenant and `<tenant id>.cedar` to
 //! that tenant only. A tenant without a file gets the common policies alone; with neither, every
 //! request is refused. An optional `.cedarschema` validates every file at load; a bad file fails
-//! the load naming the file and line. [`Cedar::reload`] (and `reload_seconds`) load the folder
-//! again; a failed reload keeps the last good policies.
+//! the load naming the file and line, and so does a policy naming an action no request can have.
+//! [`Cedar::reload`] (and `reload_seconds`) load the folder again; a reload that finds the folder
+//! invalid or incomplete (a file of the set in force missing or emptied: see `store`) keeps the
+//! last good policies.
 //!
 //! A principal's entities and the token part of its context are built on its first request
 //! and kept on the principal while the verified-token cache keeps it, with its last context and
@@ -31,7 +34,9 @@
 //!
 //! Fail closed: no permit, a forbid, an evaluation error in any policy, no policies for the
 //! tenant, no matched route or a failed [`EntityProvider`] is 403 `insufficient_scope`, logged
-//! with the ids of the policies involved (never token contents). Policy ids are
+//! with the ids of the policies involved (never token contents). A path parameter that is not
+//! UTF-8 once percent-decoded is 400 [`AuthError::InvalidPathParameter`](crate::AuthError)
+//! before any policy: `context.path` would lack it and `has` guards in forbids would not fire. Policy ids are
 //! `<file stem>/<@id>` (or `<file stem>/policy<N>` without an `@id` annotation).
 //!
 //! ```no_run
@@ -49,6 +54,7 @@
 //! # Ok(()) }
 //! ```
 
+mod actions;
 mod entities;
 mod layer;
 mod prepared;
@@ -57,7 +63,9 @@ mod store;
 pub use cedar_policy;
 pub use entities::{EntityProvider, ProviderError, Resource, ResourceQuery};
 pub use layer::{CedarAuthz, CedarService, ResponseFuture, RouteTemplate};
-pub use store::PolicyError;
+pub use store::{PolicyError, PolicyErrorKind};
+
+pub(crate) use actions::decided_method;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -106,10 +114,16 @@ pub struct CedarRequest {
 }
 
 impl CedarRequest {
-    /// `method` as in HTTP (`GET`), `route` the route template (`/orders/{order}`).
+    /// `method` as in HTTP (`GET`), `route` the route template (`/orders/{order}`). HEAD is
+    /// decided as GET (axum answers HEAD with the GET handler).
     pub fn new(method: impl Into<String>, route: impl Into<String>) -> Self {
+        let method = method.into();
+        let method = match decided_method(&method) {
+            decided if decided == method => method,
+            decided => decided.to_owned(),
+        };
         CedarRequest {
-            method: method.into(),
+            method,
             route: route.into(),
             path: Vec::new(),
         }
@@ -126,7 +140,7 @@ impl CedarRequest {
         self
     }
 
-    /// The action id, `<METHOD> <route>`.
+    /// The action id, `<METHOD> <route>` (`GET` for a HEAD request).
     pub fn action(&self) -> String {
         format!("{} {}", self.method, self.route)
     }
@@ -269,8 +283,9 @@ impl Cedar {
         CedarAuthz::new(self.clone())
     }
 
-    /// Loads the policy folder (and schema) again. On error the last good policies stay in
-    /// force; the error is returned, logged, and kept for [`last_reload_error`](Self::last_reload_error).
+    /// Loads the policy folder (and schema) again. On error, invalid policies or an incomplete
+    /// folder ([`PolicyErrorKind`]), the last good policies stay in force; the error is
+    /// returned, logged, and kept for [`last_reload_error`](Self::last_reload_error).
     pub fn reload(&self) -> Result<(), PolicyError> {
         self.inner.store.reload()
     }
@@ -334,9 +349,12 @@ impl Cedar {
         let entities = if provided.is_empty() {
             &prepared.entities
         } else {
-            let provided = provided
-                .into_iter()
-                .filter(|entity| entity.uid() != prepared.uid);
+            // The principal comes from the verified token, and the action hierarchy from the
+            // schema alone: a provider's entities replace neither.
+            let provided = provided.into_iter().filter(|entity| {
+                let uid = entity.uid();
+                uid != prepared.uid && uid.type_name().basename() != "Action"
+            });
             let all = std::iter::once(prepared.entity.clone()).chain(provided);
             let Ok(entities) = Entities::from_entities(all, None) else {
                 return Decision::refused(Outcome::InvalidRequest, request.action());
@@ -448,14 +466,15 @@ impl CedarBuilder {
         let names = Names::new(&self.namespace)
             .map_err(|message| ConfigError::invalid("cedar.namespace", message))?;
         let schema = self.schema.clone();
-        let store = PolicyStore::open(self.policies, self.schema).map_err(|err| {
-            let field = if schema.as_deref() == Some(err.path()) {
-                "cedar.schema"
-            } else {
-                "cedar.policies"
-            };
-            ConfigError::invalid(field, err.to_string())
-        })?;
+        let store = PolicyStore::open(self.policies, self.schema, names.action_type().clone())
+            .map_err(|err| {
+                let field = if schema.as_deref() == Some(err.path()) {
+                    "cedar.schema"
+                } else {
+                    "cedar.policies"
+                };
+                ConfigError::invalid(field, err.to_string())
+            })?;
         let store = Arc::new(store);
         if let Some(every) = self.reload_every {
             if every.is_zero() {
