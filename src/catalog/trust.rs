@@ -94,7 +94,12 @@ pub(crate) fn is_host_port(entry: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(&format!("http://{entry}/")) else {
         return false;
     };
+    let plain = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'));
+    let ipv6 = host.starts_with('[') && host.ends_with(']');
     !host.is_empty()
+        && (plain || ipv6)
         && !port.is_empty()
         && port.bytes().all(|b| b.is_ascii_digit())
         && url.username().is_empty()
@@ -211,6 +216,7 @@ mod tests {
             ":5000",
             "127.0.0.1:",
             "127.0.0.1:http",
+            "*:443",
             "",
         ] {
             assert!(!is_host_port(bad), "{bad}");
