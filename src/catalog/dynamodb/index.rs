@@ -1,6 +1,11 @@
 //! The resolver's in-memory index of the table: the exact issuers of every tenant the catalog
 //! would accept, so that a token of any other issuer is refused without a DynamoDB request.
 //!
+//! The index holds a 64-bit SipHash of each issuer under random keys drawn at each re-read, not
+//! the strings: about 11 bytes per issuer instead of about 100 (100,000 tenants: see the README).
+//! A collision only lets one made-up issuer through to a `GetItem` (which then finds no tenant
+//! owning it); the random keys keep an attacker from computing one.
+//!
 //! Without it every made-up pool id in `iss` costs one `GetItem`: the catalog amplifies
 //! unauthenticated traffic into store reads. With it:
 //!
@@ -21,7 +26,9 @@
 //! The version is read before the table, so a write racing with a re-read is either in it or
 //! changes the version that the next check sees.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,7 +62,15 @@ struct State {
 struct Snapshot {
     /// The version item's counter as read before the table (`None`: no version item).
     version: Option<String>,
-    issuers: HashSet<Box<str>>,
+    /// The keyed hash of each issuer; `keys` draws it.
+    issuers: HashSet<u64>,
+    keys: RandomState,
+}
+
+impl Snapshot {
+    fn contains(&self, iss: &str) -> bool {
+        self.issuers.contains(&self.keys.hash_one(iss))
+    }
 }
 
 /// What a lookup finds in the index.
@@ -82,7 +97,7 @@ impl Index {
         let due = state.next_check.is_none_or(|at| now >= at);
         let found = match (&state.snapshot, &state.failure) {
             _ if due => Found::Due,
-            (Some(snapshot), _) => Found::Known(snapshot.issuers.contains(iss)),
+            (Some(snapshot), _) => Found::Known(snapshot.contains(iss)),
             (None, Some(failure)) => Found::Failed(failure.clone()),
             (None, None) => Found::Due,
         };
@@ -92,7 +107,7 @@ impl Index {
     fn answer(&self, iss: &str) -> Result<bool, Arc<CatalogError>> {
         let state = self.lock();
         match (&state.snapshot, &state.failure) {
-            (Some(snapshot), _) => Ok(snapshot.issuers.contains(iss)),
+            (Some(snapshot), _) => Ok(snapshot.contains(iss)),
             (None, Some(failure)) => Err(failure.clone()),
             // Not reached: a load leaves either an index or a failure.
             (None, None) => Ok(false),
@@ -132,10 +147,16 @@ impl DynamoDbCatalog {
         }
         let outcome = match self.version().await {
             Ok(version) if previous.as_ref().is_some_and(|p| p.version == version) => Ok(None),
-            Ok(version) => self
-                .read_issuers()
-                .await
-                .map(|issuers| Some(Snapshot { version, issuers })),
+            Ok(version) => {
+                let keys = RandomState::new();
+                self.read_issuers(&keys).await.map(|issuers| {
+                    Some(Snapshot {
+                        version,
+                        issuers,
+                        keys,
+                    })
+                })
+            }
             Err(err) => Err(err),
         };
         let now = Instant::now();
@@ -189,12 +210,12 @@ impl DynamoDbCatalog {
         }
     }
 
-    /// Every issuer of every item the catalog accepts, page by page: of each tenant item only
-    /// its pool, tenant id and issuers are kept until its guard is seen, so memory stays that of
-    /// the index, not of the table.
-    async fn read_issuers(&self) -> Result<HashSet<Box<str>>, CatalogError> {
+    /// The keyed hash of every issuer of every item the catalog accepts, page by page: of each
+    /// tenant item only its pool, tenant id and issuer hashes are kept until its guard is seen,
+    /// so memory stays near that of the index, not of the table.
+    async fn read_issuers(&self, keys: &RandomState) -> Result<HashSet<u64>, CatalogError> {
         let mut owners: HashMap<String, String> = HashMap::new();
-        let mut candidates: Vec<(String, String, Box<[Box<str>]>)> = Vec::new();
+        let mut candidates: Vec<(String, String, Box<[u64]>)> = Vec::new();
         let mut pages = self.scan_pages(None).await.send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|err| self.store_error("Scan", err))?;
@@ -217,7 +238,11 @@ impl DynamoDbCatalog {
                     Ok((entry, tenant)) => candidates.push((
                         entry.user_pool_id,
                         entry.tenant_id,
-                        tenant.issuers().iter().map(|i| i.as_str().into()).collect(),
+                        tenant
+                            .issuers()
+                            .iter()
+                            .map(|i| keys.hash_one(i.as_str()))
+                            .collect(),
                     )),
                     Err(err) => {
                         let _ = self.refused_as_unknown::<()>(Err(err));
