@@ -195,6 +195,7 @@ async fn the_catalog_index() {
     ten_thousand_unknown_issuers_cost_at_most_ten_catalog_requests().await;
     a_tenant_put_while_running_is_accepted_within_refresh_seconds().await;
     resolver_ttl_seconds_from_the_file_bounds_how_long_a_removed_tenant_is_served().await;
+    lookups_over_the_budget_get_503_and_read_nothing().await;
 }
 
 async fn ten_thousand_unknown_issuers_cost_at_most_ten_catalog_requests() {
@@ -361,5 +362,54 @@ async fn resolver_ttl_seconds_from_the_file_bounds_how_long_a_removed_tenant_is_
         auth.verify(&leaving).await.unwrap_err(),
         AuthError::UnknownIssuer,
         "after resolver_ttl_seconds, the item is read again and is gone"
+    );
+}
+
+/// Defence in depth behind the index: an attacker who knows many real pools (their ids are in
+/// every token) could cycle through more issuers than the resolver cache holds; the lookups are
+/// capped at `lookups_per_second` whatever the traffic.
+async fn lookups_over_the_budget_get_503_and_read_nothing() {
+    let moto = Moto::start();
+    let idp = LocalIssuer::start().await.unwrap();
+    let (proxy, recorder) = recording_proxy(moto.endpoint()).await;
+    let writer = writer(&moto, "tenants", &idp).await;
+    let tenants: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("t{i}"), format!("us-east-1_Budget{i}")))
+        .collect();
+    for (tenant, pool) in &tenants {
+        writer.put(&entry(&idp, tenant, pool)).await.unwrap();
+    }
+    let auth = service(&proxy, "tenants", &idp, "lookups_per_second = 5");
+    let unknown = forged(
+        &token(&idp, "t0", "us-east-1_Budget0"),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_NotThere1",
+    );
+    assert_eq!(
+        auth.verify(&unknown).await.unwrap_err(),
+        AuthError::UnknownIssuer
+    );
+    let before = recorder.count();
+    let tokens: Vec<String> = tenants
+        .iter()
+        .map(|(tenant, pool)| token(&idp, tenant, pool))
+        .collect();
+    let outcomes = futures_util::future::join_all(tokens.iter().map(|t| auth.verify(t))).await;
+    let accepted = outcomes.iter().filter(|o| o.is_ok()).count();
+    let refused: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!((5..=6).contains(&accepted), "{accepted} accepted");
+    assert!(
+        refused.iter().all(|e| **e == AuthError::ResolverUnavailable),
+        "{refused:?}"
+    );
+    let reads = recorder.operations_since(before);
+    assert_eq!(reads.len(), 2 * accepted, "{reads:?}");
+    assert!(reads.iter().all(|op| op == "GetItem"), "{reads:?}");
+    // The budget refills: a second later, about five more.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let again = futures_util::future::join_all(tokens.iter().map(|t| auth.verify(t))).await;
+    let accepted_again = again.iter().filter(|o| o.is_ok()).count();
+    assert!(
+        (accepted + 5..=accepted + 6).contains(&accepted_again),
+        "{accepted_again} accepted after a second"
     );
 }

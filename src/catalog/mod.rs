@@ -46,7 +46,10 @@
 //! (a paginated `Scan`) only when the version changed. An issuer not in the index is refused
 //! (401) with no request and nothing cached; a tenant written by `put` is accepted within the
 //! refresh interval. A failed check keeps the last good index; with no index loaded yet, lookups
-//! get 503 (retried after at most 5 s, without a request in between).
+//! get 503 (retried after at most 5 s, without a request in between). As defence in depth, the
+//! resolver's reads of tenant items are capped at
+//! [`lookups_per_second`](DynamoDbCatalog::lookups_per_second) (default 100) whatever the
+//! traffic; over it, 503 and nothing read.
 //!
 //! # Items that are wrong
 //! A malformed item (missing or unknown attribute, wrong type, bad pool id, empty client list,
@@ -68,7 +71,7 @@ mod trust;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use dynamodb::{DEFAULT_REFRESH_INTERVAL, DynamoDbCatalog};
+pub use dynamodb::{DEFAULT_LOOKUPS_PER_SECOND, DEFAULT_REFRESH_INTERVAL, DynamoDbCatalog};
 pub use item::ItemError;
 pub(crate) use trust::is_host_port;
 
@@ -197,6 +200,13 @@ pub enum CatalogError {
         operation: &'static str,
         /// The SDK's error, with its causes.
         message: String,
+    },
+    /// The resolver's lookup budget for this second is spent
+    /// ([`DynamoDbCatalog::lookups_per_second`]); nothing was read.
+    #[error("tenant lookups on table {table} are over their budget; nothing was read")]
+    BudgetSpent {
+        /// The table.
+        table: String,
     },
     /// An item in the table does not describe a usable tenant.
     #[error("catalog item for user pool {user_pool_id:?} in table {table} is refused: {reason}")]

@@ -46,6 +46,7 @@
 //! refresh_seconds = 30          # optional: new tenants are accepted within this time
 //! resolver_ttl_seconds = 300    # optional: how long a found tenant is trusted (offboarding)
 //! allowed_jwks_hosts = ["127.0.0.1:5000"]  # optional: item JWKS hosts besides Cognito's
+//! lookups_per_second = 100      # optional: cap on tenant item reads, whatever the traffic
 //!
 //! [admin]                       # optional (feature admin)
 //! self_service_attributes = ["name", "locale", "custom:team"]  # default: standard profile ones
@@ -336,6 +337,9 @@ impl AuthConfig {
             catalog = catalog.allowed_jwks_hosts(section.allowed_jwks_hosts.iter().cloned());
             if let Some(secs) = section.refresh_seconds {
                 catalog = catalog.refresh_interval(Duration::from_secs(secs));
+            }
+            if let Some(per_second) = section.lookups_per_second {
+                catalog = catalog.lookups_per_second(per_second);
             }
         }
         catalog

@@ -30,6 +30,10 @@ pub struct CatalogSection {
     /// regions (emulators: `"127.0.0.1:5000"`). Default: none.
     #[serde(default)]
     pub allowed_jwks_hosts: Vec<String>,
+    /// The most tenant lookups per second (each two `GetItem`s), whatever the traffic; over it,
+    /// 503. Default 100 (see
+    /// [`DEFAULT_LOOKUPS_PER_SECOND`](crate::catalog::DEFAULT_LOOKUPS_PER_SECOND)).
+    pub lookups_per_second: Option<u32>,
 }
 
 #[cfg(feature = "dynamodb")]
@@ -48,6 +52,12 @@ impl CatalogSection {
             return Err(ConfigError::invalid(
                 "catalog.resolver_ttl_seconds",
                 "must be between 1 and 86400 (a day, Cognito's longest token lifetime)",
+            ));
+        }
+        if self.lookups_per_second == Some(0) {
+            return Err(ConfigError::invalid(
+                "catalog.lookups_per_second",
+                "must be at least 1",
             ));
         }
         if let Some(bad) = self

@@ -1,5 +1,6 @@
 //! [`DynamoDbCatalog`]: the catalog's reads, writes and table management.
 
+mod budget;
 mod index;
 mod items;
 mod resolver;
@@ -17,6 +18,8 @@ use crate::catalog::CatalogError;
 use crate::catalog::item::ItemError;
 use crate::catalog::trust::{self, TrustRules};
 
+use budget::Budget;
+pub use budget::DEFAULT_LOOKUPS_PER_SECOND;
 use index::Index;
 
 /// How often a service checks the version item by default (`[catalog] refresh_seconds`).
@@ -58,6 +61,8 @@ pub struct DynamoDbCatalog {
     refresh_interval: Duration,
     /// The resolver's in-memory index of the table's issuers, shared by clones.
     index: Arc<Index>,
+    /// The resolver's reads of tenant items, shared by clones.
+    budget: Arc<Budget>,
 }
 
 impl std::fmt::Debug for DynamoDbCatalog {
@@ -107,6 +112,7 @@ impl DynamoDbCatalog {
             scan_page_size: None,
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
             index: Arc::default(),
+            budget: Arc::default(),
         }
     }
 
@@ -157,6 +163,18 @@ impl DynamoDbCatalog {
             .map(|host| host.to_ascii_lowercase())
             .collect();
         self.index = Arc::default(); // an index built under other rules is not this one's
+        self
+    }
+
+    /// The most tenant lookups (each two consistent `GetItem`s) the resolver sends per second,
+    /// in bursts of at most one second's worth; over it, lookups get 503 and nothing is read.
+    /// Default [`DEFAULT_LOOKUPS_PER_SECOND`]; config: `[catalog] lookups_per_second`. Only
+    /// issuers in the index and not in the resolver cache are looked up: at most one lookup per
+    /// tenant issuer per `resolver_ttl_seconds`, unless more issuers are in use than the cache
+    /// holds (10,000).
+    #[must_use]
+    pub fn lookups_per_second(mut self, per_second: u32) -> Self {
+        self.budget = Arc::new(Budget::new(per_second));
         self
     }
 

@@ -36,6 +36,11 @@ impl DynamoDbCatalog {
 impl TenantResolver for DynamoDbCatalog {
     fn resolve<'a>(&'a self, issuer: Issuer<'a>) -> ResolveFuture<'a> {
         Box::pin(async move {
+            if !self.budget.take() {
+                return Err(ResolveError::new(CatalogError::BudgetSpent {
+                    table: self.table.to_string(),
+                }));
+            }
             let found = self.find_by_pool(issuer.user_pool_id).await;
             self.refused_as_unknown(found)
                 .map(|found| found.map(|(_, tenant)| tenant))

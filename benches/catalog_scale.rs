@@ -3,7 +3,7 @@
 //! on the service's client), and the read capacity they consume (from the items' sizes, by
 //! DynamoDB's rules), for `CATALOG_TENANTS` tenants (default 100,000) in moto's DynamoDB.
 //!
-//! `MOTO_SERVER=.venv/bin/moto_server cargo bench --features dynamodb --bench catalog_index`
+//! `MOTO_SERVER=.venv/bin/moto_server cargo bench --features dynamodb --bench catalog_scale`
 //!
 //! Prints, does not assert: benches measure, tests check behaviour.
 
