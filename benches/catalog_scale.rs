@@ -8,7 +8,6 @@
 //! Prints, does not assert: benches measure, tests check behaviour.
 
 #[path = "../tests/moto/mod.rs"]
-#[allow(dead_code)]
 mod moto;
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -30,7 +29,8 @@ static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
+        let live =
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
         PEAK.fetch_max(live, Ordering::Relaxed);
         unsafe { System.alloc(layout) }
     }
@@ -55,7 +55,10 @@ fn mib(bytes: isize) -> f64 {
 
 /// Counts the requests the service's DynamoDB client transmits, by operation.
 #[derive(Debug, Default, Clone)]
-struct RequestCounter(Arc<std::sync::Mutex<HashMap<String, usize>>>, Arc<AtomicUsize>);
+struct RequestCounter(
+    Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    Arc<AtomicUsize>,
+);
 
 impl Intercept for RequestCounter {
     fn name(&self) -> &'static str {
@@ -142,7 +145,7 @@ fn tenant_items(i: usize) -> [HashMap<String, AttributeValue>; 2] {
             AttributeValue::L(vec![s("custom:mfa_required"), s("custom:plan")]),
         ),
     ]);
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         item.insert(
             "replica_regions".to_owned(),
             AttributeValue::L(vec![s("eu-west-1")]),
@@ -351,5 +354,10 @@ fn unknown_token() -> String {
         "token_use": "access", "client_id": "c", "username": "u", "sub": "s",
         "exp": now + 3600, "iat": now,
     });
-    format!("{}.{}.{}", b64(&header), b64(&claims), b64(&serde_json::json!("sig")))
+    format!(
+        "{}.{}.{}",
+        b64(&header),
+        b64(&claims),
+        b64(&serde_json::json!("sig"))
+    )
 }

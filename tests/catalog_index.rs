@@ -290,10 +290,7 @@ async fn a_tenant_put_while_running_is_accepted_within_refresh_seconds() {
             AttributeValue::L(vec![AttributeValue::S("half-client".into())]),
         ),
     ]);
-    item.insert(
-        "jwks_url".to_owned(),
-        AttributeValue::S(idp.jwks_url(half)),
-    );
+    item.insert("jwks_url".to_owned(), AttributeValue::S(idp.jwks_url(half)));
     moto.dynamodb()
         .put_item()
         .table_name("tenants")
@@ -398,7 +395,9 @@ async fn lookups_over_the_budget_get_503_and_read_nothing() {
     let refused: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
     assert!((5..=6).contains(&accepted), "{accepted} accepted");
     assert!(
-        refused.iter().all(|e| **e == AuthError::ResolverUnavailable),
+        refused
+            .iter()
+            .all(|e| **e == AuthError::ResolverUnavailable),
         "{refused:?}"
     );
     let reads = recorder.operations_since(before);

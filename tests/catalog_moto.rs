@@ -1052,7 +1052,11 @@ async fn an_item_naming_keys_on_a_host_not_allowed_is_refused() {
     claims["iss"] = format!("https://cognito-idp.eu-west-1.amazonaws.com/{replica}").into();
     let (status, challenge, _) = service.get("/me", &attacker.mint(&claims)).await;
     assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
-    assert_eq!(attacker.fetch_count(), 0, "the service never asked the attacker's server");
+    assert_eq!(
+        attacker.fetch_count(),
+        0,
+        "the service never asked the attacker's server"
+    );
     let refusal = refusal_of(&service, &table, &primary);
     assert!(
         refusal.contains("`jwks_url`") && refusal.contains("allowed_jwks_hosts"),
@@ -1127,7 +1131,11 @@ async fn an_item_on_a_configured_pool_cannot_claim_its_replica_issuers() {
     let mut claims = idp.access_claims(&pool, "acme-client", "alice", &[]);
     claims["iss"] = format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}").into();
     let (status, challenge, body) = service.get("/me", &idp.mint(&claims)).await;
-    assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER), "{body}");
+    assert_eq!(
+        (status, challenge.as_str()),
+        (401, UNKNOWN_ISSUER),
+        "{body}"
+    );
     let refusal = refusal_of(&service, &table, &pool);
     assert!(
         refusal.contains("belongs to a tenant of the configuration file"),
@@ -1141,10 +1149,7 @@ async fn an_item_on_a_configured_pool_cannot_claim_its_replica_issuers() {
     // A catalog that knows the configured pools refuses to write such an item.
     let before = raw_keys(&moto, &table).await;
     let reserving = catalog.clone().reserved_user_pool_ids([pool.clone()]);
-    let err = reserving
-        .put(&entry("squatter2", &pool))
-        .await
-        .unwrap_err();
+    let err = reserving.put(&entry("squatter2", &pool)).await.unwrap_err();
     assert!(
         matches!(&err, CatalogError::InvalidEntry(e) if e.to_string().contains("item.user_pool_id")),
         "{err}"

@@ -62,7 +62,11 @@ impl TrustRules {
                 )
             })
         });
-        if cognito || self.allowed_jwks_hosts.contains(&host_port(url).unwrap_or_default()) {
+        if cognito
+            || self
+                .allowed_jwks_hosts
+                .contains(&host_port(url).unwrap_or_default())
+        {
             return Ok(());
         }
         Err(ItemError::JwksUrlNotAllowed {
@@ -132,7 +136,8 @@ mod tests {
     fn cognito_key_urls_of_the_pools_own_regions_are_allowed() {
         for host in ["cognito-idp", "issuer-cognito-idp"] {
             for region in ["us-east-1", "eu-west-1"] {
-                let url = format!("https://{host}.{region}.amazonaws.com/{POOL}/.well-known/jwks.json");
+                let url =
+                    format!("https://{host}.{region}.amazonaws.com/{POOL}/.well-known/jwks.json");
                 let mut e = entry();
                 e.jwks_url = Some(url.clone());
                 e.replica_jwks_urls = [("eu-west-1".to_owned(), url)].into();
@@ -205,7 +210,12 @@ mod tests {
 
     #[test]
     fn allowed_hosts_are_host_and_port() {
-        for good in ["127.0.0.1:5000", "localhost:4566", "keys.example:443", "[::1]:5000"] {
+        for good in [
+            "127.0.0.1:5000",
+            "localhost:4566",
+            "keys.example:443",
+            "[::1]:5000",
+        ] {
             assert!(is_host_port(good), "{good}");
         }
         for bad in [

@@ -205,14 +205,26 @@ fn catalog_keys_are_read_and_checked() {
     for (keys, field) in [
         ("refresh_seconds = 0", "catalog.refresh_seconds"),
         ("resolver_ttl_seconds = 0", "catalog.resolver_ttl_seconds"),
-        ("resolver_ttl_seconds = 86401", "catalog.resolver_ttl_seconds"),
-        ("allowed_jwks_hosts = ['127.0.0.1']", "catalog.allowed_jwks_hosts"),
+        (
+            "resolver_ttl_seconds = 86401",
+            "catalog.resolver_ttl_seconds",
+        ),
+        (
+            "allowed_jwks_hosts = ['127.0.0.1']",
+            "catalog.allowed_jwks_hosts",
+        ),
         (
             "allowed_jwks_hosts = ['http://127.0.0.1:5000']",
             "catalog.allowed_jwks_hosts",
         ),
-        ("allowed_jwks_hosts = ['127.0.0.1:5000/x']", "catalog.allowed_jwks_hosts"),
-        ("allowed_jwks_hosts = ['*:443']", "catalog.allowed_jwks_hosts"),
+        (
+            "allowed_jwks_hosts = ['127.0.0.1:5000/x']",
+            "catalog.allowed_jwks_hosts",
+        ),
+        (
+            "allowed_jwks_hosts = ['*:443']",
+            "catalog.allowed_jwks_hosts",
+        ),
     ] {
         let e = err(&format!("[catalog]\ndynamodb_table = 'tenants'\n{keys}\n"));
         assert!(e.contains(field), "{keys}: {e}");

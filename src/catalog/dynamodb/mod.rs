@@ -70,7 +70,10 @@ impl std::fmt::Debug for DynamoDbCatalog {
         f.debug_struct("DynamoDbCatalog")
             .field("table", &self.table)
             .field("reserved_tenant_ids", &self.rules.reserved_tenant_ids.len())
-            .field("reserved_user_pool_ids", &self.rules.reserved_user_pool_ids.len())
+            .field(
+                "reserved_user_pool_ids",
+                &self.rules.reserved_user_pool_ids.len(),
+            )
             .field("allowed_jwks_hosts", &self.rules.allowed_jwks_hosts)
             .field("refresh_interval", &self.refresh_interval)
             .finish_non_exhaustive()
