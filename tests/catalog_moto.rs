@@ -655,6 +655,21 @@ impl Service {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The log once it has a line with every one of `parts` (the index is re-read in the
+    /// background), or after 5 s.
+    async fn log_with(&self, parts: &[&str]) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let log = self.log();
+            if log.lines().any(|l| parts.iter().all(|p| l.contains(p)))
+                || started.elapsed() > Duration::from_secs(5)
+            {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for Service {
@@ -874,7 +889,12 @@ async fn a_malformed_item_gets_401_and_a_logged_reason() {
         )
         .await;
     assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
-    let log = service.log();
+    let log = service
+        .log_with(&[
+            &impostor.id,
+            "belongs to a tenant of the configuration file",
+        ])
+        .await;
     assert!(
         log.lines().any(|l| l.contains(&impostor.id)
             && l.contains("belongs to a tenant of the configuration file")),
@@ -953,12 +973,12 @@ async fn a_store_failure_is_503_and_not_cached() {
     assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
     let (status, _, _) = service.get("/me", &token).await;
     assert_eq!(status, 200);
+    let log = service
+        .log_with(&["catalog index refresh failed; keeping the last good index"])
+        .await;
     assert!(
-        service
-            .log()
-            .contains("catalog index refresh failed; keeping the last good index"),
-        "{}",
-        service.log()
+        log.contains("catalog index refresh failed; keeping the last good index"),
+        "{log}"
     );
 }
 
@@ -985,8 +1005,8 @@ async fn raw_tenant(
 }
 
 /// The line of the service's log that refuses `pool`'s item, with its table and reason.
-fn refusal_of(service: &Service, table: &str, pool: &str) -> String {
-    let log = service.log();
+async fn refusal_of(service: &Service, table: &str, pool: &str) -> String {
+    let log = service.log_with(&["catalog item refused", pool]).await;
     log.lines()
         .find(|l| l.contains("catalog item refused") && l.contains(pool))
         .map(|l| {
@@ -1057,12 +1077,12 @@ async fn an_item_naming_keys_on_a_host_not_allowed_is_refused() {
         0,
         "the service never asked the attacker's server"
     );
-    let refusal = refusal_of(&service, &table, &primary);
+    let refusal = refusal_of(&service, &table, &primary).await;
     assert!(
         refusal.contains("`jwks_url`") && refusal.contains("allowed_jwks_hosts"),
         "{refusal}"
     );
-    let refusal = refusal_of(&service, &table, &replica);
+    let refusal = refusal_of(&service, &table, &replica).await;
     assert!(
         refusal.contains("`replica_jwks_urls.eu-west-1`") && refusal.contains("allowed_jwks_hosts"),
         "{refusal}"
@@ -1136,7 +1156,7 @@ async fn an_item_on_a_configured_pool_cannot_claim_its_replica_issuers() {
         (401, UNKNOWN_ISSUER),
         "{body}"
     );
-    let refusal = refusal_of(&service, &table, &pool);
+    let refusal = refusal_of(&service, &table, &pool).await;
     assert!(
         refusal.contains("belongs to a tenant of the configuration file"),
         "{refusal}"

@@ -11,10 +11,11 @@
 //!
 //! - the first lookup loads the index: one consistent `GetItem` of the version item, then a
 //!   paginated consistent `Scan`;
-//! - at most once per refresh interval a lookup checks the version item again (one `GetItem`)
-//!   and re-reads the table only when the version changed (`put`, `remove` and
+//! - at most once per refresh interval a lookup starts a check of the version item (one
+//!   `GetItem`), which re-reads the table only when the version changed (`put`, `remove` and
 //!   [`bump_version`](super::DynamoDbCatalog::bump_version) change it in the same transaction as
-//!   their write). One lookup does it; the others answer from the index they have meanwhile;
+//!   their write). The check runs as a task of its own: every lookup, the one that started it
+//!   included, answers from the index it has until the new one replaces it;
 //! - items refused by the catalog's rules (malformed, unguarded, a configured tenant's id or
 //!   pool, a JWKS URL not allowed: a half-written item too) are left out, with a `WARN` naming
 //!   the table, the pool and the reason, at each re-read;
@@ -45,8 +46,8 @@ pub(crate) const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub(crate) struct Index {
     state: Mutex<State>,
-    /// Held by the one lookup that checks or loads.
-    refreshing: tokio::sync::Mutex<()>,
+    /// Held by the one lookup or task that checks or loads.
+    refreshing: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Default)]
@@ -126,9 +127,23 @@ impl DynamoDbCatalog {
             Found::Due => {}
         }
         if snapshot.is_some() {
-            // One lookup checks; the others do not wait for it.
-            if let Ok(_refreshing) = self.index.refreshing.try_lock() {
-                self.refresh_if_due().await;
+            // One task checks (and re-reads, which takes seconds for a large table) in the
+            // background; lookups, this one included, answer from the index they have.
+            if let Ok(refreshing) = self.index.refreshing.clone().try_lock_owned() {
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        let catalog = self.clone();
+                        runtime.spawn(async move {
+                            catalog.refresh_if_due().await;
+                            drop(refreshing);
+                        });
+                    }
+                    // Polled outside a tokio runtime: this lookup does it.
+                    Err(_) => {
+                        self.refresh_if_due().await;
+                        drop(refreshing);
+                    }
+                }
             }
         } else {
             // Nothing to answer from yet: wait for the one load.
@@ -139,7 +154,8 @@ impl DynamoDbCatalog {
     }
 
     /// Checks the version item and re-reads the table if it changed, unless another lookup did
-    /// so while this one waited. The caller holds `refreshing`.
+    /// so while this one waited. The caller holds `refreshing`. Cancelled midway (a dropped
+    /// request), it leaves the index as it was, still due.
     async fn refresh_if_due(&self) {
         let (found, previous) = self.index.find("", Instant::now());
         if !matches!(found, Found::Due) {
