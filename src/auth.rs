@@ -187,6 +187,11 @@ impl CognitoAuth {
     }
 }
 
+/// How long a resolver's "found" answer is used by default (the offboarding window).
+pub(crate) const DEFAULT_RESOLVER_TTL: Duration = Duration::from_secs(300);
+/// How long a resolver's "not found" answer is used by default.
+pub(crate) const DEFAULT_RESOLVER_NEGATIVE_TTL: Duration = Duration::from_secs(60);
+
 /// The longest verified-token cache lifetime accepted (Cognito's longest token lifetime).
 pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -229,8 +234,8 @@ impl Default for CognitoAuthBuilder {
         CognitoAuthBuilder {
             registry: TenantRegistry::new(),
             resolver: None,
-            resolver_ttl: Duration::from_secs(300),
-            resolver_negative_ttl: Duration::from_secs(60),
+            resolver_ttl: DEFAULT_RESOLVER_TTL,
+            resolver_negative_ttl: DEFAULT_RESOLVER_NEGATIVE_TTL,
             leeway: Duration::ZERO,
             max_token_bytes: 8 * 1024,
             token_cache_entries: 100_000,

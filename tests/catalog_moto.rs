@@ -62,9 +62,15 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A catalog on a fresh, created table.
+/// `host:port` of moto, for `allowed_jwks_hosts`: items of these tests name moto's key URLs.
+fn moto_host(moto: &Moto) -> String {
+    moto.endpoint().trim_start_matches("http://").to_owned()
+}
+
+/// A catalog on a fresh, created table, allowing moto's key URLs in items.
 async fn fresh_catalog(moto: &Moto) -> DynamoDbCatalog {
-    let catalog = DynamoDbCatalog::new(dynamodb(moto), unique("tenants"));
+    let catalog = DynamoDbCatalog::new(dynamodb(moto), unique("tenants"))
+        .allowed_jwks_hosts([moto_host(moto)]);
     catalog.ensure_table().await.expect("ensure_table");
     catalog
 }
@@ -243,7 +249,9 @@ async fn ensure_table_creates_an_on_demand_table_once() {
 #[tokio::test]
 async fn put_get_list_remove_round_trip() {
     let moto = moto();
-    let catalog = fresh_catalog(&moto).await;
+    let catalog = fresh_catalog(&moto)
+        .await
+        .allowed_jwks_hosts(["127.0.0.1:9"]);
     let (pool_a, pool_b) = (pool_id(), pool_id());
     let acme = entry("acme", &pool_a);
     let globex = CatalogEntry {
@@ -286,7 +294,11 @@ async fn put_get_list_remove_round_trip() {
     assert_eq!(catalog.list().await.unwrap(), [globex]);
     assert_eq!(
         raw_keys(&moto, catalog.table()).await,
-        ["tenant#globex".to_owned(), pool_b],
+        [
+            "catalog#version".to_owned(),
+            "tenant#globex".to_owned(),
+            pool_b
+        ],
         "both of acme's items are gone, globex's are untouched"
     );
     assert!(
@@ -307,8 +319,10 @@ async fn catalog_tenants_declare_machine_clients_and_replica_regions() {
     use cognito_authz::{AuthError, CognitoAuth, PrincipalKind};
 
     let moto = moto();
-    let catalog = fresh_catalog(&moto).await;
     let idp = LocalIssuer::start().await.unwrap();
+    let catalog = fresh_catalog(&moto)
+        .await
+        .allowed_jwks_hosts([idp.addr().to_string()]);
     let pool = pool_id();
     let entry = CatalogEntry {
         jwks_url: Some(idp.jwks_url(&pool)),
@@ -566,9 +580,8 @@ struct Service {
 }
 
 impl Service {
-    /// Starts this test binary's `service_process` with `config`; resolver misses are cached
-    /// for `not_found`.
-    fn start(config: &str, not_found: Duration) -> Service {
+    /// Starts this test binary's `service_process` with `config`.
+    fn start(config: &str) -> Service {
         let dir = std::env::temp_dir().join(unique(&format!("catalog-e2e-{}", std::process::id())));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let config_path = dir.join("service.toml");
@@ -577,10 +590,6 @@ impl Service {
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
             .args(["--exact", "service_process", "--ignored", "--nocapture"])
             .env("CATALOG_SERVICE_CONFIG", &config_path)
-            .env(
-                "CATALOG_SERVICE_NOT_FOUND_MS",
-                not_found.as_millis().to_string(),
-            )
             // What a deployment would give it; moto accepts any.
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -646,6 +655,21 @@ impl Service {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The log once it has a line with every one of `parts` (the index is re-read in the
+    /// background), or after 5 s.
+    async fn log_with(&self, parts: &[&str]) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            let log = self.log();
+            if log.lines().any(|l| parts.iter().all(|p| l.contains(p)))
+                || started.elapsed() > Duration::from_secs(5)
+            {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for Service {
@@ -655,10 +679,45 @@ impl Drop for Service {
     }
 }
 
-fn config(moto_endpoint: &str, table: &str, tenants: &str) -> String {
+/// A service configuration: `tenants` (TOML), the catalog `table` on `moto`, checked every
+/// `refresh_seconds` (absent: the default), items allowed to name keys on moto and `more_hosts`.
+fn config(
+    moto: &Moto,
+    table: &str,
+    tenants: &str,
+    refresh_seconds: Option<u64>,
+    more_hosts: &[String],
+) -> String {
+    let refresh = refresh_seconds.map_or(String::new(), |s| format!("refresh_seconds = {s}\n"));
+    let hosts: Vec<String> = std::iter::once(moto_host(moto))
+        .chain(more_hosts.iter().cloned())
+        .map(|h| format!("{h:?}"))
+        .collect();
     format!(
-        "{tenants}\n[catalog]\ndynamodb_table = \"{table}\"\n\n[aws]\nendpoint_url = \"{moto_endpoint}\"\nregion = \"us-east-1\"\n"
+        "{tenants}\n[catalog]\ndynamodb_table = \"{table}\"\n{refresh}allowed_jwks_hosts = [{}]\n\n\
+         [aws]\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\n",
+        hosts.join(", "),
+        moto.endpoint()
     )
+}
+
+/// `GET path` with `token` until the answer's status is `want`, for at most `limit`; returns
+/// the last answer and how long it took.
+async fn until_status(
+    service: &Service,
+    path: &str,
+    token: &str,
+    want: u16,
+    limit: Duration,
+) -> ((u16, String, Value), Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let answer = service.get(path, token).await;
+        if answer.0 == want || started.elapsed() > limit {
+            return (answer, started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 const UNKNOWN_ISSUER: &str =
@@ -673,10 +732,7 @@ async fn a_tenant_put_in_the_catalog_is_accepted_without_a_restart() {
     let boss = access_token(&moto, &pool, "boss").await;
     let worker = access_token(&moto, &pool, "worker").await;
     // No [[tenant]] at all: every tenant comes from the catalog.
-    let service = Service::start(
-        &config(&moto.endpoint(), catalog.table(), ""),
-        Duration::from_millis(300),
-    );
+    let service = Service::start(&config(&moto, catalog.table(), "", Some(1), &[]));
 
     let (status, challenge, _) = service.get("/me", &boss).await;
     assert_eq!(
@@ -689,9 +745,11 @@ async fn a_tenant_put_in_the_catalog_is_accepted_without_a_restart() {
         .put(&pool_entry(&moto, &tenant, &pool))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await; // the cached miss expires
-    let (status, _, me) = service.get("/me", &boss).await;
+    // Seen at the next check of the version item, a second later at most.
+    let ((status, _, me), waited) =
+        until_status(&service, "/me", &boss, 200, Duration::from_secs(5)).await;
     assert_eq!(status, 200, "{me}");
+    assert!(waited < Duration::from_millis(1500), "{waited:?}");
     assert_eq!(me["tenant"], tenant.as_str());
     assert_eq!(me["username"], "boss");
     assert_eq!(me["roles"], serde_json::json!(["admin"]));
@@ -730,10 +788,7 @@ async fn a_tenant_put_before_its_first_request_is_accepted_with_default_caching(
     let catalog = fresh_catalog(&moto).await;
     let tenant = unique("early");
     let pool = cognito_pool(&moto, &tenant).await;
-    let service = Service::start(
-        &config(&moto.endpoint(), catalog.table(), ""),
-        Duration::from_secs(60),
-    );
+    let service = Service::start(&config(&moto, catalog.table(), "", None, &[]));
     catalog
         .put(&pool_entry(&moto, &tenant, &pool))
         .await
@@ -762,10 +817,7 @@ async fn a_malformed_item_gets_401_and_a_logged_reason() {
         configured.client_id,
         moto.jwks_url(&configured.id)
     );
-    let service = Service::start(
-        &config(&moto.endpoint(), &table, &tenants),
-        Duration::from_millis(300),
-    );
+    let service = Service::start(&config(&moto, &table, &tenants, Some(1), &[]));
 
     // An item whose client list is empty: no half-configured tenant accepting any client.
     let mut item: HashMap<&str, AttributeValue> = [
@@ -827,6 +879,9 @@ async fn a_malformed_item_gets_401_and_a_logged_reason() {
         ],
     )
     .await;
+    // Written by hand: services learn of it from the version item.
+    catalog.bump_version().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, challenge, _) = service
         .get(
             "/tenants/configured/admin",
@@ -834,7 +889,12 @@ async fn a_malformed_item_gets_401_and_a_logged_reason() {
         )
         .await;
     assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
-    let log = service.log();
+    let log = service
+        .log_with(&[
+            &impostor.id,
+            "belongs to a tenant of the configuration file",
+        ])
+        .await;
     assert!(
         log.lines().any(|l| l.contains(&impostor.id)
             && l.contains("belongs to a tenant of the configuration file")),
@@ -846,11 +906,12 @@ async fn a_malformed_item_gets_401_and_a_logged_reason() {
         .await;
     assert_eq!((status, me["tenant"].as_str()), (200, Some("configured")));
 
-    // Fixed, the item is picked up once the cached refusal expires: no restart.
+    // Fixed, the item is picked up at the next check of the version item: no restart.
     item.insert("client_ids", AttributeValue::L(vec![s(&broken.client_id)]));
     raw_put(&moto, &table, &item.into_iter().collect::<Vec<_>>()).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let (status, _, me) = service.get("/me", &token).await;
+    catalog.bump_version().await.unwrap();
+    let ((status, _, me), _) =
+        until_status(&service, "/me", &token, 200, Duration::from_secs(5)).await;
     assert_eq!(
         (status, me["tenant"].as_str()),
         (200, Some("broken")),
@@ -863,14 +924,19 @@ async fn a_store_failure_is_503_and_not_cached() {
     let cognito = moto();
     // The catalog's own DynamoDB, to be stopped.
     let store = Moto::start();
-    let catalog = DynamoDbCatalog::new(dynamodb(&store), unique("tenants"));
+    let catalog = DynamoDbCatalog::new(dynamodb(&store), unique("tenants"))
+        .allowed_jwks_hosts([moto_host(&cognito)]);
     let pool = cognito_pool(&cognito, &unique("patient")).await;
     let token = access_token(&cognito, &pool, "worker").await;
-    // A long negative TTL: were the failure cached as "unknown", the retry below would be 401.
-    let service = Service::start(
-        &config(&store.endpoint(), catalog.table(), ""),
-        Duration::from_secs(60),
-    );
+    // The default negative TTL (60 s): were the failure cached as "unknown", the retry below
+    // would be 401.
+    let service = Service::start(&config(
+        &store,
+        catalog.table(),
+        "",
+        Some(1),
+        &[moto_host(&cognito)],
+    ));
 
     let (status, challenge, body) = service.get("/me", &token).await;
     assert_eq!(status, 503, "the table does not exist yet: {body}");
@@ -887,23 +953,228 @@ async fn a_store_failure_is_503_and_not_cached() {
         .put(&pool_entry(&cognito, "patient", &pool))
         .await
         .unwrap();
-    let (status, _, me) = service.get("/me", &token).await;
+    // Without an index, the load is tried again a refresh interval (here 1 s) later; between
+    // the two, 503 at once.
+    let ((status, _, me), _) =
+        until_status(&service, "/me", &token, 200, Duration::from_secs(5)).await;
     assert_eq!(
         (status, me["tenant"].as_str()),
         (200, Some("patient")),
         "{me}"
     );
 
-    // The store goes away: a pool never seen before cannot be looked up.
+    // The store goes away. The last good index is kept: a pool that is not in it is unknown
+    // (401, no request needed), and the tenant found before stays cached and served.
     let other = cognito_pool(&cognito, &unique("later")).await;
+    let other_token = access_token(&cognito, &other, "worker").await;
     drop(store);
-    let (status, _, body) = service
-        .get("/me", &access_token(&cognito, &other, "worker").await)
-        .await;
-    assert_eq!(status, 503, "{body}");
-    // The tenant found before stays cached and served.
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the next check is due, and fails
+    let (status, challenge, _) = service.get("/me", &other_token).await;
+    assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
     let (status, _, _) = service.get("/me", &token).await;
     assert_eq!(status, 200);
+    let log = service
+        .log_with(&["catalog index refresh failed; keeping the last good index"])
+        .await;
+    assert!(
+        log.contains("catalog index refresh failed; keeping the last good index"),
+        "{log}"
+    );
+}
+
+/// Writes a tenant item and its guard by hand (bypassing `put`'s rules, as an attacker with
+/// write access to the table would) and tells services through the version item.
+async fn raw_tenant(
+    moto: &Moto,
+    catalog: &DynamoDbCatalog,
+    item: &[(&str, AttributeValue)],
+    tenant_id: &str,
+    pool: &str,
+) {
+    raw_put(moto, catalog.table(), item).await;
+    raw_put(
+        moto,
+        catalog.table(),
+        &[
+            ("user_pool_id", s(&format!("tenant#{tenant_id}"))),
+            ("owner_pool_id", s(pool)),
+        ],
+    )
+    .await;
+    catalog.bump_version().await.unwrap();
+}
+
+/// The line of the service's log that refuses `pool`'s item, with its table and reason.
+async fn refusal_of(service: &Service, table: &str, pool: &str) -> String {
+    let log = service.log_with(&["catalog item refused", pool]).await;
+    log.lines()
+        .find(|l| l.contains("catalog item refused") && l.contains(pool))
+        .map(|l| {
+            assert!(l.contains("WARN") && l.contains(table), "{l}");
+            l.to_owned()
+        })
+        .unwrap_or_else(|| panic!("no refusal of {pool} logged:\n{log}"))
+}
+
+/// An item may name Cognito's key URLs for its own pool only; a key server of the writer's
+/// choosing is refused unless the service allows its host. Before, the attacker's own keys
+/// signed tokens the service accepted.
+#[cfg(feature = "test-util")]
+#[tokio::test]
+async fn an_item_naming_keys_on_a_host_not_allowed_is_refused() {
+    use cognito_authz::testing::LocalIssuer;
+
+    let moto = moto();
+    let catalog = fresh_catalog(&moto).await;
+    let table = catalog.table().to_owned();
+    // The attacker's key server, on a host the service does not allow.
+    let attacker = LocalIssuer::start().await.unwrap();
+    // `127.0.0.1:9` is allowed but nothing listens there: a primary whose fetch fails, so
+    // that keys come from the replica URL.
+    let service = Service::start(&config(
+        &moto,
+        &table,
+        "",
+        Some(1),
+        &["127.0.0.1:9".to_owned()],
+    ));
+    let primary = pool_id();
+    let replica = pool_id();
+    let tenant_item = |pool: &str, tenant: &str| {
+        vec![
+            ("user_pool_id", s(pool)),
+            ("tenant_id", s(tenant)),
+            ("region", s("us-east-1")),
+            (
+                "client_ids",
+                AttributeValue::L(vec![s(&format!("{tenant}-client"))]),
+            ),
+        ]
+    };
+    let mut item = tenant_item(&primary, "keyless");
+    item.push(("jwks_url", s(&attacker.jwks_url(&primary))));
+    raw_tenant(&moto, &catalog, &item, "keyless", &primary).await;
+    let mut item = tenant_item(&replica, "replicated");
+    item.extend([
+        ("jwks_url", s("http://127.0.0.1:9/keys.json")),
+        ("replica_regions", AttributeValue::L(vec![s("eu-west-1")])),
+        (
+            "replica_jwks_urls",
+            AttributeValue::M([("eu-west-1".to_owned(), s(&attacker.jwks_url(&replica)))].into()),
+        ),
+    ]);
+    raw_tenant(&moto, &catalog, &item, "replicated", &replica).await;
+
+    let forged = attacker.mint(&attacker.access_claims(&primary, "keyless-client", "mallory", &[]));
+    let (status, challenge, _) = service.get("/me", &forged).await;
+    assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
+    let mut claims = attacker.access_claims(&replica, "replicated-client", "mallory", &[]);
+    claims["iss"] = format!("https://cognito-idp.eu-west-1.amazonaws.com/{replica}").into();
+    let (status, challenge, _) = service.get("/me", &attacker.mint(&claims)).await;
+    assert_eq!((status, challenge.as_str()), (401, UNKNOWN_ISSUER));
+    assert_eq!(
+        attacker.fetch_count(),
+        0,
+        "the service never asked the attacker's server"
+    );
+    let refusal = refusal_of(&service, &table, &primary).await;
+    assert!(
+        refusal.contains("`jwks_url`") && refusal.contains("allowed_jwks_hosts"),
+        "{refusal}"
+    );
+    let refusal = refusal_of(&service, &table, &replica).await;
+    assert!(
+        refusal.contains("`replica_jwks_urls.eu-west-1`") && refusal.contains("allowed_jwks_hosts"),
+        "{refusal}"
+    );
+
+    // `put` refuses to write such an item, and writes nothing.
+    let before = raw_keys(&moto, &table).await;
+    let fresh = pool_id();
+    let err = catalog
+        .put(&CatalogEntry {
+            jwks_url: Some(attacker.jwks_url(&fresh)),
+            ..entry("keyless2", &fresh)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::InvalidEntry(e) if e.to_string().contains("item.jwks_url")),
+        "{err}"
+    );
+    assert_eq!(raw_keys(&moto, &table).await, before);
+}
+
+/// An item keyed by a configured tenant's pool could claim that pool's replica-region issuers
+/// under a tenant id of its own; it is refused like a malformed item, and the configured
+/// tenant is unaffected.
+#[cfg(feature = "test-util")]
+#[tokio::test]
+async fn an_item_on_a_configured_pool_cannot_claim_its_replica_issuers() {
+    use cognito_authz::testing::LocalIssuer;
+
+    let moto = moto();
+    let idp = LocalIssuer::start().await.unwrap();
+    let catalog = fresh_catalog(&moto)
+        .await
+        .allowed_jwks_hosts([idp.addr().to_string()]);
+    let table = catalog.table().to_owned();
+    let pool = pool_id();
+    let tenants = format!(
+        "[[tenant]]\nid = \"acme\"\nuser_pool_id = \"{pool}\"\nclient_ids = [\"acme-client\"]\njwks_url = \"{}\"\n",
+        idp.jwks_url(&pool)
+    );
+    // The key host allowed too: only the pool rule stands between the item and the tokens.
+    let service = Service::start(&config(
+        &moto,
+        &table,
+        &tenants,
+        Some(1),
+        &[idp.addr().to_string()],
+    ));
+    raw_tenant(
+        &moto,
+        &catalog,
+        &[
+            ("user_pool_id", s(&pool)),
+            ("tenant_id", s("squatter")),
+            ("region", s("us-east-1")),
+            ("client_ids", AttributeValue::L(vec![s("acme-client")])),
+            ("jwks_url", s(&idp.jwks_url(&pool))),
+            ("replica_regions", AttributeValue::L(vec![s("eu-west-1")])),
+        ],
+        "squatter",
+        &pool,
+    )
+    .await;
+
+    let mut claims = idp.access_claims(&pool, "acme-client", "alice", &[]);
+    claims["iss"] = format!("https://cognito-idp.eu-west-1.amazonaws.com/{pool}").into();
+    let (status, challenge, body) = service.get("/me", &idp.mint(&claims)).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (401, UNKNOWN_ISSUER),
+        "{body}"
+    );
+    let refusal = refusal_of(&service, &table, &pool).await;
+    assert!(
+        refusal.contains("belongs to a tenant of the configuration file"),
+        "{refusal}"
+    );
+    // The configured tenant keeps its own issuer.
+    let own = idp.mint(&idp.access_claims(&pool, "acme-client", "alice", &[]));
+    let (status, _, me) = service.get("/me", &own).await;
+    assert_eq!((status, me["tenant"].as_str()), (200, Some("acme")), "{me}");
+
+    // A catalog that knows the configured pools refuses to write such an item.
+    let before = raw_keys(&moto, &table).await;
+    let reserving = catalog.clone().reserved_user_pool_ids([pool.clone()]);
+    let err = reserving.put(&entry("squatter2", &pool)).await.unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::InvalidEntry(e) if e.to_string().contains("item.user_pool_id")),
+        "{err}"
+    );
+    assert_eq!(raw_keys(&moto, &table).await, before);
 }
 
 /// The service of the end-to-end tests: run by them in a process of its own, not a test.
@@ -912,31 +1183,22 @@ async fn a_store_failure_is_503_and_not_cached() {
 fn service_process() {
     let config_path = std::env::var_os("CATALOG_SERVICE_CONFIG")
         .expect("run by the end-to-end tests of this file, which set CATALOG_SERVICE_CONFIG");
-    let not_found = std::env::var("CATALOG_SERVICE_NOT_FOUND_MS")
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map_or(Duration::from_secs(60), Duration::from_millis);
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("cognito_authz=info"))
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(serve(config_path.into(), not_found));
+    runtime.block_on(serve(config_path.into()));
 }
 
-async fn serve(config_path: PathBuf, not_found: Duration) {
+async fn serve(config_path: PathBuf) {
     use axum::routing::get;
     use axum::{Json, Router};
     use cognito_authz::{AuthConfig, CognitoAuthz, Policy, Principal};
 
     let config = AuthConfig::from_file(&config_path).expect("config");
-    let auth = config
-        .to_builder()
-        .expect("builder")
-        .resolver_ttl(Duration::from_secs(300), not_found)
-        .build()
-        .expect("auth");
+    let auth = config.to_builder().expect("builder").build().expect("auth");
     let app = Router::new()
         .route("/me", get(|p: Principal| async move { Json(p) }))
         .route(

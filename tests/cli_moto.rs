@@ -541,18 +541,38 @@ async fn moto_reports_custom_attributes_with_their_prefix() {
 // --catalog dynamodb:TABLE
 // ---------------------------------------------------------------------------------------------
 
+/// `host:port` of moto: catalog items of these tests name moto's key URLs (`--jwks-url`),
+/// which a catalog accepts only from an allowed host.
+fn moto_host(moto: &moto::Moto) -> String {
+    moto.endpoint().trim_start_matches("http://").to_owned()
+}
+
+/// The catalog `table` on moto, as a service configured for these tests reads it.
+fn catalog(moto: &moto::Moto, table: &str) -> DynamoDbCatalog {
+    DynamoDbCatalog::new(moto.dynamodb(), table).allowed_jwks_hosts([moto_host(moto)])
+}
+
+/// Adds `[catalog]` for `table` to the environment's configuration, allowing moto's key URLs
+/// in items (`allowed_jwks_hosts`): the tool applies the rules the service would.
+fn with_catalog(env: &Env, table: &str) {
+    let text = format!(
+        "{}\n[catalog]\ndynamodb_table = \"{table}\"\nallowed_jwks_hosts = [\"{}\"]\n",
+        env.config_text(),
+        moto_host(&env.moto)
+    );
+    std::fs::write(&env.config, text).unwrap();
+}
+
 /// A service resolving tenants through the catalog `table` only (no configured tenant), on
-/// 127.0.0.1; misses are cached for `not_found`. Returns its base URL; it runs until the test
-/// ends.
-async fn catalog_service(moto: &moto::Moto, table: &str, not_found: Duration) -> String {
+/// 127.0.0.1, checking the table's version item every `refresh`. Returns its base URL; it runs
+/// until the test ends.
+async fn catalog_service(moto: &moto::Moto, table: &str, refresh: Duration) -> String {
     use axum::routing::get;
     use axum::{Json, Router};
     use cognito_authz::{CognitoAuth, Principal};
 
-    let catalog = DynamoDbCatalog::new(moto.dynamodb(), table);
     let auth = CognitoAuth::builder()
-        .resolver(catalog)
-        .resolver_ttl(Duration::from_secs(300), not_found)
+        .resolver(catalog(moto, table).refresh_interval(refresh))
         .build()
         .expect("auth");
     let app = Router::new()
@@ -628,6 +648,7 @@ async fn tables(moto: &moto::Moto) -> Vec<String> {
 #[tokio::test]
 async fn catalog_registration_creates_the_table_and_is_idempotent() {
     let env = env("catalog", "");
+    with_catalog(&env, "tenants");
     let before = env.config_text();
     let jwks = format!("{}/<pool>/.well-known/jwks.json", env.moto.endpoint());
     let create = |extra: &[&str]| {
@@ -678,7 +699,7 @@ async fn catalog_registration_creates_the_table_and_is_idempotent() {
     let [(_, pool)] = &pools(&env.client()).await[..] else {
         panic!("expected one pool");
     };
-    let catalog = DynamoDbCatalog::new(env.moto.dynamodb(), "tenants");
+    let catalog = catalog(&env.moto, "tenants");
     let entry = catalog
         .get_by_tenant("newco")
         .await
@@ -784,6 +805,7 @@ async fn catalog_create_refuses_a_configured_tenant_id_and_changes_nothing() {
 #[tokio::test]
 async fn a_tenant_created_in_the_catalog_is_accepted_by_a_running_service() {
     let env = env("catalog-e2e", "");
+    with_catalog(&env, "tenants");
     let jwks = format!("{}/<pool>/.well-known/jwks.json", env.moto.endpoint());
     let catalog_args = ["--catalog", "dynamodb:tenants", "--jwks-url", jwks.as_str()];
     let create = || {
@@ -812,7 +834,7 @@ async fn a_tenant_created_in_the_catalog_is_accepted_by_a_running_service() {
     let client_id = client_ids(&env.client(), pool).await.remove(0);
     let token = user_token(&env.client(), pool, &client_id, "carol").await;
 
-    let service = catalog_service(&env.moto, "tenants", Duration::from_millis(300)).await;
+    let service = catalog_service(&env.moto, "tenants", Duration::from_secs(1)).await;
     let (status, challenge, _) = me(&service, &token).await;
     assert_eq!(
         (status, challenge.as_str()),
@@ -830,9 +852,17 @@ async fn a_tenant_created_in_the_catalog_is_accepted_by_a_running_service() {
         "{}",
         stdout(&created)
     );
-    tokio::time::sleep(Duration::from_millis(400)).await; // the cached miss expires
-    let (status, _, body) = me(&service, &token).await;
+    // Accepted at the service's next check of the catalog's version item (within 1 s).
+    let created_at = std::time::Instant::now();
+    let (status, _, body) = loop {
+        let answer = me(&service, &token).await;
+        if answer.0 == 200 || created_at.elapsed() > Duration::from_secs(5) {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(status, 200, "{body}");
+    assert!(created_at.elapsed() < Duration::from_millis(1500));
     assert_eq!(body["tenant"], "newco");
     assert_eq!(body["username"], "carol");
 }

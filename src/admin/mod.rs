@@ -264,13 +264,7 @@ impl AdminApi {
         };
         #[cfg(feature = "dynamodb")]
         let api = match &config.catalog {
-            Some(catalog) => api.tenant_lookup(
-                crate::catalog::DynamoDbCatalog::lazy(
-                    config.aws.clone(),
-                    catalog.dynamodb_table.clone(),
-                )
-                .reserved_tenant_ids(config.tenants.iter().map(|t| t.id.clone())),
-            ),
+            Some(catalog) => api.tenant_lookup(config.catalog(&catalog.dynamodb_table)),
             None => api,
         };
         match &config.triggers.mfa_required_attribute {

@@ -43,6 +43,13 @@ const TENANT_ATTRIBUTES: [&str; 11] = [
     REPLICA_JWKS_URLS,
 ];
 
+/// The key of the catalog's version item. Every write of `put` and `remove` adds one to its
+/// counter in the same transaction, so a service re-reads its index of the table only when the
+/// table changed. `#` never occurs in a pool id, and the key is not a guard's.
+pub(crate) const VERSION_KEY: &str = "catalog#version";
+/// The version item's counter (`N`).
+pub(crate) const VERSION: &str = "version";
+
 /// Guard keys cannot collide with pool ids: `#` is never part of one.
 const GUARD_PREFIX: &str = "tenant#";
 
@@ -90,6 +97,22 @@ pub enum ItemError {
     /// the identity of a configured one.
     #[error("tenant id {0:?} belongs to a tenant of the configuration file")]
     ConfiguredTenantId(String),
+    /// The item's pool is a configured (`[[tenant]]`) tenant's: a runtime tenant must not claim
+    /// that pool's issuers (its replica regions' ones included) under another tenant id.
+    #[error("user pool {0:?} belongs to a tenant of the configuration file")]
+    ConfiguredPool(String),
+    /// A JWKS URL that is neither Cognito's own key URL for the item's pool and regions nor on
+    /// a host of the service's `[catalog] allowed_jwks_hosts`.
+    #[error(
+        "attribute `{attribute}`: {url:?} is not Cognito's key URL for this pool and its regions, \
+         and its host:port is not in [catalog] allowed_jwks_hosts"
+    )]
+    JwksUrlNotAllowed {
+        /// `jwks_url` or `replica_jwks_urls.<region>`.
+        attribute: String,
+        /// The URL.
+        url: String,
+    },
     /// The item's tenant id is not reserved for this pool by its guard item (`tenant#<id>`):
     /// absent, or reserved for another pool. Two pools must never share a tenant id.
     #[error(

@@ -1,28 +1,35 @@
 //! A runtime tenant catalog on DynamoDB (feature `dynamodb`): tenants added without a restart.
 //!
 //! [`DynamoDbCatalog`] is a [`TenantResolver`](crate::TenantResolver): a token whose issuer is
-//! not a configured tenant's is looked up by its user pool id in one table, behind the
-//! resolver cache (found: 5 min, not found: 1 min, see
+//! not a configured tenant's is first looked up in an in-memory index of the table's issuers
+//! (no request), then, if the index holds it, its tenant item is read by its user pool id
+//! behind the resolver cache (found: 5 min, `[catalog] resolver_ttl_seconds`; see
 //! [`CognitoAuthBuilder::resolver_ttl`](crate::CognitoAuthBuilder::resolver_ttl)). The
 //! configuration file enables it with
 //!
 //! ```toml
 //! [catalog]
 //! dynamodb_table = "tenants"
+//! refresh_seconds = 30                       # optional: version item check interval
+//! resolver_ttl_seconds = 300                 # optional: how long a found tenant is trusted
+//! allowed_jwks_hosts = ["127.0.0.1:5000"]    # optional: JWKS hosts besides Cognito's (emulators)
 //! ```
 //!
 //! and the table is reached as `[aws]` says (`endpoint_url`, `region`, else the standard
-//! provider chain). The service only reads (`dynamodb:GetItem`); writing is for the
-//! `cognito-authz` tool or your own code through [`DynamoDbCatalog::put`].
+//! provider chain). The service only reads (`dynamodb:GetItem`, `dynamodb:Scan`); writing is
+//! for the `cognito-authz` tool or your own code through [`DynamoDbCatalog::put`].
 //!
 //! # The table
 //! Partition key `user_pool_id` (string), no sort key, on-demand capacity
-//! ([`DynamoDbCatalog::ensure_table`] creates it so). It holds two kinds of items:
+//! ([`DynamoDbCatalog::ensure_table`] creates it so). It holds three kinds of items:
 //!
 //! - a **tenant item**, keyed by its pool id, because the resolver looks tenants up by the
 //!   token's pool: one consistent `GetItem`, whatever the number of tenants;
 //! - a **guard item** per tenant, keyed `tenant#<tenant id>` (`#` never occurs in a pool id),
-//!   whose `owner_pool_id` names the one pool that tenant id belongs to.
+//!   whose `owner_pool_id` names the one pool that tenant id belongs to;
+//! - one **version item**, keyed `catalog#version`, whose counter `version` every write of
+//!   [`put`](DynamoDbCatalog::put) and [`remove`](DynamoDbCatalog::remove) increments in the
+//!   same transaction ([`bump_version`](DynamoDbCatalog::bump_version) after writing by hand).
 //!
 //! Tenant ids are identities (policies such as `same_tenant_as` compare them), so two pools must
 //! never share one. DynamoDB has no unique secondary constraint and a global secondary index is
@@ -31,25 +38,42 @@
 //! the resolver honours a tenant item only if its guard names its pool, so an item written by
 //! hand that reuses a tenant id is refused rather than merged into another tenant.
 //!
+//! # No request for unknown issuers
+//! Without an index, every made-up pool id in a token's `iss` would cost one DynamoDB read:
+//! the catalog would amplify unauthenticated traffic. The resolver keeps the exact issuers of
+//! every item it accepts in memory, checks the version item at most once per
+//! [`refresh_interval`](DynamoDbCatalog::refresh_interval) (one `GetItem`) and re-reads the table
+//! (a paginated `Scan`) only when the version changed. An issuer not in the index is refused
+//! (401) with no request and nothing cached; a tenant written by `put` is accepted within the
+//! refresh interval. A failed check keeps the last good index; with no index loaded yet, lookups
+//! get 503 (retried after at most 5 s, without a request in between). As defence in depth, the
+//! resolver's reads of tenant items are capped at
+//! [`lookups_per_second`](DynamoDbCatalog::lookups_per_second) (default 100) whatever the
+//! traffic; over it, 503 and nothing read.
+//!
 //! # Items that are wrong
 //! A malformed item (missing or unknown attribute, wrong type, bad pool id, empty client list,
-//! region not the pool's, no guard, a configured tenant's id) is refused with a `warn` event on
+//! region not the pool's, no guard, a configured tenant's id or pool, a JWKS URL that is not
+//! Cognito's for its pool and regions nor on an allowed host) is refused with a `warn` event on
 //! target `cognito_authz::catalog` naming the table, the pool and the reason, and its pool is
 //! answered as unknown (401 `invalid_token`), like a pool that is not there. It is not a store
 //! failure (503): retrying cannot fix it, a 503 tells clients to come back (a retry storm for a
 //! permanent fault), and a failure is not cached, so every request would read the table again.
-//! As "not found" it is cached for the negative TTL, and fixing the item is picked up then.
+//! It is left out of the index (the `warn` comes with each re-read of the table), or, if
+//! refused when its item is read, cached as "not found" for the negative TTL.
 //! A table that cannot be read (missing table, no permission, throttling, network) is a store
 //! failure: 503 and nothing cached.
 
 mod dynamodb;
 mod item;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use dynamodb::DynamoDbCatalog;
+pub use dynamodb::{DEFAULT_LOOKUPS_PER_SECOND, DEFAULT_REFRESH_INTERVAL, DynamoDbCatalog};
 pub use item::ItemError;
+pub(crate) use trust::is_host_port;
 
 use crate::error::ConfigError;
 use crate::tenant::Tenant;
@@ -176,6 +200,13 @@ pub enum CatalogError {
         operation: &'static str,
         /// The SDK's error, with its causes.
         message: String,
+    },
+    /// The resolver's lookup budget for this second is spent
+    /// ([`DynamoDbCatalog::lookups_per_second`]); nothing was read.
+    #[error("tenant lookups on table {table} are over their budget; nothing was read")]
+    BudgetSpent {
+        /// The table.
+        table: String,
     },
     /// An item in the table does not describe a usable tenant.
     #[error("catalog item for user pool {user_pool_id:?} in table {table} is refused: {reason}")]

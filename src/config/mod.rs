@@ -48,6 +48,10 @@
 //!
 //! [catalog]                     # optional (feature dynamodb): runtime tenants
 //! dynamodb_table = "tenants"    # looked up by the token's pool, through [aws]
+//! refresh_seconds = 30          # optional: new tenants are accepted within this time
+//! resolver_ttl_seconds = 300    # optional: how long a found tenant is trusted (offboarding)
+//! allowed_jwks_hosts = ["127.0.0.1:5000"]  # optional: item JWKS hosts besides Cognito's
+//! lookups_per_second = 100      # optional: cap on tenant item reads, whatever the traffic
 //!
 //! [admin]                       # optional (feature admin)
 //! self_service_attributes = ["name", "locale", "custom:team"]  # default: standard profile ones
@@ -237,7 +241,17 @@ impl AuthConfig {
                     ),
                 ));
             }
+            #[cfg(feature = "dynamodb")]
+            catalog.validate()?;
         }
+        // Built before the tenants are consumed: it reserves their ids and pools.
+        #[cfg(feature = "dynamodb")]
+        let catalog = this.catalog.as_ref().map(|section| {
+            (
+                this.catalog(&section.dynamodb_table),
+                section.resolver_ttl_seconds,
+            )
+        });
         let tenants = this
             .tenants
             .into_iter()
@@ -281,11 +295,7 @@ impl AuthConfig {
                 "must be positive",
             ));
         }
-        #[cfg(feature = "dynamodb")]
-        let catalog = this.catalog.map(|catalog| {
-            crate::catalog::DynamoDbCatalog::lazy(this.aws.clone(), catalog.dynamodb_table)
-                .reserved_tenant_ids(tenants.iter().map(|t| t.id().to_owned()))
-        });
+
         let mut builder = crate::CognitoAuth::builder()
             .tenants(TenantRegistry::from_tenants(tenants)?)
             .leeway(Duration::from_secs(this.leeway_seconds))
@@ -318,10 +328,38 @@ impl AuthConfig {
             }
         }
         #[cfg(feature = "dynamodb")]
-        if let Some(catalog) = catalog {
+        if let Some((catalog, resolver_ttl_seconds)) = catalog {
             builder = builder.resolver(catalog);
+            if let Some(secs) = resolver_ttl_seconds {
+                builder = builder.resolver_ttl(
+                    Duration::from_secs(secs),
+                    crate::auth::DEFAULT_RESOLVER_NEGATIVE_TTL,
+                );
+            }
         }
         Ok(builder)
+    }
+
+    /// The tenant catalog in `table` as this configuration reads it: reached as `[aws]` says,
+    /// the `[[tenant]]` ids and pools reserved, and the `[catalog]` settings applied (refresh
+    /// interval, allowed JWKS hosts). The one place a catalog is built from a configuration: the
+    /// service's resolver, the admin routes' lookup and the `cognito-authz` tool apply the same
+    /// rules to items.
+    #[cfg(feature = "dynamodb")]
+    pub(crate) fn catalog(&self, table: &str) -> crate::catalog::DynamoDbCatalog {
+        let mut catalog = crate::catalog::DynamoDbCatalog::lazy(self.aws.clone(), table)
+            .reserved_tenant_ids(self.tenants.iter().map(|t| t.id.clone()))
+            .reserved_user_pool_ids(self.tenants.iter().map(|t| t.user_pool_id.clone()));
+        if let Some(section) = &self.catalog {
+            catalog = catalog.allowed_jwks_hosts(section.allowed_jwks_hosts.iter().cloned());
+            if let Some(secs) = section.refresh_seconds {
+                catalog = catalog.refresh_interval(Duration::from_secs(secs));
+            }
+            if let Some(per_second) = section.lookups_per_second {
+                catalog = catalog.lookups_per_second(per_second);
+            }
+        }
+        catalog
     }
 
     /// Like [`into_builder`](Self::into_builder), keeping the config (for the `[aws]` and

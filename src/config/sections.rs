@@ -4,6 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+#[cfg(feature = "dynamodb")]
+use crate::MAX_TOKEN_CACHE_TTL;
+#[cfg(feature = "dynamodb")]
+use crate::error::ConfigError;
 use crate::verify::SelfServiceGuard;
 
 /// `[catalog]`: tenants added at runtime, found by their user pool in a DynamoDB table (feature
@@ -14,6 +18,60 @@ use crate::verify::SelfServiceGuard;
 pub struct CatalogSection {
     /// The table's name.
     pub dynamodb_table: String,
+    /// Seconds between checks of the table's version item; a tenant written by `put` (or
+    /// `cognito-authz tenant create --catalog`) is accepted within this time. Default 30 (see
+    /// [`DEFAULT_REFRESH_INTERVAL`](crate::catalog::DEFAULT_REFRESH_INTERVAL)).
+    pub refresh_seconds: Option<u64>,
+    /// How long a tenant found in the catalog is trusted before its item is read again: the
+    /// offboarding window of a removed tenant's cached tokens. Default 300 (see
+    /// [`CognitoAuthBuilder::resolver_ttl`](crate::CognitoAuthBuilder::resolver_ttl)).
+    pub resolver_ttl_seconds: Option<u64>,
+    /// `host:port` of JWKS URLs items may name besides Cognito's own key URLs for their pool and
+    /// regions (emulators: `"127.0.0.1:5000"`). Default: none.
+    #[serde(default)]
+    pub allowed_jwks_hosts: Vec<String>,
+    /// The most tenant lookups per second (each two `GetItem`s), whatever the traffic; over it,
+    /// 503. Default 100 (see
+    /// [`DEFAULT_LOOKUPS_PER_SECOND`](crate::catalog::DEFAULT_LOOKUPS_PER_SECOND)).
+    pub lookups_per_second: Option<u32>,
+}
+
+#[cfg(feature = "dynamodb")]
+impl CatalogSection {
+    /// The rules of the keys besides the table name.
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.refresh_seconds == Some(0) {
+            return Err(ConfigError::invalid(
+                "catalog.refresh_seconds",
+                "must be at least 1",
+            ));
+        }
+        if let Some(secs) = self.resolver_ttl_seconds
+            && !(1..=MAX_TOKEN_CACHE_TTL.as_secs()).contains(&secs)
+        {
+            return Err(ConfigError::invalid(
+                "catalog.resolver_ttl_seconds",
+                "must be between 1 and 86400 (a day, Cognito's longest token lifetime)",
+            ));
+        }
+        if self.lookups_per_second == Some(0) {
+            return Err(ConfigError::invalid(
+                "catalog.lookups_per_second",
+                "must be at least 1",
+            ));
+        }
+        if let Some(bad) = self
+            .allowed_jwks_hosts
+            .iter()
+            .find(|host| !crate::catalog::is_host_port(host))
+        {
+            return Err(ConfigError::invalid(
+                "catalog.allowed_jwks_hosts",
+                format!("{bad:?} is not host:port (for example \"127.0.0.1:5000\")"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[cedar]`: policies as data, per tenant.

@@ -189,6 +189,69 @@ fn catalog_section_is_checked_and_names_its_feature() {
     assert!(e.contains("dynamodb_table"), "{e}");
 }
 
+#[cfg(feature = "dynamodb")]
+#[test]
+fn catalog_keys_are_read_and_checked() {
+    let text = "[catalog]\ndynamodb_table = 'tenants'\nrefresh_seconds = 5\n\
+                resolver_ttl_seconds = 60\nallowed_jwks_hosts = ['127.0.0.1:5000', 'Keys.Example:443']\n";
+    let config = AuthConfig::from_toml(text).unwrap();
+    let section = config.catalog.as_ref().unwrap();
+    assert_eq!(section.refresh_seconds, Some(5));
+    assert_eq!(section.resolver_ttl_seconds, Some(60));
+    assert_eq!(
+        section.allowed_jwks_hosts,
+        ["127.0.0.1:5000", "Keys.Example:443"]
+    );
+    let catalog = format!("{:?}", config.catalog("tenants"));
+    assert!(
+        catalog.contains("refresh_interval: 5s") && catalog.contains("\"keys.example:443\""),
+        "{catalog}"
+    );
+    config.into_builder().unwrap().build().unwrap();
+
+    for (keys, field) in [
+        ("refresh_seconds = 0", "catalog.refresh_seconds"),
+        ("resolver_ttl_seconds = 0", "catalog.resolver_ttl_seconds"),
+        (
+            "resolver_ttl_seconds = 86401",
+            "catalog.resolver_ttl_seconds",
+        ),
+        (
+            "allowed_jwks_hosts = ['127.0.0.1']",
+            "catalog.allowed_jwks_hosts",
+        ),
+        (
+            "allowed_jwks_hosts = ['http://127.0.0.1:5000']",
+            "catalog.allowed_jwks_hosts",
+        ),
+        (
+            "allowed_jwks_hosts = ['127.0.0.1:5000/x']",
+            "catalog.allowed_jwks_hosts",
+        ),
+        (
+            "allowed_jwks_hosts = ['*:443']",
+            "catalog.allowed_jwks_hosts",
+        ),
+    ] {
+        let e = err(&format!("[catalog]\ndynamodb_table = 'tenants'\n{keys}\n"));
+        assert!(e.contains(field), "{keys}: {e}");
+    }
+}
+
+/// The configured tenants' ids and pools (two in GOOD) are reserved in the catalog the file
+/// builds.
+#[cfg(feature = "dynamodb")]
+#[test]
+fn the_catalog_reserves_configured_tenants() {
+    let config =
+        AuthConfig::from_toml(&format!("{GOOD}[catalog]\ndynamodb_table = 'tenants'\n")).unwrap();
+    let catalog = format!("{:?}", config.catalog("tenants"));
+    assert!(
+        catalog.contains("reserved_tenant_ids: 2") && catalog.contains("reserved_user_pool_ids: 2"),
+        "{catalog}"
+    );
+}
+
 #[test]
 fn metrics_section_switches_the_tenant_label() {
     let config = AuthConfig::from_toml(GOOD).unwrap();

@@ -154,12 +154,11 @@ pub enum Registry {
 
 impl Registry {
     /// The catalog `target`, reached as `config.aws` says (the Cognito client's provider chain
-    /// and endpoint). The configuration file's tenant ids are reserved: the catalog refuses
-    /// them, as a service with both would.
+    /// and endpoint). The configuration file's tenant ids and pools are reserved and its
+    /// `[catalog]` rules apply (allowed JWKS hosts): the catalog refuses what a service with
+    /// both would.
     pub fn catalog(target: &CatalogTarget, config: &AuthConfig) -> Self {
-        let catalog = DynamoDbCatalog::lazy(config.aws.clone(), target.table())
-            .reserved_tenant_ids(config.tenants.iter().map(|t| t.id.clone()));
-        Registry::Catalog(catalog)
+        Registry::Catalog(config.catalog(target.table()))
     }
 
     /// Says where, for messages.

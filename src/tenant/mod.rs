@@ -17,5 +17,5 @@ pub use issuer::Issuer;
 pub(crate) use issuer::parse_user_pool_id;
 pub use model::{Tenant, TenantBuilder};
 pub use registry::TenantRegistry;
-pub use resolver::{ResolveError, ResolveFuture, TenantResolver};
+pub use resolver::{ResolveError, ResolveFuture, ScreenFuture, TenantResolver};
 pub(crate) use resolver::{Resolved, ResolverCache};

@@ -15,11 +15,14 @@ use crate::error::AuthError;
 pub type ResolveFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<Tenant>, ResolveError>> + Send + 'a>>;
 
+/// The boxed future [`TenantResolver::may_resolve`] returns.
+pub type ScreenFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, ResolveError>> + Send + 'a>>;
+
 /// Finds tenants that are not in the startup [`TenantRegistry`](super::TenantRegistry), for
 /// example from a database of customers, so tenants can be added without a restart.
 ///
-/// It is called only for issuers of the exact Cognito forms, at most once per issuer per cache
-/// period: answers are cached (found: `tenant_ttl`, not found: `negative_ttl`) and concurrent
+/// It is called only for issuers of the exact Cognito forms that
+/// [`may_resolve`](Self::may_resolve) lets through, at most once per issuer per cache period: answers are cached (found: `tenant_ttl`, not found: `negative_ttl`) and concurrent
 /// lookups of one issuer share one call. The tenant returned must own the issuer asked for, and
 /// its id must not be a configured tenant's; otherwise the token is refused. Tenant ids are
 /// identities (`same_tenant_as` compares them), so a resolver must keep them globally unique.
@@ -56,6 +59,22 @@ pub trait TenantResolver: Send + Sync + 'static {
     /// The tenant owning `issuer`, `Ok(None)` if there is none, or an error if the store could
     /// not be asked (the request then gets 503 and nothing is cached).
     fn resolve<'a>(&'a self, issuer: Issuer<'a>) -> ResolveFuture<'a>;
+
+    /// Whether the exact issuer `iss` (one of the Cognito issuer forms) can be one of this
+    /// resolver's tenants, answered from memory (an index
+    /// of the store kept current by the resolver) rather than by asking the store about this
+    /// issuer. `Ok(false)` refuses the token at once (401): [`resolve`](Self::resolve) is not
+    /// called and nothing is cached, so made-up issuers cost neither store requests nor cache
+    /// room, and an issuer added to the index is accepted as soon as the index says so. `Err`:
+    /// the index is not available (503, nothing cached). Asked before every
+    /// [`resolve`](Self::resolve) and every use of a cached answer.
+    ///
+    /// The default lets every issuer through to [`resolve`](Self::resolve): then each made-up
+    /// pool id in `iss` costs one call (per negative-cache period).
+    fn may_resolve<'a>(&'a self, iss: &'a str) -> ScreenFuture<'a> {
+        let _ = iss;
+        Box::pin(std::future::ready(Ok(true)))
+    }
 }
 
 /// A resolver's failure to answer.
@@ -159,6 +178,15 @@ impl ResolverCache {
         // Anything that is not a Cognito issuer never reaches the resolver or the cache, so a
         // flood of made-up issuers costs neither store queries nor memory.
         let issuer = Issuer::parse(iss).ok_or(AuthError::UnknownIssuer)?;
+        // Nor does an issuer the resolver's index does not hold.
+        match self.resolver.may_resolve(iss).await {
+            Ok(true) => {}
+            Ok(false) => return Err(AuthError::UnknownIssuer),
+            Err(err) => {
+                tracing::warn!(error = %err, "tenant resolver failed");
+                return Err(AuthError::ResolverUnavailable);
+            }
+        }
         if let Some(hit) = self.cache.get(iss).await
             && self.is_current(&hit)
         {

@@ -251,6 +251,21 @@ impl Verifier {
             );
             return Err(AuthError::UnknownIssuer);
         }
+        // Nor the pool of one: it could claim that pool's replica-region issuers, which the
+        // configured tenant does not list, under an id of its own. The primary issuer is the
+        // pool's (`Tenant::issuers` starts with it).
+        if tenant
+            .issuers()
+            .first()
+            .is_some_and(|primary| self.registry.get_by_issuer(primary).is_some())
+        {
+            tracing::error!(
+                tenant = tenant.id(),
+                user_pool_id = tenant.user_pool_id(),
+                "tenant resolver returned a tenant whose user pool belongs to a configured tenant; refusing"
+            );
+            return Err(AuthError::UnknownIssuer);
+        }
         Ok((tenant, Some(valid_until)))
     }
 

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::scan::paginator::ScanPaginator;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use crate::catalog::item::{self, Item, ItemError};
 use crate::catalog::{CatalogEntry, CatalogError};
@@ -21,12 +22,16 @@ impl DynamoDbCatalog {
     /// rule.
     pub async fn put(&self, entry: &CatalogEntry) -> Result<(), CatalogError> {
         entry.to_tenant().map_err(CatalogError::InvalidEntry)?;
-        if self.reserved.contains(&entry.tenant_id) {
+        // What the readers would refuse is not written.
+        if let Err(reason) = self.rules.check(entry) {
+            let field = match &reason {
+                ItemError::ConfiguredTenantId(_) => "item.tenant_id".to_owned(),
+                ItemError::ConfiguredPool(_) => "item.user_pool_id".to_owned(),
+                ItemError::JwksUrlNotAllowed { attribute, .. } => format!("item.{attribute}"),
+                _ => "item".to_owned(),
+            };
             return Err(CatalogError::InvalidEntry(
-                crate::error::ConfigError::invalid(
-                    "item.tenant_id",
-                    format!("{:?} belongs to a configured tenant", entry.tenant_id),
-                ),
+                crate::error::ConfigError::invalid(field, reason.to_string()),
             ));
         }
         let tenant_item = Put::builder()
@@ -56,10 +61,14 @@ impl DynamoDbCatalog {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(tenant_item).build())
             .transact_items(TransactWriteItem::builder().put(guard_item).build())
+            .transact_items(self.version_bump()?)
             .send()
             .await;
         let err = match written {
-            Ok(_) => return Ok(()),
+            Ok(_) => {
+                self.index.mark_due();
+                return Ok(());
+            }
             Err(err) => err,
         };
         match failed_conditions(&err) {
@@ -96,7 +105,7 @@ impl DynamoDbCatalog {
         item::parse_guard(&guard).ok()
     }
 
-    async fn get_item(&self, key: &str) -> Result<Option<Item>, CatalogError> {
+    pub(super) async fn get_item(&self, key: &str) -> Result<Option<Item>, CatalogError> {
         self.client()
             .await
             .get_item()
@@ -152,7 +161,7 @@ impl DynamoDbCatalog {
             ),
             None => None,
         };
-        self.claimed(&entry, owner)?;
+        self.claimed(&entry.user_pool_id, &entry.tenant_id, owner)?;
         Ok(Some((entry, tenant)))
     }
 
@@ -172,35 +181,42 @@ impl DynamoDbCatalog {
         }
     }
 
-    /// The item parsed and validated as a tenant, its id not a configured tenant's.
-    fn checked(
+    /// The item parsed and validated as a tenant, within the [trust rules](crate::catalog::trust).
+    pub(super) fn checked(
         &self,
         key: &str,
         tenant_item: &Item,
     ) -> Result<(CatalogEntry, Tenant), CatalogError> {
         let (entry, tenant) =
             item::parse_tenant(tenant_item).map_err(|reason| self.malformed(key, reason))?;
-        if self.reserved.contains(&entry.tenant_id) {
-            return Err(self.malformed(key, ItemError::ConfiguredTenantId(entry.tenant_id)));
-        }
+        self.rules
+            .check(&entry)
+            .map_err(|reason| self.malformed(key, reason))?;
         Ok((entry, tenant))
     }
 
-    /// The entry's tenant id must be reserved for its pool by the guard item.
-    fn claimed(&self, entry: &CatalogEntry, owner: Option<String>) -> Result<(), CatalogError> {
-        if owner.as_deref() == Some(entry.user_pool_id.as_str()) {
+    /// The tenant id of the item of `user_pool_id` must be reserved for that pool by its guard
+    /// item, whose owner is `owner`.
+    pub(super) fn claimed(
+        &self,
+        user_pool_id: &str,
+        tenant_id: &str,
+        owner: Option<String>,
+    ) -> Result<(), CatalogError> {
+        if owner.as_deref() == Some(user_pool_id) {
             return Ok(());
         }
         Err(self.malformed(
-            &entry.user_pool_id,
+            user_pool_id,
             ItemError::Unclaimed {
-                tenant_id: entry.tenant_id.clone(),
+                tenant_id: tenant_id.to_owned(),
                 owner,
             },
         ))
     }
 
-    async fn scan(&self, filter_tenant_id: Option<&str>) -> Result<Vec<Item>, CatalogError> {
+    /// A paginated, consistent `Scan` of the table (of one tenant id's items, if given).
+    pub(super) async fn scan_pages(&self, filter_tenant_id: Option<&str>) -> ScanPaginator {
         let mut request = self
             .client()
             .await
@@ -214,7 +230,11 @@ impl DynamoDbCatalog {
                 .expression_attribute_names("#tenant", item::TENANT_ID)
                 .expression_attribute_values(":tenant", AttributeValue::S(id.to_owned()));
         }
-        let mut pages = request.into_paginator().send();
+        request.into_paginator()
+    }
+
+    async fn scan(&self, filter_tenant_id: Option<&str>) -> Result<Vec<Item>, CatalogError> {
+        let mut pages = self.scan_pages(filter_tenant_id).await.send();
         let mut items = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|err| self.store_error("Scan", err))?;
@@ -234,6 +254,9 @@ impl DynamoDbCatalog {
                 Some(AttributeValue::S(key)) => key.clone(),
                 _ => String::new(),
             };
+            if key == item::VERSION_KEY {
+                continue;
+            }
             match item::guarded_tenant_id(&key) {
                 Some(tenant_id) => {
                     if let Ok(owner) = item::parse_guard(&scanned) {
@@ -248,7 +271,7 @@ impl DynamoDbCatalog {
             .map(|(key, tenant_item)| {
                 let (entry, _) = self.checked(key, tenant_item)?;
                 let owner = owners.get(&entry.tenant_id).cloned();
-                self.claimed(&entry, owner)?;
+                self.claimed(&entry.user_pool_id, &entry.tenant_id, owner)?;
                 Ok(entry)
             })
             .collect::<Result<Vec<_>, CatalogError>>()?;
@@ -304,10 +327,14 @@ impl DynamoDbCatalog {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(guard).build())
             .transact_items(TransactWriteItem::builder().delete(tenant_item).build())
+            .transact_items(self.version_bump()?)
             .send()
             .await;
         match deleted {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                self.index.mark_due();
+                Ok(true)
+            }
             Err(err) => match failed_conditions(&err) {
                 // The pool now belongs to another tenant: only the stale guard is ours.
                 Some([false, true]) => self.delete_if(&item::guard_key(tenant_id), None).await,
@@ -323,35 +350,80 @@ impl DynamoDbCatalog {
     /// Deletes `key` if it exists (and, with `tenant_id`, still names that tenant); returns
     /// whether it was deleted.
     async fn delete_if(&self, key: &str, tenant_id: Option<&str>) -> Result<bool, CatalogError> {
-        let mut request = self
-            .client()
-            .await
-            .delete_item()
+        let mut delete = Delete::builder()
             .table_name(&*self.table)
             .key(item::KEY, AttributeValue::S(key.to_owned()))
             .expression_attribute_names("#key", item::KEY);
-        request = match tenant_id {
-            Some(id) => request
+        delete = match tenant_id {
+            Some(id) => delete
                 .condition_expression("attribute_exists(#key) AND #tenant = :tenant")
                 .expression_attribute_names("#tenant", item::TENANT_ID)
                 .expression_attribute_values(":tenant", AttributeValue::S(id.to_owned())),
-            None => request.condition_expression("attribute_exists(#key)"),
+            None => delete.condition_expression("attribute_exists(#key)"),
         };
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
+        let delete = delete
+            .build()
+            .map_err(|e| self.request_error("TransactWriteItems", e))?;
+        let deleted = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(self.version_bump()?)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => {
+                self.index.mark_due();
+                Ok(true)
             }
-            Err(err) => Err(self.store_error("DeleteItem", err)),
+            Err(err) => match failed_conditions(&err) {
+                Some([true, _]) => Ok(false),
+                Some(_) => Err(CatalogError::Conflict {
+                    table: self.table.to_string(),
+                    tenant_id: tenant_id.unwrap_or_default().to_owned(),
+                }),
+                None => Err(self.store_error("TransactWriteItems", err)),
+            },
         }
+    }
+
+    /// The transaction item that adds one to the version item's counter (creating it at 1).
+    fn version_bump(&self) -> Result<TransactWriteItem, CatalogError> {
+        let update = Update::builder()
+            .table_name(&*self.table)
+            .key(item::KEY, AttributeValue::S(item::VERSION_KEY.to_owned()))
+            .update_expression("ADD #version :one")
+            .expression_attribute_names("#version", item::VERSION)
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .build()
+            .map_err(|e| self.request_error("TransactWriteItems", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Tells running services that the table changed: adds one to the version item's counter,
+    /// as [`put`](Self::put) and [`remove`](Self::remove) do in their own transaction. Call it
+    /// after writing items by other means (the AWS CLI, a migration); until then, services keep
+    /// the index they have, and a tenant written so stays unknown to them.
+    pub async fn bump_version(&self) -> Result<(), CatalogError> {
+        self.client()
+            .await
+            .update_item()
+            .table_name(&*self.table)
+            .key(item::KEY, AttributeValue::S(item::VERSION_KEY.to_owned()))
+            .update_expression("ADD #version :one")
+            .expression_attribute_names("#version", item::VERSION)
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .send()
+            .await
+            .map_err(|err| self.store_error("UpdateItem", err))?;
+        self.index.mark_due();
+        Ok(())
     }
 }
 
-/// For a cancelled two-item transaction: which of the two items failed its condition.
+/// For a cancelled transaction: which of its first two items failed its condition (a third,
+/// the version bump, has none).
 /// `None`: the error is not a cancellation.
 fn failed_conditions<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<[bool; 2]> {
     let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =

@@ -1,11 +1,13 @@
 //! [`DynamoDbCatalog`]: the catalog's reads, writes and table management.
 
+mod budget;
+mod index;
 mod items;
 mod resolver;
 mod table;
 
-use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -14,6 +16,14 @@ use tokio::sync::OnceCell;
 use crate::aws_section::AwsSection;
 use crate::catalog::CatalogError;
 use crate::catalog::item::ItemError;
+use crate::catalog::trust::{self, TrustRules};
+
+use budget::Budget;
+pub use budget::DEFAULT_LOOKUPS_PER_SECOND;
+use index::Index;
+
+/// How often a service checks the version item by default (`[catalog] refresh_seconds`).
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Tenants in a DynamoDB table; see the [module docs](crate::catalog) for the table and its items.
 /// Cloning shares the client.
@@ -46,15 +56,26 @@ pub struct DynamoDbCatalog {
     /// Settings to build the client from on first use, when it was not given.
     aws: Arc<AwsSection>,
     table: Arc<str>,
-    reserved: Arc<HashSet<String>>,
+    rules: Arc<TrustRules>,
     scan_page_size: Option<i32>,
+    refresh_interval: Duration,
+    /// The resolver's in-memory index of the table's issuers, shared by clones.
+    index: Arc<Index>,
+    /// The resolver's reads of tenant items, shared by clones.
+    budget: Arc<Budget>,
 }
 
 impl std::fmt::Debug for DynamoDbCatalog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DynamoDbCatalog")
             .field("table", &self.table)
-            .field("reserved_tenant_ids", &self.reserved.len())
+            .field("reserved_tenant_ids", &self.rules.reserved_tenant_ids.len())
+            .field(
+                "reserved_user_pool_ids",
+                &self.rules.reserved_user_pool_ids.len(),
+            )
+            .field("allowed_jwks_hosts", &self.rules.allowed_jwks_hosts)
+            .field("refresh_interval", &self.refresh_interval)
             .finish_non_exhaustive()
     }
 }
@@ -90,8 +111,11 @@ impl DynamoDbCatalog {
             client: Arc::new(client),
             aws: Arc::new(aws),
             table: Arc::from(table.into()),
-            reserved: Arc::default(),
+            rules: Arc::default(),
             scan_page_size: None,
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            index: Arc::default(),
+            budget: Arc::default(),
         }
     }
 
@@ -103,7 +127,68 @@ impl DynamoDbCatalog {
         mut self,
         ids: I,
     ) -> Self {
-        self.reserved = Arc::new(ids.into_iter().map(Into::into).collect());
+        Arc::make_mut(&mut self.rules).reserved_tenant_ids =
+            ids.into_iter().map(Into::into).collect();
+        self.index = Arc::default(); // an index built under other rules is not this one's
+        self
+    }
+
+    /// User pools the catalog must not serve: the configured tenants' (a `[catalog]` section
+    /// reserves them itself). An item keyed by one could otherwise claim that pool's
+    /// replica-region issuers under a tenant id of its own; it is refused as malformed, and
+    /// [`put`](Self::put) refuses to write it.
+    #[must_use]
+    pub fn reserved_user_pool_ids<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        pools: I,
+    ) -> Self {
+        Arc::make_mut(&mut self.rules).reserved_user_pool_ids =
+            pools.into_iter().map(Into::into).collect();
+        self.index = Arc::default(); // an index built under other rules is not this one's
+        self
+    }
+
+    /// `host:port` of JWKS URLs items may name besides Cognito's own key URLs for their pool
+    /// and regions (emulators: `127.0.0.1:5000`; the port is required, `443` for https). An
+    /// item naming any other URL is refused as malformed, and [`put`](Self::put) refuses to
+    /// write it. Default: none. Config: `[catalog] allowed_jwks_hosts`.
+    ///
+    /// Entries that are not `host:port` are ignored here; the configuration file refuses them.
+    #[must_use]
+    pub fn allowed_jwks_hosts<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        hosts: I,
+    ) -> Self {
+        Arc::make_mut(&mut self.rules).allowed_jwks_hosts = hosts
+            .into_iter()
+            .map(Into::into)
+            .filter(|host| trust::is_host_port(host))
+            .map(|host| host.to_ascii_lowercase())
+            .collect();
+        self.index = Arc::default(); // an index built under other rules is not this one's
+        self
+    }
+
+    /// The most tenant lookups (each two consistent `GetItem`s) the resolver sends per second,
+    /// in bursts of at most one second's worth; over it, lookups get 503 and nothing is read.
+    /// Default [`DEFAULT_LOOKUPS_PER_SECOND`]; config: `[catalog] lookups_per_second`. Only
+    /// issuers in the index and not in the resolver cache are looked up: at most one lookup per
+    /// tenant issuer per `resolver_ttl_seconds`, unless more issuers are in use than the cache
+    /// holds (10,000).
+    #[must_use]
+    pub fn lookups_per_second(mut self, per_second: u32) -> Self {
+        self.budget = Arc::new(Budget::new(per_second));
+        self
+    }
+
+    /// How often the resolver checks the table's version item (one consistent `GetItem`) and,
+    /// when it changed, re-reads its index of the table. Default
+    /// [`DEFAULT_REFRESH_INTERVAL`]; config: `[catalog] refresh_seconds`. A tenant written by
+    /// [`put`](Self::put) is accepted by a running service within this interval.
+    #[must_use]
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh_interval = interval.max(Duration::from_millis(1));
+        self.index = Arc::default(); // an index built under other rules is not this one's
         self
     }
 

@@ -1,7 +1,7 @@
 //! [`DynamoDbCatalog`] as a [`TenantResolver`]: tokens of pools added at runtime.
 
 use crate::catalog::CatalogError;
-use crate::tenant::{Issuer, ResolveError, ResolveFuture, TenantResolver};
+use crate::tenant::{Issuer, ResolveError, ResolveFuture, ScreenFuture, TenantResolver};
 
 use super::DynamoDbCatalog;
 
@@ -36,9 +36,24 @@ impl DynamoDbCatalog {
 impl TenantResolver for DynamoDbCatalog {
     fn resolve<'a>(&'a self, issuer: Issuer<'a>) -> ResolveFuture<'a> {
         Box::pin(async move {
+            if !self.budget.take() {
+                return Err(ResolveError::new(CatalogError::BudgetSpent {
+                    table: self.table.to_string(),
+                }));
+            }
             let found = self.find_by_pool(issuer.user_pool_id).await;
             self.refused_as_unknown(found)
                 .map(|found| found.map(|(_, tenant)| tenant))
+        })
+    }
+
+    /// From the index of the table's issuers (see the [module docs](crate::catalog)): an issuer
+    /// no accepted item has costs no DynamoDB request.
+    fn may_resolve<'a>(&'a self, iss: &'a str) -> ScreenFuture<'a> {
+        Box::pin(async move {
+            self.indexed(iss)
+                .await
+                .map_err(|failure| ResolveError::new(failure.to_string()))
         })
     }
 }
