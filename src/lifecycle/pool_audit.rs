@@ -19,12 +19,13 @@
 //! | `mfa-required-attribute-missing` | medium | the drift guard's attribute is not in the schema |
 //! | `token-revocation-disabled` | medium | tokens carry no `origin_jti`: session revocation cannot work |
 //! | `access-token-validity-long` | low | access tokens live longer than one hour |
+//! | `admin-password-auth-missing` | medium | with `/me/password` enabled ([`AuditPolicy::me_password`]), a users' app client (`client_ids`) does not allow `ALLOW_ADMIN_USER_PASSWORD_AUTH`, so `POST /me/password` fails for its users |
 
 use std::fmt;
 
 use aws_sdk_cognitoidentityprovider::types::{
-    LambdaConfigType, PreTokenGenerationLambdaVersionType, SchemaAttributeType, TimeUnitsType,
-    UserPoolClientType, UserPoolType,
+    ExplicitAuthFlowsType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
+    SchemaAttributeType, TimeUnitsType, UserPoolClientType, UserPoolType,
 };
 use serde::Serialize;
 
@@ -87,6 +88,8 @@ pub enum Check {
     TokenRevocationDisabled,
     /// `access-token-validity-long`.
     AccessTokenValidityLong,
+    /// `admin-password-auth-missing`.
+    AdminPasswordAuthMissing,
 }
 
 impl Check {
@@ -104,6 +107,7 @@ impl Check {
             Check::MfaRequiredAttributeMissing => "mfa-required-attribute-missing",
             Check::TokenRevocationDisabled => "token-revocation-disabled",
             Check::AccessTokenValidityLong => "access-token-validity-long",
+            Check::AdminPasswordAuthMissing => "admin-password-auth-missing",
         }
     }
 }
@@ -162,6 +166,13 @@ pub struct AuditPolicy {
     /// True when the configuration relies on the scope being suppressed
     /// (`[self_service_guard]` or `[triggers]` present): a missing trigger is then high.
     pub scope_guard_expected: bool,
+    /// True when `POST /me/password` is served for this tenant, so each of its users' app
+    /// clients (`client_ids`, machine clients excepted) must allow
+    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH`, the flow the route proves the current password with.
+    /// The route has no per-tenant switch: the admin API serves it for every tenant whose
+    /// tokens it accepts. `cognito-authz audit` sets it when the file has an `[admin]` table
+    /// (the admin API's settings), else it stays false; see [`AuditPolicy::me_password`].
+    pub me_password_enabled: bool,
 }
 
 impl AuditPolicy {
@@ -186,6 +197,7 @@ impl AuditPolicy {
             machine_client_ids: tenant.machine_client_ids.clone(),
             admin_groups,
             scope_guard_expected,
+            me_password_enabled: false,
         }
     }
 
@@ -209,7 +221,20 @@ impl AuditPolicy {
             machine_client_ids: entry.machine_client_ids.clone(),
             admin_groups,
             scope_guard_expected,
+            me_password_enabled: false,
         }
+    }
+
+    /// The same policy, holding the users' app clients to `POST /me/password`'s sign-in flow
+    /// when `enabled` (see [`me_password_enabled`](Self::me_password_enabled)).
+    pub fn me_password(mut self, enabled: bool) -> Self {
+        self.me_password_enabled = enabled;
+        self
+    }
+
+    /// The users' app clients: the configured ones that are not machine clients.
+    fn user_client(&self, id: &str) -> bool {
+        self.client_ids.iter().any(|c| c == id) && !self.machine_client_ids.iter().any(|c| c == id)
     }
 
     /// The protected attributes and the drift guard's attribute.
@@ -312,6 +337,17 @@ pub fn check_pool(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<Finding>
     let mut findings = Vec::new();
     for client in &snapshot.clients {
         check_client(policy, client, &mut findings);
+        let id = client.client_id().unwrap_or_default();
+        if policy.me_password_enabled && policy.user_client(id) && !allows_admin_password(client) {
+            findings.push(Finding::new(
+                Check::AdminPasswordAuthMissing,
+                Severity::Medium,
+                id,
+                "the app client does not allow ALLOW_ADMIN_USER_PASSWORD_AUTH: POST /me/password \
+                 cannot check its users' current password (500 server_misconfigured)"
+                    .to_owned(),
+            ));
+        }
     }
     for id in &policy.client_ids {
         if !snapshot.clients.iter().any(|c| c.client_id() == Some(id)) {
@@ -440,6 +476,20 @@ fn check_client(policy: &AuditPolicy, client: &UserPoolClientType, findings: &mu
             format!("access tokens live {lifetime} s (more than one hour)"),
         ));
     }
+}
+
+/// True if `client` lets the server sign its users in with `AdminInitiateAuth` and
+/// `ADMIN_USER_PASSWORD_AUTH`: `ALLOW_ADMIN_USER_PASSWORD_AUTH`, or its legacy name
+/// `ADMIN_NO_SRP_AUTH`, which Cognito still honours on older clients. No flows listed means
+/// Cognito's defaults (SRP, refresh, custom), which do not include it.
+fn allows_admin_password(client: &UserPoolClientType) -> bool {
+    client.explicit_auth_flows().iter().any(|f| {
+        matches!(
+            f,
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth
+                | ExplicitAuthFlowsType::AdminNoSrpAuth
+        )
+    })
 }
 
 fn check_triggers(
