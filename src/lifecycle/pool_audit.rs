@@ -3,8 +3,9 @@
 //!
 //! [`PoolSnapshot::read`] reads a pool (`DescribeUserPool`, `ListUserPoolClients`,
 //! `DescribeUserPoolClient`, `ListGroups`); [`check_pool`] turns it into [`Finding`]s against
-//! the tenant's [`AuditPolicy`]. The checks are pure, so each rule is tested on constructed
-//! SDK values as well as against an emulator.
+//! the tenant's [`AuditPolicy`] (the findings and the report's shape are in `report`). The
+//! checks are pure, so each rule is tested on constructed SDK values as well as against an
+//! emulator.
 //!
 //! | check | severity | finding |
 //! |---|---|---|
@@ -21,13 +22,12 @@
 //! | `access-token-validity-long` | low | access tokens live longer than one hour |
 //! | `admin-password-auth-missing` | medium | with `/me/password` enabled ([`AuditPolicy::me_password`]), a users' app client (`client_ids`) does not allow `ALLOW_ADMIN_USER_PASSWORD_AUTH`, so `POST /me/password` fails for its users |
 
-use std::fmt;
+mod report;
 
 use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
     SchemaAttributeType, TimeUnitsType, UserPoolClientType, UserPoolType,
 };
-use serde::Serialize;
 
 use super::reads::{describe_client, list_clients, list_groups};
 use super::{LifecycleError, pool_region, region_override};
@@ -35,119 +35,10 @@ use crate::admin::DEFAULT_ADMIN_ROLE;
 use crate::aws::{CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, send_to_pool};
 use crate::config::{AuthConfig, TenantSection};
 use crate::lifecycle::TenantEntry;
+pub use report::{AuditReport, Check, Finding, Severity, TenantReport};
 
 /// Longest access-token lifetime that raises no finding.
 pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 3600;
-
-/// How bad a finding is. `cognito-authz audit` exits 1 when any finding is [`Severity::High`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth fixing.
-    Low,
-    /// Weakens a defence.
-    Medium,
-    /// Reopens the hole: a user can change their own MFA or a protected attribute, or the
-    /// configuration does not match the pool.
-    High,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        })
-    }
-}
-
-/// The stable check ids (see the module docs for what each finds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Check {
-    /// `client-writes-protected-attribute`.
-    ClientWritesProtectedAttribute,
-    /// `client-write-attributes-default`.
-    ClientWriteAttributesDefault,
-    /// `unknown-client`.
-    UnknownClient,
-    /// `machine-client-unknown`.
-    MachineClientUnknown,
-    /// `pre-token-trigger-missing`.
-    PreTokenTriggerMissing,
-    /// `pre-token-trigger-v1`.
-    PreTokenTriggerV1,
-    /// `post-auth-trigger-missing`.
-    PostAuthTriggerMissing,
-    /// `admin-group-missing`.
-    AdminGroupMissing,
-    /// `mfa-required-attribute-missing`.
-    MfaRequiredAttributeMissing,
-    /// `token-revocation-disabled`.
-    TokenRevocationDisabled,
-    /// `access-token-validity-long`.
-    AccessTokenValidityLong,
-    /// `admin-password-auth-missing`.
-    AdminPasswordAuthMissing,
-}
-
-impl Check {
-    /// The stable id.
-    pub fn id(self) -> &'static str {
-        match self {
-            Check::ClientWritesProtectedAttribute => "client-writes-protected-attribute",
-            Check::ClientWriteAttributesDefault => "client-write-attributes-default",
-            Check::UnknownClient => "unknown-client",
-            Check::MachineClientUnknown => "machine-client-unknown",
-            Check::PreTokenTriggerMissing => "pre-token-trigger-missing",
-            Check::PreTokenTriggerV1 => "pre-token-trigger-v1",
-            Check::PostAuthTriggerMissing => "post-auth-trigger-missing",
-            Check::AdminGroupMissing => "admin-group-missing",
-            Check::MfaRequiredAttributeMissing => "mfa-required-attribute-missing",
-            Check::TokenRevocationDisabled => "token-revocation-disabled",
-            Check::AccessTokenValidityLong => "access-token-validity-long",
-            Check::AdminPasswordAuthMissing => "admin-password-auth-missing",
-        }
-    }
-}
-
-impl fmt::Display for Check {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
-
-impl Serialize for Check {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.id())
-    }
-}
-
-/// One problem found in a pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct Finding {
-    /// Which check.
-    pub check: Check,
-    /// How bad.
-    pub severity: Severity,
-    /// What it is about: an app client id, or the pool id.
-    pub subject: String,
-    /// What is wrong, in a sentence.
-    pub message: String,
-}
-
-impl Finding {
-    fn new(check: Check, severity: Severity, subject: &str, message: String) -> Self {
-        Finding {
-            check,
-            severity,
-            subject: subject.to_owned(),
-            message,
-        }
-    }
-}
 
 /// What a tenant's pool must satisfy, from the configuration.
 #[derive(Debug, Clone)]
@@ -539,52 +430,6 @@ fn check_triggers(
             pool_id,
             "no Post Authentication trigger: MFA drift goes undetected".to_owned(),
         ));
-    }
-}
-
-/// One tenant's part of the report.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct TenantReport {
-    /// Tenant id.
-    pub id: String,
-    /// Pool id.
-    pub user_pool_id: String,
-    /// Findings, most severe first.
-    pub findings: Vec<Finding>,
-}
-
-impl TenantReport {
-    /// A tenant's report.
-    pub fn new(
-        id: impl Into<String>,
-        user_pool_id: impl Into<String>,
-        findings: Vec<Finding>,
-    ) -> Self {
-        TenantReport {
-            id: id.into(),
-            user_pool_id: user_pool_id.into(),
-            findings,
-        }
-    }
-}
-
-/// The whole report; serializes to
-/// `{"tenants":[{"id","user_pool_id","findings":[{"check","severity","subject","message"}]}]}`.
-#[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
-pub struct AuditReport {
-    /// One entry per audited tenant.
-    pub tenants: Vec<TenantReport>,
-}
-
-impl AuditReport {
-    /// True if any finding is high.
-    pub fn has_high(&self) -> bool {
-        self.tenants
-            .iter()
-            .flat_map(|t| &t.findings)
-            .any(|f| f.severity == Severity::High)
     }
 }
 
