@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, LambdaConfigType, MessageActionType, PreTokenGenerationLambdaVersionType,
-    PreTokenGenerationVersionConfigType, SchemaAttributeType, TimeUnitsType,
-    TokenValidityUnitsType, UserPoolMfaType,
+    AttributeDataType, ExplicitAuthFlowsType, LambdaConfigType, MessageActionType,
+    PreTokenGenerationLambdaVersionType, PreTokenGenerationVersionConfigType, SchemaAttributeType,
+    TimeUnitsType, TokenValidityUnitsType, UserPoolMfaType,
 };
 use cli::*;
 use cognito_authz::catalog::DynamoDbCatalog;
@@ -114,6 +114,16 @@ async fn create_dry_run_changes_nothing_then_create_is_clean_and_idempotent() {
         assert!(!writes.iter().any(|w| w == protected), "{writes:?}");
     }
     assert_eq!(app.enable_token_revocation(), Some(true));
+    // SRP and refresh for Amplify, and the admin password flow POST /me/password signs in
+    // with (IAM-only); never the public password flow.
+    assert_eq!(
+        app.explicit_auth_flows(),
+        [
+            ExplicitAuthFlowsType::AllowUserSrpAuth,
+            ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
+        ]
+    );
     assert!(app.client_secret().is_none());
     let groups = c
         .admin_list_groups_for_user()
@@ -334,6 +344,41 @@ async fn audit_finds_each_break_with_its_check_id() {
     )
     .unwrap();
     expect_only(&env, "mfa-required-attribute-missing", "medium", &pool, 0);
+    std::fs::write(&env.config, &good_config).unwrap();
+
+    // POST /me/password served ([admin] present, even empty): the client tenant create made
+    // allows the admin password flow, so the pool is still clean.
+    let with_admin = good_config.replace("[aws]", "[admin]\n\n[aws]");
+    std::fs::write(&env.config, &with_admin).unwrap();
+    assert_eq!(audit(&env), (0, vec![]));
+    // An operator narrows the client's flows to SRP and refresh (moto stores them).
+    let set_flows = |flows: &[ExplicitAuthFlowsType]| {
+        c.update_user_pool_client()
+            .user_pool_id(&pool)
+            .client_id(&client_id)
+            .set_explicit_auth_flows(Some(flows.to_vec()))
+            .send()
+    };
+    set_flows(&[
+        ExplicitAuthFlowsType::AllowUserSrpAuth,
+        ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+    ])
+    .await
+    .unwrap();
+    expect_only(&env, "admin-password-auth-missing", "medium", &client_id, 0);
+    // Without [admin] no /me/password is served: nothing to find.
+    std::fs::write(&env.config, &good_config).unwrap();
+    assert_eq!(audit(&env), (0, vec![]));
+    // tenant create repairs the client: the flow is added, the operator's kept.
+    std::fs::write(&env.config, &with_admin).unwrap();
+    let repaired = env.create("acme", &[]);
+    assert_ok(&repaired);
+    assert!(
+        stdout(&repaired).contains("done: update app client cognito-authz-acme"),
+        "{}",
+        stdout(&repaired)
+    );
+    assert_eq!(audit(&env), (0, vec![]));
     std::fs::write(&env.config, &good_config).unwrap();
 
     // Everything restored: clean again, and the text format says so.

@@ -287,6 +287,7 @@ async fn a_repair_fixes_the_client_and_keeps_the_operators_settings() {
             ExplicitAuthFlowsType::AllowUserSrpAuth,
             ExplicitAuthFlowsType::AllowCustomAuth,
             ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
         ]
     );
     assert_eq!(after.callback_urls(), ["https://app.acme.example/callback"]);

@@ -8,7 +8,8 @@
 //! updatable field back; only what the crate manages changes:
 //!
 //! - app client ([`client_update`]): the write list becomes the blueprint's; the sign-in flows
-//!   the crate needs are added to the operator's ([`required_flows`]); token revocation is
+//!   the crate needs (SRP, refresh, and the admin password flow `POST /me/password` signs in
+//!   with) are added to the operator's ([`required_flows`]); token revocation is
 //!   turned on; access and id tokens are capped at [`ACCESS_TOKEN_MINUTES`] (shorter lifetimes
 //!   are kept); `PreventUserExistenceErrors` becomes `ENABLED` only when unset;
 //! - user pool ([`pool_update`]): nothing; the caller sets the one field it changes;
@@ -29,22 +30,21 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 
 use super::pool_audit::validity_seconds;
-use super::provision::{ACCESS_TOKEN_MINUTES, Blueprint};
+use super::provision::{ACCESS_TOKEN_MINUTES, AUTH_FLOWS, Blueprint};
 use crate::aws::CognitoClient;
 
-/// The sign-in flows the crate's app client needs: SRP (what Amplify uses) and, unless the
-/// client rotates refresh tokens, refresh. With refresh-token rotation on, Cognito refuses
-/// `ALLOW_REFRESH_TOKEN_AUTH` (refreshes go through `GetTokensFromRefreshToken` instead), so
-/// asking for it would make every repair fail.
+/// The sign-in flows the crate's app client needs: [`AUTH_FLOWS`] (SRP, refresh and the admin
+/// password flow of `POST /me/password`), without refresh when the client rotates refresh
+/// tokens. With rotation on, Cognito refuses `ALLOW_REFRESH_TOKEN_AUTH` (refreshes go through
+/// `GetTokensFromRefreshToken` instead), so asking for it would make every repair fail.
 pub(crate) fn required_flows(client: Option<&UserPoolClientType>) -> Vec<ExplicitAuthFlowsType> {
     let rotates = client
         .and_then(UserPoolClientType::refresh_token_rotation)
         .is_some_and(|r| r.feature == FeatureType::Enabled);
-    let mut flows = vec![ExplicitAuthFlowsType::AllowUserSrpAuth];
-    if !rotates {
-        flows.push(ExplicitAuthFlowsType::AllowRefreshTokenAuth);
-    }
-    flows
+    AUTH_FLOWS
+        .into_iter()
+        .filter(|f| !(rotates && *f == ExplicitAuthFlowsType::AllowRefreshTokenAuth))
+        .collect()
 }
 
 /// The operator's flows with the required ones added. Legacy names (`ADMIN_NO_SRP_AUTH`,

@@ -205,8 +205,9 @@ fn a_client_repair_sends_every_field_of_the_describe_answer_back() {
             ExplicitAuthFlowsType::AllowCustomAuth,
             ExplicitAuthFlowsType::AllowUserSrpAuth,
             ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
         ],
-        "the operator's flows are kept, the crate's are added"
+        "the operator's flows are kept, the crate's (with POST /me/password's) are added"
     );
     assert_eq!(input.enable_token_revocation(), Some(true));
     // One day is over the cap; 30 minutes is kept as it was.
@@ -287,15 +288,55 @@ fn legacy_flows_become_their_allow_names_and_rotation_drops_refresh_auth() {
         .build();
     assert_eq!(
         client_input(&rotating).explicit_auth_flows(),
-        [ExplicitAuthFlowsType::AllowUserSrpAuth]
+        [
+            ExplicitAuthFlowsType::AllowUserSrpAuth,
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
+        ]
     );
     let b = blueprint();
     let mut right = rotating.clone();
     right.write_attributes = Some(b.write_attributes.clone());
     right.enable_token_revocation = Some(true);
     assert!(
+        !b.client_is_right(&right),
+        "without ALLOW_ADMIN_USER_PASSWORD_AUTH, POST /me/password cannot sign in: repair"
+    );
+    right.explicit_auth_flows = client_input(&rotating).explicit_auth_flows.clone();
+    assert!(
         b.client_is_right(&right),
         "no repair loop on a rotating client"
+    );
+}
+
+#[test]
+fn a_client_without_the_admin_password_flow_is_repaired_and_keeps_its_flows() {
+    // What `tenant create` made before POST /me/password existed: SRP and refresh only.
+    let b = blueprint();
+    let older = UserPoolClientType::builder()
+        .user_pool_id("eu-west-1_Acme1")
+        .client_id("c1")
+        .set_write_attributes(Some(b.write_attributes.clone()))
+        .enable_token_revocation(true)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowCustomAuth)
+        .build();
+    assert!(!b.client_is_right(&older), "the missing flow is a repair");
+    let input = client_input(&older);
+    assert_eq!(
+        input.explicit_auth_flows(),
+        [
+            ExplicitAuthFlowsType::AllowUserSrpAuth,
+            ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+            ExplicitAuthFlowsType::AllowCustomAuth,
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
+        ]
+    );
+    assert!(
+        !input
+            .explicit_auth_flows()
+            .contains(&ExplicitAuthFlowsType::AllowUserPasswordAuth),
+        "the public password flow is never added"
     );
 }
 

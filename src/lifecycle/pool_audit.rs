@@ -3,8 +3,9 @@
 //!
 //! [`PoolSnapshot::read`] reads a pool (`DescribeUserPool`, `ListUserPoolClients`,
 //! `DescribeUserPoolClient`, `ListGroups`); [`check_pool`] turns it into [`Finding`]s against
-//! the tenant's [`AuditPolicy`]. The checks are pure, so each rule is tested on constructed
-//! SDK values as well as against an emulator.
+//! the tenant's [`AuditPolicy`] (the findings and the report's shape are in `report`). The
+//! checks are pure, so each rule is tested on constructed SDK values as well as against an
+//! emulator.
 //!
 //! | check | severity | finding |
 //! |---|---|---|
@@ -19,14 +20,14 @@
 //! | `mfa-required-attribute-missing` | medium | the drift guard's attribute is not in the schema |
 //! | `token-revocation-disabled` | medium | tokens carry no `origin_jti`: session revocation cannot work |
 //! | `access-token-validity-long` | low | access tokens live longer than one hour |
+//! | `admin-password-auth-missing` | medium | with `/me/password` enabled ([`AuditPolicy::me_password`]), a users' app client (`client_ids`) does not allow `ALLOW_ADMIN_USER_PASSWORD_AUTH`, so `POST /me/password` fails for its users |
 
-use std::fmt;
+mod report;
 
 use aws_sdk_cognitoidentityprovider::types::{
-    LambdaConfigType, PreTokenGenerationLambdaVersionType, SchemaAttributeType, TimeUnitsType,
-    UserPoolClientType, UserPoolType,
+    ExplicitAuthFlowsType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
+    SchemaAttributeType, TimeUnitsType, UserPoolClientType, UserPoolType,
 };
-use serde::Serialize;
 
 use super::reads::{describe_client, list_clients, list_groups};
 use super::{LifecycleError, pool_region, region_override};
@@ -34,116 +35,10 @@ use crate::admin::DEFAULT_ADMIN_ROLE;
 use crate::aws::{CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, send_to_pool};
 use crate::config::{AuthConfig, TenantSection};
 use crate::lifecycle::TenantEntry;
+pub use report::{AuditReport, Check, Finding, Severity, TenantReport};
 
 /// Longest access-token lifetime that raises no finding.
 pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 3600;
-
-/// How bad a finding is. `cognito-authz audit` exits 1 when any finding is [`Severity::High`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth fixing.
-    Low,
-    /// Weakens a defence.
-    Medium,
-    /// Reopens the hole: a user can change their own MFA or a protected attribute, or the
-    /// configuration does not match the pool.
-    High,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-        })
-    }
-}
-
-/// The stable check ids (see the module docs for what each finds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Check {
-    /// `client-writes-protected-attribute`.
-    ClientWritesProtectedAttribute,
-    /// `client-write-attributes-default`.
-    ClientWriteAttributesDefault,
-    /// `unknown-client`.
-    UnknownClient,
-    /// `machine-client-unknown`.
-    MachineClientUnknown,
-    /// `pre-token-trigger-missing`.
-    PreTokenTriggerMissing,
-    /// `pre-token-trigger-v1`.
-    PreTokenTriggerV1,
-    /// `post-auth-trigger-missing`.
-    PostAuthTriggerMissing,
-    /// `admin-group-missing`.
-    AdminGroupMissing,
-    /// `mfa-required-attribute-missing`.
-    MfaRequiredAttributeMissing,
-    /// `token-revocation-disabled`.
-    TokenRevocationDisabled,
-    /// `access-token-validity-long`.
-    AccessTokenValidityLong,
-}
-
-impl Check {
-    /// The stable id.
-    pub fn id(self) -> &'static str {
-        match self {
-            Check::ClientWritesProtectedAttribute => "client-writes-protected-attribute",
-            Check::ClientWriteAttributesDefault => "client-write-attributes-default",
-            Check::UnknownClient => "unknown-client",
-            Check::MachineClientUnknown => "machine-client-unknown",
-            Check::PreTokenTriggerMissing => "pre-token-trigger-missing",
-            Check::PreTokenTriggerV1 => "pre-token-trigger-v1",
-            Check::PostAuthTriggerMissing => "post-auth-trigger-missing",
-            Check::AdminGroupMissing => "admin-group-missing",
-            Check::MfaRequiredAttributeMissing => "mfa-required-attribute-missing",
-            Check::TokenRevocationDisabled => "token-revocation-disabled",
-            Check::AccessTokenValidityLong => "access-token-validity-long",
-        }
-    }
-}
-
-impl fmt::Display for Check {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
-
-impl Serialize for Check {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.id())
-    }
-}
-
-/// One problem found in a pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct Finding {
-    /// Which check.
-    pub check: Check,
-    /// How bad.
-    pub severity: Severity,
-    /// What it is about: an app client id, or the pool id.
-    pub subject: String,
-    /// What is wrong, in a sentence.
-    pub message: String,
-}
-
-impl Finding {
-    fn new(check: Check, severity: Severity, subject: &str, message: String) -> Self {
-        Finding {
-            check,
-            severity,
-            subject: subject.to_owned(),
-            message,
-        }
-    }
-}
 
 /// What a tenant's pool must satisfy, from the configuration.
 #[derive(Debug, Clone)]
@@ -162,6 +57,13 @@ pub struct AuditPolicy {
     /// True when the configuration relies on the scope being suppressed
     /// (`[self_service_guard]` or `[triggers]` present): a missing trigger is then high.
     pub scope_guard_expected: bool,
+    /// True when `POST /me/password` is served for this tenant, so each of its users' app
+    /// clients (`client_ids`, machine clients excepted) must allow
+    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH`, the flow the route proves the current password with.
+    /// The route has no per-tenant switch: the admin API serves it for every tenant whose
+    /// tokens it accepts. `cognito-authz audit` sets it when the file has an `[admin]` table
+    /// (the admin API's settings), else it stays false; see [`AuditPolicy::me_password`].
+    pub me_password_enabled: bool,
 }
 
 impl AuditPolicy {
@@ -186,6 +88,7 @@ impl AuditPolicy {
             machine_client_ids: tenant.machine_client_ids.clone(),
             admin_groups,
             scope_guard_expected,
+            me_password_enabled: false,
         }
     }
 
@@ -209,7 +112,20 @@ impl AuditPolicy {
             machine_client_ids: entry.machine_client_ids.clone(),
             admin_groups,
             scope_guard_expected,
+            me_password_enabled: false,
         }
+    }
+
+    /// The same policy, holding the users' app clients to `POST /me/password`'s sign-in flow
+    /// when `enabled` (see [`me_password_enabled`](Self::me_password_enabled)).
+    pub fn me_password(mut self, enabled: bool) -> Self {
+        self.me_password_enabled = enabled;
+        self
+    }
+
+    /// The users' app clients: the configured ones that are not machine clients.
+    fn user_client(&self, id: &str) -> bool {
+        self.client_ids.iter().any(|c| c == id) && !self.machine_client_ids.iter().any(|c| c == id)
     }
 
     /// The protected attributes and the drift guard's attribute.
@@ -312,6 +228,17 @@ pub fn check_pool(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<Finding>
     let mut findings = Vec::new();
     for client in &snapshot.clients {
         check_client(policy, client, &mut findings);
+        let id = client.client_id().unwrap_or_default();
+        if policy.me_password_enabled && policy.user_client(id) && !allows_admin_password(client) {
+            findings.push(Finding::new(
+                Check::AdminPasswordAuthMissing,
+                Severity::Medium,
+                id,
+                "the app client does not allow ALLOW_ADMIN_USER_PASSWORD_AUTH: POST /me/password \
+                 cannot check its users' current password (500 server_misconfigured)"
+                    .to_owned(),
+            ));
+        }
     }
     for id in &policy.client_ids {
         if !snapshot.clients.iter().any(|c| c.client_id() == Some(id)) {
@@ -442,6 +369,20 @@ fn check_client(policy: &AuditPolicy, client: &UserPoolClientType, findings: &mu
     }
 }
 
+/// True if `client` lets the server sign its users in with `AdminInitiateAuth` and
+/// `ADMIN_USER_PASSWORD_AUTH`: `ALLOW_ADMIN_USER_PASSWORD_AUTH`, or its legacy name
+/// `ADMIN_NO_SRP_AUTH`, which Cognito still honours on older clients. No flows listed means
+/// Cognito's defaults (SRP, refresh, custom), which do not include it.
+fn allows_admin_password(client: &UserPoolClientType) -> bool {
+    client.explicit_auth_flows().iter().any(|f| {
+        matches!(
+            f,
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth
+                | ExplicitAuthFlowsType::AdminNoSrpAuth
+        )
+    })
+}
+
 fn check_triggers(
     policy: &AuditPolicy,
     lambda: Option<&LambdaConfigType>,
@@ -489,52 +430,6 @@ fn check_triggers(
             pool_id,
             "no Post Authentication trigger: MFA drift goes undetected".to_owned(),
         ));
-    }
-}
-
-/// One tenant's part of the report.
-#[derive(Debug, Clone, Serialize)]
-#[non_exhaustive]
-pub struct TenantReport {
-    /// Tenant id.
-    pub id: String,
-    /// Pool id.
-    pub user_pool_id: String,
-    /// Findings, most severe first.
-    pub findings: Vec<Finding>,
-}
-
-impl TenantReport {
-    /// A tenant's report.
-    pub fn new(
-        id: impl Into<String>,
-        user_pool_id: impl Into<String>,
-        findings: Vec<Finding>,
-    ) -> Self {
-        TenantReport {
-            id: id.into(),
-            user_pool_id: user_pool_id.into(),
-            findings,
-        }
-    }
-}
-
-/// The whole report; serializes to
-/// `{"tenants":[{"id","user_pool_id","findings":[{"check","severity","subject","message"}]}]}`.
-#[derive(Debug, Clone, Default, Serialize)]
-#[non_exhaustive]
-pub struct AuditReport {
-    /// One entry per audited tenant.
-    pub tenants: Vec<TenantReport>,
-}
-
-impl AuditReport {
-    /// True if any finding is high.
-    pub fn has_high(&self) -> bool {
-        self.tenants
-            .iter()
-            .flat_map(|t| &t.findings)
-            .any(|f| f.severity == Severity::High)
     }
 }
 

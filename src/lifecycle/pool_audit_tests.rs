@@ -17,6 +17,7 @@ fn policy() -> AuditPolicy {
         machine_client_ids: vec!["machine1".into()],
         admin_groups: vec!["admin".into(), "Administrators".into()],
         scope_guard_expected: true,
+        me_password_enabled: true,
     }
 }
 
@@ -55,6 +56,9 @@ fn good_client() -> UserPoolClientType {
         .client_id(CLIENT)
         .set_write_attributes(Some(vec!["name".into(), "locale".into()]))
         .enable_token_revocation(true)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
         .access_token_validity(60)
         .token_validity_units(
             TokenValidityUnitsType::builder()
@@ -192,6 +196,63 @@ fn a_catalog_entry_gives_the_policy_a_file_tenant_would() {
     assert_eq!(
         AuditPolicy::for_entry(&config, &entry, true).admin_groups,
         ["Owners"]
+    );
+}
+
+#[test]
+fn a_users_client_without_the_admin_password_flow_is_medium_when_me_password_is_enabled() {
+    let without = |flows: Option<Vec<ExplicitAuthFlowsType>>| {
+        let mut snapshot = good();
+        snapshot.clients[0].explicit_auth_flows = flows;
+        snapshot
+    };
+    // Cognito's defaults (no list), and an operator's list without the flow.
+    for flows in [
+        None,
+        Some(vec![
+            ExplicitAuthFlowsType::AllowUserSrpAuth,
+            ExplicitAuthFlowsType::AllowUserPasswordAuth,
+        ]),
+    ] {
+        let snapshot = without(flows.clone());
+        assert_eq!(
+            found(&policy(), &snapshot),
+            one("admin-password-auth-missing", Severity::Medium, CLIENT),
+            "{flows:?}"
+        );
+        // /me/password not served: the client is fine as it is.
+        assert_eq!(
+            found(&policy().me_password(false), &snapshot),
+            [],
+            "{flows:?}"
+        );
+    }
+    // The legacy name of the same flow is still honoured by Cognito.
+    let legacy = without(Some(vec![ExplicitAuthFlowsType::AdminNoSrpAuth]));
+    assert_eq!(found(&policy(), &legacy), []);
+    // A machine client never calls /me/password (403 not_a_user), nor does a client the
+    // configuration does not name.
+    let mut snapshot = good();
+    snapshot.clients[1].explicit_auth_flows = None;
+    let mut other = good_client();
+    other.client_id = Some("hosted-ui".into());
+    other.explicit_auth_flows = None;
+    snapshot.clients.push(other);
+    assert_eq!(found(&policy(), &snapshot), []);
+    let mut both = policy();
+    both.client_ids.push("machine1".into());
+    assert_eq!(found(&both, &snapshot), []);
+}
+
+#[test]
+fn me_password_is_off_unless_the_caller_turns_it_on() {
+    let config = AuthConfig::from_toml("").unwrap();
+    let entry = TenantEntry::new("newco", POOL);
+    assert!(!AuditPolicy::for_entry(&config, &entry, true).me_password_enabled);
+    assert!(
+        AuditPolicy::for_entry(&config, &entry, true)
+            .me_password(true)
+            .me_password_enabled
     );
 }
 

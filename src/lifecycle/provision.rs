@@ -29,12 +29,17 @@ pub use plan::{AdminState, ExistingPool, Plan, PlanItem, PoolState, Step};
 /// limit is one hour).
 pub const ACCESS_TOKEN_MINUTES: i32 = 60;
 
-/// The sign-in flows of the app client `tenant create` makes: SRP (what Amplify uses) and
-/// refresh. No password flow: the password never leaves the browser. A repair adds the ones
-/// missing to an existing client's flows and keeps the operator's.
-pub const AUTH_FLOWS: [ExplicitAuthFlowsType; 2] = [
+/// The sign-in flows of the app client `tenant create` makes: SRP (what Amplify uses),
+/// refresh, and the admin password flow with which `POST /me/password` proves the current
+/// password (`AdminInitiateAuth` with `ADMIN_USER_PASSWORD_AUTH`). That flow is open only to
+/// callers with IAM credentials for `cognito-idp:AdminInitiateAuth` (the server), never to a
+/// browser: the public password flow (`ALLOW_USER_PASSWORD_AUTH`) stays off, so a user's
+/// password still never leaves the browser except to the server's own password route. A
+/// repair adds the ones missing to an existing client's flows and keeps the operator's.
+pub const AUTH_FLOWS: [ExplicitAuthFlowsType; 3] = [
     ExplicitAuthFlowsType::AllowUserSrpAuth,
     ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+    ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
 ];
 
 /// What `tenant create` was asked for.

@@ -78,6 +78,10 @@ async fn audit(args: &AuditArgs) -> Result<AuditReport, String> {
         .map_err(|e| format!("invalid configuration {path}: {e}"))?;
     let scope_guard_expected =
         tables.contains_key("self_service_guard") || tables.contains_key("triggers");
+    // `[admin]` present (even empty, or only as `[admin.client_secrets]`) means the admin API,
+    // which serves `POST /me/password` for every tenant it accepts, is configured: each
+    // tenant's users' app clients must then allow the flow that route signs in with.
+    let me_password = tables.contains_key("admin");
     let catalog = match &config.catalog {
         Some(section) => {
             let target: CatalogTarget = format!("dynamodb:{}", section.dynamodb_table)
@@ -94,7 +98,8 @@ async fn audit(args: &AuditArgs) -> Result<AuditReport, String> {
     // Each tenant with the policy it is held to: the file's first, then the catalog's.
     let mut tenants: Vec<(TenantEntryRef, AuditPolicy)> = file_tenants
         .map(|t| {
-            let policy = AuditPolicy::for_tenant(&config, t, scope_guard_expected);
+            let policy =
+                AuditPolicy::for_tenant(&config, t, scope_guard_expected).me_password(me_password);
             ((t.id.clone(), t.user_pool_id.clone()), policy)
         })
         .collect();
@@ -116,7 +121,8 @@ async fn audit(args: &AuditArgs) -> Result<AuditReport, String> {
                 .map_err(|e| format!("{where_}: {e}"))?,
         };
         tenants.extend(entries.iter().map(|e| {
-            let policy = AuditPolicy::for_entry(&config, e, scope_guard_expected);
+            let policy =
+                AuditPolicy::for_entry(&config, e, scope_guard_expected).me_password(me_password);
             ((e.tenant_id.clone(), e.user_pool_id.clone()), policy)
         }));
     }

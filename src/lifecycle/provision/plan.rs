@@ -119,15 +119,15 @@ impl Step {
             Step::EnableTotpMfa => "set MFA optional with TOTP (software token)".to_owned(),
             Step::CreateGroup(group) => format!("create group {group}"),
             Step::CreateClient => format!(
-                "create app client {} (no secret; SRP and refresh flows; token revocation on; \
-                 access tokens {ACCESS_TOKEN_MINUTES} min; write attributes: {})",
+                "create app client {} (no secret; SRP, refresh and admin password flows; token \
+                 revocation on; access tokens {ACCESS_TOKEN_MINUTES} min; write attributes: {})",
                 b.name,
                 list_or_none(&b.write_attributes)
             ),
             Step::UpdateClient => format!(
-                "update app client {} (write attributes: {}; token revocation on; SRP and \
-                 refresh flows added; access and id tokens at most {ACCESS_TOKEN_MINUTES} min; \
-                 every other setting kept)",
+                "update app client {} (write attributes: {}; token revocation on; SRP, refresh \
+                 and admin password flows added; access and id tokens at most \
+                 {ACCESS_TOKEN_MINUTES} min; every other setting kept)",
                 b.name,
                 list_or_none(&b.write_attributes)
             ),
