@@ -415,8 +415,7 @@ impl CognitoAuthBuilder {
                 verifier: Verifier {
                     registry: self.registry,
                     resolver,
-                    keys: JwksCache::new(self.jwks)?
-                        .with_metrics_tenant_label(self.metrics_tenant_label),
+                    keys: JwksCache::over_http(self.jwks, self.metrics_tenant_label)?,
                     cache,
                     revocations,
                     settings: VerifySettings {

@@ -2,121 +2,29 @@
 //! docs](super) for when a slot is fetched.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use super::{VerifyingKey, fetch};
+use super::fetch::{Endpoints, HttpFetcher, JwksFetcher, KeyMap};
+use super::{FetchError, JwksConfig, VerifyingKey};
 use crate::error::{AuthError, ConfigError};
 use crate::tenant::Tenant;
 
-/// Settings of the key cache. The defaults follow aws-jwt-verify where it has one.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct JwksConfig {
-    /// Minimum time between two fetches of one JWKS URL, whatever triggers them. Default 10 s.
-    pub cooldown: Duration,
-    /// Keys older than this are refreshed by a background task. Default 15 min.
-    pub refresh_interval: Duration,
-    /// Held keys are served while refreshes fail, until they are this old. Default 24 h.
-    pub max_key_age: Duration,
-    /// Timeout of one fetch, connection included. Default 3 s.
-    pub fetch_timeout: Duration,
-    /// Largest JWKS response body accepted. Default 64 KiB (Cognito's is about 1 KiB).
-    pub max_response_bytes: usize,
-}
+/// How many JWKS URL sets (one per user pool) the cache holds at most. Far above the pools of
+/// any real deployment, so it never evicts a pool in use; it only stops a runaway tenant
+/// resolver (a catalog naming ever new pools) from growing memory without end. An evicted pool
+/// costs one fetch when it is next used.
+const MAX_KEY_SLOTS: u64 = 100_000;
 
-/// The shortest cooldown accepted: at most ten fetches per second per pool, whatever the
-/// traffic. Production should keep the 10 s default.
-pub const MIN_COOLDOWN: Duration = Duration::from_millis(100);
-
-impl JwksConfig {
-    /// Refuses settings that would break the cache's promises (fetch amplification, keys served
-    /// past their maximum age, fetches that can never succeed).
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.cooldown < MIN_COOLDOWN {
-            return Err(ConfigError::invalid(
-                "jwks.cooldown",
-                "must be at least 100 ms: it is what stops unknown kids from driving fetches",
-            ));
-        }
-        if self.fetch_timeout.is_zero() {
-            return Err(ConfigError::invalid(
-                "jwks.fetch_timeout",
-                "must be positive",
-            ));
-        }
-        if self.max_response_bytes < 1024 {
-            return Err(ConfigError::invalid(
-                "jwks.max_response_bytes",
-                "must be at least 1024 (a Cognito key set is about 1 KiB)",
-            ));
-        }
-        if self.max_key_age < self.refresh_interval {
-            return Err(ConfigError::invalid(
-                "jwks.max_key_age",
-                "must not be shorter than jwks.refresh_interval",
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl Default for JwksConfig {
-    fn default() -> Self {
-        JwksConfig {
-            cooldown: Duration::from_secs(10),
-            refresh_interval: Duration::from_secs(15 * 60),
-            max_key_age: Duration::from_secs(24 * 60 * 60),
-            fetch_timeout: Duration::from_secs(3),
-            max_response_bytes: 64 * 1024,
-        }
-    }
-}
-
-/// Why a JWKS fetch failed. Logged (with the tenant id), never sent to clients.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// No answer within the fetch timeout.
-    #[error("timed out")]
-    Timeout,
-    /// Connection or protocol failure.
-    #[error("transport error: {0}")]
-    Transport(String),
-    /// A status other than 200.
-    #[error("HTTP status {0}")]
-    Status(u16),
-    /// The body exceeded the size limit.
-    #[error("response larger than {0} bytes")]
-    TooLarge(usize),
-    /// The body is not a JWKS JSON document.
-    #[error("response is not a JWKS document")]
-    InvalidJson,
-    /// The document has no RSA key usable for RS256 with at least 2048 bits.
-    #[error("no usable RS256 key in the key set")]
-    NoUsableKeys,
-}
-
-impl FetchError {
-    /// The `result` label of [`JWKS_FETCHES_TOTAL`](crate::metrics::JWKS_FETCHES_TOTAL).
-    fn metric_label(&self) -> &'static str {
-        match self {
-            FetchError::Timeout => "timeout",
-            FetchError::Transport(_) => "transport",
-            FetchError::Status(_) => "status",
-            FetchError::TooLarge(_) => "too_large",
-            FetchError::InvalidJson => "invalid_json",
-            FetchError::NoUsableKeys => "no_usable_keys",
-        }
-    }
-}
+/// A pool whose keys were not used for this long (a tenant removed at runtime, say) gives its
+/// memory back; if it comes back, its keys are fetched again.
+const SLOT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 struct KeySet {
-    keys: HashMap<String, Arc<VerifyingKey>>,
+    keys: KeyMap,
     fetched_at: Instant,
 }
 
@@ -154,69 +62,21 @@ impl Drop for RefreshPending<'_> {
     }
 }
 
-fn cooling_down(config: &JwksConfig, last_attempt: Option<Instant>) -> bool {
-    last_attempt.is_some_and(|at| at.elapsed() < config.cooldown)
-}
-
-/// One fetch, counted in the metrics (`tenant_label`: whether they name the tenant).
-async fn fetch_counted(
-    http: &reqwest::Client,
-    url: &str,
-    config: &JwksConfig,
-    tenant_id: &str,
-    tenant_label: bool,
-) -> Result<HashMap<String, Arc<VerifyingKey>>, FetchError> {
-    let started = Instant::now();
-    let result = fetch::fetch_jwks(http, url, config).await;
-    let tenant = tenant_label.then_some(tenant_id);
-    let label = result
-        .as_ref()
-        .map_or_else(FetchError::metric_label, |_| "ok");
-    crate::metrics::jwks_fetch(tenant, label, started.elapsed());
-    result
-}
-
-/// Fetches from `url`, then, while that fails, from each of `fallbacks` in turn (a replicated
-/// pool's replica regions). All of it is one attempt for the cooldown and single flight, so a
-/// primary outage costs each replica at most one fetch per cooldown. The primary's error is
-/// the one returned when every endpoint fails.
-async fn fetch_with_fallback(
-    http: &reqwest::Client,
-    config: &JwksConfig,
-    url: &str,
-    fallbacks: &[String],
-    tenant_id: &str,
-    tenant_label: bool,
-) -> Result<HashMap<String, Arc<VerifyingKey>>, FetchError> {
-    let primary = match fetch_counted(http, url, config, tenant_id, tenant_label).await {
-        Ok(keys) => return Ok(keys),
-        Err(err) => err,
-    };
-    for (i, fallback) in fallbacks.iter().enumerate() {
-        tracing::warn!(tenant = tenant_id, error = %primary, replica = i, "JWKS fetch failed; trying a replica region");
-        match fetch_counted(http, fallback, config, tenant_id, tenant_label).await {
-            Ok(keys) => return Ok(keys),
-            Err(err) => {
-                tracing::warn!(tenant = tenant_id, error = %err, replica = i, "replica JWKS fetch failed");
-            }
-        }
-    }
-    Err(primary)
+fn cooling_down(cooldown: Duration, last_attempt: Option<Instant>) -> bool {
+    last_attempt.is_some_and(|at| at.elapsed() < cooldown)
 }
 
 /// Fetches with the slot's fetch lock held, recording the attempt for the cooldown. A failure
 /// keeps the held keys.
 async fn fetch_into(
-    http: &reqwest::Client,
-    config: &JwksConfig,
-    (url, fallbacks): (&str, &[String]),
-    tenant_id: &str,
-    tenant_label: bool,
+    fetcher: &dyn JwksFetcher,
+    endpoints: Endpoints<'_>,
     slot: &KeySlot,
     last_attempt: &mut Option<Instant>,
 ) {
+    let tenant_id = endpoints.tenant_id;
     *last_attempt = Some(Instant::now());
-    match fetch_with_fallback(http, config, url, fallbacks, tenant_id, tenant_label).await {
+    match fetcher.fetch(endpoints).await {
         Ok(keys) => {
             tracing::debug!(tenant = tenant_id, keys = keys.len(), "JWKS fetched");
             slot.store(KeySet {
@@ -233,7 +93,7 @@ async fn fetch_into(
 /// A key set given up front instead of fetched: the `explain` command's `--jwks FILE`.
 #[cfg(feature = "cli")]
 #[derive(Clone)]
-pub(crate) struct FixedKeys(HashMap<String, Arc<VerifyingKey>>);
+pub(crate) struct FixedKeys(KeyMap);
 
 #[cfg(feature = "cli")]
 impl FixedKeys {
@@ -254,13 +114,13 @@ fn slot_key(tenant: &Tenant) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Every tenant's signing keys, keyed by JWKS URLs (see `slot_key`) then `kid`. See the [module docs](super).
+/// Every tenant's signing keys, keyed by JWKS URLs (see `slot_key`) then `kid`. See the
+/// [module docs](super).
 pub struct JwksCache {
     config: JwksConfig,
-    http: reqwest::Client,
+    /// Called whenever the rules allow a fetch; an [`HttpFetcher`] outside tests.
+    fetcher: Arc<dyn JwksFetcher>,
     slots: moka::sync::Cache<String, Arc<KeySlot>>,
-    /// Whether fetch metrics carry a `tenant` label.
-    metrics_tenant_label: bool,
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -275,33 +135,41 @@ impl std::fmt::Debug for JwksCache {
 impl JwksCache {
     /// Builds an empty cache.
     pub fn new(config: JwksConfig) -> Result<Self, ConfigError> {
-        config.validate()?;
-        let http = reqwest::Client::builder()
-            .timeout(config.fetch_timeout)
-            .connect_timeout(config.fetch_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            // Fetches are minutes apart: an idle pooled connection per tenant would only hold
-            // a file descriptor (thousands, with thousands of tenants).
-            .pool_max_idle_per_host(0)
-            .user_agent(concat!("cognito-authz/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
-        let slots = moka::sync::Cache::builder()
-            .max_capacity(100_000)
-            // A tenant unused for a day (removed at runtime, say) gives its memory back.
-            .time_to_idle(Duration::from_secs(24 * 60 * 60))
-            .build();
-        Ok(JwksCache {
-            config,
-            http,
-            slots,
-            metrics_tenant_label: true,
-        })
+        Self::over_http(config, true)
     }
 
-    pub(crate) fn with_metrics_tenant_label(mut self, on: bool) -> Self {
-        self.metrics_tenant_label = on;
-        self
+    /// Builds an empty cache fetching over HTTP; `metrics_tenant_label`: whether fetch metrics
+    /// carry a `tenant` label.
+    pub(crate) fn over_http(
+        config: JwksConfig,
+        metrics_tenant_label: bool,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let fetcher = HttpFetcher::new(&config, metrics_tenant_label)?;
+        Ok(Self::with_valid_config(config, Arc::new(fetcher)))
+    }
+
+    /// Builds an empty cache that fetches with `fetcher`: the seam through which tests drive
+    /// the cache's rules without HTTP.
+    #[cfg(test)]
+    pub(crate) fn with_fetcher(
+        config: JwksConfig,
+        fetcher: Arc<dyn JwksFetcher>,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Self::with_valid_config(config, fetcher))
+    }
+
+    fn with_valid_config(config: JwksConfig, fetcher: Arc<dyn JwksFetcher>) -> Self {
+        let slots = moka::sync::Cache::builder()
+            .max_capacity(MAX_KEY_SLOTS)
+            .time_to_idle(SLOT_IDLE_TIMEOUT)
+            .build();
+        JwksCache {
+            config,
+            fetcher,
+            slots,
+        }
     }
 
     /// The settings in force.
@@ -362,17 +230,9 @@ impl JwksCache {
         {
             return Ok(key.clone());
         }
-        if !cooling_down(&self.config, *last_attempt) {
-            fetch_into(
-                &self.http,
-                &self.config,
-                (tenant.jwks_url(), tenant.replica_jwks_urls()),
-                tenant.id(),
-                self.metrics_tenant_label,
-                &slot,
-                &mut last_attempt,
-            )
-            .await;
+        if !cooling_down(self.config.cooldown, *last_attempt) {
+            let endpoints = Endpoints::of(tenant);
+            fetch_into(&*self.fetcher, endpoints, &slot, &mut last_attempt).await;
         }
         drop(last_attempt);
         match slot.current() {
@@ -392,21 +252,23 @@ impl JwksCache {
         if slot.refreshing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let http = self.http.clone();
-        let config = self.config.clone();
+        let fetcher = Arc::clone(&self.fetcher);
+        let cooldown = self.config.cooldown;
         let url = tenant.jwks_url().to_owned();
         let fallbacks = tenant.replica_jwks_urls().to_vec();
         let tenant_id = tenant.id_arc().clone();
-        let tenant_label = self.metrics_tenant_label;
         let slot = slot.clone();
         runtime.spawn(async move {
             // Cleared however the task ends, so a cancelled refresh cannot block later ones.
             let _pending = RefreshPending(&slot.refreshing);
             let mut last_attempt = slot.fetching.lock().await;
-            if !cooling_down(&config, *last_attempt) {
-                let (id, label) = (&*tenant_id, tenant_label);
-                let urls = (url.as_str(), fallbacks.as_slice());
-                fetch_into(&http, &config, urls, id, label, &slot, &mut last_attempt).await;
+            if !cooling_down(cooldown, *last_attempt) {
+                let endpoints = Endpoints {
+                    tenant_id: &tenant_id,
+                    url: &url,
+                    fallbacks: &fallbacks,
+                };
+                fetch_into(&*fetcher, endpoints, &slot, &mut last_attempt).await;
             }
         });
     }
@@ -450,19 +312,184 @@ impl JwksCache {
         let slot = self.slot(tenant);
         let mut last_attempt = slot.fetching.lock().await;
         *last_attempt = Some(Instant::now());
-        let keys = fetch_with_fallback(
-            &self.http,
-            &self.config,
-            tenant.jwks_url(),
-            tenant.replica_jwks_urls(),
-            tenant.id(),
-            self.metrics_tenant_label,
-        )
-        .await?;
+        let keys = self.fetcher.fetch(Endpoints::of(tenant)).await?;
         slot.store(KeySet {
             keys,
             fetched_at: Instant::now(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The cache's rules driven through the fetcher seam: a fetcher that counts its calls and
+    //! answers only when the test lets it, so each interleaving is made to happen rather than
+    //! hoped for. The same rules over real HTTP are in `tests/key_cache.rs`.
+
+    use std::sync::atomic::AtomicUsize;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use futures_util::future::BoxFuture;
+    use tokio::sync::Semaphore;
+
+    use super::*;
+
+    /// Counts fetches; each waits for a permit of `gate`. Calls from `fail_from` on (1-based)
+    /// fail with a 503, the others return `keys`.
+    struct GatedFetcher {
+        calls: AtomicUsize,
+        gate: Semaphore,
+        keys: KeyMap,
+        fail_from: usize,
+    }
+
+    impl GatedFetcher {
+        fn new(permits: usize, fail_from: usize) -> Arc<Self> {
+            use aws_lc_rs::signature::KeyPair as _;
+            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+            let public = pair.public_key();
+            let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+            let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+            let key = VerifyingKey::from_components(&n, &e).unwrap();
+            Arc::new(GatedFetcher {
+                calls: AtomicUsize::new(0),
+                gate: Semaphore::new(permits),
+                keys: KeyMap::from([("k1".to_owned(), Arc::new(key))]),
+                fail_from,
+            })
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+
+        /// Waits (bounded) until `n` fetches have started.
+        async fn until_calls(&self, n: usize) {
+            tokio::time::timeout(Duration::from_secs(5), async {
+                while self.calls() < n {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{} fetches started, expected {n}", self.calls()));
+        }
+    }
+
+    impl JwksFetcher for GatedFetcher {
+        fn fetch<'a>(&'a self, _: Endpoints<'a>) -> BoxFuture<'a, Result<KeyMap, FetchError>> {
+            Box::pin(async move {
+                let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                self.gate.acquire().await.unwrap().forget();
+                if call >= self.fail_from {
+                    Err(FetchError::Status(503))
+                } else {
+                    Ok(self.keys.clone())
+                }
+            })
+        }
+    }
+
+    fn tenant() -> Arc<Tenant> {
+        let tenant = Tenant::builder("acme", "us-east-1_AbCdEf123")
+            .client_id("client-a")
+            .build()
+            .unwrap();
+        Arc::new(tenant)
+    }
+
+    fn cache(
+        fetcher: &Arc<GatedFetcher>,
+        configure: impl FnOnce(&mut JwksConfig),
+    ) -> Arc<JwksCache> {
+        let mut config = JwksConfig::default();
+        configure(&mut config);
+        Arc::new(JwksCache::with_fetcher(config, fetcher.clone()).unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn lookups_during_a_fetch_wait_for_it_and_share_its_result() {
+        let fetcher = GatedFetcher::new(0, usize::MAX);
+        let (cache, tenant) = (cache(&fetcher, |_| {}), tenant());
+        let lookups: Vec<_> = (0..32)
+            .map(|i| {
+                let (cache, tenant) = (cache.clone(), tenant.clone());
+                let kid = if i % 2 == 0 { "k1" } else { "unknown" };
+                tokio::spawn(async move { cache.key(&tenant, kid).await })
+            })
+            .collect();
+
+        fetcher.until_calls(1).await;
+        // With the one fetch held open, every lookup is waiting on it and none started another.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(fetcher.calls(), 1);
+        assert!(lookups.iter().all(|lookup| !lookup.is_finished()));
+
+        fetcher.gate.add_permits(1);
+        for (i, lookup) in lookups.into_iter().enumerate() {
+            let result = tokio::time::timeout(Duration::from_secs(5), lookup)
+                .await
+                .expect("a waiting lookup ends once the shared fetch answers")
+                .unwrap();
+            if i % 2 == 0 {
+                assert!(result.is_ok(), "lookup {i}: {:?}", result.err());
+            } else {
+                assert!(
+                    matches!(result, Err(AuthError::UnknownKeyId)),
+                    "lookup {i}: {:?}",
+                    result.err()
+                );
+            }
+        }
+        // The unknown kid did not drive a second fetch: the cooldown covers the waiters too.
+        assert_eq!(fetcher.calls(), 1);
+        assert!(matches!(
+            cache.key(&tenant, "unknown").await,
+            Err(AuthError::UnknownKeyId)
+        ));
+        assert_eq!(fetcher.calls(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stale_keys_are_served_without_waiting_for_the_one_background_refresh() {
+        // The first fetch succeeds at once; the refresh is held open, then fails. The cooldown
+        // leaves the test half a second, from the refresh on, to see that it is not retried.
+        const COOLDOWN: Duration = Duration::from_millis(500);
+        let fetcher = GatedFetcher::new(1, 2);
+        let cache = cache(&fetcher, |config| {
+            config.cooldown = COOLDOWN;
+            config.refresh_interval = Duration::ZERO;
+        });
+        let tenant = tenant();
+        assert!(cache.key(&tenant, "k1").await.is_ok());
+        assert_eq!(fetcher.calls(), 1);
+        tokio::time::sleep(COOLDOWN + Duration::from_millis(50)).await;
+
+        // Every lookup finds the keys stale; each answers from them at once, and one refresh
+        // starts, however many lookups saw the keys stale.
+        for _ in 0..20 {
+            let served = tokio::time::timeout(Duration::from_secs(1), cache.key(&tenant, "k1"))
+                .await
+                .expect("a stale key is served without waiting for the refresh");
+            assert!(served.is_ok());
+        }
+        fetcher.until_calls(2).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(fetcher.calls(), 2);
+
+        // The refresh fails: the held keys keep working, and the failure is not retried within
+        // the cooldown.
+        fetcher.gate.add_permits(1);
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while cache.slot(&tenant).refreshing.load(Ordering::Acquire) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the refresh ends once its fetch answers");
+        assert!(cache.key(&tenant, "k1").await.is_ok());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(fetcher.calls(), 2);
     }
 }

@@ -13,12 +13,21 @@
 //!   requests get 503 [`AuthError::KeysUnavailable`](crate::AuthError::KeysUnavailable);
 //! - fetches have a timeout and a response size limit, follow no redirects, and keep only RSA
 //!   keys usable for RS256 with a modulus of at least 2048 bits.
+//!
+//! The files split the cache as aws-jwt-verify does: `cache` holds the keys and decides when to
+//! fetch; `fetch` fetches (the HTTP client, its limits and metrics, behind a seam tests can
+//! replace); `key` parses a key set; `config` and `error` hold the settings and the fetch
+//! failure.
 
 mod cache;
+mod config;
+mod error;
 mod fetch;
 mod key;
 
 #[cfg(feature = "cli")]
 pub(crate) use cache::FixedKeys;
-pub use cache::{FetchError, JwksCache, JwksConfig, MIN_COOLDOWN};
+pub use cache::JwksCache;
+pub use config::{JwksConfig, MIN_COOLDOWN};
+pub use error::FetchError;
 pub(crate) use key::VerifyingKey;
