@@ -42,9 +42,12 @@ export class ApiError extends Error {
         return 'the server no longer accepts your sign-in (signed out, disabled or expired). Sign in again.';
       case 403:
         switch (this.code) {
-          case 'forbidden':
           case 'insufficient_scope':
             return 'this needs the administrator role of your tenant, and you do not have it. Ask an administrator if you need this.';
+          case 'forbidden':
+            // The role a group grants: an administrator can only grant the roles they hold. The
+            // server's message names it.
+            return 'this needs a role in your tenant that your account does not have (the server names it). Ask an administrator if you need this.';
           case 'not_a_user':
             return 'machine clients have no account of their own.';
           case 'protected_attribute':

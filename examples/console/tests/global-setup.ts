@@ -76,7 +76,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     await waitFor('moto', `${motoUrl}/moto-api/`, moto.child, moto.log);
 
     const acme = await createPool(motoUrl, 'acme', ['admin', 'support'], {
-      alice: ['admin'],
+      // alice holds support too: an administrator can only grant the roles they hold.
+      alice: ['admin', 'support'],
       bob: [],
       dave: [],
       erin: [],
