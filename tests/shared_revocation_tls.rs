@@ -184,6 +184,46 @@ async fn a_certificate_for_another_name_makes_the_store_unavailable_as_an_outage
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_server_certificate_makes_the_store_unavailable_with_host_and_reason() {
+    capture_logs();
+    let pki = Pki::new();
+    // Signed by the trusted CA, for the right names, but valid only in 2020.
+    let mut server = RedisServer::start_tls(pki.server_args("expired.pem", "expired.key", false));
+    let issuer = start_issuer().await;
+    let c = replica(
+        &issuer,
+        RedisRevocations::new(server.tls_url())
+            .tls_ca_file(pki.path("ca.pem"))
+            .on_store_unavailable(OnStoreUnavailable::Refuse),
+    );
+    let bob = issuer.mint(&access_a(&issuer, "bob", &[]));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(800), c.revocations_loaded())
+            .await
+            .is_err(),
+        "never loaded from a server whose certificate has expired"
+    );
+    assert_error_reply(
+        &call(&app(&c), "/me", Some(&bob)).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &AuthError::RevocationsUnavailable,
+    );
+    let host = server.tls_url();
+    let host = host.trim_start_matches("rediss://").trim_end_matches("/0");
+    log_line(&["revocation store unavailable", host, "expired"]).await;
+
+    // A renewed certificate on the same server: the replica connects, nothing else changes.
+    // The request right after `revocations_loaded` is served: readiness was once announced
+    // before the 503 flag was cleared, and this failed about one run in six.
+    server.restart_tls(pki.server_args("server.pem", "server.key", false));
+    loaded(&c).await;
+    assert_eq!(
+        call(&app(&c), "/me", Some(&bob)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plaintext_url_to_the_tls_port_fails_clearly() {
     capture_logs();
     let pki = Pki::new();

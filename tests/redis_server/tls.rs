@@ -28,8 +28,18 @@ fn leaf(
     usage: ExtendedKeyUsagePurpose,
     issuer: &CertifiedIssuer<'static, KeyPair>,
 ) -> (String, String) {
-    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let mut params = CertificateParams::new(names).unwrap();
+    leaf_with(CertificateParams::new(owned(names)).unwrap(), usage, issuer)
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+fn leaf_with(
+    mut params: CertificateParams,
+    usage: ExtendedKeyUsagePurpose,
+    issuer: &CertifiedIssuer<'static, KeyPair>,
+) -> (String, String) {
     params
         .distinguished_name
         .push(DnType::CommonName, "test leaf");
@@ -42,7 +52,8 @@ fn leaf(
 impl Pki {
     /// `ca.pem`, `server.pem` + `server.key` (127.0.0.1, localhost), `client.pem` +
     /// `client.key`, `other-ca.pem` (signs nothing used here), `wrong-name.pem` +
-    /// `wrong-name.key` (signed by the CA for `cache.example.com` only).
+    /// `wrong-name.key` (signed by the CA for `cache.example.com` only), `expired.pem` +
+    /// `expired.key` (signed by the CA for 127.0.0.1 and localhost, valid only in 2020).
     pub fn new() -> Pki {
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -62,6 +73,10 @@ impl Pki {
             ExtendedKeyUsagePurpose::ServerAuth,
             &ca,
         );
+        let mut expired = CertificateParams::new(owned(&["127.0.0.1", "localhost"])).unwrap();
+        expired.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        expired.not_after = rcgen::date_time_ymd(2020, 12, 31);
+        let (expired, expired_key) = leaf_with(expired, ExtendedKeyUsagePurpose::ServerAuth, &ca);
         for (name, pem) in [
             ("ca.pem", ca.pem()),
             ("server.pem", server),
@@ -71,6 +86,8 @@ impl Pki {
             ("other-ca.pem", other),
             ("wrong-name.pem", wrong),
             ("wrong-name.key", wrong_key),
+            ("expired.pem", expired),
+            ("expired.key", expired_key),
         ] {
             std::fs::write(dir.join(name), pem).unwrap();
         }

@@ -66,6 +66,8 @@ struct Store {
     /// never loaded.
     synced_at: AtomicU64,
     health: AtomicU8,
+    /// Held while the 503 flag is computed and set (see `refresh`).
+    refresh_lock: Mutex<()>,
     loaded: watch::Sender<bool>,
     /// The store's address without credentials, for logs.
     target: String,

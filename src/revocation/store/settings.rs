@@ -195,6 +195,7 @@ impl RedisRevocations {
             epoch: Instant::now(),
             synced_at: AtomicU64::new(0),
             health: AtomicU8::new(UNKNOWN),
+            refresh_lock: Mutex::default(),
             loaded,
             target: redacted(&self.url),
             last_error: Mutex::default(),

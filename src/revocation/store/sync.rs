@@ -340,9 +340,10 @@ impl Store {
             #[cfg(feature = "metrics")]
             metrics::gauge!("cognito_authz_revocation_store_up").set(1.0);
         }
+        // The flag first: whoever `loaded` wakes must find requests served already.
+        self.refresh(list);
         self.loaded
             .send_if_modified(|loaded| !std::mem::replace(loaded, true));
-        self.refresh(list);
     }
 
     /// Logs the outage, and each new reason while it lasts (a TLS failure after a restart
@@ -391,6 +392,13 @@ impl Store {
 
     /// Sets the flag the per-request check reads.
     fn refresh(&self, list: &Revocations) {
+        // The sync task and the watcher both update the flag: one at a time, each from an age
+        // read under the lock, so that the watcher's older reading ("never loaded") cannot land
+        // after the first load's "served" and refuse requests until its next tick.
+        let _one_writer = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let age = self.mirror_age();
         #[cfg(feature = "metrics")]
         if let Some(age) = age {
