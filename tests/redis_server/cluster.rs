@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub struct Cluster {
     dir: PathBuf,
     nodes: Vec<(u16, Option<Child>)>,
+    /// redis-cli's TLS arguments (`--tls --cacert ...`); empty for a plaintext cluster.
+    cli_tls: Vec<String>,
 }
 
 fn redis_cli() -> PathBuf {
@@ -48,16 +50,43 @@ fn free_port() -> u16 {
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Self::start_with(Vec::new(), Vec::new())
+    }
+
+    /// A cluster that speaks TLS only, to clients and between nodes (`--tls-cluster`,
+    /// `--tls-replication`), as ElastiCache Serverless and MemoryDB do. `server_tls`: the
+    /// nodes' certificate arguments; `cli_tls`: redis-cli's (`--tls --cacert ca.pem`).
+    pub fn start_tls(server_tls: Vec<String>, cli_tls: Vec<String>) -> Cluster {
+        assert!(!server_tls.is_empty() && !cli_tls.is_empty());
+        Self::start_with(server_tls, cli_tls)
+    }
+
+    fn start_with(server_tls: Vec<String>, cli_tls: Vec<String>) -> Cluster {
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let server = std::env::var_os("REDIS_SERVER").unwrap_or_else(|| "redis-server".into());
         let dir =
-            std::env::temp_dir().join(format!("cognito-authz-cluster-{}", std::process::id()));
+            std::env::temp_dir().join(format!("cognito-authz-cluster-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut nodes = Vec::new();
         for _ in 0..6 {
             let port = free_port();
+            let listen = if server_tls.is_empty() {
+                vec!["--port".to_owned(), port.to_string()]
+            } else {
+                let mut tls = vec!["--port", "0", "--tls-port"]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>();
+                tls.push(port.to_string());
+                tls.extend(["--tls-cluster", "yes", "--tls-replication", "yes"].map(str::to_owned));
+                tls.extend(server_tls.iter().cloned());
+                tls
+            };
             let child = Command::new(&server)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(&listen)
+                .args(["--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
                 // Fail over whatever the replica's data age (the test kills a primary at any
                 // time), and sync replicas without an RDB file.
@@ -77,7 +106,11 @@ impl Cluster {
                 .expect("spawn redis-server (cluster node)");
             nodes.push((port, Some(child)));
         }
-        let cluster = Cluster { dir, nodes };
+        let cluster = Cluster {
+            dir,
+            nodes,
+            cli_tls,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         for (port, _) in &cluster.nodes {
             while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
@@ -90,17 +123,37 @@ impl Cluster {
             .iter()
             .map(|(port, _)| format!("127.0.0.1:{port}"))
             .collect();
-        let out = Command::new(redis_cli())
+        // Bounded: redis-cli waits forever for nodes that cannot reach each other's bus.
+        let log = cluster.dir.join("cluster-create.log");
+        let mut create = Command::new(redis_cli())
+            .args(&cluster.cli_tls)
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
             .args(["--cluster-replicas", "1", "--cluster-yes"])
-            .output()
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
             .expect("run redis-cli --cluster create (install redis-tools / redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = create.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = create.kill();
+                let _ = create.wait();
+                panic!(
+                    "redis-cli --cluster create did not finish in 60 s:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
         assert!(
-            out.status.success(),
+            status.success(),
             "redis-cli --cluster create failed: {}",
-            String::from_utf8_lossy(&out.stdout)
+            std::fs::read_to_string(&log).unwrap_or_default()
         );
         for (port, _) in &cluster.nodes {
             cluster.wait_ok(*port);
@@ -122,6 +175,7 @@ impl Cluster {
 
     fn cli(&self, port: u16, args: &[&str]) -> String {
         let out = Command::new(redis_cli())
+            .args(&self.cli_tls)
             .args(["-h", "127.0.0.1", "-p", &port.to_string()])
             .args(args)
             .output()
@@ -140,9 +194,15 @@ impl Cluster {
         }
     }
 
-    /// `redis://127.0.0.1:PORT` of node `i` (0..6), as a seed URL.
+    /// `redis://127.0.0.1:PORT` (`rediss://` for a TLS cluster) of node `i` (0..6), as a seed
+    /// URL.
     pub fn url(&self, i: usize) -> String {
-        format!("redis://127.0.0.1:{}", self.nodes[i].0)
+        let scheme = if self.cli_tls.is_empty() {
+            "redis"
+        } else {
+            "rediss"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.nodes[i].0)
     }
 
     /// Indexes of two primaries: the one serving `key`'s slot, and another one.
@@ -235,6 +295,7 @@ impl Cluster {
 
     /// A plain connection to node `i` (for `CLUSTER`-free looks at one node's data).
     pub async fn node_connection(&self, i: usize) -> redis::aio::MultiplexedConnection {
+        assert!(self.cli_tls.is_empty(), "plaintext clusters only");
         redis::Client::open(self.url(i))
             .unwrap()
             .get_multiplexed_async_connection()

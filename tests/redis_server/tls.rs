@@ -28,7 +28,11 @@ fn leaf(
     usage: ExtendedKeyUsagePurpose,
     issuer: &CertifiedIssuer<'static, KeyPair>,
 ) -> (String, String) {
-    leaf_with(CertificateParams::new(owned(names)).unwrap(), usage, issuer)
+    leaf_with(
+        CertificateParams::new(owned(names)).unwrap(),
+        &[usage],
+        issuer,
+    )
 }
 
 fn owned(names: &[&str]) -> Vec<String> {
@@ -37,13 +41,13 @@ fn owned(names: &[&str]) -> Vec<String> {
 
 fn leaf_with(
     mut params: CertificateParams,
-    usage: ExtendedKeyUsagePurpose,
+    usages: &[ExtendedKeyUsagePurpose],
     issuer: &CertifiedIssuer<'static, KeyPair>,
 ) -> (String, String) {
     params
         .distinguished_name
         .push(DnType::CommonName, "test leaf");
-    params.extended_key_usages = vec![usage];
+    params.extended_key_usages = usages.to_vec();
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, issuer).unwrap();
     (cert.pem(), key.serialize_pem())
@@ -53,7 +57,9 @@ impl Pki {
     /// `ca.pem`, `server.pem` + `server.key` (127.0.0.1, localhost), `client.pem` +
     /// `client.key`, `other-ca.pem` (signs nothing used here), `wrong-name.pem` +
     /// `wrong-name.key` (signed by the CA for `cache.example.com` only), `expired.pem` +
-    /// `expired.key` (signed by the CA for 127.0.0.1 and localhost, valid only in 2020).
+    /// `expired.key` (signed by the CA for 127.0.0.1 and localhost, valid only in 2020),
+    /// `node.pem` + `node.key` (as `server.pem`, also for client authentication: a cluster
+    /// node's certificate on the bus).
     pub fn new() -> Pki {
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -76,7 +82,17 @@ impl Pki {
         let mut expired = CertificateParams::new(owned(&["127.0.0.1", "localhost"])).unwrap();
         expired.not_before = rcgen::date_time_ymd(2020, 1, 1);
         expired.not_after = rcgen::date_time_ymd(2020, 12, 31);
-        let (expired, expired_key) = leaf_with(expired, ExtendedKeyUsagePurpose::ServerAuth, &ca);
+        let (expired, expired_key) =
+            leaf_with(expired, &[ExtendedKeyUsagePurpose::ServerAuth], &ca);
+        // Cluster nodes present their certificate to each other's bus as clients too.
+        let (node, node_key) = leaf_with(
+            CertificateParams::new(owned(&["127.0.0.1", "localhost"])).unwrap(),
+            &[
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+            &ca,
+        );
         for (name, pem) in [
             ("ca.pem", ca.pem()),
             ("server.pem", server),
@@ -88,6 +104,8 @@ impl Pki {
             ("wrong-name.key", wrong_key),
             ("expired.pem", expired),
             ("expired.key", expired_key),
+            ("node.pem", node),
+            ("node.key", node_key),
         ] {
             std::fs::write(dir.join(name), pem).unwrap();
         }
