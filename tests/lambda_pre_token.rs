@@ -203,7 +203,7 @@ fn unknown_pool_fails_the_token_request() {
         matches!(&err, TriggerError::UnknownUserPool { user_pool_id } if user_pool_id == "us-east-1_Unknown9"),
         "{err:?}"
     );
-    assert_eq!(err.code(), "UnknownUserPool");
+    assert_eq!(err.reason(), "UnknownUserPool");
     let diagnostic = lambda_runtime::Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "UnknownUserPool");
     assert!(diagnostic.error_message.contains("not a configured tenant"));

@@ -191,7 +191,7 @@ impl<'a> Event<'a> {
         if let Err(err) = result {
             self.status = err.status().as_u16();
             self.outcome = Outcome::for_status(self.status);
-            self.reason = Some(err.code());
+            self.reason = Some(err.reason());
         }
         self
     }

@@ -84,7 +84,7 @@
 //! `NotAuthorizedException` on an `Admin*` call means the service's IAM identity may not call
 //! it: a deployment mistake on this side, not a fault of the client (4xx) nor a malfunction of
 //! Cognito (502), and retrying does not help (503), hence 500. Error bodies are
-//! `{"error": code, "message": text}`; server-side details only go to the log.
+//! `{"error": reason, "error_description": text}`; server-side details only go to the log.
 //!
 //! # Tenants from a runtime resolver
 //! A [`Principal`] names its tenant by id only. Tenants of the configured

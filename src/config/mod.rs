@@ -219,7 +219,7 @@ impl AuthConfig {
 
     /// Parses TOML text. Unknown fields are errors naming the field.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))
+        toml::from_str(text).map_err(ConfigError::Toml)
     }
 
     /// Validates the tenants and returns a builder carrying every setting.

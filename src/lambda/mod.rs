@@ -165,8 +165,8 @@ pub enum TriggerError {
 }
 
 impl TriggerError {
-    /// A stable code, sent as the Lambda error type.
-    pub fn code(&self) -> &'static str {
+    /// A short stable identifier of the variant, sent as the Lambda error type.
+    pub fn reason(&self) -> &'static str {
         match self {
             TriggerError::InvalidEvent { .. } => "InvalidEvent",
             TriggerError::MissingField { .. } => "MissingField",
@@ -182,7 +182,7 @@ impl TriggerError {
 impl From<TriggerError> for lambda_runtime::Diagnostic {
     fn from(error: TriggerError) -> Self {
         lambda_runtime::Diagnostic {
-            error_type: error.code().to_owned(),
+            error_type: error.reason().to_owned(),
             error_message: error.to_string(),
         }
     }
