@@ -112,7 +112,7 @@ impl CognitoAuth {
     /// service's configuration, which a restart would restore; remove them there and reload.
     ///
     /// ```no_run
-    /// # fn run(auth: cognito_authz::CognitoAuth) -> Result<(), cognito_authz::TenantChangeError> {
+    /// # fn run(auth: cognito_authz::CognitoAuth) -> Result<(), cognito_authz::error::TenantChangeError> {
     /// // Called from the admin endpoint that offboards a customer, after deleting it from the
     /// // store the resolver reads.
     /// auth.remove_tenant("acme")?;

@@ -36,13 +36,13 @@
 //! 6. features built on a `CognitoAuth` or the configuration: `admin`, `cedar`, `explain`,
 //!    `lambda`, `lifecycle`, `testing`
 //!
-//! The private `claims` ([`TokenUse`], [`MAX_LEEWAY`]) and `aws_section`
+//! The private `claims` ([`TokenUse`](principal::TokenUse), [`MAX_LEEWAY`]) and `aws_section`
 //! ([`config::AwsSection`]) hold what lower layers need of a higher module; their public paths
 //! stay where they were.
 //!
-//! - [`tenant`]: which pool a token's `iss` belongs to ([`TenantRegistry`], [`TenantResolver`]);
+//! - [`tenant`]: which pool a token's `iss` belongs to ([`TenantRegistry`], [`TenantResolver`](tenant::TenantResolver));
 //!   an unknown issuer is refused without any network request.
-//! - [`jwks`]: each pool's keys ([`JwksCache`]): lazy fetch, refresh, cooldown, single flight,
+//! - [`jwks`]: each pool's keys (the key cache, configured by [`JwksConfig`](jwks::JwksConfig)): lazy fetch, refresh, cooldown, single flight,
 //!   stale-while-error, size and time limits.
 //! - [`verify`]: Cognito's rules (RS256 only, exact issuer, `token_use`, app client, time
 //!   claims) and the verified-token cache.
@@ -57,8 +57,8 @@
 //! - `admin` (feature `admin`): tenant-bound Cognito admin operations and an axum admin router.
 //! - `catalog` (feature `dynamodb`): tenants added at runtime from a DynamoDB table.
 //! - `lambda` (feature `lambda`): Cognito Lambda triggers built from the same configuration.
-//! - `lifecycle` (feature `cli`): provision tenant pools safely and audit them; the
-//!   `cognito-authz` binary.
+//! - the `cognito-authz` binary (feature `cli`): provisions tenant pools safely and audits
+//!   them; its internals (`lifecycle`) are not part of the library's API.
 //! - `explain` (feature `cli`): the pipeline run on one request without a server, step by
 //!   step (`cognito-authz explain`).
 //! - `cedar` (feature `cedar`): Cedar policies per tenant, in Amazon Verified Permissions'
@@ -73,6 +73,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![deny(unreachable_pub)]
+// On docs.rs (`--cfg docsrs`), every feature-gated item gets its feature badge: `doc_cfg`
+// includes what `doc_auto_cfg` did before nightly merged the two.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
@@ -101,21 +104,24 @@ pub mod cedar;
 pub mod explain;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+// The `cognito-authz` tool's internals (provisioning, registry, pool audit): a binary cannot
+// share modules with the library, so they live here, but they are not the library's API and
+// follow no semver promise; hidden from the documentation.
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod lifecycle;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+// The root holds what a service needs in its first hour: build a `CognitoAuth`, put its layers
+// on a router, read the `Principal`, answer errors. Everything else stays at its module path.
 pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_TOKEN_CACHE_TTL};
 pub use claims::MAX_LEEWAY;
 pub use config::AuthConfig;
-pub use error::{AuthError, ConfigError, ErrorResponder, MalformedPart, TenantChangeError};
-pub use jwks::{FetchError, JwksCache, JwksConfig};
+pub use error::{AuthError, ConfigError};
 pub use layer::{AuthLayer, CognitoAuthz};
 pub use policy::Policy;
-pub use principal::{Principal, PrincipalKind, TokenUse};
-#[cfg(feature = "redis")]
-pub use revocation::RedisRevocations;
-pub use revocation::{OnStoreUnavailable, RevocationError, Revocations};
-pub use tenant::{Issuer, ResolveError, Tenant, TenantRegistry, TenantResolver};
-pub use verify::{SELF_SERVICE_SCOPE, SelfServiceGuard, TokenUses};
+pub use principal::Principal;
+pub use revocation::Revocations;
+pub use tenant::{Tenant, TenantRegistry};
+pub use verify::TokenUses;

@@ -29,7 +29,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_authz::admin::{AdminApi, AdminError, TenantAdmin, TenantLookup, TenantLookupFuture};
 use cognito_authz::tenant::ResolveFuture;
 use cognito_authz::{
-    AuthError, CognitoAuth, Issuer, ResolveError, Revocations, Tenant, TenantResolver,
+    AuthError, CognitoAuth, Revocations, Tenant, tenant::Issuer, tenant::ResolveError,
+    tenant::TenantResolver,
 };
 use http::{Method, Request, StatusCode, header};
 use moto::Moto;

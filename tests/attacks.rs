@@ -13,8 +13,8 @@ use axum::Router;
 use axum::routing::get;
 use cognito_authz::testing::{JwksBehavior, LocalIssuer, SigningKey};
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthz, MalformedPart, Principal, SELF_SERVICE_SCOPE,
-    SelfServiceGuard, TokenUse, TokenUses,
+    AuthError, CognitoAuth, CognitoAuthz, Principal, TokenUses, error::MalformedPart,
+    principal::TokenUse, verify::SELF_SERVICE_SCOPE, verify::SelfServiceGuard,
 };
 use common::*;
 use http::{Method, StatusCode};

@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus,
 };
 use cognito_authz::catalog::{CatalogEntry, CatalogError, DynamoDbCatalog, ItemError};
-use cognito_authz::{Issuer, TenantResolver};
+use cognito_authz::{tenant::Issuer, tenant::TenantResolver};
 use moto::{Moto, Pool};
 use serde_json::Value;
 
@@ -316,7 +316,7 @@ async fn put_get_list_remove_round_trip() {
 #[tokio::test]
 async fn catalog_tenants_declare_machine_clients_and_replica_regions() {
     use cognito_authz::testing::LocalIssuer;
-    use cognito_authz::{AuthError, CognitoAuth, PrincipalKind};
+    use cognito_authz::{AuthError, CognitoAuth, principal::PrincipalKind};
 
     let moto = moto();
     let idp = LocalIssuer::start().await.unwrap();

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::get;
-use cognito_authz::{AuthError, CognitoAuth, CognitoAuthz, ConfigError, TokenUse};
+use cognito_authz::{AuthError, CognitoAuth, CognitoAuthz, ConfigError, principal::TokenUse};
 use common::*;
 use http::StatusCode;
 use serde_json::json;

@@ -14,7 +14,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_authz::tenant::ResolveFuture;
 use cognito_authz::testing::{LocalIssuer, SigningKey};
-use cognito_authz::{AuthError, CognitoAuth, CognitoAuthz, Issuer, Policy, Tenant, TenantResolver};
+use cognito_authz::{
+    AuthError, CognitoAuth, CognitoAuthz, Policy, Tenant, tenant::Issuer, tenant::TenantResolver,
+};
 use common::*;
 use http::{Request, StatusCode};
 use proptest::prelude::*;

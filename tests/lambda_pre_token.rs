@@ -6,7 +6,7 @@
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsPreTokenGenV2;
 use cognito_authz::lambda::{PreTokenGeneration, TriggerError};
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{AuthConfig, AuthError, SELF_SERVICE_SCOPE, Tenant, TenantRegistry};
+use cognito_authz::{AuthConfig, AuthError, Tenant, TenantRegistry, verify::SELF_SERVICE_SCOPE};
 use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");

@@ -11,7 +11,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use cognito_authz::testing::{JwksBehavior, LocalIssuer};
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthz, Policy, Principal, Tenant, TokenUse, TokenUses,
+    AuthError, CognitoAuth, CognitoAuthz, Policy, Principal, Tenant, TokenUses, principal::TokenUse,
 };
 use common::*;
 use http::{Method, StatusCode, header};
@@ -384,7 +384,7 @@ async fn optional_layer() {
     assert_error_reply(
         &reply,
         UNAUTHORIZED,
-        &AuthError::Malformed(cognito_authz::MalformedPart::Structure),
+        &AuthError::Malformed(cognito_authz::error::MalformedPart::Structure),
     );
     let reply = send_raw(&app, Method::GET, "/", &["Basic YWxpY2U6cHc="]).await;
     assert_error_reply(&reply, UNAUTHORIZED, &AuthError::InvalidAuthorizationHeader);

@@ -10,8 +10,8 @@ use axum::Router;
 use axum::routing::get;
 use cognito_authz::testing::LocalIssuer;
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthz, Policy, Principal, PrincipalKind, SELF_SERVICE_SCOPE,
-    SelfServiceGuard, Tenant,
+    AuthError, CognitoAuth, CognitoAuthz, Policy, Principal, Tenant, principal::PrincipalKind,
+    verify::SELF_SERVICE_SCOPE, verify::SelfServiceGuard,
 };
 use common::*;
 use http::StatusCode;

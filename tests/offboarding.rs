@@ -18,8 +18,8 @@ use axum::routing::get;
 use cognito_authz::tenant::{ResolveFuture, TenantBuilder};
 use cognito_authz::testing::LocalIssuer;
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthBuilder, CognitoAuthz, Issuer, ResolveError, Tenant,
-    TenantChangeError, TenantResolver,
+    AuthError, CognitoAuth, CognitoAuthBuilder, CognitoAuthz, Tenant, error::TenantChangeError,
+    tenant::Issuer, tenant::ResolveError, tenant::TenantResolver,
 };
 use common::*;
 use http::StatusCode;

@@ -95,7 +95,7 @@ pub enum AdminError {
         code: String,
     },
     /// The principal's tenant is not known to the admin operations: it came from a runtime
-    /// [`TenantResolver`](crate::TenantResolver) and no
+    /// [`TenantResolver`](crate::tenant::TenantResolver) and no
     /// [`TenantLookup`](super::TenantLookup) was configured, or the tenant found does not
     /// own the token's app client. 500.
     #[error("tenant is not available for admin operations")]
