@@ -23,6 +23,56 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The layers are tower services, so they can be tried without a server: send requests with
+//! `oneshot`. Here with the `test-util` feature's `testing::LocalIssuer`, which
+//! mints Cognito-shaped tokens and serves their keys on `127.0.0.1`:
+//!
+//! ```
+//! # #[cfg(feature = "test-util")]
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, body::Body, routing::get};
+//! use cognito_authz::{CognitoAuth, CognitoAuthz, Tenant, testing::LocalIssuer};
+//! use http::{Request, StatusCode, header};
+//! use tower::ServiceExt;
+//!
+//! let idp = LocalIssuer::start().await?;
+//! let pool = "us-east-1_Acme";
+//! let tenant = Tenant::builder("acme", pool).client_id("web").jwks_url(idp.jwks_url(pool));
+//! let auth = CognitoAuth::builder().tenant(tenant.build()?)?.build()?;
+//! let app = Router::new()
+//!     .route("/admin", get(|| async { "hi" }).layer(CognitoAuthz::require("admin")))
+//!     .layer(auth.layer());
+//! let get = |bearer: Option<String>| {
+//!     let mut request = Request::get("/admin");
+//!     if let Some(token) = bearer {
+//!         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+//!     }
+//!     app.clone().oneshot(request.body(Body::empty()).unwrap())
+//! };
+//!
+//! let response = get(None).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(
+//!     response.headers()[header::WWW_AUTHENTICATE],
+//!     r#"Bearer error="invalid_token", error_description="missing bearer token""#
+//! );
+//!
+//! let admin = idp.mint(&idp.access_claims(pool, "web", "alice", &["admin"]));
+//! assert_eq!(get(Some(admin)).await?.status(), StatusCode::OK);
+//!
+//! let reader = idp.mint(&idp.access_claims(pool, "web", "bob", &["reader"]));
+//! let response = get(Some(reader)).await?;
+//! assert_eq!(response.status(), StatusCode::FORBIDDEN);
+//! assert_eq!(
+//!     response.headers()[header::WWW_AUTHENTICATE],
+//!     r#"Bearer error="insufficient_scope", error_description="role `admin` required""#
+//! );
+//! # Ok(()) }
+//! # #[cfg(not(feature = "test-util"))]
+//! # fn main() {}
+//! ```
+//!
 //! # Architecture
 //! The modules form layers. A module imports from its own layer and the layers below it, never
 //! from above, and never in a loop (`tests/module_layers.rs` checks both), bottom up:

@@ -33,6 +33,57 @@ pub struct RouteTemplate(pub Arc<str>);
 /// axum router): with no [`Principal`] it answers 401, and it needs the matched route, which an
 /// axum router knows only inside itself. Refusals are 403 `insufficient_scope` in the format of
 /// the `CognitoAuth` that authenticated the request.
+///
+/// ```
+/// # #[cfg(feature = "test-util")]
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::get};
+/// use cognito_authz::{CognitoAuth, Tenant, cedar::Cedar, testing::LocalIssuer};
+/// use http::{Request, StatusCode, header};
+/// use tower::ServiceExt;
+///
+/// let idp = LocalIssuer::start().await?;
+/// let pool = "us-east-1_Acme";
+/// let tenant = Tenant::builder("acme", pool).client_id("web").jwks_url(idp.jwks_url(pool));
+/// let auth = CognitoAuth::builder().tenant(tenant.build()?)?.build()?;
+/// let policies = std::env::temp_dir().join(format!("cedar-doctest-{}", std::process::id()));
+/// std::fs::create_dir_all(&policies)?;
+/// std::fs::write(
+///     policies.join("common.cedar"),
+///     r#"permit(principal, action == App::Action::"GET /orders", resource)
+///        when { context.roles.contains("clerk") };"#,
+/// )?;
+/// let cedar = Cedar::builder("App").policies(&policies).build()?;
+/// let app = Router::new()
+///     .route("/orders", get(|| async { "orders" }))
+///     .layer(cedar.layer())
+///     .layer(auth.layer());
+/// let status = |groups: &[&str]| {
+///     let token = idp.mint(&idp.access_claims(pool, "web", "ann", groups));
+///     let request = Request::get("/orders")
+///         .header(header::AUTHORIZATION, format!("Bearer {token}"))
+///         .body(Body::empty())
+///         .unwrap();
+///     let app = app.clone();
+///     async move { app.oneshot(request).await.unwrap() }
+/// };
+///
+/// assert_eq!(status(&["clerk"]).await.status(), StatusCode::OK);
+/// let refused = status(&["reader"]).await;
+/// assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+/// assert!(
+///     refused.headers()[header::WWW_AUTHENTICATE]
+///         .to_str()?
+///         .starts_with(r#"Bearer error="insufficient_scope""#)
+/// );
+/// let anonymous = app.clone().oneshot(Request::get("/orders").body(Body::empty())?).await?;
+/// assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+/// std::fs::remove_dir_all(&policies)?;
+/// # Ok(()) }
+/// # #[cfg(not(feature = "test-util"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct CedarAuthz {

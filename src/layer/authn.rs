@@ -47,6 +47,54 @@ use crate::verify::{CacheLookup, TokenUses};
 /// # Ok(app.merge(profile)) }
 /// # }
 /// ```
+///
+/// What it answers without a valid token (no key is fetched for any of these):
+///
+/// ```
+/// # #[cfg(feature = "axum")]
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::get};
+/// use cognito_authz::{CognitoAuth, Tenant};
+/// use http::{Request, StatusCode, header};
+/// use tower::ServiceExt;
+///
+/// let auth = CognitoAuth::builder()
+///     .tenant(Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a").build()?)?
+///     .build()?;
+/// let app = Router::new().route("/", get(|| async { "hi" })).layer(auth.layer());
+/// let challenge = |authorization: Option<&str>| {
+///     let mut request = Request::get("/");
+///     if let Some(value) = authorization {
+///         request = request.header(header::AUTHORIZATION, value);
+///     }
+///     let app = app.clone();
+///     async move {
+///         let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+///         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+///         response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().to_owned()
+///     }
+/// };
+///
+/// assert_eq!(
+///     challenge(None).await,
+///     r#"Bearer error="invalid_token", error_description="missing bearer token""#
+/// );
+/// assert_eq!(
+///     challenge(Some("Basic YWxpY2U6c2VjcmV0")).await,
+///     r#"Bearer error="invalid_token", error_description="authorization header is not a bearer token""#
+/// );
+/// // A well-formed token from an issuer that is no tenant: refused before any key fetch.
+/// let foreign = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ\
+///     .eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwidG9rZW5fdXNlIjoiYWNjZXNzIn0.c2ln";
+/// assert_eq!(
+///     challenge(Some(&format!("Bearer {foreign}"))).await,
+///     r#"Bearer error="invalid_token", error_description="token issuer is not a known tenant""#
+/// );
+/// # Ok(()) }
+/// # #[cfg(not(feature = "axum"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct AuthLayer {

@@ -38,6 +38,53 @@ use crate::principal::Principal;
 ///     );
 /// # }
 /// ```
+///
+/// Run behind the authentication layer, with tokens of the `test-util` feature's
+/// `testing::LocalIssuer`:
+///
+/// ```
+/// # #[cfg(feature = "test-util")]
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::get};
+/// use cognito_authz::{CognitoAuth, CognitoAuthz, Tenant, testing::LocalIssuer};
+/// use http::{Request, StatusCode, header};
+/// use tower::ServiceExt;
+///
+/// let idp = LocalIssuer::start().await?;
+/// let pool = "us-east-1_Acme";
+/// let tenant = Tenant::builder("acme", pool).client_id("web").jwks_url(idp.jwks_url(pool));
+/// let auth = CognitoAuth::builder().tenant(tenant.build()?)?.build()?;
+/// let app = Router::new()
+///     .route("/reports", get(|| async {}).layer(CognitoAuthz::require_any(["admin", "auditor"])))
+///     .layer(auth.layer());
+/// let status = |groups: &[&str]| {
+///     let token = idp.mint(&idp.access_claims(pool, "web", "ann", groups));
+///     let request = Request::get("/reports")
+///         .header(header::AUTHORIZATION, format!("Bearer {token}"))
+///         .body(Body::empty())
+///         .unwrap();
+///     let app = app.clone();
+///     async move { app.oneshot(request).await.unwrap() }
+/// };
+///
+/// assert_eq!(status(&["auditor"]).await.status(), StatusCode::OK);
+/// let refused = status(&["reader"]).await;
+/// assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+/// assert!(
+///     refused.headers()[header::WWW_AUTHENTICATE]
+///         .to_str()?
+///         .starts_with(r#"Bearer error="insufficient_scope""#)
+/// );
+///
+/// // Without an authentication layer in front it fails closed: 401, never through.
+/// let bare = Router::new().route("/", get(|| async {})).layer(CognitoAuthz::authenticated());
+/// let response = bare.oneshot(Request::get("/").body(Body::empty())?).await?;
+/// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+/// # Ok(()) }
+/// # #[cfg(not(feature = "test-util"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct CognitoAuthz {
