@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::claims::MAX_LEEWAY;
 use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
-use crate::layer::{AuthInner, AuthLayer};
+use crate::layer::{AuthInner, AuthnLayer};
 use crate::metrics::Metrics;
 use crate::principal::Principal;
 use crate::revocation::Revocations;
@@ -43,15 +43,15 @@ impl CognitoAuth {
     }
 
     /// The authentication layer: requests need a valid access token (401 otherwise) and get a
-    /// [`Principal`] in their extensions. See [`AuthLayer`] for id tokens and optional mode.
-    pub fn layer(&self) -> AuthLayer {
-        AuthLayer::new(self.inner.clone())
+    /// [`Principal`] in their extensions. See [`AuthnLayer`] for id tokens and optional mode.
+    pub fn layer(&self) -> AuthnLayer {
+        AuthnLayer::new(self.inner.clone())
     }
 
     /// For public routes that still want a principal when present: no token passes through
     /// without one; a token that is present but invalid is still refused with 401.
-    pub fn optional_layer(&self) -> AuthLayer {
-        AuthLayer::new(self.inner.clone()).optional()
+    pub fn optional_layer(&self) -> AuthnLayer {
+        AuthnLayer::new(self.inner.clone()).optional()
     }
 
     /// Verifies an access token outside of HTTP.

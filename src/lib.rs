@@ -8,7 +8,7 @@
 //! # #[cfg(feature = "axum")]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::{get, put}};
-//! use cognito_authz::{CognitoAuth, CognitoAuthz, Principal};
+//! use cognito_authz::{CognitoAuth, AuthzLayer, Principal};
 //!
 //! async fn me(principal: Principal) -> String {
 //!     format!("{} ({})", principal.username(), principal.tenant())
@@ -18,7 +18,7 @@
 //! let auth = CognitoAuth::from_config_file("tenants.toml")?;
 //! let app: Router = Router::new()
 //!     .route("/me", get(me))
-//!     .route("/admin/users/{user}/mfa", put(set_mfa).layer(CognitoAuthz::require("admin")))
+//!     .route("/admin/users/{user}/mfa", put(set_mfa).layer(AuthzLayer::require("admin")))
 //!     .layer(auth.layer());
 //! # Ok(()) }
 //! ```
@@ -32,7 +32,7 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, body::Body, routing::get};
-//! use cognito_authz::{CognitoAuth, CognitoAuthz, Tenant, testing::LocalIssuer};
+//! use cognito_authz::{CognitoAuth, AuthzLayer, Tenant, testing::LocalIssuer};
 //! use http::{Request, StatusCode, header};
 //! use tower::ServiceExt;
 //!
@@ -41,7 +41,7 @@
 //! let tenant = Tenant::builder("acme", pool).client_id("web").jwks_url(idp.jwks_url(pool));
 //! let auth = CognitoAuth::builder().tenant(tenant.build()?)?.build()?;
 //! let app = Router::new()
-//!     .route("/admin", get(|| async { "hi" }).layer(CognitoAuthz::require("admin")))
+//!     .route("/admin", get(|| async { "hi" }).layer(AuthzLayer::require("admin")))
 //!     .layer(auth.layer());
 //! let get = |bearer: Option<String>| {
 //!     let mut request = Request::get("/admin");
@@ -97,7 +97,7 @@
 //! - [`verify`]: Cognito's rules (RS256 only, exact issuer, `token_use`, app client, time
 //!   claims) and the verified-token cache.
 //! - [`principal`], [`policy`]: the verified caller and what routes require of it.
-//! - [`layer`]: [`AuthLayer`] (authenticate) and [`CognitoAuthz`] (authorize).
+//! - [`layer`]: [`AuthnLayer`] (authenticate) and [`AuthzLayer`] (authorize).
 //! - [`error`]: [`AuthError`] and the HTTP contract (401 / 403 / 503, RFC 6750 headers).
 //! - [`revocation`]: users and sessions refused before their tokens expire, in this process or
 //!   shared by every replica through Redis (feature `redis`).
@@ -169,7 +169,9 @@ pub use auth::{CognitoAuth, CognitoAuthBuilder, MAX_TOKEN_CACHE_TTL};
 pub use claims::MAX_LEEWAY;
 pub use config::AuthConfig;
 pub use error::{AuthError, ConfigError};
+#[allow(deprecated)]
 pub use layer::{AuthLayer, CognitoAuthz};
+pub use layer::{AuthnLayer, AuthzLayer};
 pub use policy::Policy;
 pub use principal::Principal;
 pub use revocation::Revocations;

@@ -1195,7 +1195,7 @@ fn service_process() {
 async fn serve(config_path: PathBuf) {
     use axum::routing::get;
     use axum::{Json, Router};
-    use cognito_authz::{AuthConfig, CognitoAuthz, Policy, Principal};
+    use cognito_authz::{AuthConfig, AuthzLayer, Policy, Principal};
 
     let config = AuthConfig::from_file(&config_path).expect("config");
     let auth = config.to_builder().expect("builder").build().expect("auth");
@@ -1203,7 +1203,7 @@ async fn serve(config_path: PathBuf) {
         .route("/me", get(|p: Principal| async move { Json(p) }))
         .route(
             "/tenants/{tenant}/admin",
-            get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+            get(|| async { "tenant admin" }).layer(AuthzLayer::policy(
                 Policy::role("admin").and(Policy::same_tenant_as("tenant")),
             )),
         )

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! - [`router`] / [`AdminApi::admin_router`]: `/admin/users/...` routes, each behind
-//!   authentication (access tokens only) and `CognitoAuthz::require("admin")` (the role is
+//!   authentication (access tokens only) and `AuthzLayer::require("admin")` (the role is
 //!   configurable with [`AdminApi::admin_role`]).
 //! - [`self_service_router`] / [`AdminApi::self_service_router`]: the `/me` routes for any
 //!   signed-in user on their own account: attributes (read, and change the self-service ones),

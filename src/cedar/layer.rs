@@ -86,17 +86,17 @@ pub struct RouteTemplate(pub Arc<str>);
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct CedarAuthz {
+pub struct CedarLayer {
     cedar: Cedar,
 }
 
-impl CedarAuthz {
+impl CedarLayer {
     pub(crate) fn new(cedar: Cedar) -> Self {
-        CedarAuthz { cedar }
+        CedarLayer { cedar }
     }
 }
 
-impl<S> Layer<S> for CedarAuthz {
+impl<S> Layer<S> for CedarLayer {
     type Service = CedarService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -107,11 +107,28 @@ impl<S> Layer<S> for CedarAuthz {
     }
 }
 
-/// The service of [`CedarAuthz`].
+/// The service of [`CedarLayer`].
 #[derive(Clone, Debug)]
 pub struct CedarService<S> {
     inner: S,
     cedar: Cedar,
+}
+
+impl<S> CedarService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 fn route_template(parts: &Parts) -> Option<Arc<str>> {

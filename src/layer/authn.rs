@@ -30,7 +30,7 @@ use crate::verify::{CacheLookup, TokenUses};
 /// ```
 /// # #[cfg(feature = "axum")] {
 /// use axum::{Router, routing::get};
-/// use cognito_authz::{CognitoAuth, CognitoAuthz, Principal, Tenant, TokenUses};
+/// use cognito_authz::{CognitoAuth, AuthzLayer, Principal, Tenant, TokenUses};
 ///
 /// # fn build() -> Result<Router, cognito_authz::ConfigError> {
 /// let auth = CognitoAuth::builder()
@@ -38,7 +38,7 @@ use crate::verify::{CacheLookup, TokenUses};
 ///     .build()?;
 /// let app = Router::new()
 ///     .route("/me", get(|p: Principal| async move { p.username().to_owned() }))
-///     .route("/admin", get(|| async { "hi" }).layer(CognitoAuthz::require("admin")))
+///     .route("/admin", get(|| async { "hi" }).layer(AuthzLayer::require("admin")))
 ///     .layer(auth.layer());
 /// // A route that takes id tokens (for example a profile page of a single-page app):
 /// let profile = Router::<()>::new()
@@ -97,15 +97,15 @@ use crate::verify::{CacheLookup, TokenUses};
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct AuthLayer {
+pub struct AuthnLayer {
     auth: Arc<AuthInner>,
     optional: bool,
     uses: TokenUses,
 }
 
-impl AuthLayer {
+impl AuthnLayer {
     pub(crate) fn new(auth: Arc<AuthInner>) -> Self {
-        AuthLayer {
+        AuthnLayer {
             auth,
             optional: false,
             uses: TokenUses::ACCESS,
@@ -124,22 +124,39 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
+impl<S> Layer<S> for AuthnLayer {
+    type Service = AuthnService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService {
+        AuthnService {
             inner,
             layer: self.clone(),
         }
     }
 }
 
-/// The service of [`AuthLayer`].
+/// The service of [`AuthnLayer`].
 #[derive(Clone, Debug)]
-pub struct AuthService<S> {
+pub struct AuthnService<S> {
     inner: S,
-    layer: AuthLayer,
+    layer: AuthnLayer,
+}
+
+impl<S> AuthnService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 /// The bearer token of the `Authorization` header: `Ok(None)` if there is no header.
@@ -194,7 +211,7 @@ enum Outcome {
     Verify(String, Option<crate::verify::CacheSlot>),
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthnService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     ReqBody: Send + 'static,
@@ -305,7 +322,7 @@ where
 type VerifyFuture = Pin<Box<dyn Future<Output = Result<(Principal, Pending), AuthError>> + Send>>;
 
 pin_project! {
-    /// Response future of [`AuthService`].
+    /// Response future of [`AuthnService`].
     pub struct ResponseFuture<S, ReqBody>
     where
         S: Service<Request<ReqBody>>,

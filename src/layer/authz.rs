@@ -25,14 +25,14 @@ use crate::principal::Principal;
 /// ```
 /// # #[cfg(feature = "axum")] {
 /// use axum::{Router, routing::{get, put}};
-/// use cognito_authz::{CognitoAuthz, Policy};
+/// use cognito_authz::{AuthzLayer, Policy};
 ///
 /// let app: Router = Router::new()
-///     .route("/admin/users/{user}/mfa", put(|| async {}).layer(CognitoAuthz::require("admin")))
-///     .route("/reports", get(|| async {}).layer(CognitoAuthz::require_any(["admin", "auditor"])))
+///     .route("/admin/users/{user}/mfa", put(|| async {}).layer(AuthzLayer::require("admin")))
+///     .route("/reports", get(|| async {}).layer(AuthzLayer::require_any(["admin", "auditor"])))
 ///     .route(
 ///         "/tenants/{tenant}/settings",
-///         get(|| async {}).layer(CognitoAuthz::policy(
+///         get(|| async {}).layer(AuthzLayer::policy(
 ///             Policy::role("admin").and(Policy::same_tenant_as("tenant")),
 ///         )),
 ///     );
@@ -47,7 +47,7 @@ use crate::principal::Principal;
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum::{Router, body::Body, routing::get};
-/// use cognito_authz::{CognitoAuth, CognitoAuthz, Tenant, testing::LocalIssuer};
+/// use cognito_authz::{CognitoAuth, AuthzLayer, Tenant, testing::LocalIssuer};
 /// use http::{Request, StatusCode, header};
 /// use tower::ServiceExt;
 ///
@@ -56,7 +56,7 @@ use crate::principal::Principal;
 /// let tenant = Tenant::builder("acme", pool).client_id("web").jwks_url(idp.jwks_url(pool));
 /// let auth = CognitoAuth::builder().tenant(tenant.build()?)?.build()?;
 /// let app = Router::new()
-///     .route("/reports", get(|| async {}).layer(CognitoAuthz::require_any(["admin", "auditor"])))
+///     .route("/reports", get(|| async {}).layer(AuthzLayer::require_any(["admin", "auditor"])))
 ///     .layer(auth.layer());
 /// let status = |groups: &[&str]| {
 ///     let token = idp.mint(&idp.access_claims(pool, "web", "ann", groups));
@@ -78,7 +78,7 @@ use crate::principal::Principal;
 /// );
 ///
 /// // Without an authentication layer in front it fails closed: 401, never through.
-/// let bare = Router::new().route("/", get(|| async {})).layer(CognitoAuthz::authenticated());
+/// let bare = Router::new().route("/", get(|| async {})).layer(AuthzLayer::authenticated());
 /// let response = bare.oneshot(Request::get("/").body(Body::empty())?).await?;
 /// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 /// # Ok(()) }
@@ -87,14 +87,14 @@ use crate::principal::Principal;
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct CognitoAuthz {
+pub struct AuthzLayer {
     policy: Policy,
 }
 
-impl CognitoAuthz {
+impl AuthzLayer {
     /// Any policy.
     pub fn policy(policy: Policy) -> Self {
-        CognitoAuthz { policy }
+        AuthzLayer { policy }
     }
 
     /// The principal has `role`.
@@ -130,7 +130,7 @@ impl CognitoAuthz {
     }
 }
 
-impl<S> Layer<S> for CognitoAuthz {
+impl<S> Layer<S> for AuthzLayer {
     type Service = AuthzService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -141,11 +141,28 @@ impl<S> Layer<S> for CognitoAuthz {
     }
 }
 
-/// The service of [`CognitoAuthz`].
+/// The service of [`AuthzLayer`].
 #[derive(Clone, Debug)]
 pub struct AuthzService<S> {
     inner: S,
     policy: Policy,
+}
+
+impl<S> AuthzService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthzService<S>

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::audit::{Action, Event};
 use super::{AdminApi, AdminError};
-use crate::layer::CognitoAuthz;
+use crate::layer::AuthzLayer;
 use crate::metrics::TenantMetrics;
 use crate::policy::Policy;
 use crate::principal::Principal;
@@ -202,7 +202,7 @@ async fn audit_unanswered(
     let target = match action {
         action if is_self_service(action) => principal
             .as_ref()
-            .and_then(Principal::user_name)
+            .and_then(Principal::username_if_user)
             .map(str::to_owned),
         Action::ListUsers | Action::ListGroups => Some("*".to_owned()),
         // The user to invite is in the body, which this layer does not read.
@@ -247,7 +247,7 @@ impl AdminApi {
         let anonymous = self.auth.inner.verifier.metrics.unknown().clone();
         let audit = middleware::from_fn_with_state((action, anonymous), audit_unanswered);
         let route = match policy {
-            Some(policy) => route.layer::<_, Infallible>(CognitoAuthz::policy(policy)),
+            Some(policy) => route.layer::<_, Infallible>(AuthzLayer::policy(policy)),
             None => route,
         };
         route
