@@ -318,5 +318,4 @@ fn is_region(region: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "provision_tests.rs"]
 mod tests;
