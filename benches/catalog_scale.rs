@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use cognito_authz::catalog::{CatalogEntry, DEFAULT_REFRESH_INTERVAL, DynamoDbCatalog};
-use cognito_authz::{AuthError, CognitoAuth, TenantResolver};
+use cognito_authz::{AuthError, CognitoAuth, tenant::TenantResolver};
 
 struct Counting;
 

@@ -7,7 +7,7 @@
 //!   routes so that every call evaluates the policies (with the principal's entities and
 //!   context built on its first request).
 //! - `cedar_layer`: one request through an axum router with a warm token:
-//!   `role_check` (`CognitoAuthz::require`) against `cedar` (the same route authorized by the
+//!   `role_check` (`AuthzLayer::require`) against `cedar` (the same route authorized by the
 //!   100 policies; the principal's last decision is reused) and `cedar_evaluated` (two routes
 //!   in turn, the policies evaluated on every request), with `authn_only` as the floor.
 //!
@@ -22,7 +22,7 @@ use axum::body::Body;
 use axum::routing::get;
 use cognito_authz::cedar::{Cedar, CedarRequest};
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{CognitoAuth, CognitoAuthz, Tenant};
+use cognito_authz::{AuthzLayer, CognitoAuth, Tenant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tower::ServiceExt;
@@ -120,7 +120,7 @@ fn benches(c: &mut Criterion) {
     };
     let authn_only = routes().layer(auth.layer());
     let role_check = routes()
-        .layer(CognitoAuthz::require("admin"))
+        .layer(AuthzLayer::require("admin"))
         .layer(auth.layer());
     let with_cedar = routes().layer(cedar.layer()).layer(auth.layer());
     let mut group = c.benchmark_group("cedar_layer");

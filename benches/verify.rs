@@ -260,10 +260,10 @@ const RESOLVED_POOL: &str = "us-east-1_BenchPool2";
 /// Resolves [`RESOLVED_POOL`] only, as a tenant like the bench tenant.
 struct BenchResolver(String);
 
-impl cognito_authz::TenantResolver for BenchResolver {
+impl cognito_authz::tenant::TenantResolver for BenchResolver {
     fn resolve<'a>(
         &'a self,
-        issuer: cognito_authz::Issuer<'a>,
+        issuer: cognito_authz::tenant::Issuer<'a>,
     ) -> cognito_authz::tenant::ResolveFuture<'a> {
         let tenant = (issuer.user_pool_id == RESOLVED_POOL).then(|| {
             Tenant::builder("resolved", RESOLVED_POOL)

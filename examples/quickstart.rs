@@ -10,7 +10,7 @@
 
 use axum::{Json, Router, routing::get};
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{CognitoAuth, CognitoAuthz, Policy, Principal, Tenant, TenantRegistry};
+use cognito_authz::{AuthzLayer, CognitoAuth, Policy, Principal, Tenant, TenantRegistry};
 use serde_json::json;
 
 const ACME_POOL: &str = "us-east-1_AcmeCorp1";
@@ -53,15 +53,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/me", get(me))
         .route(
             "/admin/ping",
-            get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
+            get(|| async { "pong" }).layer(AuthzLayer::require("admin")),
         )
         .route(
             "/orders",
-            get(|| async { "orders" }).layer(CognitoAuthz::require_scope("orders/read")),
+            get(|| async { "orders" }).layer(AuthzLayer::require_scope("orders/read")),
         )
         .route(
             "/tenants/{tenant}/admin",
-            get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+            get(|| async { "tenant admin" }).layer(AuthzLayer::policy(
                 Policy::role("admin").and(Policy::same_tenant_as("tenant")),
             )),
         )

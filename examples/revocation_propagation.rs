@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{AuthError, CognitoAuth, RedisRevocations, Tenant};
+use cognito_authz::{AuthError, CognitoAuth, Tenant, revocation::RedisRevocations};
 
 const POOL: &str = "us-east-1_Propagate1";
 const CLIENT: &str = "propagation-client";

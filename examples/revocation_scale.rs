@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{CognitoAuth, RedisRevocations, Tenant};
+use cognito_authz::{CognitoAuth, Tenant, revocation::RedisRevocations};
 use futures_util::FutureExt;
 
 #[path = "support/redis.rs"]

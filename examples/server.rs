@@ -27,7 +27,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Json, Router, routing::get};
-use cognito_authz::{AuthConfig, CognitoAuthz, Policy, Principal};
+use cognito_authz::{AuthConfig, AuthzLayer, Policy, Principal};
 use http::header::WWW_AUTHENTICATE;
 
 #[path = "support/metrics_endpoint.rs"]
@@ -209,11 +209,11 @@ fn role_routes(me: axum::routing::MethodRouter) -> Router {
         .route("/me", me)
         .route(
             "/admin/ping",
-            get(|| async { "pong" }).layer(CognitoAuthz::require("admin")),
+            get(|| async { "pong" }).layer(AuthzLayer::require("admin")),
         )
         .route(
             "/tenants/{tenant}/admin",
-            get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+            get(|| async { "tenant admin" }).layer(AuthzLayer::policy(
                 Policy::role("admin").and(Policy::same_tenant_as("tenant")),
             )),
         )
@@ -227,7 +227,7 @@ fn exit(err: impl std::fmt::Display) -> ! {
 #[cfg(feature = "cedar")]
 fn cedar_layer(
     config: &AuthConfig,
-) -> Result<Option<cognito_authz::cedar::CedarAuthz>, cognito_authz::ConfigError> {
+) -> Result<Option<cognito_authz::cedar::CedarLayer>, cognito_authz::ConfigError> {
     let cedar = cognito_authz::cedar::Cedar::from_config(config)?;
     if cedar.is_some() {
         tracing::info!("routes are authorized by the Cedar policies of [cedar]");
@@ -236,6 +236,6 @@ fn cedar_layer(
 }
 
 #[cfg(not(feature = "cedar"))]
-fn cedar_layer(_: &AuthConfig) -> Result<Option<CognitoAuthz>, cognito_authz::ConfigError> {
+fn cedar_layer(_: &AuthConfig) -> Result<Option<AuthzLayer>, cognito_authz::ConfigError> {
     Ok(None)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::claims::MAX_LEEWAY;
 use crate::error::{AuthError, ConfigError, ErrorResponder, TenantChangeError};
 use crate::jwks::{FetchError, JwksCache, JwksConfig};
-use crate::layer::{AuthInner, AuthLayer};
+use crate::layer::{AuthInner, AuthnLayer};
 use crate::metrics::Metrics;
 use crate::principal::Principal;
 use crate::revocation::Revocations;
@@ -43,15 +43,15 @@ impl CognitoAuth {
     }
 
     /// The authentication layer: requests need a valid access token (401 otherwise) and get a
-    /// [`Principal`] in their extensions. See [`AuthLayer`] for id tokens and optional mode.
-    pub fn layer(&self) -> AuthLayer {
-        AuthLayer::new(self.inner.clone())
+    /// [`Principal`] in their extensions. See [`AuthnLayer`] for id tokens and optional mode.
+    pub fn layer(&self) -> AuthnLayer {
+        AuthnLayer::new(self.inner.clone())
     }
 
     /// For public routes that still want a principal when present: no token passes through
     /// without one; a token that is present but invalid is still refused with 401.
-    pub fn optional_layer(&self) -> AuthLayer {
-        AuthLayer::new(self.inner.clone()).optional()
+    pub fn optional_layer(&self) -> AuthnLayer {
+        AuthnLayer::new(self.inner.clone()).optional()
     }
 
     /// Verifies an access token outside of HTTP.
@@ -112,7 +112,7 @@ impl CognitoAuth {
     /// service's configuration, which a restart would restore; remove them there and reload.
     ///
     /// ```no_run
-    /// # fn run(auth: cognito_authz::CognitoAuth) -> Result<(), cognito_authz::TenantChangeError> {
+    /// # fn run(auth: cognito_authz::CognitoAuth) -> Result<(), cognito_authz::error::TenantChangeError> {
     /// // Called from the admin endpoint that offboards a customer, after deleting it from the
     /// // store the resolver reads.
     /// auth.remove_tenant("acme")?;
@@ -192,6 +192,20 @@ pub(crate) const DEFAULT_RESOLVER_TTL: Duration = Duration::from_secs(300);
 /// How long a resolver's "not found" answer is used by default.
 pub(crate) const DEFAULT_RESOLVER_NEGATIVE_TTL: Duration = Duration::from_secs(60);
 
+/// Default token size limit (`max_token_bytes`). Cognito's access tokens are 1 to 2 KB, id
+/// tokens with many attributes a few KB; anything far larger is refused before it is decoded.
+pub(crate) const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Default verified-token cache capacity (`token_cache_entries`): one entry per token in use,
+/// so a hundred thousand signed-in sessions verify once per token, at a bounded cost in memory.
+pub(crate) const DEFAULT_TOKEN_CACHE_ENTRIES: u64 = 100_000;
+/// Default verified-token cache lifetime (`token_cache_ttl`): Cognito's default access-token
+/// lifetime, so a token is verified about once in its life.
+pub(crate) const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(3600);
+/// How many resolver answers (found or not found) are cached: far more than the tenants one
+/// service sees at once, and small enough (one tenant each) to bound memory against a flood of
+/// forged issuers; past it, lookups go to the resolver, whose own budget caps them.
+pub(crate) const RESOLVER_CACHE_ENTRIES: u64 = 10_000;
+
 /// The longest verified-token cache lifetime accepted (Cognito's longest token lifetime).
 pub const MAX_TOKEN_CACHE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -237,9 +251,9 @@ impl Default for CognitoAuthBuilder {
             resolver_ttl: DEFAULT_RESOLVER_TTL,
             resolver_negative_ttl: DEFAULT_RESOLVER_NEGATIVE_TTL,
             leeway: Duration::ZERO,
-            max_token_bytes: 8 * 1024,
-            token_cache_entries: 100_000,
-            token_cache_ttl: Duration::from_secs(3600),
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            token_cache_entries: DEFAULT_TOKEN_CACHE_ENTRIES,
+            token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
             jwks: JwksConfig::default(),
             self_service_guard: None,
             revocations: None,
@@ -392,7 +406,7 @@ impl CognitoAuthBuilder {
                 resolver,
                 self.resolver_ttl,
                 self.resolver_negative_ttl,
-                10_000,
+                RESOLVER_CACHE_ENTRIES,
             )
         });
         #[cfg(feature = "redis")]

@@ -7,7 +7,13 @@
 //! |---|---|---|
 //! | missing or bad credentials ([`AuthError::is_invalid_token`]) | 401 | `Bearer error="invalid_token", error_description="…"` |
 //! | valid user, policy says no ([`AuthError::Forbidden`]) | 403 | `Bearer error="insufficient_scope", error_description="…"` |
-//! | the tenant's keys cannot be obtained at all | 503 | none; `Retry-After` is set |
+//! | the tenant's keys cannot be obtained at all | 503 | none; `Retry-After` is set ([`AuthError::retry_after`]) |
+//!
+//! The body is the one every route of this crate answers with, admin routes included:
+//! `{"error": ..., "error_description": ...}` (RFC 6750's names). `error` is
+//! [`AuthError::error_code`]; [`AuthError::reason`] names the variant for logs and metrics.
+//! With feature `axum`, `AuthError` is an `IntoResponse`, so a handler can return
+//! `Result<_, AuthError>` and use `?` on [`CognitoAuth::verify`](crate::CognitoAuth::verify).
 //!
 //! Descriptions are fixed strings chosen by this crate: they never echo token contents, so they
 //! are safe to log and to send to the client.
@@ -171,10 +177,11 @@ impl AuthError {
         self.status() == StatusCode::UNAUTHORIZED
     }
 
-    /// The RFC 6750 error code: `invalid_token`, `insufficient_scope`, `invalid_request` (400),
-    /// or `temporarily_unavailable` for 503 answers (not an RFC 6750 code; used only in the JSON
-    /// body).
-    pub fn code(&self) -> &'static str {
+    /// The `error` field of the answer, an RFC 6750 error code: `invalid_token`,
+    /// `insufficient_scope`, `invalid_request` (400), or `temporarily_unavailable` for 503
+    /// answers (not an RFC 6750 code; used only in the JSON body). Several variants share one;
+    /// [`reason`](Self::reason) tells them apart.
+    pub fn error_code(&self) -> &'static str {
         match self.status() {
             StatusCode::FORBIDDEN => "insufficient_scope",
             StatusCode::BAD_REQUEST => "invalid_request",
@@ -183,7 +190,8 @@ impl AuthError {
         }
     }
 
-    /// A short stable identifier of the variant, for logs and metrics (`expired`, `unknown_issuer`, ...).
+    /// A short stable identifier of the variant, for logs and metrics (`expired`, `unknown_issuer`, ...):
+    /// the `reason` label of the metrics and the `reason` field of the logs.
     pub fn reason(&self) -> &'static str {
         match self {
             AuthError::MissingToken => "missing_token",
@@ -215,11 +223,22 @@ impl AuthError {
         }
     }
 
+    /// Seconds to put in `Retry-After`: `Some` exactly for the 503 answers.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            AuthError::KeysUnavailable { .. }
+            | AuthError::ResolverUnavailable
+            | AuthError::RevocationsUnavailable => Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            _ => None,
+        }
+    }
+
     /// The default HTTP answer: status, `WWW-Authenticate` (401/403), `Retry-After` (503),
     /// `Cache-Control: no-store`, and a JSON body `{"error": ..., "error_description": ...}`.
     pub fn to_response(&self) -> Response<Bytes> {
         let description = self.to_string();
-        let body = serde_json::json!({ "error": self.code(), "error_description": description });
+        let body =
+            serde_json::json!({ "error": self.error_code(), "error_description": description });
         let mut response = Response::new(Bytes::from(body.to_string()));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
@@ -228,8 +247,8 @@ impl AuthError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.status() == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        if let Some(seconds) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         } else {
             // Descriptions are crate-chosen ASCII without quotes, except the policy text
             // of `Forbidden`, which is sanitised here so it cannot break the header syntax.
@@ -245,7 +264,7 @@ impl AuthError {
                 .collect();
             let value = format!(
                 "Bearer error=\"{}\", error_description=\"{}\"",
-                self.code(),
+                self.error_code(),
                 safe
             );
             if let Ok(value) = HeaderValue::from_str(&value) {
@@ -253,6 +272,22 @@ impl AuthError {
             }
         }
         response
+    }
+}
+
+/// `Retry-After` of the 503 answers. Ten seconds is the default JWKS cooldown (after a failed
+/// key fetch no new fetch starts sooner, so an earlier retry would meet the same failure), and
+/// long enough for a resolver or revocation store that is failing over.
+const UNAVAILABLE_RETRY_AFTER_SECONDS: u32 = 10;
+
+/// The default answer ([`AuthError::to_response`]), so that a handler can return
+/// `Result<_, AuthError>`. A [`CognitoAuthBuilder::error_responder`](crate::CognitoAuthBuilder::error_responder)
+/// is not applied here (a handler's error does not know the `CognitoAuth`): call the responder
+/// yourself to answer in its format.
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for AuthError {
+    fn into_response(self) -> axum::response::Response {
+        self.to_response().map(axum::body::Body::from)
     }
 }
 
@@ -280,7 +315,7 @@ pub enum ConfigError {
     },
     /// The TOML did not parse, or has unknown fields; the message names the field.
     #[error("invalid config: {0}")]
-    Toml(String),
+    Toml(#[source] toml::de::Error),
     /// A field has an invalid value; `field` names it (for example `tenant[1].user_pool_id`).
     #[error("invalid config: {field}: {message}")]
     Invalid {
@@ -291,7 +326,7 @@ pub enum ConfigError {
     },
     /// The HTTP client for key fetching could not be built.
     #[error("cannot build the JWKS HTTP client: {0}")]
-    HttpClient(String),
+    HttpClient(#[source] reqwest::Error),
     /// The system's random generator failed while drawing the verified-token cache's key.
     #[error("cannot draw a random key from the operating system for the verified-token cache")]
     Random,
@@ -334,6 +369,7 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["error"], "invalid_token");
         assert_eq!(body["error_description"], "token has expired");
+        assert_eq!(body.as_object().unwrap().len(), 2);
     }
 
     #[test]
@@ -355,6 +391,50 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "10");
         assert!(response.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn retry_after_is_set_exactly_on_503_answers() {
+        let errors = [
+            AuthError::MissingToken,
+            AuthError::Expired,
+            AuthError::Forbidden("no".into()),
+            AuthError::InvalidPathParameter,
+            AuthError::KeysUnavailable {
+                tenant: "acme".into(),
+            },
+            AuthError::ResolverUnavailable,
+            AuthError::RevocationsUnavailable,
+        ];
+        for err in errors {
+            let response = err.to_response();
+            let unavailable = err.status() == StatusCode::SERVICE_UNAVAILABLE;
+            assert_eq!(err.retry_after().is_some(), unavailable, "{err:?}");
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER).is_some(),
+                unavailable,
+                "{err:?}"
+            );
+        }
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn into_response_is_the_default_answer() {
+        use axum::response::IntoResponse;
+        let err = AuthError::UnknownIssuer;
+        let expected = err.to_response();
+        let response = err.into_response();
+        assert_eq!(response.status(), expected.status());
+        assert_eq!(response.headers(), expected.headers());
+    }
+
+    #[test]
+    fn config_errors_keep_their_sources() {
+        use std::error::Error as _;
+        let toml_error = toml::from_str::<toml::Table>("= 1").unwrap_err();
+        let err = ConfigError::Toml(toml_error);
+        assert!(err.source().is_some());
     }
 
     #[test]

@@ -365,7 +365,7 @@ impl Explainer {
                     name: "decision",
                     outcome: StepOutcome::Passed,
                     detail: "authenticated; no [cedar] section: route role checks \
-                             (CognitoAuthz::require, Policy) live in the service's code"
+                             (AuthzLayer::require, Policy) live in the service's code"
                         .to_owned(),
                 },
                 Verdict::Allowed,

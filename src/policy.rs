@@ -87,7 +87,7 @@ impl Policy {
         Self::new(Rule::Scope(scope.into()))
     }
 
-    /// The caller is a user, not a machine client ([`PrincipalKind`](crate::PrincipalKind)):
+    /// The caller is a user, not a machine client ([`PrincipalKind`](crate::principal::PrincipalKind)):
     /// for routes acting on the caller's own account. Denies machines with the fixed
     /// description "a user is required: machine clients have no account of their own".
     pub fn user() -> Self {

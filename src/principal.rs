@@ -233,13 +233,13 @@ impl Principal {
     }
 
     /// The user name (`username` in access tokens, `cognito:username` in id tokens); empty for
-    /// a [machine](PrincipalKind::Machine), which has none (see [`user_name`](Self::user_name)).
+    /// a [machine](PrincipalKind::Machine), which has none (see [`username_if_user`](Self::username_if_user)).
     pub fn username(&self) -> &str {
         self.0.get(self.0.username)
     }
 
     /// The user name, or `None` for a [machine](PrincipalKind::Machine).
-    pub fn user_name(&self) -> Option<&str> {
+    pub fn username_if_user(&self) -> Option<&str> {
         (!self.is_machine()).then(|| self.username())
     }
 
@@ -353,7 +353,7 @@ impl Serialize for Principal {
         s.serialize_field("tenant", self.tenant())?;
         s.serialize_field("kind", &self.kind())?;
         s.serialize_field("subject", self.subject())?;
-        s.serialize_field("username", &self.user_name())?;
+        s.serialize_field("username", &self.username_if_user())?;
         s.serialize_field("client_id", self.client_id())?;
         s.serialize_field("token_use", &self.token_use())?;
         s.serialize_field("roles", &Seq(|| self.roles()))?;
@@ -522,7 +522,10 @@ pub(crate) mod tests {
         }));
         assert_eq!(p.kind(), PrincipalKind::Machine);
         assert!(p.is_machine());
-        assert_eq!((p.subject(), p.username(), p.user_name()), ("m", "", None));
+        assert_eq!(
+            (p.subject(), p.username(), p.username_if_user()),
+            ("m", "", None)
+        );
         assert_eq!(p.roles().collect::<Vec<_>>(), ["admin", "sync"]);
         assert_eq!(p.groups().count(), 0);
         let json = serde_json::to_value(&p).unwrap();
@@ -530,7 +533,7 @@ pub(crate) mod tests {
         assert_eq!(json["username"], serde_json::Value::Null);
         let user = principal(&tenant, &["Administrators"], "");
         assert_eq!(user.kind(), PrincipalKind::User);
-        assert_eq!(user.user_name(), Some("alice"));
+        assert_eq!(user.username_if_user(), Some("alice"));
         assert_eq!(serde_json::to_value(&user).unwrap()["kind"], "user");
     }
 

@@ -29,7 +29,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_authz::admin::{AdminApi, AdminError, TenantAdmin, TenantLookup, TenantLookupFuture};
 use cognito_authz::tenant::ResolveFuture;
 use cognito_authz::{
-    AuthError, CognitoAuth, Issuer, ResolveError, Revocations, Tenant, TenantResolver,
+    AuthError, CognitoAuth, Revocations, Tenant, tenant::Issuer, tenant::ResolveError,
+    tenant::TenantResolver,
 };
 use http::{Method, Request, StatusCode, header};
 use moto::Moto;
@@ -499,7 +500,10 @@ async fn admin_sets_mfa_of_a_user_of_their_tenant() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["error"], "invalid_request");
         assert!(
-            body["message"].as_str().unwrap().contains("software token"),
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("software token"),
             "{body}"
         );
         assert_eq!(w.user(&w.a, "bob").await.preferred, "SMS_MFA");
@@ -522,7 +526,9 @@ async fn admin_sets_mfa_of_a_user_of_their_tenant() {
                 .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
             assert!(
-                body["message"].as_str().is_some_and(|m| !m.is_empty()),
+                body["error_description"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
                 "{body}"
             );
         }

@@ -414,7 +414,7 @@ fn the_contract_check_refuses_undocumented_answers() {
             body.to_string().as_bytes(),
         )
     };
-    let not_found = json!({ "error": "user_not_found", "message": "user not found" });
+    let not_found = json!({ "error": "user_not_found", "error_description": "user not found" });
     assert_eq!(
         check(
             Method::GET,
@@ -437,7 +437,7 @@ fn the_contract_check_refuses_undocumented_answers() {
         .is_err()
     );
     // A code documented elsewhere, not for this status.
-    let lockout = json!({ "error": "self_lockout", "message": "x" });
+    let lockout = json!({ "error": "self_lockout", "error_description": "x" });
     assert!(
         check(
             Method::GET,
@@ -449,7 +449,7 @@ fn the_contract_check_refuses_undocumented_answers() {
         .is_err()
     );
     // 503 without Retry-After.
-    let throttled = json!({ "error": "throttled", "message": "x" });
+    let throttled = json!({ "error": "throttled", "error_description": "x" });
     assert!(
         check(
             Method::GET,

@@ -116,7 +116,9 @@ async fn a_sign_out_through_one_replica_is_refused_by_the_other() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(retry_after.as_deref(), Some("5"));
     assert_eq!(body["error"], "revocation_not_shared");
-    let message = body["message"].as_str().expect("message");
+    let message = body["error_description"]
+        .as_str()
+        .expect("error_description");
     assert!(
         message.starts_with("Cognito signed the user out, but the revocation was not shared"),
         "{message}"

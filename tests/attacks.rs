@@ -13,8 +13,8 @@ use axum::Router;
 use axum::routing::get;
 use cognito_authz::testing::{JwksBehavior, LocalIssuer, SigningKey};
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthz, MalformedPart, Principal, SELF_SERVICE_SCOPE,
-    SelfServiceGuard, TokenUse, TokenUses,
+    AuthError, AuthzLayer, CognitoAuth, Principal, TokenUses, error::MalformedPart,
+    principal::TokenUse, verify::SELF_SERVICE_SCOPE, verify::SelfServiceGuard,
 };
 use common::*;
 use http::{Method, StatusCode};
@@ -32,12 +32,12 @@ fn app(auth: &CognitoAuth) -> Router {
         )
         .route(
             "/admin",
-            get(|| async { "admin area" }).layer(CognitoAuthz::require("admin")),
+            get(|| async { "admin area" }).layer(AuthzLayer::require("admin")),
         )
         .route(
             "/tenants/{tenant}/admin",
             get(|p: Principal| async move { format!("tenant admin {}", p.tenant()) })
-                .layer(CognitoAuthz::same_tenant_as("tenant")),
+                .layer(AuthzLayer::same_tenant_as("tenant")),
         )
         .layer(auth.layer());
     let id = Router::new()

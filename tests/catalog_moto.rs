@@ -25,7 +25,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus,
 };
 use cognito_authz::catalog::{CatalogEntry, CatalogError, DynamoDbCatalog, ItemError};
-use cognito_authz::{Issuer, TenantResolver};
+use cognito_authz::{tenant::Issuer, tenant::TenantResolver};
 use moto::{Moto, Pool};
 use serde_json::Value;
 
@@ -316,7 +316,7 @@ async fn put_get_list_remove_round_trip() {
 #[tokio::test]
 async fn catalog_tenants_declare_machine_clients_and_replica_regions() {
     use cognito_authz::testing::LocalIssuer;
-    use cognito_authz::{AuthError, CognitoAuth, PrincipalKind};
+    use cognito_authz::{AuthError, CognitoAuth, principal::PrincipalKind};
 
     let moto = moto();
     let idp = LocalIssuer::start().await.unwrap();
@@ -1195,7 +1195,7 @@ fn service_process() {
 async fn serve(config_path: PathBuf) {
     use axum::routing::get;
     use axum::{Json, Router};
-    use cognito_authz::{AuthConfig, CognitoAuthz, Policy, Principal};
+    use cognito_authz::{AuthConfig, AuthzLayer, Policy, Principal};
 
     let config = AuthConfig::from_file(&config_path).expect("config");
     let auth = config.to_builder().expect("builder").build().expect("auth");
@@ -1203,7 +1203,7 @@ async fn serve(config_path: PathBuf) {
         .route("/me", get(|p: Principal| async move { Json(p) }))
         .route(
             "/tenants/{tenant}/admin",
-            get(|| async { "tenant admin" }).layer(CognitoAuthz::policy(
+            get(|| async { "tenant admin" }).layer(AuthzLayer::policy(
                 Policy::role("admin").and(Policy::same_tenant_as("tenant")),
             )),
         )

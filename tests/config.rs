@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::get;
-use cognito_authz::{AuthError, CognitoAuth, CognitoAuthz, ConfigError, TokenUse};
+use cognito_authz::{AuthError, AuthzLayer, CognitoAuth, ConfigError, principal::TokenUse};
 use common::*;
 use http::StatusCode;
 use serde_json::json;
@@ -98,7 +98,7 @@ jwks_url = "{url_b}"
     let app = Router::new()
         .route(
             "/tenants/{tenant}/admin",
-            get(|| async { "ok" }).layer(CognitoAuthz::same_tenant_as("tenant")),
+            get(|| async { "ok" }).layer(AuthzLayer::same_tenant_as("tenant")),
         )
         .layer(auth.layer());
     let mut claims = issuer.access_claims(POOL_B, CLIENT_B, "carol", &[]);

@@ -14,7 +14,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_authz::tenant::ResolveFuture;
 use cognito_authz::testing::{LocalIssuer, SigningKey};
-use cognito_authz::{AuthError, CognitoAuth, CognitoAuthz, Issuer, Policy, Tenant, TenantResolver};
+use cognito_authz::{
+    AuthError, AuthzLayer, CognitoAuth, Policy, Tenant, tenant::Issuer, tenant::TenantResolver,
+};
 use common::*;
 use http::{Request, StatusCode};
 use proptest::prelude::*;
@@ -273,7 +275,7 @@ async fn soak_across_key_rotation_gives_every_request_its_exact_answer() {
         .route("/me", get(|| async { "me" }))
         .route(
             "/tenants/{tenant}/admin",
-            get(|| async { "admin" }).layer(CognitoAuthz::policy(
+            get(|| async { "admin" }).layer(AuthzLayer::policy(
                 Policy::role("admin").and(Policy::same_tenant_as("tenant")),
             )),
         )

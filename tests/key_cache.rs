@@ -10,7 +10,7 @@ use axum::Router;
 use axum::routing::get;
 use cognito_authz::jwks::MIN_COOLDOWN;
 use cognito_authz::testing::{JwksBehavior, LocalIssuer, SigningKey};
-use cognito_authz::{AuthError, CognitoAuth, FetchError, JwksConfig, Principal};
+use cognito_authz::{AuthError, CognitoAuth, Principal, jwks::FetchError, jwks::JwksConfig};
 use common::*;
 use http::StatusCode;
 use serde_json::{Value, json};

@@ -81,7 +81,7 @@ async fn a_requirement_that_cannot_be_checked_fails_the_sign_in() {
             .await
             .unwrap_err();
         assert!(matches!(err, TriggerError::Cognito(_)), "{value}: {err:?}");
-        assert_eq!(err.code(), "CognitoError");
+        assert_eq!(err.reason(), "CognitoError");
         assert!(!err.to_string().contains(value), "{err}");
     }
 }
@@ -355,7 +355,7 @@ protected_attributes = ["custom:mfa_required"]
         .await
         .unwrap_err();
     assert!(matches!(err, TriggerError::MfaRequired), "{err:?}");
-    assert_eq!(err.code(), "MfaRequired");
+    assert_eq!(err.reason(), "MfaRequired");
     assert!(
         err.to_string()
             .starts_with("multi-factor authentication is required for this account"),

@@ -6,7 +6,7 @@
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsPreTokenGenV2;
 use cognito_authz::lambda::{PreTokenGeneration, TriggerError};
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{AuthConfig, AuthError, SELF_SERVICE_SCOPE, Tenant, TenantRegistry};
+use cognito_authz::{AuthConfig, AuthError, Tenant, TenantRegistry, verify::SELF_SERVICE_SCOPE};
 use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -203,7 +203,7 @@ fn unknown_pool_fails_the_token_request() {
         matches!(&err, TriggerError::UnknownUserPool { user_pool_id } if user_pool_id == "us-east-1_Unknown9"),
         "{err:?}"
     );
-    assert_eq!(err.code(), "UnknownUserPool");
+    assert_eq!(err.reason(), "UnknownUserPool");
     let diagnostic = lambda_runtime::Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "UnknownUserPool");
     assert!(diagnostic.error_message.contains("not a configured tenant"));

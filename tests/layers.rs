@@ -11,7 +11,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use cognito_authz::testing::{JwksBehavior, LocalIssuer};
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthz, Policy, Principal, Tenant, TokenUse, TokenUses,
+    AuthError, AuthzLayer, CognitoAuth, Policy, Principal, Tenant, TokenUses, principal::TokenUse,
 };
 use common::*;
 use http::{Method, StatusCode, header};
@@ -28,36 +28,36 @@ async fn ok() -> &'static str {
 /// One route per policy kind, behind `auth.layer()`.
 fn policy_app(auth: &CognitoAuth) -> Router {
     Router::new()
-        .route("/admin", get(ok).layer(CognitoAuthz::require("admin")))
+        .route("/admin", get(ok).layer(AuthzLayer::require("admin")))
         .route(
             "/reports",
-            get(ok).layer(CognitoAuthz::require_any(["admin", "auditor"])),
+            get(ok).layer(AuthzLayer::require_any(["admin", "auditor"])),
         )
         .route(
             "/billing",
-            get(ok).layer(CognitoAuthz::require_all(["admin", "billing"])),
+            get(ok).layer(AuthzLayer::require_all(["admin", "billing"])),
         )
         .route(
             "/orders",
-            get(ok).layer(CognitoAuthz::require_scope("orders/read")),
+            get(ok).layer(AuthzLayer::require_scope("orders/read")),
         )
         .route(
             "/tenants/{tenant}/admin",
-            get(ok).layer(CognitoAuthz::same_tenant_as("tenant")),
+            get(ok).layer(AuthzLayer::same_tenant_as("tenant")),
         )
         .route(
             "/tenants/{tenant}/settings",
-            get(ok).layer(CognitoAuthz::policy(
+            get(ok).layer(AuthzLayer::policy(
                 Policy::role("admin").and(Policy::same_tenant_as("tenant")),
             )),
         )
         .route(
             "/misconfigured",
-            get(ok).layer(CognitoAuthz::same_tenant_as("tenant")),
+            get(ok).layer(AuthzLayer::same_tenant_as("tenant")),
         )
         .route(
             "/get-only",
-            get(ok).post(ok).layer(CognitoAuthz::policy(Policy::custom(
+            get(ok).post(ok).layer(AuthzLayer::policy(Policy::custom(
                 "only GET",
                 |_, parts| parts.method == Method::GET,
             ))),
@@ -65,13 +65,13 @@ fn policy_app(auth: &CognitoAuth) -> Router {
         .route(
             "/combo",
             get(ok)
-                .layer(CognitoAuthz::policy(Policy::role("admin").or(
+                .layer(AuthzLayer::policy(Policy::role("admin").or(
                     Policy::role("billing").and(Policy::scope("billing/write")),
                 ))),
         )
         .route(
             "/nobody",
-            get(ok).layer(CognitoAuthz::policy(Policy::any([]))),
+            get(ok).layer(AuthzLayer::policy(Policy::any([]))),
         )
         .route(
             "/me",
@@ -198,7 +198,7 @@ async fn require_scope() {
     let id_app = Router::new()
         .route(
             "/orders",
-            get(ok).layer(CognitoAuthz::require_scope("orders/read")),
+            get(ok).layer(AuthzLayer::require_scope("orders/read")),
         )
         .layer(fx.auth.layer().accept(TokenUses::ANY));
     let reply = call(&id_app, "/orders", Some(&fx.issuer.mint(&claims))).await;
@@ -315,11 +315,11 @@ async fn authorization_without_authentication_fails_closed() {
     let issuer = start_issuer().await;
     let token = issuer.mint(&access_a(&issuer, "root", &["admin"]));
     let app = Router::new()
-        .route("/admin", get(ok).layer(CognitoAuthz::require("admin")))
-        .route("/any", get(ok).layer(CognitoAuthz::authenticated()))
+        .route("/admin", get(ok).layer(AuthzLayer::require("admin")))
+        .route("/any", get(ok).layer(AuthzLayer::authenticated()))
         .route(
             "/open",
-            get(ok).layer(CognitoAuthz::policy(Policy::custom("open", |_, _| true))),
+            get(ok).layer(AuthzLayer::policy(Policy::custom("open", |_, _| true))),
         );
     for uri in ["/admin", "/any", "/open"] {
         for token in [None, Some(token.as_str())] {
@@ -328,6 +328,25 @@ async fn authorization_without_authentication_fails_closed() {
         }
     }
     assert_eq!(issuer.fetch_count(), 0);
+}
+
+/// tower-http's accessors: each service hands back the service it wraps.
+#[tokio::test]
+async fn services_give_back_their_inner_service() {
+    use tower::Layer;
+    let issuer = start_issuer().await;
+    let auth = CognitoAuth::builder()
+        .tenant(tenant_a(&issuer))
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut authn = auth.layer().layer(7_u8);
+    *authn.get_mut() += 1;
+    assert_eq!((*authn.get_ref(), authn.into_inner()), (8, 8));
+    let mut authz = AuthzLayer::require("admin").layer(String::from("inner"));
+    authz.get_mut().push('!');
+    assert_eq!(authz.get_ref(), "inner!");
+    assert_eq!(authz.into_inner(), "inner!");
 }
 
 #[tokio::test]
@@ -362,7 +381,7 @@ async fn optional_layer() {
                 }
             }),
         )
-        .route("/members", get(ok).layer(CognitoAuthz::authenticated()))
+        .route("/members", get(ok).layer(AuthzLayer::authenticated()))
         .layer(auth.optional_layer());
 
     let reply = call(&app, "/", None).await;
@@ -384,7 +403,7 @@ async fn optional_layer() {
     assert_error_reply(
         &reply,
         UNAUTHORIZED,
-        &AuthError::Malformed(cognito_authz::MalformedPart::Structure),
+        &AuthError::Malformed(cognito_authz::error::MalformedPart::Structure),
     );
     let reply = send_raw(&app, Method::GET, "/", &["Basic YWxpY2U6cHc="]).await;
     assert_error_reply(&reply, UNAUTHORIZED, &AuthError::InvalidAuthorizationHeader);
@@ -430,7 +449,7 @@ async fn principal_fields() {
         .route(
             "/admin",
             get(|p: Principal| async move { p.username().to_owned() })
-                .layer(CognitoAuthz::require("admin")),
+                .layer(AuthzLayer::require("admin")),
         )
         .layer(auth.layer());
 
@@ -522,7 +541,7 @@ async fn custom_error_responder_formats_authn_and_authz_rejections() {
     });
     let app = policy_app(&auth);
     let optional = Router::new()
-        .route("/members", get(ok).layer(CognitoAuthz::authenticated()))
+        .route("/members", get(ok).layer(AuthzLayer::authenticated()))
         .layer(auth.optional_layer());
 
     let expect = |reply: Reply, status: StatusCode, text: &str| {

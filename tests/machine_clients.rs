@@ -10,8 +10,8 @@ use axum::Router;
 use axum::routing::get;
 use cognito_authz::testing::LocalIssuer;
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthz, Policy, Principal, PrincipalKind, SELF_SERVICE_SCOPE,
-    SelfServiceGuard, Tenant,
+    AuthError, AuthzLayer, CognitoAuth, Policy, Principal, Tenant, principal::PrincipalKind,
+    verify::SELF_SERVICE_SCOPE, verify::SelfServiceGuard,
 };
 use common::*;
 use http::StatusCode;
@@ -76,29 +76,29 @@ fn app(auth: &CognitoAuth) -> Router {
         .route("/me", get(me))
         .route(
             "/orders",
-            get(ok).layer(CognitoAuthz::require_scope("orders/read")),
+            get(ok).layer(AuthzLayer::require_scope("orders/read")),
         )
-        .route("/admin", get(ok).layer(CognitoAuthz::require("admin")))
+        .route("/admin", get(ok).layer(AuthzLayer::require("admin")))
         .route(
             "/audit",
-            get(ok).layer(CognitoAuthz::require_any(["auditor", "admin"])),
+            get(ok).layer(AuthzLayer::require_any(["auditor", "admin"])),
         )
         .route(
             "/tenants/{tenant}/orders",
-            get(ok).layer(CognitoAuthz::policy(
+            get(ok).layer(AuthzLayer::policy(
                 Policy::scope("orders/read").and(Policy::same_tenant_as("tenant")),
             )),
         )
         .route(
             "/jobs",
-            get(ok).layer(CognitoAuthz::policy(Policy::custom(
+            get(ok).layer(AuthzLayer::policy(Policy::custom(
                 "machines only",
                 |p, _| p.is_machine(),
             ))),
         )
         .route(
             "/profile",
-            get(ok).layer(CognitoAuthz::policy(Policy::user())),
+            get(ok).layer(AuthzLayer::policy(Policy::user())),
         )
         .layer(auth.layer());
     let optional = Router::new()
@@ -134,7 +134,10 @@ async fn a_listed_machine_client_is_a_machine_principal() {
     let p = auth.verify(&token).await.expect("machine token verifies");
     assert_eq!(p.kind(), PrincipalKind::Machine);
     assert!(p.is_machine());
-    assert_eq!((p.subject(), p.username(), p.user_name()), (SYNC, "", None));
+    assert_eq!(
+        (p.subject(), p.username(), p.username_if_user()),
+        (SYNC, "", None)
+    );
     assert!(p.has_role("orders-sync") && p.has_role("auditor") && !p.has_role("admin"));
     assert!(p.has_scope("orders/write") && !p.has_scope(SELF_SERVICE_SCOPE));
 

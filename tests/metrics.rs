@@ -21,7 +21,7 @@ use cognito_authz::metrics::{
     TOKEN_CACHE_MISSES_TOTAL,
 };
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{CognitoAuth, CognitoAuthz, Principal, Tenant};
+use cognito_authz::{AuthzLayer, CognitoAuth, Principal, Tenant};
 use common::*;
 use http::StatusCode;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
@@ -93,7 +93,7 @@ async fn ok() -> &'static str {
 fn app(auth: &CognitoAuth) -> Router {
     Router::new()
         .route("/me", get(ok))
-        .route("/admin", get(ok).layer(CognitoAuthz::require("admin")))
+        .route("/admin", get(ok).layer(AuthzLayer::require("admin")))
         .route(
             "/profile",
             get(|p: Principal| async move { p.username().to_owned() }),
@@ -214,7 +214,7 @@ fn refusals_inside_an_optional_layer_are_counted_once() {
         let auth = auth_a(&issuer, |b| b);
         let app = Router::new()
             .route("/public", get(ok))
-            .route("/admin", get(ok).layer(CognitoAuthz::require("admin")))
+            .route("/admin", get(ok).layer(AuthzLayer::require("admin")))
             .route(
                 "/profile",
                 get(|p: Principal| async move { p.username().to_owned() }),
@@ -254,7 +254,7 @@ fn nested_authentication_layers_count_a_request_once() {
         let issuer = start_issuer().await;
         let auth = auth_a(&issuer, |b| b);
         let inner = Router::new()
-            .route("/admin", get(ok).layer(CognitoAuthz::require("admin")))
+            .route("/admin", get(ok).layer(AuthzLayer::require("admin")))
             .route("/me", get(ok))
             .layer(auth.layer());
         let app = Router::new().merge(inner).layer(auth.layer());

@@ -18,8 +18,8 @@ use axum::routing::get;
 use cognito_authz::tenant::{ResolveFuture, TenantBuilder};
 use cognito_authz::testing::LocalIssuer;
 use cognito_authz::{
-    AuthError, CognitoAuth, CognitoAuthBuilder, CognitoAuthz, Issuer, ResolveError, Tenant,
-    TenantChangeError, TenantResolver,
+    AuthError, AuthzLayer, CognitoAuth, CognitoAuthBuilder, Tenant, error::TenantChangeError,
+    tenant::Issuer, tenant::ResolveError, tenant::TenantResolver,
 };
 use common::*;
 use http::StatusCode;
@@ -140,7 +140,7 @@ async fn ok() -> &'static str {
 fn app(auth: &CognitoAuth) -> Router {
     Router::new()
         .route("/me", get(ok))
-        .route("/admin", get(ok).layer(CognitoAuthz::require("admin")))
+        .route("/admin", get(ok).layer(AuthzLayer::require("admin")))
         .layer(auth.layer())
 }
 

@@ -8,7 +8,7 @@ mod redis_server;
 
 use std::time::{Duration, Instant};
 
-use cognito_authz::RedisRevocations;
+use cognito_authz::revocation::RedisRevocations;
 use common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use redis_server::RedisServer;

@@ -12,7 +12,10 @@ mod replicas;
 
 use std::time::{Duration, Instant};
 
-use cognito_authz::{AuthError, OnStoreUnavailable, RedisRevocations, RevocationError};
+use cognito_authz::{
+    AuthError, revocation::OnStoreUnavailable, revocation::RedisRevocations,
+    revocation::RevocationError,
+};
 use common::*;
 use futures_util::FutureExt;
 use http::StatusCode;

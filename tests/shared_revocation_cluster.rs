@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use cluster::Cluster;
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{CognitoAuth, RedisRevocations};
+use cognito_authz::{CognitoAuth, revocation::RedisRevocations};
 use common::*;
 use replicas::*;
 

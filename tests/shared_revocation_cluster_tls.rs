@@ -17,7 +17,7 @@ mod tls;
 use std::time::Duration;
 
 use cluster::Cluster;
-use cognito_authz::{AuthError, OnStoreUnavailable, RedisRevocations};
+use cognito_authz::{AuthError, revocation::OnStoreUnavailable, revocation::RedisRevocations};
 use common::*;
 use http::StatusCode;
 use replicas::*;

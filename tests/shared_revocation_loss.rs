@@ -12,7 +12,7 @@ mod replicas;
 
 use std::time::{Duration, Instant};
 
-use cognito_authz::RedisRevocations;
+use cognito_authz::revocation::RedisRevocations;
 use common::*;
 use redis_server::RedisServer;
 use replicas::*;

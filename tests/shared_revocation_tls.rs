@@ -15,7 +15,7 @@ use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use cognito_authz::{AuthError, OnStoreUnavailable, RedisRevocations};
+use cognito_authz::{AuthError, revocation::OnStoreUnavailable, revocation::RedisRevocations};
 use common::*;
 use http::StatusCode;
 use redis_server::RedisServer;

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use cognito_authz::tenant::{ResolveFuture, TenantBuilder};
 use cognito_authz::testing::LocalIssuer;
 use cognito_authz::{
-    AuthError, CognitoAuth, Issuer, RedisRevocations, ResolveError, Tenant, TenantResolver,
+    AuthError, CognitoAuth, Tenant, revocation::RedisRevocations, tenant::Issuer,
+    tenant::ResolveError, tenant::TenantResolver,
 };
 use common::*;
 use redis_server::RedisServer;

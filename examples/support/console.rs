@@ -99,7 +99,7 @@ async fn client_config(State(configs): State<Configs>, Path(tenant): Path<String
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({
                 "error": "tenant_not_found",
-                "message": "no tenant with this id",
+                "error_description": "no tenant with this id",
             })),
         )
             .into_response(),

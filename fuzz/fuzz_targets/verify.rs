@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{CognitoAuth, JwksConfig, Tenant, TokenUses};
+use cognito_authz::{CognitoAuth, jwks::JwksConfig, Tenant, TokenUses};
 use futures_util::FutureExt;
 use libfuzzer_sys::fuzz_target;
 

@@ -191,7 +191,7 @@ impl<'a> Event<'a> {
         if let Err(err) = result {
             self.status = err.status().as_u16();
             self.outcome = Outcome::for_status(self.status);
-            self.reason = Some(err.code());
+            self.reason = Some(err.reason());
         }
         self
     }
@@ -221,7 +221,7 @@ impl<'a> Event<'a> {
                 tracing::event!(
                     target: AUDIT_TARGET,
                     $level,
-                    actor = self.actor.and_then(Principal::user_name),
+                    actor = self.actor.and_then(Principal::username_if_user),
                     actor_sub = self.actor.map(Principal::subject),
                     actor_kind = self.actor.map(|p| p.kind().as_str()),
                     tenant = self.actor.map(Principal::tenant),

@@ -1,12 +1,16 @@
 //! [`AdminError`]: what can go wrong in an admin operation, and its HTTP answer.
 
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
-use http::StatusCode;
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
 
 /// Why an admin or self-service operation failed.
 ///
 /// Each variant maps to one HTTP status ([`AdminError::status`]); the router answers with
-/// `{"error": code, "message": ...}` and `Cache-Control: no-store`, plus `Retry-After` on 503.
+/// `{"error": reason, "error_description": ...}` (the body every route of this crate answers
+/// with) and `Cache-Control: no-store`, plus `Retry-After` on 503 and 429
+/// ([`AdminError::retry_after`]).
 /// Messages of server-side failures (5xx) are generic: the details (Cognito's error code and
 /// message) go to the log, not to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,7 +95,7 @@ pub enum AdminError {
         code: String,
     },
     /// The principal's tenant is not known to the admin operations: it came from a runtime
-    /// [`TenantResolver`](crate::TenantResolver) and no
+    /// [`TenantResolver`](crate::tenant::TenantResolver) and no
     /// [`TenantLookup`](super::TenantLookup) was configured, or the tenant found does not
     /// own the token's app client. 500.
     #[error("tenant is not available for admin operations")]
@@ -141,9 +145,9 @@ impl AdminError {
         }
     }
 
-    /// A short stable identifier (`user_not_found`, `protected_attribute`, ...), the `error`
-    /// field of the JSON answer and the `reason` of audit events.
-    pub fn code(&self) -> &'static str {
+    /// A short stable identifier of the variant (`user_not_found`, `protected_attribute`, ...),
+    /// the `error` field of the JSON answer and the `reason` of audit events.
+    pub fn reason(&self) -> &'static str {
         match self {
             AdminError::UserNotFound => "user_not_found",
             AdminError::GroupNotFound => "group_not_found",
@@ -169,7 +173,7 @@ impl AdminError {
         }
     }
 
-    /// Seconds to put in `Retry-After`, for the 503 answers.
+    /// Seconds to put in `Retry-After`: `Some` exactly for the 503 and 429 answers.
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             AdminError::Throttled => Some(5),
@@ -180,8 +184,8 @@ impl AdminError {
         }
     }
 
-    /// The message sent to the client: the error's text for client errors, a generic text for
-    /// server errors (whose details are only logged).
+    /// The `error_description` sent to the client: the error's text for client errors, a
+    /// generic text for server errors (whose details are only logged).
     pub fn public_message(&self) -> String {
         match self {
             AdminError::Misconfigured { .. } | AdminError::UnknownTenant => {
@@ -190,6 +194,31 @@ impl AdminError {
             AdminError::Upstream { .. } => "unexpected answer from Cognito".to_owned(),
             other => other.to_string(),
         }
+    }
+}
+
+/// `{"error": reason, "error_description": public_message}` (plus `challenge` for
+/// [`AdminError::MfaCodeRequired`]), `Cache-Control: no-store`, and `Retry-After` when
+/// [`AdminError::retry_after`] says so.
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::json!({
+            "error": self.reason(),
+            "error_description": self.public_message(),
+        });
+        if let AdminError::MfaCodeRequired(challenge) = &self {
+            body["challenge"] = serde_json::Value::from(*challenge);
+        }
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
     }
 }
 
@@ -334,6 +363,11 @@ mod tests {
         );
         assert_eq!(from_code(None, None, 418, CallKind::Other).status(), 502);
         assert_eq!(
+            map("AliasExistsException", 400).reason(),
+            "conflict",
+            "the variant id"
+        );
+        assert_eq!(
             from_code(
                 Some("ResourceNotFoundException"),
                 None,
@@ -353,6 +387,44 @@ mod tests {
             (limited.status().as_u16(), limited.retry_after()),
             (429, Some(42))
         );
+    }
+
+    #[test]
+    fn error_answers_carry_status_body_and_headers() {
+        let response = AdminError::Throttled.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let response = AdminError::UserNotFound.into_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_body_is_error_and_error_description() {
+        let response = AdminError::MfaCodeRequired("SMS_MFA").into_response();
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "error": "mfa_code_required",
+                "error_description": AdminError::MfaCodeRequired("SMS_MFA").to_string(),
+                "challenge": "SMS_MFA",
+            })
+        );
+        let response = AdminError::Misconfigured {
+            code: "AccessDeniedException".into(),
+        }
+        .into_response();
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"], "server_misconfigured");
+        assert!(!body.to_string().contains("AccessDenied"), "{body}");
     }
 
     #[test]

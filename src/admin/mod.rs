@@ -17,7 +17,7 @@
 //! ```
 //!
 //! - [`router`] / [`AdminApi::admin_router`]: `/admin/users/...` routes, each behind
-//!   authentication (access tokens only) and `CognitoAuthz::require("admin")` (the role is
+//!   authentication (access tokens only) and `AuthzLayer::require("admin")` (the role is
 //!   configurable with [`AdminApi::admin_role`]).
 //! - [`self_service_router`] / [`AdminApi::self_service_router`]: the `/me` routes for any
 //!   signed-in user on their own account: attributes (read, and change the self-service ones),
@@ -84,12 +84,12 @@
 //! `NotAuthorizedException` on an `Admin*` call means the service's IAM identity may not call
 //! it: a deployment mistake on this side, not a fault of the client (4xx) nor a malfunction of
 //! Cognito (502), and retrying does not help (503), hence 500. Error bodies are
-//! `{"error": code, "message": text}`; server-side details only go to the log.
+//! `{"error": reason, "error_description": text}`; server-side details only go to the log.
 //!
 //! # Tenants from a runtime resolver
 //! A [`Principal`] names its tenant by id only. Tenants of the configured
 //! [`TenantRegistry`](crate::TenantRegistry) are found by that id; tenants found at runtime by
-//! a [`TenantResolver`](crate::TenantResolver) are not reachable that way, so their
+//! a [`TenantResolver`](crate::tenant::TenantResolver) are not reachable that way, so their
 //! administrators get 500 (`unknown_tenant`) unless you give [`AdminApi::tenant_lookup`] a
 //! [`TenantLookup`] that finds a tenant by id (typically the same store your resolver reads).
 //!
@@ -152,12 +152,12 @@ pub fn self_service_router(auth: CognitoAuth, client: CognitoClient) -> axum::Ro
 pub type TenantLookupFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Option<Arc<Tenant>>, ResolveError>> + Send + 'a>>;
 
-/// Finds a tenant by id, for tenants that a [`TenantResolver`](crate::TenantResolver) adds at
+/// Finds a tenant by id, for tenants that a [`TenantResolver`](crate::tenant::TenantResolver) adds at
 /// runtime (registry tenants are found without it).
 ///
 /// ```
 /// use std::sync::Arc;
-/// use cognito_authz::{ResolveError, Tenant};
+/// use cognito_authz::{tenant::ResolveError, Tenant};
 /// use cognito_authz::admin::{TenantLookup, TenantLookupFuture};
 ///
 /// struct FromDatabase;

@@ -37,5 +37,4 @@ pub(crate) async fn serve() -> Response {
 }
 
 #[cfg(test)]
-#[path = "openapi_tests.rs"]
 mod tests;

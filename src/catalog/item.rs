@@ -359,5 +359,4 @@ pub(crate) fn guard_item(tenant_id: &str, user_pool_id: &str) -> Item {
 }
 
 #[cfg(test)]
-#[path = "item_tests.rs"]
 mod tests;

@@ -1,6 +1,6 @@
 //! A runtime tenant catalog on DynamoDB (feature `dynamodb`): tenants added without a restart.
 //!
-//! [`DynamoDbCatalog`] is a [`TenantResolver`](crate::TenantResolver): a token whose issuer is
+//! [`DynamoDbCatalog`] is a [`TenantResolver`](crate::tenant::TenantResolver): a token whose issuer is
 //! not a configured tenant's is first looked up in an in-memory index of the table's issuers
 //! (no request), then, if the index holds it, its tenant item is read by its user pool id
 //! behind the resolver cache (found: 5 min, `[catalog] resolver_ttl_seconds`; see

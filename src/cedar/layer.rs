@@ -33,19 +33,70 @@ pub struct RouteTemplate(pub Arc<str>);
 /// axum router): with no [`Principal`] it answers 401, and it needs the matched route, which an
 /// axum router knows only inside itself. Refusals are 403 `insufficient_scope` in the format of
 /// the `CognitoAuth` that authenticated the request.
+///
+/// ```
+/// # #[cfg(feature = "test-util")]
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::get};
+/// use cognito_authz::{CognitoAuth, Tenant, cedar::Cedar, testing::LocalIssuer};
+/// use http::{Request, StatusCode, header};
+/// use tower::ServiceExt;
+///
+/// let idp = LocalIssuer::start().await?;
+/// let pool = "us-east-1_Acme";
+/// let tenant = Tenant::builder("acme", pool).client_id("web").jwks_url(idp.jwks_url(pool));
+/// let auth = CognitoAuth::builder().tenant(tenant.build()?)?.build()?;
+/// let policies = std::env::temp_dir().join(format!("cedar-doctest-{}", std::process::id()));
+/// std::fs::create_dir_all(&policies)?;
+/// std::fs::write(
+///     policies.join("common.cedar"),
+///     r#"permit(principal, action == App::Action::"GET /orders", resource)
+///        when { context.roles.contains("clerk") };"#,
+/// )?;
+/// let cedar = Cedar::builder("App").policies(&policies).build()?;
+/// let app = Router::new()
+///     .route("/orders", get(|| async { "orders" }))
+///     .layer(cedar.layer())
+///     .layer(auth.layer());
+/// let status = |groups: &[&str]| {
+///     let token = idp.mint(&idp.access_claims(pool, "web", "ann", groups));
+///     let request = Request::get("/orders")
+///         .header(header::AUTHORIZATION, format!("Bearer {token}"))
+///         .body(Body::empty())
+///         .unwrap();
+///     let app = app.clone();
+///     async move { app.oneshot(request).await.unwrap() }
+/// };
+///
+/// assert_eq!(status(&["clerk"]).await.status(), StatusCode::OK);
+/// let refused = status(&["reader"]).await;
+/// assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+/// assert!(
+///     refused.headers()[header::WWW_AUTHENTICATE]
+///         .to_str()?
+///         .starts_with(r#"Bearer error="insufficient_scope""#)
+/// );
+/// let anonymous = app.clone().oneshot(Request::get("/orders").body(Body::empty())?).await?;
+/// assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+/// std::fs::remove_dir_all(&policies)?;
+/// # Ok(()) }
+/// # #[cfg(not(feature = "test-util"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct CedarAuthz {
+pub struct CedarLayer {
     cedar: Cedar,
 }
 
-impl CedarAuthz {
+impl CedarLayer {
     pub(crate) fn new(cedar: Cedar) -> Self {
-        CedarAuthz { cedar }
+        CedarLayer { cedar }
     }
 }
 
-impl<S> Layer<S> for CedarAuthz {
+impl<S> Layer<S> for CedarLayer {
     type Service = CedarService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -56,11 +107,28 @@ impl<S> Layer<S> for CedarAuthz {
     }
 }
 
-/// The service of [`CedarAuthz`].
+/// The service of [`CedarLayer`].
 #[derive(Clone, Debug)]
 pub struct CedarService<S> {
     inner: S,
     cedar: Cedar,
+}
+
+impl<S> CedarService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 fn route_template(parts: &Parts) -> Option<Arc<str>> {

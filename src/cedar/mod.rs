@@ -62,7 +62,11 @@ mod store;
 
 pub use cedar_policy;
 pub use entities::{EntityProvider, ProviderError, Resource, ResourceQuery};
-pub use layer::{CedarAuthz, CedarService, ResponseFuture, RouteTemplate};
+pub use layer::{CedarLayer, CedarService, ResponseFuture, RouteTemplate};
+
+/// The former name of [`CedarLayer`].
+#[deprecated(since = "0.1.0", note = "renamed to `CedarLayer`")]
+pub type CedarAuthz = CedarLayer;
 pub use store::{PolicyError, PolicyErrorKind};
 
 pub(crate) use actions::decided_method;
@@ -279,8 +283,8 @@ impl Cedar {
     }
 
     /// The layer that authorizes every request of the routes it wraps with these policies.
-    pub fn layer(&self) -> CedarAuthz {
-        CedarAuthz::new(self.clone())
+    pub fn layer(&self) -> CedarLayer {
+        CedarLayer::new(self.clone())
     }
 
     /// Loads the policy folder (and schema) again. On error, invalid policies or an incomplete

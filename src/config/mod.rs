@@ -189,14 +189,15 @@ impl SharedRevocationsSection {
     }
 }
 
+// The builder's defaults, so that a file and code without the field behave the same.
 fn default_max_token_bytes() -> usize {
-    8 * 1024
+    crate::auth::DEFAULT_MAX_TOKEN_BYTES
 }
 fn default_cache_entries() -> u64 {
-    100_000
+    crate::auth::DEFAULT_TOKEN_CACHE_ENTRIES
 }
 fn default_cache_ttl() -> u64 {
-    3600
+    crate::auth::DEFAULT_TOKEN_CACHE_TTL.as_secs()
 }
 
 impl AuthConfig {
@@ -219,7 +220,7 @@ impl AuthConfig {
 
     /// Parses TOML text. Unknown fields are errors naming the field.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))
+        toml::from_str(text).map_err(ConfigError::Toml)
     }
 
     /// Validates the tenants and returns a builder carrying every setting.

@@ -116,7 +116,7 @@ fn slot_key(tenant: &Tenant) -> std::borrow::Cow<'_, str> {
 
 /// Every tenant's signing keys, keyed by JWKS URLs (see `slot_key`) then `kid`. See the
 /// [module docs](super).
-pub struct JwksCache {
+pub(crate) struct JwksCache {
     config: JwksConfig,
     /// Called whenever the rules allow a fetch; an [`HttpFetcher`] outside tests.
     fetcher: Arc<dyn JwksFetcher>,
@@ -133,11 +133,6 @@ impl std::fmt::Debug for JwksCache {
 }
 
 impl JwksCache {
-    /// Builds an empty cache.
-    pub fn new(config: JwksConfig) -> Result<Self, ConfigError> {
-        Self::over_http(config, true)
-    }
-
     /// Builds an empty cache fetching over HTTP; `metrics_tenant_label`: whether fetch metrics
     /// carry a `tenant` label.
     pub(crate) fn over_http(
@@ -170,11 +165,6 @@ impl JwksCache {
             fetcher,
             slots,
         }
-    }
-
-    /// The settings in force.
-    pub fn config(&self) -> &JwksConfig {
-        &self.config
     }
 
     /// The slot of `tenant`'s JWKS URL. Looked up by URL once per tenant, then remembered by

@@ -76,7 +76,7 @@ impl HttpFetcher {
             .pool_max_idle_per_host(0)
             .user_agent(concat!("cognito-authz/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+            .map_err(ConfigError::HttpClient)?;
         Ok(HttpFetcher {
             http,
             timeout: config.fetch_timeout,

@@ -27,7 +27,7 @@ mod key;
 
 #[cfg(feature = "cli")]
 pub(crate) use cache::FixedKeys;
-pub use cache::JwksCache;
+pub(crate) use cache::JwksCache;
 pub use config::{JwksConfig, MIN_COOLDOWN};
 pub use error::FetchError;
 pub(crate) use key::VerifyingKey;

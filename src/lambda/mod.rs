@@ -5,7 +5,7 @@
 //! alone, never by IAM and never by your service.
 //!
 //! - [`PreTokenGeneration`] (event versions `V2_0` and `V3_0`): removes
-//!   [`SELF_SERVICE_SCOPE`](crate::SELF_SERVICE_SCOPE) from the access tokens of users whose
+//!   [`SELF_SERVICE_SCOPE`](crate::verify::SELF_SERVICE_SCOPE) from the access tokens of users whose
 //!   groups do not map to a role allowed to self-manage, so Cognito itself refuses their
 //!   self-service calls. Optionally adds the mapped roles as an access-token claim.
 //! - [`PostAuthentication`]: the MFA drift guard. An admin-only attribute records that a user
@@ -77,7 +77,7 @@ pub fn config_path() -> PathBuf {
         .map_or_else(|| PathBuf::from(DEFAULT_CONFIG_PATH), PathBuf::from)
 }
 
-/// The roles allowed to keep [`SELF_SERVICE_SCOPE`](crate::SELF_SERVICE_SCOPE):
+/// The roles allowed to keep [`SELF_SERVICE_SCOPE`](crate::verify::SELF_SERVICE_SCOPE):
 /// `[triggers] self_manage_roles`, else the `[self_service_guard]` roles, else `["admin"]`.
 ///
 /// When both sections list roles they must be the same set: a role the trigger lets keep the
@@ -165,8 +165,8 @@ pub enum TriggerError {
 }
 
 impl TriggerError {
-    /// A stable code, sent as the Lambda error type.
-    pub fn code(&self) -> &'static str {
+    /// A short stable identifier of the variant, sent as the Lambda error type.
+    pub fn reason(&self) -> &'static str {
         match self {
             TriggerError::InvalidEvent { .. } => "InvalidEvent",
             TriggerError::MissingField { .. } => "MissingField",
@@ -182,7 +182,7 @@ impl TriggerError {
 impl From<TriggerError> for lambda_runtime::Diagnostic {
     fn from(error: TriggerError) -> Self {
         lambda_runtime::Diagnostic {
-            error_type: error.code().to_owned(),
+            error_type: error.reason().to_owned(),
             error_message: error.to_string(),
         }
     }

@@ -137,7 +137,7 @@ impl PreTokenGeneration {
     }
 
     /// Builds the trigger from tenants made with the builder API. Use the same roles as the
-    /// service's [`SelfServiceGuard`](crate::SelfServiceGuard).
+    /// service's [`SelfServiceGuard`](crate::verify::SelfServiceGuard).
     pub fn new<I, S>(tenants: &TenantRegistry, self_manage_roles: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -179,7 +179,7 @@ impl PreTokenGeneration {
 
     /// True if a user of pool `user_pool_id` with these Cognito groups keeps the self-service
     /// scope: the same decision as the layer's
-    /// [`SelfServiceGuard`](crate::SelfServiceGuard) with the same roles.
+    /// [`SelfServiceGuard`](crate::verify::SelfServiceGuard) with the same roles.
     pub fn may_self_manage(
         &self,
         user_pool_id: &str,

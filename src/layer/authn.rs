@@ -30,7 +30,7 @@ use crate::verify::{CacheLookup, TokenUses};
 /// ```
 /// # #[cfg(feature = "axum")] {
 /// use axum::{Router, routing::get};
-/// use cognito_authz::{CognitoAuth, CognitoAuthz, Principal, Tenant, TokenUses};
+/// use cognito_authz::{CognitoAuth, AuthzLayer, Principal, Tenant, TokenUses};
 ///
 /// # fn build() -> Result<Router, cognito_authz::ConfigError> {
 /// let auth = CognitoAuth::builder()
@@ -38,7 +38,7 @@ use crate::verify::{CacheLookup, TokenUses};
 ///     .build()?;
 /// let app = Router::new()
 ///     .route("/me", get(|p: Principal| async move { p.username().to_owned() }))
-///     .route("/admin", get(|| async { "hi" }).layer(CognitoAuthz::require("admin")))
+///     .route("/admin", get(|| async { "hi" }).layer(AuthzLayer::require("admin")))
 ///     .layer(auth.layer());
 /// // A route that takes id tokens (for example a profile page of a single-page app):
 /// let profile = Router::<()>::new()
@@ -47,17 +47,65 @@ use crate::verify::{CacheLookup, TokenUses};
 /// # Ok(app.merge(profile)) }
 /// # }
 /// ```
+///
+/// What it answers without a valid token (no key is fetched for any of these):
+///
+/// ```
+/// # #[cfg(feature = "axum")]
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::get};
+/// use cognito_authz::{CognitoAuth, Tenant};
+/// use http::{Request, StatusCode, header};
+/// use tower::ServiceExt;
+///
+/// let auth = CognitoAuth::builder()
+///     .tenant(Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a").build()?)?
+///     .build()?;
+/// let app = Router::new().route("/", get(|| async { "hi" })).layer(auth.layer());
+/// let challenge = |authorization: Option<&str>| {
+///     let mut request = Request::get("/");
+///     if let Some(value) = authorization {
+///         request = request.header(header::AUTHORIZATION, value);
+///     }
+///     let app = app.clone();
+///     async move {
+///         let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+///         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+///         response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().to_owned()
+///     }
+/// };
+///
+/// assert_eq!(
+///     challenge(None).await,
+///     r#"Bearer error="invalid_token", error_description="missing bearer token""#
+/// );
+/// assert_eq!(
+///     challenge(Some("Basic YWxpY2U6c2VjcmV0")).await,
+///     r#"Bearer error="invalid_token", error_description="authorization header is not a bearer token""#
+/// );
+/// // A well-formed token from an issuer that is no tenant: refused before any key fetch.
+/// let foreign = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ\
+///     .eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwidG9rZW5fdXNlIjoiYWNjZXNzIn0.c2ln";
+/// assert_eq!(
+///     challenge(Some(&format!("Bearer {foreign}"))).await,
+///     r#"Bearer error="invalid_token", error_description="token issuer is not a known tenant""#
+/// );
+/// # Ok(()) }
+/// # #[cfg(not(feature = "axum"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct AuthLayer {
+pub struct AuthnLayer {
     auth: Arc<AuthInner>,
     optional: bool,
     uses: TokenUses,
 }
 
-impl AuthLayer {
+impl AuthnLayer {
     pub(crate) fn new(auth: Arc<AuthInner>) -> Self {
-        AuthLayer {
+        AuthnLayer {
             auth,
             optional: false,
             uses: TokenUses::ACCESS,
@@ -76,22 +124,39 @@ impl AuthLayer {
     }
 }
 
-impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
+impl<S> Layer<S> for AuthnLayer {
+    type Service = AuthnService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService {
+        AuthnService {
             inner,
             layer: self.clone(),
         }
     }
 }
 
-/// The service of [`AuthLayer`].
+/// The service of [`AuthnLayer`].
 #[derive(Clone, Debug)]
-pub struct AuthService<S> {
+pub struct AuthnService<S> {
     inner: S,
-    layer: AuthLayer,
+    layer: AuthnLayer,
+}
+
+impl<S> AuthnService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 /// The bearer token of the `Authorization` header: `Ok(None)` if there is no header.
@@ -146,7 +211,7 @@ enum Outcome {
     Verify(String, Option<crate::verify::CacheSlot>),
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthnService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     ReqBody: Send + 'static,
@@ -257,7 +322,7 @@ where
 type VerifyFuture = Pin<Box<dyn Future<Output = Result<(Principal, Pending), AuthError>> + Send>>;
 
 pin_project! {
-    /// Response future of [`AuthService`].
+    /// Response future of [`AuthnService`].
     pub struct ResponseFuture<S, ReqBody>
     where
         S: Service<Request<ReqBody>>,

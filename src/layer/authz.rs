@@ -25,29 +25,76 @@ use crate::principal::Principal;
 /// ```
 /// # #[cfg(feature = "axum")] {
 /// use axum::{Router, routing::{get, put}};
-/// use cognito_authz::{CognitoAuthz, Policy};
+/// use cognito_authz::{AuthzLayer, Policy};
 ///
 /// let app: Router = Router::new()
-///     .route("/admin/users/{user}/mfa", put(|| async {}).layer(CognitoAuthz::require("admin")))
-///     .route("/reports", get(|| async {}).layer(CognitoAuthz::require_any(["admin", "auditor"])))
+///     .route("/admin/users/{user}/mfa", put(|| async {}).layer(AuthzLayer::require("admin")))
+///     .route("/reports", get(|| async {}).layer(AuthzLayer::require_any(["admin", "auditor"])))
 ///     .route(
 ///         "/tenants/{tenant}/settings",
-///         get(|| async {}).layer(CognitoAuthz::policy(
+///         get(|| async {}).layer(AuthzLayer::policy(
 ///             Policy::role("admin").and(Policy::same_tenant_as("tenant")),
 ///         )),
 ///     );
 /// # }
 /// ```
+///
+/// Run behind the authentication layer, with tokens of the `test-util` feature's
+/// `testing::LocalIssuer`:
+///
+/// ```
+/// # #[cfg(feature = "test-util")]
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, body::Body, routing::get};
+/// use cognito_authz::{CognitoAuth, AuthzLayer, Tenant, testing::LocalIssuer};
+/// use http::{Request, StatusCode, header};
+/// use tower::ServiceExt;
+///
+/// let idp = LocalIssuer::start().await?;
+/// let pool = "us-east-1_Acme";
+/// let tenant = Tenant::builder("acme", pool).client_id("web").jwks_url(idp.jwks_url(pool));
+/// let auth = CognitoAuth::builder().tenant(tenant.build()?)?.build()?;
+/// let app = Router::new()
+///     .route("/reports", get(|| async {}).layer(AuthzLayer::require_any(["admin", "auditor"])))
+///     .layer(auth.layer());
+/// let status = |groups: &[&str]| {
+///     let token = idp.mint(&idp.access_claims(pool, "web", "ann", groups));
+///     let request = Request::get("/reports")
+///         .header(header::AUTHORIZATION, format!("Bearer {token}"))
+///         .body(Body::empty())
+///         .unwrap();
+///     let app = app.clone();
+///     async move { app.oneshot(request).await.unwrap() }
+/// };
+///
+/// assert_eq!(status(&["auditor"]).await.status(), StatusCode::OK);
+/// let refused = status(&["reader"]).await;
+/// assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+/// assert!(
+///     refused.headers()[header::WWW_AUTHENTICATE]
+///         .to_str()?
+///         .starts_with(r#"Bearer error="insufficient_scope""#)
+/// );
+///
+/// // Without an authentication layer in front it fails closed: 401, never through.
+/// let bare = Router::new().route("/", get(|| async {})).layer(AuthzLayer::authenticated());
+/// let response = bare.oneshot(Request::get("/").body(Body::empty())?).await?;
+/// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+/// # Ok(()) }
+/// # #[cfg(not(feature = "test-util"))]
+/// # fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct CognitoAuthz {
+pub struct AuthzLayer {
     policy: Policy,
 }
 
-impl CognitoAuthz {
+impl AuthzLayer {
     /// Any policy.
     pub fn policy(policy: Policy) -> Self {
-        CognitoAuthz { policy }
+        AuthzLayer { policy }
     }
 
     /// The principal has `role`.
@@ -83,7 +130,7 @@ impl CognitoAuthz {
     }
 }
 
-impl<S> Layer<S> for CognitoAuthz {
+impl<S> Layer<S> for AuthzLayer {
     type Service = AuthzService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -94,11 +141,28 @@ impl<S> Layer<S> for CognitoAuthz {
     }
 }
 
-/// The service of [`CognitoAuthz`].
+/// The service of [`AuthzLayer`].
 #[derive(Clone, Debug)]
 pub struct AuthzService<S> {
     inner: S,
     policy: Policy,
+}
+
+impl<S> AuthzService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthzService<S>

@@ -1,14 +1,29 @@
-//! The tower layers: [`AuthLayer`] authenticates, [`CognitoAuthz`] authorizes.
+//! The tower layers: [`AuthnLayer`] authenticates, [`AuthzLayer`] authorizes.
 //!
-//! Put `auth.layer()` around the whole router and a `CognitoAuthz` on each route that needs
+//! Put `auth.layer()` around the whole router and an `AuthzLayer` on each route that needs
 //! more than "signed in". The authorization layer fails closed: with no [`Principal`](crate::Principal)
 //! on the request (no authentication layer ran) it answers 401, never passes.
+//!
+//! Names follow one rule, tower-http's: a concern's layer is `<Concern>Layer`, its service
+//! `<Concern>Service`, and its response future `<module>::ResponseFuture`
+//! ([`authn::ResponseFuture`], [`authz::ResponseFuture`]; Cedar's is
+//! `cedar::ResponseFuture`).
 
-mod authn;
-mod authz;
+pub mod authn;
+pub mod authz;
 
-pub use authn::{AuthLayer, AuthService, ResponseFuture as AuthResponseFuture};
-pub use authz::{AuthzService, CognitoAuthz, ResponseFuture as AuthzResponseFuture};
+pub use authn::{AuthnLayer, AuthnService};
+pub use authz::{AuthzLayer, AuthzService};
+
+/// The former name of [`AuthnLayer`].
+#[deprecated(since = "0.1.0", note = "renamed to `AuthnLayer`")]
+pub type AuthLayer = AuthnLayer;
+/// The former name of [`AuthnService`].
+#[deprecated(since = "0.1.0", note = "renamed to `AuthnService`")]
+pub type AuthService<S> = AuthnService<S>;
+/// The former name of [`AuthzLayer`].
+#[deprecated(since = "0.1.0", note = "renamed to `AuthzLayer`")]
+pub type CognitoAuthz = AuthzLayer;
 
 use bytes::Bytes;
 use http::Response;

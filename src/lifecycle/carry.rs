@@ -217,5 +217,4 @@ pub(crate) fn mfa_update(
 }
 
 #[cfg(test)]
-#[path = "carry_tests.rs"]
 mod tests;

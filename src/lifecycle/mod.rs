@@ -38,7 +38,7 @@ pub mod removal;
 use aws_sdk_cognitoidentityprovider::config::Region;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, SdkError};
 
-pub use provision::{Blueprint, Plan, PoolState, ProvisionRequest, Step};
+pub use provision::{Blueprint, Plan, PlanStep, PoolState, ProvisionRequest};
 pub use provisioner::{Provisioned, Provisioner};
 pub use registry::{CatalogTarget, Registry, TenantEntry};
 

@@ -434,5 +434,4 @@ fn check_triggers(
 }
 
 #[cfg(test)]
-#[path = "pool_audit_tests.rs"]
 mod tests;

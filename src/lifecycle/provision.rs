@@ -4,7 +4,7 @@
 //! [`Provisioner::discover`](super::provisioner::Provisioner::discover) reads what exists (the pool found by its name
 //! `cognito-authz-<tenant id>`, its groups, its app client found by the same name, the first
 //! admin), and [`Plan::new`] is the difference: only missing or wrong parts become
-//! [`Step`]s. A re-run after a failure therefore finishes the job, and never makes a second
+//! [`PlanStep`]s. A re-run after a failure therefore finishes the job, and never makes a second
 //! pool or client. [`Provisioner::apply`](super::provisioner::Provisioner::apply) runs the
 //! steps in order.
 
@@ -23,7 +23,7 @@ use super::{LifecycleError, NAME_PREFIX, validate_tenant_id};
 use crate::admin::{ALWAYS_PROTECTED, DEFAULT_ADMIN_ROLE, DEFAULT_SELF_SERVICE_ATTRIBUTES};
 use crate::aws::DEFAULT_MFA_REQUIRED_ATTRIBUTE;
 use crate::config::AuthConfig;
-pub use plan::{AdminState, ExistingPool, Plan, PlanItem, PoolState, Step};
+pub use plan::{AdminState, ExistingPool, Plan, PlanItem, PlanStep, PoolState};
 
 /// Access-token lifetime of the app client `tenant create` makes, in minutes (the audit's
 /// limit is one hour).
@@ -318,5 +318,4 @@ fn is_region(region: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "provision_tests.rs"]
 mod tests;

@@ -10,7 +10,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use super::carry::{client_update, mfa_update, triggers_update};
 use super::provision::{
     ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ExistingPool, Plan,
-    PlanItem, PoolState, Step,
+    PlanItem, PlanStep, PoolState,
 };
 use super::reads::{describe_client, describe_pool, list_clients, list_groups};
 use super::{LifecycleError, TENANT_TAG, region_override};
@@ -199,7 +199,7 @@ impl Provisioner {
             let pool_id = pool.as_ref().and_then(|p| p.id().map(str::to_owned));
             let pool_id = pool_id.as_deref().unwrap_or_default();
             match step {
-                Step::CreatePool => {
+                PlanStep::CreatePool => {
                     let created = send_to_pool!(
                         r,
                         c.create_user_pool()
@@ -221,7 +221,7 @@ impl Provisioner {
                         ));
                     }
                 }
-                Step::AddCustomAttributes(names) => {
+                PlanStep::AddCustomAttributes(names) => {
                     send_to_pool!(
                         r,
                         c.add_custom_attributes()
@@ -230,13 +230,13 @@ impl Provisioner {
                     )
                     .map_err(|e| LifecycleError::aws("AddCustomAttributes", e))?;
                 }
-                Step::SetTriggers => {
+                PlanStep::SetTriggers => {
                     // Read right before the update: it sends every current field back.
                     let current = describe_pool(c, r, pool_id).await?;
                     send_to_pool!(r, triggers_update(c, b, &current))
                         .map_err(|e| LifecycleError::aws("UpdateUserPool", e))?;
                 }
-                Step::EnableTotpMfa => {
+                PlanStep::EnableTotpMfa => {
                     // Read right before the update: it sends the other factors back.
                     let current =
                         send_to_pool!(r, c.get_user_pool_mfa_config().user_pool_id(pool_id))
@@ -244,11 +244,11 @@ impl Provisioner {
                     send_to_pool!(r, mfa_update(c, pool_id, &current))
                         .map_err(|e| LifecycleError::aws("SetUserPoolMfaConfig", e))?;
                 }
-                Step::CreateGroup(group) => {
+                PlanStep::CreateGroup(group) => {
                     send_to_pool!(r, c.create_group().user_pool_id(pool_id).group_name(group))
                         .map_err(|e| LifecycleError::aws("CreateGroup", e))?;
                 }
-                Step::CreateClient => {
+                PlanStep::CreateClient => {
                     let created = send_to_pool!(
                         r,
                         c.create_user_pool_client()
@@ -266,14 +266,14 @@ impl Provisioner {
                     .map_err(|e| LifecycleError::aws("CreateUserPoolClient", e))?;
                     client_id = created.user_pool_client.and_then(|c| c.client_id);
                 }
-                Step::UpdateClient => {
+                PlanStep::UpdateClient => {
                     let id = client_id.as_deref().ok_or_else(no_pool)?;
                     // Read right before the update: it sends every current field back.
                     let current = describe_client(c, r, pool_id, id).await?;
                     send_to_pool!(r, client_update(c, b, &current))
                         .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
                 }
-                Step::CreateAdminUser => {
+                PlanStep::CreateAdminUser => {
                     let admin = b.admin.as_ref().ok_or_else(no_pool)?;
                     send_to_pool!(
                         r,
@@ -286,7 +286,7 @@ impl Provisioner {
                     )
                     .map_err(|e| LifecycleError::aws("AdminCreateUser", e))?;
                 }
-                Step::AddAdminToGroup => {
+                PlanStep::AddAdminToGroup => {
                     let admin = b.admin.as_ref().ok_or_else(no_pool)?;
                     send_to_pool!(
                         r,
@@ -299,13 +299,13 @@ impl Provisioner {
                 }
             }
             let mut line = format!("done: {}", step.describe(b));
-            if *step == Step::CreatePool {
+            if *step == PlanStep::CreatePool {
                 line.push_str(&format!(
                     ": {}",
                     pool.as_ref().and_then(|p| p.id()).unwrap_or_default()
                 ));
             }
-            if *step == Step::CreateClient {
+            if *step == PlanStep::CreateClient {
                 line.push_str(&format!(": {}", client_id.as_deref().unwrap_or_default()));
             }
             report(&line);

@@ -440,5 +440,4 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), LifecycleError> {
 }
 
 #[cfg(test)]
-#[path = "registry_tests.rs"]
 mod tests;

@@ -26,10 +26,10 @@
 //!
 //! # Decisions
 //! One request is one decision, counted once, by the authentication layer
-//! ([`AuthLayer`](crate::AuthLayer)) that saw it:
+//! ([`AuthnLayer`](crate::AuthnLayer)) that saw it:
 //! - `unauthenticated` (401) and `unavailable` (503) when the authentication layer refuses;
 //! - `forbidden` (403), and `unauthenticated` for a request without a principal, when a
-//!   [`CognitoAuthz`](crate::CognitoAuthz) layer (or the `Principal` extractor) inside it
+//!   [`AuthzLayer`](crate::AuthzLayer) layer (or the `Principal` extractor) inside it
 //!   refuses: the refusal travels back on the response and is counted as it passes the
 //!   authentication layer, under the principal's tenant;
 //! - `allowed` (`reason="ok"`) when the response of a request that the authentication layer let
@@ -39,7 +39,7 @@
 //! So `sum by (outcome)` adds up to the requests decided, and a request refused by
 //! authorization is never also counted as allowed. Not counted: a request that passes an
 //! optional layer without a token and is not refused; a request dropped before its response
-//! (client gone); refusals of a `CognitoAuthz` with no authentication layer around it (it has
+//! (client gone); refusals of a `AuthzLayer` with no authentication layer around it (it has
 //! no `CognitoAuth` to count with); and [`CognitoAuth::verify`](crate::CognitoAuth::verify)
 //! calls outside HTTP (they count only as cache hits or misses). With authentication layers
 //! nested, the innermost one counts refusals and the outermost one counts `allowed`.

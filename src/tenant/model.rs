@@ -103,7 +103,7 @@ impl Tenant {
     }
 
     /// The app clients whose client-credentials access tokens are accepted as machine callers
-    /// ([`PrincipalKind::Machine`](crate::PrincipalKind::Machine)).
+    /// ([`PrincipalKind::Machine`](crate::principal::PrincipalKind::Machine)).
     pub fn machine_client_ids(&self) -> &[String] {
         &self.machine_client_ids
     }
@@ -223,7 +223,7 @@ impl TenantBuilder {
     }
 
     /// Accepts client-credentials access tokens (machine to machine: no `username`, `sub` equal
-    /// to `client_id`) from these app clients, as [machine](crate::PrincipalKind::Machine)
+    /// to `client_id`) from these app clients, as [machine](crate::principal::PrincipalKind::Machine)
     /// principals. A machine client is accepted in its own right: it need not (and, since
     /// Cognito does not let one app client combine the client-credentials grant with user
     /// flows, usually will not) also be in [`client_ids`](Self::client_ids). Tokens carrying a

@@ -34,7 +34,7 @@ pub type ScreenFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, ResolveErro
 /// [`refresh_tenant`](crate::CognitoAuth::refresh_tenant).
 ///
 /// ```
-/// use cognito_authz::{Issuer, ResolveError, Tenant, TenantResolver};
+/// use cognito_authz::{tenant::Issuer, tenant::ResolveError, Tenant, tenant::TenantResolver};
 /// use cognito_authz::tenant::ResolveFuture;
 ///
 /// struct FromDatabase;

@@ -6,7 +6,7 @@
 //! 3. structure, `alg` = RS256 (nothing else, ever), a `kid`, no `crit`;
 //! 4. the tenant, by exact `iss` (registry, then resolver): unknown issuers stop here, before
 //!    any key is fetched;
-//! 5. the key for (tenant, `kid`) from the [`JwksCache`] and the RSA signature;
+//! 5. the key for (tenant, `kid`) from the key cache ([`jwks`](crate::jwks)) and the RSA signature;
 //! 6. claims: `token_use`, app client (`client_id` for access tokens, `aud` for id tokens),
 //!    `exp` (required), `nbf`, `iat`, `sub`, username (or, for a client-credentials token of
 //!    one of the tenant's `machine_client_ids`, `sub` = `client_id`: a machine), and the

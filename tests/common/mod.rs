@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{AuthError, CognitoAuth, CognitoAuthBuilder, JwksConfig, Tenant};
+use cognito_authz::{AuthError, CognitoAuth, CognitoAuthBuilder, Tenant, jwks::JwksConfig};
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use serde_json::Value;
 use tower::ServiceExt;

@@ -203,6 +203,17 @@ pub fn validate(doc: &Value, schema: &Value, value: &Value) -> Result<(), String
                     validate(doc, sub, value)?;
                 }
             }
+            "anyOf" => {
+                let results: Vec<_> = arg
+                    .as_array()
+                    .expect("anyOf")
+                    .iter()
+                    .map(|sub| validate(doc, sub, value))
+                    .collect();
+                if !results.iter().any(|r| r.is_ok()) {
+                    return Err(format!("{value} matches none of {results:?}"));
+                }
+            }
             "oneOf" => {
                 let results: Vec<_> = arg
                     .as_array()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::get;
 use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{AuthError, CognitoAuth, Principal, RedisRevocations};
+use cognito_authz::{AuthError, CognitoAuth, Principal, revocation::RedisRevocations};
 
 use crate::common::*;
 

@@ -301,7 +301,7 @@ async fn admins_cannot_add_or_remove_groups_whose_roles_they_lack() {
         (StatusCode::FORBIDDEN, "forbidden"),
         "{reply}"
     );
-    assert_eq!(reply["message"], "role `editor` required");
+    assert_eq!(reply["error_description"], "role `editor` required");
     assert!(w.groups_of(a, "bob").await.is_empty(), "bob was not added");
 
     // The demotion: alice takes the editor role from dave. Refused, dave keeps the group and

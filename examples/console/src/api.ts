@@ -4,7 +4,7 @@
 
 import { fetchAuthSession } from 'aws-amplify/auth';
 
-/// An error answer of the API, `{"error": code, "message": ...}`, or no answer at all.
+/// An error answer of the API, `{"error": code, "error_description": ...}`, or no answer at all.
 export class ApiError extends Error {
   constructor(
     /// What the person was doing, e.g. "Loading your profile".
@@ -158,10 +158,10 @@ export async function publicGet<T>(what: string, path: string): Promise<T> {
   return parsed as T;
 }
 
-/// The admin routes answer `{"error", "message"}`; the authentication layer answers
-/// `{"error", "error_description"}` (RFC 6750).
+/// Every route of the crate (admin routes and the authentication layer) answers
+/// `{"error", "error_description"}` (RFC 6750's names).
 function serverMessage(body: Record<string, unknown> | undefined): string | undefined {
-  const text = body?.message ?? body?.error_description;
+  const text = body?.error_description;
   return typeof text === 'string' ? text : undefined;
 }
 

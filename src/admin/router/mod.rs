@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::audit::{Action, Event};
 use super::{AdminApi, AdminError};
-use crate::layer::CognitoAuthz;
+use crate::layer::AuthzLayer;
 use crate::metrics::TenantMetrics;
 use crate::policy::Policy;
 use crate::principal::Principal;
@@ -161,26 +161,6 @@ impl RouteSpec {
 #[derive(Clone, Copy)]
 struct Audited;
 
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let mut body =
-            serde_json::json!({ "error": self.code(), "message": self.public_message() });
-        if let AdminError::MfaCodeRequired(challenge) = &self {
-            body["challenge"] = serde_json::Value::from(*challenge);
-        }
-        let mut response = (self.status(), Json(body)).into_response();
-        if let Some(seconds) = self.retry_after() {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
-    }
-}
-
 /// The answer to an operation: `success` with the value as JSON (no body for 204), or the
 /// error; marked as audited.
 fn respond_with<T: Serialize>(success: StatusCode, result: Result<T, AdminError>) -> Response {
@@ -222,7 +202,7 @@ async fn audit_unanswered(
     let target = match action {
         action if is_self_service(action) => principal
             .as_ref()
-            .and_then(Principal::user_name)
+            .and_then(Principal::username_if_user)
             .map(str::to_owned),
         Action::ListUsers | Action::ListGroups => Some("*".to_owned()),
         // The user to invite is in the body, which this layer does not read.
@@ -267,7 +247,7 @@ impl AdminApi {
         let anonymous = self.auth.inner.verifier.metrics.unknown().clone();
         let audit = middleware::from_fn_with_state((action, anonymous), audit_unanswered);
         let route = match policy {
-            Some(policy) => route.layer::<_, Infallible>(CognitoAuthz::policy(policy)),
+            Some(policy) => route.layer::<_, Infallible>(AuthzLayer::policy(policy)),
             None => route,
         };
         route
@@ -346,21 +326,5 @@ impl AdminApi {
     /// [`self_service_router`](Self::self_service_router).
     pub fn router(&self) -> Router {
         self.admin_router().merge(self.self_service_router())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_answers_carry_status_code_and_headers() {
-        let response = AdminError::Throttled.into_response();
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-        let response = AdminError::UserNotFound.into_response();
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
-        assert!(response.headers().get(header::RETRY_AFTER).is_none());
     }
 }

@@ -167,7 +167,7 @@ fn print_text(explanation: &Explanation) {
         Verdict::Refused(err) => println!(
             "verdict: refused, {} {} ({}): {err}",
             err.status().as_u16(),
-            err.code(),
+            err.error_code(),
             err.reason()
         ),
         Verdict::Undecided(why) => println!("verdict: could not evaluate: {}", printable(why)),
@@ -181,7 +181,7 @@ fn to_json(explanation: &Explanation) -> Value {
         Verdict::Refused(err) => json!({
             "result": "refused",
             "status": err.status().as_u16(),
-            "code": err.code(),
+            "code": err.error_code(),
             "reason": err.reason(),
             "message": err.to_string(),
         }),

@@ -1,5 +1,5 @@
 //! [`Plan`]: what exists for a tenant ([`PoolState`]) against its [`Blueprint`], as the
-//! [`Step`]s still to run.
+//! [`PlanStep`]s still to run.
 
 use std::collections::BTreeSet;
 
@@ -61,7 +61,7 @@ pub enum AdminState {
 /// One change `tenant create` makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Step {
+pub enum PlanStep {
     /// Create the pool with its custom attributes, tag and triggers.
     CreatePool,
     /// Add these custom attributes to an existing pool.
@@ -82,12 +82,12 @@ pub enum Step {
     AddAdminToGroup,
 }
 
-impl Step {
+impl PlanStep {
     /// One line saying what the step does, without secrets.
     pub fn describe(&self, blueprint: &Blueprint) -> String {
         let b = blueprint;
         match self {
-            Step::CreatePool => {
+            PlanStep::CreatePool => {
                 let mut text = format!(
                     "create user pool {} in {} (tag {TENANT_TAG}={}; custom attributes: {}",
                     b.name,
@@ -103,10 +103,10 @@ impl Step {
                 }
                 text + ")"
             }
-            Step::AddCustomAttributes(names) => {
+            PlanStep::AddCustomAttributes(names) => {
                 format!("add custom attributes {}", names.join(", "))
             }
-            Step::SetTriggers => {
+            PlanStep::SetTriggers => {
                 let mut parts = Vec::new();
                 if let Some(arn) = &b.pre_token_lambda {
                     parts.push(format!("Pre Token Generation V2_0: {arn}"));
@@ -116,26 +116,26 @@ impl Step {
                 }
                 format!("attach triggers ({})", parts.join("; "))
             }
-            Step::EnableTotpMfa => "set MFA optional with TOTP (software token)".to_owned(),
-            Step::CreateGroup(group) => format!("create group {group}"),
-            Step::CreateClient => format!(
+            PlanStep::EnableTotpMfa => "set MFA optional with TOTP (software token)".to_owned(),
+            PlanStep::CreateGroup(group) => format!("create group {group}"),
+            PlanStep::CreateClient => format!(
                 "create app client {} (no secret; SRP, refresh and admin password flows; token \
                  revocation on; access tokens {ACCESS_TOKEN_MINUTES} min; write attributes: {})",
                 b.name,
                 list_or_none(&b.write_attributes)
             ),
-            Step::UpdateClient => format!(
+            PlanStep::UpdateClient => format!(
                 "update app client {} (write attributes: {}; token revocation on; SRP, refresh \
                  and admin password flows added; access and id tokens at most \
                  {ACCESS_TOKEN_MINUTES} min; every other setting kept)",
                 b.name,
                 list_or_none(&b.write_attributes)
             ),
-            Step::CreateAdminUser => {
+            PlanStep::CreateAdminUser => {
                 let admin = b.admin.as_ref().map_or("", |a| a.username.as_str());
                 format!("create user {admin} (Cognito emails a temporary password)")
             }
-            Step::AddAdminToGroup => {
+            PlanStep::AddAdminToGroup => {
                 let admin = b.admin.as_ref().map_or("", |a| a.username.as_str());
                 format!("add user {admin} to group {}", b.admin_group())
             }
@@ -155,7 +155,7 @@ fn list_or_none(items: &[String]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanItem {
     /// To do.
-    Do(Step),
+    Do(PlanStep),
     /// Already right; nothing to do.
     Keep(String),
 }
@@ -174,17 +174,17 @@ impl Plan {
         let mut items = Vec::new();
         let keep = |items: &mut Vec<PlanItem>, text: String| items.push(PlanItem::Keep(text));
         let Some(existing) = &state.pool else {
-            items.push(PlanItem::Do(Step::CreatePool));
-            items.push(PlanItem::Do(Step::EnableTotpMfa));
+            items.push(PlanItem::Do(PlanStep::CreatePool));
+            items.push(PlanItem::Do(PlanStep::EnableTotpMfa));
             items.extend(
                 b.groups()
                     .into_iter()
-                    .map(|g| PlanItem::Do(Step::CreateGroup(g.to_owned()))),
+                    .map(|g| PlanItem::Do(PlanStep::CreateGroup(g.to_owned()))),
             );
-            items.push(PlanItem::Do(Step::CreateClient));
+            items.push(PlanItem::Do(PlanStep::CreateClient));
             if b.admin.is_some() {
-                items.push(PlanItem::Do(Step::CreateAdminUser));
-                items.push(PlanItem::Do(Step::AddAdminToGroup));
+                items.push(PlanItem::Do(PlanStep::CreateAdminUser));
+                items.push(PlanItem::Do(PlanStep::AddAdminToGroup));
             }
             return Plan { items };
         };
@@ -207,10 +207,10 @@ impl Plan {
         if missing.is_empty() {
             keep(&mut items, "custom attributes in place".to_owned());
         } else {
-            items.push(PlanItem::Do(Step::AddCustomAttributes(missing)));
+            items.push(PlanItem::Do(PlanStep::AddCustomAttributes(missing)));
         }
         if b.lambda_config(existing.pool.lambda_config()).is_some() {
-            items.push(PlanItem::Do(Step::SetTriggers));
+            items.push(PlanItem::Do(PlanStep::SetTriggers));
         } else if b.pre_token_lambda.is_some() || b.post_auth_lambda.is_some() {
             keep(&mut items, "triggers attached".to_owned());
         }
@@ -219,20 +219,21 @@ impl Plan {
             existing.mfa,
             Some(UserPoolMfaType::Optional | UserPoolMfaType::On)
         );
-        if mfa_on && existing.totp_enabled && !items.contains(&PlanItem::Do(Step::SetTriggers)) {
+        if mfa_on && existing.totp_enabled && !items.contains(&PlanItem::Do(PlanStep::SetTriggers))
+        {
             keep(&mut items, "MFA with TOTP enabled".to_owned());
         } else {
-            items.push(PlanItem::Do(Step::EnableTotpMfa));
+            items.push(PlanItem::Do(PlanStep::EnableTotpMfa));
         }
         for group in b.groups() {
             if existing.groups.contains(group) {
                 keep(&mut items, format!("group {group} exists"));
             } else {
-                items.push(PlanItem::Do(Step::CreateGroup(group.to_owned())));
+                items.push(PlanItem::Do(PlanStep::CreateGroup(group.to_owned())));
             }
         }
         match &existing.client {
-            None => items.push(PlanItem::Do(Step::CreateClient)),
+            None => items.push(PlanItem::Do(PlanStep::CreateClient)),
             Some(client) if b.client_is_right(client) => keep(
                 &mut items,
                 format!(
@@ -241,16 +242,16 @@ impl Plan {
                     client.client_id().unwrap_or_default()
                 ),
             ),
-            Some(_) => items.push(PlanItem::Do(Step::UpdateClient)),
+            Some(_) => items.push(PlanItem::Do(PlanStep::UpdateClient)),
         }
         match existing.admin {
             AdminState::NotRequested => {}
             AdminState::Missing => {
-                items.push(PlanItem::Do(Step::CreateAdminUser));
-                items.push(PlanItem::Do(Step::AddAdminToGroup));
+                items.push(PlanItem::Do(PlanStep::CreateAdminUser));
+                items.push(PlanItem::Do(PlanStep::AddAdminToGroup));
             }
             AdminState::Exists { in_group: false } => {
-                items.push(PlanItem::Do(Step::AddAdminToGroup));
+                items.push(PlanItem::Do(PlanStep::AddAdminToGroup));
             }
             AdminState::Exists { in_group: true } => {
                 let admin = b.admin.as_ref().map_or("", |a| a.username.as_str());

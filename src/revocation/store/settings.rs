@@ -28,7 +28,7 @@ use crate::revocation::{
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use cognito_authz::{CognitoAuth, OnStoreUnavailable, RedisRevocations, Tenant};
+/// use cognito_authz::{CognitoAuth, revocation::OnStoreUnavailable, revocation::RedisRevocations, Tenant};
 ///
 /// let auth = CognitoAuth::builder()
 ///     .tenant(Tenant::builder("acme", "us-east-1_AbCdEf123").client_id("client-a").build()?)?

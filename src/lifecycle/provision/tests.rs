@@ -71,7 +71,7 @@ fn bad_requests_are_refused() {
     );
 }
 
-fn done_steps(plan: &Plan) -> Vec<Step> {
+fn done_steps(plan: &Plan) -> Vec<PlanStep> {
     plan.items
         .iter()
         .filter_map(|i| match i {
@@ -87,13 +87,13 @@ fn without_a_pool_everything_is_made_in_order() {
     assert_eq!(
         done_steps(&plan),
         [
-            Step::CreatePool,
-            Step::EnableTotpMfa,
-            Step::CreateGroup("admin".into()),
-            Step::CreateGroup("owner".into()),
-            Step::CreateClient,
-            Step::CreateAdminUser,
-            Step::AddAdminToGroup,
+            PlanStep::CreatePool,
+            PlanStep::EnableTotpMfa,
+            PlanStep::CreateGroup("admin".into()),
+            PlanStep::CreateGroup("owner".into()),
+            PlanStep::CreateClient,
+            PlanStep::CreateAdminUser,
+            PlanStep::AddAdminToGroup,
         ]
     );
 }
@@ -147,10 +147,10 @@ type Break = fn(&mut ExistingPool);
 #[test]
 fn each_missing_part_is_the_only_step() {
     let b = blueprint();
-    let cases: Vec<(Break, Vec<Step>)> = vec![
+    let cases: Vec<(Break, Vec<PlanStep>)> = vec![
         (
             |p| p.pool.schema_attributes = None,
-            vec![Step::AddCustomAttributes(vec![
+            vec![PlanStep::AddCustomAttributes(vec![
                 "custom:must_mfa".into(),
                 "custom:plan".into(),
             ])],
@@ -158,7 +158,7 @@ fn each_missing_part_is_the_only_step() {
         // Triggers go through UpdateUserPool, which can reset MFA: MFA is set again after.
         (
             |p| p.pool.lambda_config = None,
-            vec![Step::SetTriggers, Step::EnableTotpMfa],
+            vec![PlanStep::SetTriggers, PlanStep::EnableTotpMfa],
         ),
         (
             |p| {
@@ -169,20 +169,20 @@ fn each_missing_part_is_the_only_step() {
                     .unwrap()
                     .lambda_version = PreTokenGenerationLambdaVersionType::V10;
             },
-            vec![Step::SetTriggers, Step::EnableTotpMfa],
+            vec![PlanStep::SetTriggers, PlanStep::EnableTotpMfa],
         ),
-        (|p| p.totp_enabled = false, vec![Step::EnableTotpMfa]),
+        (|p| p.totp_enabled = false, vec![PlanStep::EnableTotpMfa]),
         (
             |p| p.mfa = Some(UserPoolMfaType::Off),
-            vec![Step::EnableTotpMfa],
+            vec![PlanStep::EnableTotpMfa],
         ),
         (
             |p| {
                 p.groups.remove("owner");
             },
-            vec![Step::CreateGroup("owner".into())],
+            vec![PlanStep::CreateGroup("owner".into())],
         ),
-        (|p| p.client = None, vec![Step::CreateClient]),
+        (|p| p.client = None, vec![PlanStep::CreateClient]),
         (
             |p| {
                 let client = p.client.as_mut().unwrap();
@@ -192,27 +192,27 @@ fn each_missing_part_is_the_only_step() {
                     .unwrap()
                     .push("custom:plan".into());
             },
-            vec![Step::UpdateClient],
+            vec![PlanStep::UpdateClient],
         ),
         (
             |p| p.client.as_mut().unwrap().write_attributes = None,
-            vec![Step::UpdateClient],
+            vec![PlanStep::UpdateClient],
         ),
         (
             |p| p.client.as_mut().unwrap().enable_token_revocation = Some(false),
-            vec![Step::UpdateClient],
+            vec![PlanStep::UpdateClient],
         ),
         (
             |p| p.client.as_mut().unwrap().access_token_validity = Some(2),
-            vec![Step::UpdateClient],
+            vec![PlanStep::UpdateClient],
         ),
         (
             |p| p.admin = AdminState::Missing,
-            vec![Step::CreateAdminUser, Step::AddAdminToGroup],
+            vec![PlanStep::CreateAdminUser, PlanStep::AddAdminToGroup],
         ),
         (
             |p| p.admin = AdminState::Exists { in_group: false },
-            vec![Step::AddAdminToGroup],
+            vec![PlanStep::AddAdminToGroup],
         ),
     ];
     for (i, (break_it, expected)) in cases.into_iter().enumerate() {
