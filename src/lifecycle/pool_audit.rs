@@ -64,6 +64,12 @@ pub struct AuditPolicy {
     /// tokens it accepts. `cognito-authz audit` sets it when the file has an `[admin]` table
     /// (the admin API's settings), else it stays false; see [`AuditPolicy::me_password`].
     pub me_password_enabled: bool,
+    /// The TOTP enrollment window attribute (`[triggers] mfa_enrollment_window_attribute`):
+    /// admin-only like the drift guard's.
+    pub enrollment_window_attribute: Option<String>,
+    /// The tenant's TOTP enrollment app client (`[admin.totp_enrollment_clients]`): it must
+    /// exist, have a secret and no flow a user could sign in with.
+    pub enrollment_client: Option<String>,
 }
 
 impl AuditPolicy {
@@ -89,6 +95,12 @@ impl AuditPolicy {
             admin_groups,
             scope_guard_expected,
             me_password_enabled: false,
+            enrollment_window_attribute: config.triggers.mfa_enrollment_window_attribute.clone(),
+            enrollment_client: config
+                .admin
+                .totp_enrollment_clients
+                .get(&tenant.id)
+                .cloned(),
         }
     }
 
@@ -113,6 +125,12 @@ impl AuditPolicy {
             admin_groups,
             scope_guard_expected,
             me_password_enabled: false,
+            enrollment_window_attribute: config.triggers.mfa_enrollment_window_attribute.clone(),
+            enrollment_client: config
+                .admin
+                .totp_enrollment_clients
+                .get(&entry.tenant_id)
+                .cloned(),
         }
     }
 
@@ -128,9 +146,10 @@ impl AuditPolicy {
         self.client_ids.iter().any(|c| c == id) && !self.machine_client_ids.iter().any(|c| c == id)
     }
 
-    /// The protected attributes and the drift guard's attribute.
+    /// The protected attributes, the drift guard's attribute and the enrollment window's.
     fn admin_only(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.mfa_required_attribute.as_str())
+            .chain(self.enrollment_window_attribute.as_deref())
             .chain(self.protected_attributes.iter().map(String::as_str))
     }
 }
@@ -260,6 +279,10 @@ pub fn check_pool(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<Finding>
             ));
         }
     }
+    if let Some(id) = &policy.enrollment_client {
+        let client = snapshot.clients.iter().find(|c| c.client_id() == Some(id));
+        check_enrollment_client(id, client, pool_id, &mut findings);
+    }
     let in_schema = pool
         .schema_attributes()
         .iter()
@@ -381,6 +404,66 @@ fn allows_admin_password(client: &UserPoolClientType) -> bool {
                 | ExplicitAuthFlowsType::AdminNoSrpAuth
         )
     })
+}
+
+/// The TOTP enrollment client: the trigger keeps the self-service scope for its sign-ins
+/// inside a window, so a user who could sign in there themselves (SRP, the public password
+/// flow, the hosted UI) would get a token able to change their own MFA during the window.
+/// Only the server's flow (`ALLOW_ADMIN_USER_PASSWORD_AUTH`, with IAM credentials) and
+/// refresh may be allowed, and a secret must guard its refresh tokens.
+fn check_enrollment_client(
+    id: &str,
+    client: Option<&UserPoolClientType>,
+    pool_id: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(client) = client else {
+        findings.push(Finding::new(
+            Check::EnrollmentClientUnsafe,
+            Severity::High,
+            id,
+            format!("the TOTP enrollment client {id} does not exist in pool {pool_id}"),
+        ));
+        return;
+    };
+    let mut problems = Vec::new();
+    let user_flows: Vec<&str> = client
+        .explicit_auth_flows()
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f,
+                ExplicitAuthFlowsType::AllowAdminUserPasswordAuth
+                    | ExplicitAuthFlowsType::AdminNoSrpAuth
+                    | ExplicitAuthFlowsType::AllowRefreshTokenAuth
+            )
+        })
+        .map(ExplicitAuthFlowsType::as_str)
+        .collect();
+    if client.explicit_auth_flows().is_empty() {
+        problems.push("no explicit flows (Cognito's defaults include SRP)".to_owned());
+    } else if !user_flows.is_empty() {
+        problems.push(format!("user sign-in flows {}", user_flows.join(", ")));
+    }
+    if client.allowed_o_auth_flows_user_pool_client == Some(true) {
+        problems.push("OAuth flows (hosted UI)".to_owned());
+    }
+    if client.client_secret().is_none_or(str::is_empty) {
+        problems.push("no client secret".to_owned());
+    }
+    if !problems.is_empty() {
+        findings.push(Finding::new(
+            Check::EnrollmentClientUnsafe,
+            Severity::High,
+            id,
+            format!(
+                "the TOTP enrollment client must be server-only (ALLOW_ADMIN_USER_PASSWORD_AUTH \
+                 and refresh, with a secret), but has: {}; a user signing in there during an \
+                 enrollment window would get the self-service scope",
+                problems.join("; ")
+            ),
+        ));
+    }
 }
 
 fn check_triggers(
