@@ -22,6 +22,7 @@
 //! | `access-token-validity-long` | low | access tokens live longer than one hour |
 //! | `admin-password-auth-missing` | medium | with `/me/password` enabled ([`AuditPolicy::me_password`]), a users' app client (`client_ids`) does not allow `ALLOW_ADMIN_USER_PASSWORD_AUTH`, so `POST /me/password` fails for its users |
 
+mod enrollment;
 mod report;
 
 use aws_sdk_cognitoidentityprovider::types::{
@@ -35,6 +36,7 @@ use crate::admin::DEFAULT_ADMIN_ROLE;
 use crate::aws::{CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, send_to_pool};
 use crate::config::{AuthConfig, TenantSection};
 use crate::lifecycle::TenantEntry;
+use enrollment::check_enrollment_client;
 pub use report::{AuditReport, Check, Finding, Severity, TenantReport};
 
 /// Longest access-token lifetime that raises no finding.
@@ -404,66 +406,6 @@ fn allows_admin_password(client: &UserPoolClientType) -> bool {
                 | ExplicitAuthFlowsType::AdminNoSrpAuth
         )
     })
-}
-
-/// The TOTP enrollment client: the trigger keeps the self-service scope for its sign-ins
-/// inside a window, so a user who could sign in there themselves (SRP, the public password
-/// flow, the hosted UI) would get a token able to change their own MFA during the window.
-/// Only the server's flow (`ALLOW_ADMIN_USER_PASSWORD_AUTH`, with IAM credentials) and
-/// refresh may be allowed, and a secret must guard its refresh tokens.
-fn check_enrollment_client(
-    id: &str,
-    client: Option<&UserPoolClientType>,
-    pool_id: &str,
-    findings: &mut Vec<Finding>,
-) {
-    let Some(client) = client else {
-        findings.push(Finding::new(
-            Check::EnrollmentClientUnsafe,
-            Severity::High,
-            id,
-            format!("the TOTP enrollment client {id} does not exist in pool {pool_id}"),
-        ));
-        return;
-    };
-    let mut problems = Vec::new();
-    let user_flows: Vec<&str> = client
-        .explicit_auth_flows()
-        .iter()
-        .filter(|f| {
-            !matches!(
-                f,
-                ExplicitAuthFlowsType::AllowAdminUserPasswordAuth
-                    | ExplicitAuthFlowsType::AdminNoSrpAuth
-                    | ExplicitAuthFlowsType::AllowRefreshTokenAuth
-            )
-        })
-        .map(ExplicitAuthFlowsType::as_str)
-        .collect();
-    if client.explicit_auth_flows().is_empty() {
-        problems.push("no explicit flows (Cognito's defaults include SRP)".to_owned());
-    } else if !user_flows.is_empty() {
-        problems.push(format!("user sign-in flows {}", user_flows.join(", ")));
-    }
-    if client.allowed_o_auth_flows_user_pool_client == Some(true) {
-        problems.push("OAuth flows (hosted UI)".to_owned());
-    }
-    if client.client_secret().is_none_or(str::is_empty) {
-        problems.push("no client secret".to_owned());
-    }
-    if !problems.is_empty() {
-        findings.push(Finding::new(
-            Check::EnrollmentClientUnsafe,
-            Severity::High,
-            id,
-            format!(
-                "the TOTP enrollment client must be server-only (ALLOW_ADMIN_USER_PASSWORD_AUTH \
-                 and refresh, with a secret), but has: {}; a user signing in there during an \
-                 enrollment window would get the self-service scope",
-                problems.join("; ")
-            ),
-        ));
-    }
 }
 
 fn check_triggers(

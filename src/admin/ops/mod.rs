@@ -35,7 +35,9 @@ mod mfa;
 mod password;
 mod password_guard;
 mod totp;
+mod totp_bodies;
 mod totp_state;
+mod totp_window;
 mod users;
 
 pub(crate) use attributes::SelfServiceRules;
@@ -46,7 +48,7 @@ pub use mfa::{MfaPreference, MfaSetting};
 pub use password::PasswordChange;
 pub(crate) use password_guard::PasswordGuard;
 pub use password_guard::{DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW};
-pub use totp::{
+pub use totp_bodies::{
     EnrollmentWindow, EnrollmentWindowRequest, TotpEnrollmentStart, TotpSecret, TotpVerification,
 };
 pub(crate) use totp_state::TotpEnrollment;

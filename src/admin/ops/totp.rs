@@ -1,12 +1,13 @@
 //! TOTP enrollment for users whose access tokens lack the self-service scope:
-//! [`TenantAdmin::open_mfa_enrollment`] / [`TenantAdmin::close_mfa_enrollment`] (the window),
-//! [`SelfService::start_totp_enrollment`] and [`SelfService::verify_totp_enrollment`].
+//! [`SelfService::start_totp_enrollment`] and [`SelfService::verify_totp_enrollment`]. The
+//! administrator's window is in `totp_window`, the bodies in `totp_bodies`, the waiting
+//! enrollments in `totp_state`.
 //!
 //! # Rules
 //! - **Only inside an administrator's window.** The window is an admin-only attribute
 //!   (`[triggers] mfa_enrollment_window_attribute`) holding its end in Unix seconds, 1 to
-//!   [`MAX_ENROLLMENT_WINDOW_MINUTES`] ahead. Both user routes read it first (`AdminGetUser`)
-//!   and answer 403 `enrollment_window_closed` without signing anyone in when it is closed
+//!   [`MAX_ENROLLMENT_WINDOW_MINUTES`](crate::aws::MAX_ENROLLMENT_WINDOW_MINUTES) ahead. Both
+//!   user routes read it first (`AdminGetUser`) and answer 403 `enrollment_window_closed` without signing anyone in when it is closed
 //!   (missing, expired, malformed, or further ahead than a window can be).
 //! - **A sign-in, on a server-only client.** The user proves their password by a real sign-in
 //!   (`AdminInitiateAuth`, `ADMIN_USER_PASSWORD_AUTH`) on the tenant's enrollment app client
@@ -34,149 +35,20 @@
 
 use std::time::Instant;
 
+use super::password::{code_challenge, unsupported_step};
+use super::password_guard::PasswordGuard;
+use super::totp_bodies::{TotpEnrollmentStart, TotpSecret, TotpVerification, otpauth_uri};
+use super::totp_state::{Authority, EnrollmentKey, Pending};
+use super::{Binding, SelfService};
+use crate::admin::AdminError;
+use crate::admin::audit::Action;
+use crate::admin::error::{CallKind, from_sdk};
+use crate::aws::{enrollment_window_open, send_to_pool, unix_now};
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
 use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, AuthenticationResultType, ChallengeNameType, SoftwareTokenMfaSettingsType,
     VerifySoftwareTokenResponseType,
 };
-use serde::{Deserialize, Serialize};
-
-use super::password::{code_challenge, unsupported_step};
-use super::password_guard::PasswordGuard;
-use super::totp_state::{Authority, EnrollmentKey, Pending};
-use super::{Binding, SelfService, TenantAdmin, validate_name};
-use crate::admin::AdminError;
-use crate::admin::audit::Action;
-use crate::admin::error::{CallKind, from_sdk};
-use crate::aws::{MAX_ENROLLMENT_WINDOW_MINUTES, enrollment_window_open, send_to_pool, unix_now};
-
-/// Cognito's longest password.
-const MAX_PASSWORD_CHARS: usize = 256;
-
-/// The body of `POST /admin/users/{username}/mfa/enrollment`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollmentWindowRequest {
-    /// How long the window stays open: 1 to 60 minutes.
-    pub minutes: u64,
-}
-
-/// The answer to opening a window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct EnrollmentWindow {
-    /// The user.
-    pub username: String,
-    /// `open_mfa_enrollment`.
-    pub action: &'static str,
-    /// The window's end, Unix seconds.
-    pub open_until: u64,
-}
-
-/// The body of `POST /me/mfa/totp`. `Debug` shows none of the values.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TotpEnrollmentStart {
-    /// The password the user signs in with.
-    pub current_password: String,
-    /// The code of the MFA challenge, once `mfa_code_required` was answered (users who have
-    /// MFA already).
-    #[serde(default)]
-    pub mfa_code: Option<String>,
-}
-
-impl std::fmt::Debug for TotpEnrollmentStart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TotpEnrollmentStart")
-            .field("mfa_code", &self.mfa_code.as_ref().map(|_| "<redacted>"))
-            .finish_non_exhaustive()
-    }
-}
-
-/// The body of `POST /me/mfa/totp/verify`. `Debug` hides the code.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TotpVerification {
-    /// The authenticator's current 6-digit code.
-    pub code: String,
-}
-
-impl std::fmt::Debug for TotpVerification {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TotpVerification { code: <redacted> }")
-    }
-}
-
-/// The answer of `POST /me/mfa/totp`: the shared secret for the authenticator app. `Debug`
-/// hides both fields (the URI contains the secret).
-#[derive(Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct TotpSecret {
-    /// The Base32 secret (`SecretCode`), for manual entry.
-    pub secret: String,
-    /// `otpauth://totp/<tenant>:<user>?secret=...&issuer=<tenant>`, for a QR code.
-    pub otpauth_uri: String,
-}
-
-impl std::fmt::Debug for TotpSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TotpSecret { <redacted> }")
-    }
-}
-
-impl TotpEnrollmentStart {
-    fn validate(&self) -> Result<(), AdminError> {
-        let chars = self.current_password.chars().count();
-        if chars == 0 || chars > MAX_PASSWORD_CHARS {
-            return Err(AdminError::InvalidRequest(format!(
-                "`current_password` must be 1 to {MAX_PASSWORD_CHARS} characters"
-            )));
-        }
-        if let Some(code) = &self.mfa_code
-            && (code.is_empty() || code.len() > 16 || !code.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(AdminError::InvalidRequest(
-                "`mfa_code` must be 1 to 16 digits".to_owned(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl TotpVerification {
-    fn validate(&self) -> Result<(), AdminError> {
-        if self.code.len() == 6 && self.code.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(())
-        } else {
-            Err(AdminError::InvalidRequest(
-                "`code` must be the authenticator's 6 digits".to_owned(),
-            ))
-        }
-    }
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The key-URI of Google Authenticator's format, which authenticator apps read from a QR code.
-pub(super) fn otpauth_uri(issuer: &str, username: &str, secret: &str) -> String {
-    let issuer = percent_encode(issuer);
-    format!(
-        "otpauth://totp/{issuer}:{}?secret={}&issuer={issuer}&algorithm=SHA1&digits=6&period=30",
-        percent_encode(username),
-        percent_encode(secret)
-    )
-}
 
 /// Where a sign-in on the enrollment client got to.
 enum SignedIn {
@@ -186,7 +58,11 @@ enum SignedIn {
 
 impl Binding {
     /// The caller's window attribute at `now`: open or not.
-    async fn window_open(&self, attribute: &str, username: &str) -> Result<bool, AdminError> {
+    pub(super) async fn window_open(
+        &self,
+        attribute: &str,
+        username: &str,
+    ) -> Result<bool, AdminError> {
         let out = send!(
             self,
             self.client
@@ -203,7 +79,7 @@ impl Binding {
         Ok(enrollment_window_open(value, unix_now()))
     }
 
-    async fn set_window(
+    pub(super) async fn set_window(
         &self,
         attribute: &str,
         username: &str,
@@ -302,47 +178,6 @@ impl Binding {
                 "could not end the enrollment session; its tokens are dropped from memory",
             );
         }
-    }
-}
-
-impl TenantAdmin {
-    /// Opens `username`'s TOTP enrollment window for `minutes` (1 to 60): sets the window
-    /// attribute to its end (`AdminUpdateUserAttributes`). Replaces an open window.
-    pub async fn open_mfa_enrollment(
-        &self,
-        username: &str,
-        minutes: u64,
-    ) -> Result<EnrollmentWindow, AdminError> {
-        let b = &self.binding;
-        b.audited(Action::OpenMfaEnrollment, username, None, async {
-            validate_name("user name", username)?;
-            if !(1..=MAX_ENROLLMENT_WINDOW_MINUTES).contains(&minutes) {
-                return Err(AdminError::InvalidRequest(format!(
-                    "`minutes` must be 1 to {MAX_ENROLLMENT_WINDOW_MINUTES}"
-                )));
-            }
-            let (attribute, _) = self.enrollment.for_tenant(b.tenant.id())?;
-            let open_until = unix_now() + minutes * 60;
-            b.set_window(attribute, username, &open_until.to_string())
-                .await?;
-            Ok(EnrollmentWindow {
-                username: username.to_owned(),
-                action: Action::OpenMfaEnrollment.as_str(),
-                open_until,
-            })
-        })
-        .await
-    }
-
-    /// Closes `username`'s enrollment window (the attribute becomes `"0"`).
-    pub async fn close_mfa_enrollment(&self, username: &str) -> Result<(), AdminError> {
-        let b = &self.binding;
-        b.audited(Action::CloseMfaEnrollment, username, None, async {
-            validate_name("user name", username)?;
-            let (attribute, _) = self.enrollment.for_tenant(b.tenant.id())?;
-            b.set_window(attribute, username, "0").await
-        })
-        .await
     }
 }
 

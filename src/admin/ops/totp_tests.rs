@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::admin::ops::attributes::SelfServiceRules;
 use crate::admin::ops::password_guard::PasswordGuard;
+use crate::admin::ops::totp_bodies::otpauth_uri;
 use crate::admin::ops::totp_state::TotpEnrollment;
 use crate::config::ClientSecret;
 use crate::tenant::Tenant;
