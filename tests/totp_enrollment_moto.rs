@@ -111,6 +111,8 @@ struct World {
     base: String,
     http: reqwest::Client,
     robot: String,
+    config: AuthConfig,
+    enroll_client: String,
 }
 
 async fn sign_in(cognito: &Client, pool: &Pool, name: &str) -> Result<String, String> {
@@ -235,6 +237,8 @@ impl World {
             base,
             http: reqwest::Client::new(),
             robot,
+            config,
+            enroll_client: enroll_id,
         }
     }
 
@@ -713,4 +717,62 @@ async fn wrong_passwords_and_codes_share_the_password_attempt_limit() {
         (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
     );
     assert!(w.mfa(&w.a, "bob").await.is_empty());
+}
+
+/// `cognito-authz audit` on the moto pool: the server-only enrollment client passes; a user
+/// flow on it, or the window attribute on a client's write list, is a high finding.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn audit_finds_an_unsafe_enrollment_client_and_a_writable_window() {
+    use cognito_authz::lifecycle::pool_audit::{AuditPolicy, PoolSnapshot, check_pool};
+    let w = World::new(None).await;
+    let policy = AuditPolicy::for_tenant(&w.config, &w.config.tenants[0], false);
+    let checks = |snapshot: &PoolSnapshot| -> Vec<(String, String)> {
+        check_pool(&policy, snapshot)
+            .into_iter()
+            .filter(|f| f.severity == cognito_authz::lifecycle::pool_audit::Severity::High)
+            .map(|f| (f.check.id().to_owned(), f.subject))
+            .collect()
+    };
+    let before = PoolSnapshot::read(&w.cognito, &w.a.id)
+        .await
+        .expect("audit");
+    assert_eq!(checks(&before), [], "the enrollment client is server-only");
+
+    w.cognito
+        .update_user_pool_client()
+        .user_pool_id(&w.a.id)
+        .client_id(&w.enroll_client)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .send()
+        .await
+        .expect("UpdateUserPoolClient");
+    w.cognito
+        .update_user_pool_client()
+        .user_pool_id(&w.a.id)
+        .client_id(&w.a.client_id)
+        .write_attributes("name")
+        .write_attributes(WINDOW)
+        .send()
+        .await
+        .expect("UpdateUserPoolClient");
+    let after = PoolSnapshot::read(&w.cognito, &w.a.id)
+        .await
+        .expect("audit");
+    let mut found = checks(&after);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (
+                "client-writes-protected-attribute".to_owned(),
+                w.a.client_id.clone()
+            ),
+            (
+                "enrollment-client-unsafe".to_owned(),
+                w.enroll_client.clone()
+            ),
+        ]
+    );
 }
