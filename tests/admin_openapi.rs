@@ -70,7 +70,10 @@ async fn setup() -> Setup {
         .expect("tenant")
         .build()
         .expect("auth");
-    let app = AdminApi::new(auth, unreachable_cognito()).router();
+    let enrollment_clients = [("acme".to_owned(), "enrollment-client".to_owned())].into();
+    let app = AdminApi::new(auth, unreachable_cognito())
+        .totp_enrollment("custom:mfa_enroll_until", enrollment_clients)
+        .router();
     Setup { issuer, app }
 }
 

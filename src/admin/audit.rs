@@ -68,6 +68,16 @@ pub enum Action {
     ListUserGroups,
     /// `ListGroups`.
     ListGroups,
+    /// `AdminUpdateUserAttributes` of the enrollment window attribute: a window opened.
+    OpenMfaEnrollment,
+    /// `AdminUpdateUserAttributes` of the enrollment window attribute: a window closed.
+    CloseMfaEnrollment,
+    /// The caller's TOTP enrollment start (`AdminGetUser`, `AdminInitiateAuth` on the
+    /// enrollment client, `AssociateSoftwareToken`).
+    StartTotpEnrollment,
+    /// The caller's TOTP enrollment completion (`VerifySoftwareToken`,
+    /// `AdminSetUserMFAPreference`, window closed, `RevokeToken`).
+    VerifyTotpEnrollment,
 }
 
 impl Action {
@@ -95,6 +105,10 @@ impl Action {
             Action::ResetPassword => "reset_password",
             Action::ListUserGroups => "list_user_groups",
             Action::ListGroups => "list_groups",
+            Action::OpenMfaEnrollment => "open_mfa_enrollment",
+            Action::CloseMfaEnrollment => "close_mfa_enrollment",
+            Action::StartTotpEnrollment => "start_totp_enrollment",
+            Action::VerifyTotpEnrollment => "verify_totp_enrollment",
         }
     }
 }

@@ -61,6 +61,18 @@ pub enum AdminError {
     /// attempt limit. 403.
     #[error("the multi-factor code was wrong or has expired")]
     WrongMfaCode,
+    /// TOTP enrollment is not configured for the caller's tenant (`[triggers]
+    /// mfa_enrollment_window_attribute` and an `[admin.totp_enrollment_clients]` entry). 403.
+    #[error("TOTP enrollment is not enabled for this tenant")]
+    TotpEnrollmentDisabled,
+    /// No administrator-opened TOTP enrollment window is open for the user (never opened,
+    /// closed, expired); nothing was changed and no one was signed in. 403.
+    #[error("no TOTP enrollment window is open for this account; ask an administrator to open one")]
+    EnrollmentWindowClosed,
+    /// `POST /me/mfa/totp/verify` without a waiting enrollment of the caller's own (none
+    /// started, already completed, or its 3 minutes passed): start again. 409.
+    #[error("no TOTP enrollment is waiting for a code; start one with POST /me/mfa/totp")]
+    NoPendingEnrollment,
     /// Too many failed password or code attempts for this user in this process; retry after
     /// the given number of seconds. 429 with `Retry-After`.
     #[error("too many failed attempts; retry in {retry_after} seconds")]
@@ -128,7 +140,10 @@ impl AdminError {
             }
             AdminError::WrongPassword
             | AdminError::MfaCodeRequired(_)
-            | AdminError::WrongMfaCode => StatusCode::FORBIDDEN,
+            | AdminError::WrongMfaCode
+            | AdminError::TotpEnrollmentDisabled
+            | AdminError::EnrollmentWindowClosed => StatusCode::FORBIDDEN,
+            AdminError::NoPendingEnrollment => StatusCode::CONFLICT,
             AdminError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AdminError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::ProtectedAttribute(_) | AdminError::Forbidden(_) | AdminError::NotAUser => {
@@ -158,6 +173,9 @@ impl AdminError {
             AdminError::MfaCodeRequired(_) => "mfa_code_required",
             AdminError::WrongMfaCode => "wrong_mfa_code",
             AdminError::TooManyAttempts { .. } => "too_many_attempts",
+            AdminError::TotpEnrollmentDisabled => "totp_enrollment_disabled",
+            AdminError::EnrollmentWindowClosed => "enrollment_window_closed",
+            AdminError::NoPendingEnrollment => "no_pending_enrollment",
             AdminError::BodyTooLarge => "body_too_large",
             AdminError::ProtectedAttribute(_) => "protected_attribute",
             AdminError::Forbidden(_) => "forbidden",

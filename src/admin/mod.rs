@@ -52,6 +52,12 @@
 //!   anything, and stops after `[admin] max_password_attempts` failures or started challenges
 //!   (each may send a billed SMS or email) per user per window (429); see
 //!   [`SelfService::change_password`].
+//! - **TOTP enrollment only inside an administrator's window.** `POST /me/mfa/totp` and
+//!   `/me/mfa/totp/verify` let a user without the self-service scope enroll an authenticator,
+//!   through a server-only enrollment app client, only while
+//!   `POST /admin/users/{username}/mfa/enrollment` has opened a window (at most 60 minutes,
+//!   one shot); the session or tokens never leave the server. See
+//!   [`SelfService::start_totp_enrollment`] and [`AdminApi::totp_enrollment`].
 //! - **Machines are never users.** A machine client (`machine_client_ids`) with the admin role
 //!   from `client_roles` may use the admin routes on the tenant's users; it has no account of
 //!   its own, so every `/me` route and [`AdminApi::self_service`] refuse it (403 `not_a_user`), and it never
@@ -71,11 +77,11 @@
 //! |---|---|
 //! | success | 200 with JSON; 201 for an invitation; 204 without a body for password changes, sign-outs, device removal, deletion and password resets |
 //! | no or bad token (including id tokens) | 401 (from the authentication layer) |
-//! | not an admin; attribute not open to self-service on `/me/attributes`; a machine on `/me`; wrong current password or MFA code; MFA code required (`challenge` in the body) | 403 |
+//! | not an admin; attribute not open to self-service on `/me/attributes`; a machine on `/me`; wrong current password or MFA code; MFA code required (`challenge` in the body); TOTP enrollment not configured or its window closed | 403 |
 //! | too many failed password attempts | 429 + `Retry-After` |
 //! | unknown user, group or device in the caller's pool | 404 |
 //! | bad body, bad MFA settings, bad attribute (`InvalidParameterException`, message passed on); new password refused by the pool's policy (`invalid_password`) | 400 |
-//! | self-lockout; email or phone already used by another account | 409 |
+//! | self-lockout; email or phone already used by another account; no TOTP enrollment waiting for a code | 409 |
 //! | Cognito throttling, timeout, connection failure, 5xx | 503 + `Retry-After` |
 //! | sign-out, disable, delete or demotion done in Cognito, but the shared revocation store (feature `redis`) could not be written | 503 + `Retry-After`, `revocation_not_shared` |
 //! | Cognito refuses the server's credentials (`NotAuthorizedException`, missing IAM permission), pool missing | 500 |
@@ -124,9 +130,10 @@ pub use error::AdminError;
 pub use openapi::OPENAPI_JSON;
 pub use ops::{
     ALWAYS_PROTECTED, DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW,
-    DEFAULT_SELF_SERVICE_ATTRIBUTES, Device, DeviceList, GroupInfo, GroupList, ListUsersQuery,
-    MfaPreference, MfaSetting, MfaStatus, NewUser, OwnAttributes, OwnMfa, PasswordChange,
-    SelfService, TenantAdmin, User, UserGroups, UserPage,
+    DEFAULT_SELF_SERVICE_ATTRIBUTES, Device, DeviceList, EnrollmentWindow, EnrollmentWindowRequest,
+    GroupInfo, GroupList, ListUsersQuery, MfaPreference, MfaSetting, MfaStatus, NewUser,
+    OwnAttributes, OwnMfa, PasswordChange, SelfService, TenantAdmin, TotpEnrollmentStart,
+    TotpSecret, TotpVerification, User, UserGroups, UserPage,
 };
 
 use crate::auth::CognitoAuth;
@@ -208,6 +215,8 @@ pub struct AdminApi {
     self_service: ops::SelfServiceRules,
     /// Shared by every request of this API: the password attempt limit and open challenges.
     password: ops::PasswordGuard,
+    /// TOTP enrollment: settings and the enrollments waiting for their code.
+    enrollment: ops::TotpEnrollment,
 }
 
 impl std::fmt::Debug for AdminApi {
@@ -218,6 +227,7 @@ impl std::fmt::Debug for AdminApi {
             .field("lookup", &self.lookup.is_some())
             .field("self_service", &self.self_service)
             .field("password", &self.password)
+            .field("enrollment", &self.enrollment)
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +244,7 @@ impl AdminApi {
             lookup: None,
             self_service: ops::SelfServiceRules::default(),
             password: ops::PasswordGuard::default(),
+            enrollment: ops::TotpEnrollment::default(),
         }
     }
 
@@ -261,6 +272,12 @@ impl AdminApi {
         let api = match &admin.self_service_attributes {
             Some(attributes) => api.self_service_attributes(attributes.iter().cloned()),
             None => api,
+        };
+        let api = match &config.triggers.mfa_enrollment_window_attribute {
+            Some(attribute) if !attribute.trim().is_empty() => {
+                api.totp_enrollment(attribute.clone(), admin.totp_enrollment_clients.clone())
+            }
+            _ => api,
         };
         #[cfg(feature = "dynamodb")]
         let api = match &config.catalog {
@@ -326,6 +343,28 @@ impl AdminApi {
         self
     }
 
+    /// Turns on TOTP enrollment for users without the self-service scope
+    /// (`POST /admin/users/{username}/mfa/enrollment`, `POST /me/mfa/totp`,
+    /// `POST /me/mfa/totp/verify`): `window_attribute` is the admin-only attribute holding a
+    /// user's window end (`[triggers] mfa_enrollment_window_attribute`; users can never change
+    /// it on their own account), `clients` maps tenant ids to their server-only enrollment app
+    /// client (`[admin.totp_enrollment_clients]`; give each one's secret to
+    /// [`password_attempts`](Self::password_attempts)). Tenants without a client answer 403
+    /// `totp_enrollment_disabled`. [`apply_config`](Self::apply_config) sets it from the file.
+    /// Starts with no waiting enrollment.
+    #[must_use]
+    pub fn totp_enrollment(
+        mut self,
+        window_attribute: impl Into<String>,
+        clients: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        let window_attribute = window_attribute.into();
+        self.self_service
+            .enrollment_window_attribute(Some(window_attribute.as_str()));
+        self.enrollment = ops::TotpEnrollment::new(Some(window_attribute), clients);
+        self
+    }
+
     /// The role required for admin operations (default [`DEFAULT_ADMIN_ROLE`]). Groups that
     /// map to it are the ones an administrator cannot leave themselves.
     #[must_use]
@@ -374,6 +413,7 @@ impl AdminApi {
             self.self_service.clone(),
             self.password.clone(),
             self.auth.revocations().cloned(),
+            self.enrollment.clone(),
         ))
     }
 
@@ -392,6 +432,7 @@ impl AdminApi {
             principal.clone(),
             self.admin_role.clone(),
             self.auth.revocations().cloned(),
+            self.enrollment.clone(),
         )
     }
 

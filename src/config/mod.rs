@@ -59,6 +59,9 @@
 //! password_attempt_window_seconds = 900    # default 900
 //! [admin.client_secrets]        # optional: app clients with a secret (SECRET_HASH)
 //! "3n4b5urk1ft4fl3mg5e62d9ado" = "..."
+//! "7enr0llment0client0id0abcd" = "..."     # the enrollment client's secret (required)
+//! [admin.totp_enrollment_clients]  # optional: TOTP enrollment for users without the scope
+//! acme = "7enr0llment0client0id0abcd"      # tenant id = server-only enrollment app client
 //!
 //! [metrics]                     # optional (feature metrics)
 //! tenant_label = true           # default true; false: no `tenant` label on any metric
@@ -67,6 +70,7 @@
 //! self_manage_roles = ["admin"] # default: [self_service_guard] roles, else ["admin"]
 //! roles_claim = "roles"         # optional: add mapped roles to access tokens
 //! mfa_required_attribute = "custom:mfa_required"
+//! mfa_enrollment_window_attribute = "custom:mfa_enroll_until"  # optional: no default, off
 //!
 //! [cedar]                       # optional (feature cedar); paths relative to this file's folder
 //! namespace = "App"
@@ -226,6 +230,7 @@ impl AuthConfig {
     /// Validates the tenants and returns a builder carrying every setting.
     pub fn into_builder(self) -> Result<CognitoAuthBuilder, ConfigError> {
         let this = self;
+        this.validate_totp_enrollment()?;
         if let Some(catalog) = &this.catalog {
             if !cfg!(feature = "dynamodb") {
                 return Err(ConfigError::invalid(
@@ -339,6 +344,60 @@ impl AuthConfig {
             }
         }
         Ok(builder)
+    }
+
+    /// The TOTP enrollment settings: a window attribute that names an attribute, and for each
+    /// enrollment client a window attribute, a secret, and no overlap with the tenant's own
+    /// clients (its tokens must never be accepted as a user's).
+    fn validate_totp_enrollment(&self) -> Result<(), ConfigError> {
+        let window = self.triggers.mfa_enrollment_window_attribute.as_deref();
+        if window.is_some_and(|a| a.trim().is_empty()) {
+            return Err(ConfigError::invalid(
+                "triggers.mfa_enrollment_window_attribute",
+                "must name a user attribute",
+            ));
+        }
+        let mfa_required = self
+            .triggers
+            .mfa_required_attribute
+            .as_deref()
+            .unwrap_or("custom:mfa_required");
+        if window.is_some_and(|w| w.eq_ignore_ascii_case(mfa_required)) {
+            return Err(ConfigError::invalid(
+                "triggers.mfa_enrollment_window_attribute",
+                "must differ from triggers.mfa_required_attribute",
+            ));
+        }
+        for (tenant, client) in &self.admin.totp_enrollment_clients {
+            let field = format!("admin.totp_enrollment_clients.{tenant}");
+            if window.is_none() {
+                return Err(ConfigError::invalid(
+                    &field,
+                    "needs [triggers] mfa_enrollment_window_attribute",
+                ));
+            }
+            if client.trim().is_empty() {
+                return Err(ConfigError::invalid(&field, "must name an app client id"));
+            }
+            if !self.admin.client_secrets.contains_key(client) {
+                return Err(ConfigError::invalid(
+                    &field,
+                    "the enrollment client must have a secret in [admin.client_secrets]",
+                ));
+            }
+            let reused = self
+                .tenants
+                .iter()
+                .any(|t| t.client_ids.contains(client) || t.machine_client_ids.contains(client));
+            if reused {
+                return Err(ConfigError::invalid(
+                    &field,
+                    "the enrollment client must not be a tenant's client_ids or \
+                     machine_client_ids entry (its tokens keep the self-service scope)",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The tenant catalog in `table` as this configuration reads it: reached as `[aws]` says,

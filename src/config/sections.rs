@@ -109,6 +109,16 @@ pub struct AdminSection {
     /// never in `Debug`.
     #[serde(default)]
     pub client_secrets: BTreeMap<String, ClientSecret>,
+    /// `"<tenant id>" = "<app client id>"`: the server-only app client through which
+    /// `POST /me/mfa/totp` enrolls an authenticator for a user without the self-service scope
+    /// (the Pre Token Generation trigger keeps the scope for this client only, and only while
+    /// the user's enrollment window is open). The client must have a secret (in
+    /// [`client_secrets`](Self::client_secrets)), no user-facing sign-in flow (only
+    /// `ALLOW_ADMIN_USER_PASSWORD_AUTH` and refresh) and must not be one of the tenant's
+    /// `client_ids`. Absent for a tenant: TOTP enrollment is off for it. Needs
+    /// `[triggers] mfa_enrollment_window_attribute`.
+    #[serde(default)]
+    pub totp_enrollment_clients: BTreeMap<String, String>,
 }
 
 /// An app client's secret from the configuration file; `Debug` shows `"<redacted>"`.
@@ -170,6 +180,12 @@ pub struct TriggersSection {
     /// Admin-only attribute recording that MFA is required (`"true"`); default
     /// `custom:mfa_required`. A missing attribute means no requirement.
     pub mfa_required_attribute: Option<String>,
+    /// Admin-only attribute holding the end (Unix seconds) of a user's TOTP enrollment window,
+    /// opened by `POST /admin/users/{username}/mfa/enrollment`. No default: absent, enrollment
+    /// is off, the Pre Token Generation trigger never keeps the scope for enrollment and the
+    /// Post Authentication guard lets no one in without MFA. Typically
+    /// `custom:mfa_enroll_until`.
+    pub mfa_enrollment_window_attribute: Option<String>,
 }
 
 /// The top-level `revocations` key: a bool (in-process list) or a `[revocations]` table

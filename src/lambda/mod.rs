@@ -33,7 +33,11 @@
 //! `updateMFAPreference`, `fetchMFAPreference`, `updatePassword`, `deleteUser`, device
 //! tracking, and global sign-out. Sign-up, sign-in (including the `MFA_SETUP` challenge, which
 //! uses a session, not an access token), forgot-password and `RevokeToken` are unaffected. The
-//! crate's admin routes and `/me` routes replace the lost calls on the server side.
+//! crate's admin routes and `/me` routes replace the lost calls on the server side; TOTP
+//! enrollment (`POST /me/mfa/totp`) is the one case where [`PreTokenGeneration`] keeps the
+//! scope for a user without a self-manage role: on the tenant's server-only enrollment client,
+//! on a sign-in, while an administrator-opened window is open, and [`PostAuthentication`] lets
+//! such a user in without their required MFA during that window only.
 //!
 //! # Deploying
 //! See `examples/pre_token_generation.rs` and `examples/post_authentication.rs`: each reads

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::{Pools, RawHeader, TriggerError, decode_error, wrong_trigger};
 use crate::aws::{
-    CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, pool_region_override, send_to_pool,
+    CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, enrollment_window_open, pool_region_override,
+    send_to_pool, unix_now,
 };
 use crate::config::AuthConfig;
 use crate::error::ConfigError;
@@ -36,6 +37,15 @@ const SOURCES: &[&str] = &["PostAuthentication_Authentication"];
 ///   Cognito shows the error's message to the user. `PreferredMfaSetting` alone does not
 ///   count (it names a method, it does not enable one), nor does the legacy `MFAOptions`.
 ///
+/// **One exception, for TOTP enrollment:** with `[triggers] mfa_enrollment_window_attribute`
+/// set, a user whose requirement is on but whose MFA is missing is let in (without calling
+/// AWS) while that admin-only attribute names an open window
+/// ([`enrollment_window_open`](crate::aws::enrollment_window_open): an end in Unix seconds at
+/// most an hour ahead, which only `POST /admin/users/{username}/mfa/enrollment` writes).
+/// That is what lets them sign in to call `POST /me/mfa/totp`, and lets the server's own
+/// sign-in for it pass. A missing, expired, non-numeric or too-distant value is a closed
+/// window, and without the setting the guard is exactly as above.
+///
 /// A failed `AdminGetUser` call fails the sign-in too ([`TriggerError::Cognito`]), as does an
 /// event for a pool that is not a configured tenant.
 ///
@@ -49,6 +59,7 @@ pub struct PostAuthentication {
     client: CognitoClient,
     pools: Pools,
     attribute: String,
+    window_attribute: Option<String>,
 }
 
 impl std::fmt::Debug for PostAuthentication {
@@ -56,6 +67,7 @@ impl std::fmt::Debug for PostAuthentication {
         f.debug_struct("PostAuthentication")
             .field("pools", &self.pools)
             .field("attribute", &self.attribute)
+            .field("window_attribute", &self.window_attribute)
             .finish_non_exhaustive()
     }
 }
@@ -81,16 +93,39 @@ impl PostAuthentication {
                 "must name a user attribute",
             ));
         }
+        let window_attribute = config.triggers.mfa_enrollment_window_attribute.clone();
+        if window_attribute
+            .as_deref()
+            .is_some_and(|a| a.trim().is_empty())
+        {
+            return Err(ConfigError::invalid(
+                "triggers.mfa_enrollment_window_attribute",
+                "must name a user attribute",
+            ));
+        }
         Ok(PostAuthentication {
             client,
             pools: Pools::from_config(config)?,
             attribute,
+            window_attribute,
         })
     }
 
     /// The attribute that records the MFA requirement.
     pub fn attribute(&self) -> &str {
         &self.attribute
+    }
+
+    /// True if these user attributes name an open TOTP enrollment window at `now` (always
+    /// false without `[triggers] mfa_enrollment_window_attribute`).
+    pub fn enrollment_window_open(
+        &self,
+        user_attributes: &HashMap<String, String>,
+        now: u64,
+    ) -> bool {
+        self.window_attribute.as_ref().is_some_and(|attribute| {
+            enrollment_window_open(user_attributes.get(attribute).map(String::as_str), now)
+        })
     }
 
     /// True if these user attributes require MFA (see the type's docs for the values).
@@ -127,6 +162,18 @@ impl PostAuthentication {
                 tenant = tenant.id(),
                 decision = "allow",
                 reason = "mfa_not_required",
+            );
+            return Ok(event);
+        }
+        if self.enrollment_window_open(&event.request.user_attributes, unix_now()) {
+            // An administrator opened a window to enroll TOTP: without this the user could
+            // never sign in to do it. Bounded to an hour by the window's own check.
+            tracing::info!(
+                target: "cognito_authz::trigger",
+                trigger = TRIGGER,
+                tenant = tenant.id(),
+                decision = "allow",
+                reason = "mfa_enrollment_window_open",
             );
             return Ok(event);
         }

@@ -1,20 +1,22 @@
 //! The Pre Token Generation trigger (event versions `V2_0` and `V3_0`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use aws_lambda_events::event::cognito::{
     ClaimsAndScopeOverrideDetailsV2, CognitoAccessTokenGenerationV2,
-    CognitoEventUserPoolsPreTokenGenV2,
+    CognitoEventUserPoolsPreTokenGenTriggerSource, CognitoEventUserPoolsPreTokenGenV2,
 };
 use lambda_runtime::LambdaEvent;
 use lambda_runtime::tower::util::ServiceFn;
 use serde_json::Value;
 
 use super::{Pools, RawHeader, TriggerError, decode_error, wrong_trigger};
+use crate::aws::{enrollment_window_open, unix_now};
 use crate::config::AuthConfig;
 use crate::error::ConfigError;
-use crate::tenant::TenantRegistry;
+use crate::tenant::{Tenant, TenantRegistry};
 use crate::verify::SELF_SERVICE_SCOPE;
 
 const TRIGGER: &str = "PreTokenGeneration";
@@ -79,6 +81,16 @@ const RESERVED_CLAIMS: &[&str] = &[
 /// - with `[triggers] roles_claim`, every user's access token also gets the mapped roles as a
 ///   JSON array claim through `claimsToAddOrOverride`.
 ///
+/// **TOTP enrollment** (`[admin.totp_enrollment_clients]` with `[triggers]
+/// mfa_enrollment_window_attribute`): a user without a self-manage role also keeps the scope,
+/// in one case only: the token is made for a sign-in (`TokenGeneration_Authentication`, never
+/// a refresh) on the tenant's **enrollment client** (a server-only app client: the server
+/// signs the user in there with `AdminInitiateAuth` for `POST /me/mfa/totp` and never hands
+/// the tokens out), and the user's window attribute names an open window
+/// ([`enrollment_window_open`](crate::aws::enrollment_window_open): at most an hour ahead,
+/// anything else is closed). Tokens of every other client keep losing the scope during the
+/// window, and the enrollment client's tokens lose it outside the window and on every refresh.
+///
 /// When the response changes anything, `groupOverrideDetails` repeats the request's group
 /// configuration: the response object always carries that field, and an empty one would strip
 /// the user's groups (and with them every role) from the tokens.
@@ -113,6 +125,16 @@ pub struct PreTokenGeneration {
     pools: Pools,
     self_manage_roles: Vec<String>,
     roles_claim: Option<String>,
+    enrollment: Option<EnrollmentScope>,
+}
+
+/// Where the trigger keeps the scope for TOTP enrollment.
+#[derive(Debug, Clone)]
+struct EnrollmentScope {
+    /// The user attribute holding the window's end.
+    window_attribute: String,
+    /// Tenant id -> the tenant's enrollment app client id.
+    clients: BTreeMap<String, String>,
 }
 
 impl PreTokenGeneration {
@@ -124,6 +146,15 @@ impl PreTokenGeneration {
             pools: Pools::from_config(config)?,
             self_manage_roles: super::self_manage_roles(config)?,
             roles_claim: None,
+            enrollment: None,
+        };
+        let trigger = match &config.triggers.mfa_enrollment_window_attribute {
+            Some(attribute) if !config.admin.totp_enrollment_clients.is_empty() => trigger
+                .with_totp_enrollment(
+                    attribute.clone(),
+                    config.admin.totp_enrollment_clients.clone(),
+                )?,
+            _ => trigger,
         };
         match &config.triggers.roles_claim {
             Some(claim) => trigger.with_roles_claim(claim.clone()),
@@ -147,7 +178,29 @@ impl PreTokenGeneration {
             pools: Pools::from_registry(tenants),
             self_manage_roles: self_manage_roles.into_iter().map(Into::into).collect(),
             roles_claim: None,
+            enrollment: None,
         }
+    }
+
+    /// Keeps the scope for TOTP enrollment (see the type's docs): on sign-ins through
+    /// `clients[tenant id]` while the user's `window_attribute` names an open window.
+    pub fn with_totp_enrollment(
+        mut self,
+        window_attribute: impl Into<String>,
+        clients: BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let window_attribute = window_attribute.into();
+        if window_attribute.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "triggers.mfa_enrollment_window_attribute",
+                "must name a user attribute",
+            ));
+        }
+        self.enrollment = Some(EnrollmentScope {
+            window_attribute,
+            clients,
+        });
+        Ok(self)
     }
 
     /// Adds the mapped roles to every access token as the claim `claim` (a JSON array of
@@ -189,6 +242,37 @@ impl PreTokenGeneration {
         Ok(self.allows(&tenant.roles_for_groups(groups)))
     }
 
+    /// True if this event is a sign-in on `tenant`'s enrollment client by a user whose
+    /// enrollment window is open at `now`.
+    fn keeps_for_enrollment(
+        &self,
+        tenant: &Tenant,
+        event: &CognitoEventUserPoolsPreTokenGenV2,
+        now: u64,
+    ) -> bool {
+        let Some(enrollment) = &self.enrollment else {
+            return false;
+        };
+        let header = &event.cognito_event_user_pools_header;
+        let sign_in = matches!(
+            header.trigger_source,
+            Some(CognitoEventUserPoolsPreTokenGenTriggerSource::Authentication)
+        );
+        let client = header.caller_context.client_id.as_deref();
+        let enrollment_client = enrollment.clients.get(tenant.id()).map(String::as_str);
+        sign_in
+            && client.is_some()
+            && client == enrollment_client
+            && enrollment_window_open(
+                event
+                    .request
+                    .user_attributes
+                    .get(&enrollment.window_attribute)
+                    .map(String::as_str),
+                now,
+            )
+    }
+
     fn allows(&self, roles: &[Arc<str>]) -> bool {
         self.self_manage_roles
             .iter()
@@ -198,7 +282,16 @@ impl PreTokenGeneration {
     /// Handles one user token event and returns it with its `response` set.
     pub fn handle(
         &self,
+        event: CognitoEventUserPoolsPreTokenGenV2,
+    ) -> Result<CognitoEventUserPoolsPreTokenGenV2, TriggerError> {
+        self.handle_at(event, unix_now())
+    }
+
+    /// [`handle`](Self::handle) at `now` (Unix seconds), for tests of the enrollment window.
+    pub fn handle_at(
+        &self,
         mut event: CognitoEventUserPoolsPreTokenGenV2,
+        now: u64,
     ) -> Result<CognitoEventUserPoolsPreTokenGenV2, TriggerError> {
         let header = &event.cognito_event_user_pools_header;
         let tenant = self
@@ -206,8 +299,12 @@ impl PreTokenGeneration {
             .tenant_for(TRIGGER, header, VERSIONS, EXPECTED_VERSIONS)?;
         let group_configuration = &event.request.group_configuration;
         let roles = tenant.roles_for_groups(&group_configuration.groups_to_override);
-        let keeps_scope = self.allows(&roles);
-        let decision = if keeps_scope {
+        let by_role = self.allows(&roles);
+        let for_enrollment = !by_role && self.keeps_for_enrollment(tenant, &event, now);
+        let keeps_scope = by_role || for_enrollment;
+        let decision = if for_enrollment {
+            "keep_self_service_scope_for_enrollment"
+        } else if keeps_scope {
             "keep_self_service_scope"
         } else {
             "suppress_self_service_scope"

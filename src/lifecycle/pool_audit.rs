@@ -22,6 +22,7 @@
 //! | `access-token-validity-long` | low | access tokens live longer than one hour |
 //! | `admin-password-auth-missing` | medium | with `/me/password` enabled ([`AuditPolicy::me_password`]), a users' app client (`client_ids`) does not allow `ALLOW_ADMIN_USER_PASSWORD_AUTH`, so `POST /me/password` fails for its users |
 
+mod enrollment;
 mod report;
 
 use aws_sdk_cognitoidentityprovider::types::{
@@ -35,6 +36,7 @@ use crate::admin::DEFAULT_ADMIN_ROLE;
 use crate::aws::{CognitoClient, DEFAULT_MFA_REQUIRED_ATTRIBUTE, send_to_pool};
 use crate::config::{AuthConfig, TenantSection};
 use crate::lifecycle::TenantEntry;
+use enrollment::check_enrollment_client;
 pub use report::{AuditReport, Check, Finding, Severity, TenantReport};
 
 /// Longest access-token lifetime that raises no finding.
@@ -64,6 +66,12 @@ pub struct AuditPolicy {
     /// tokens it accepts. `cognito-authz audit` sets it when the file has an `[admin]` table
     /// (the admin API's settings), else it stays false; see [`AuditPolicy::me_password`].
     pub me_password_enabled: bool,
+    /// The TOTP enrollment window attribute (`[triggers] mfa_enrollment_window_attribute`):
+    /// admin-only like the drift guard's.
+    pub enrollment_window_attribute: Option<String>,
+    /// The tenant's TOTP enrollment app client (`[admin.totp_enrollment_clients]`): it must
+    /// exist, have a secret and no flow a user could sign in with.
+    pub enrollment_client: Option<String>,
 }
 
 impl AuditPolicy {
@@ -89,6 +97,12 @@ impl AuditPolicy {
             admin_groups,
             scope_guard_expected,
             me_password_enabled: false,
+            enrollment_window_attribute: config.triggers.mfa_enrollment_window_attribute.clone(),
+            enrollment_client: config
+                .admin
+                .totp_enrollment_clients
+                .get(&tenant.id)
+                .cloned(),
         }
     }
 
@@ -113,6 +127,12 @@ impl AuditPolicy {
             admin_groups,
             scope_guard_expected,
             me_password_enabled: false,
+            enrollment_window_attribute: config.triggers.mfa_enrollment_window_attribute.clone(),
+            enrollment_client: config
+                .admin
+                .totp_enrollment_clients
+                .get(&entry.tenant_id)
+                .cloned(),
         }
     }
 
@@ -128,9 +148,10 @@ impl AuditPolicy {
         self.client_ids.iter().any(|c| c == id) && !self.machine_client_ids.iter().any(|c| c == id)
     }
 
-    /// The protected attributes and the drift guard's attribute.
+    /// The protected attributes, the drift guard's attribute and the enrollment window's.
     fn admin_only(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.mfa_required_attribute.as_str())
+            .chain(self.enrollment_window_attribute.as_deref())
             .chain(self.protected_attributes.iter().map(String::as_str))
     }
 }
@@ -259,6 +280,10 @@ pub fn check_pool(policy: &AuditPolicy, snapshot: &PoolSnapshot) -> Vec<Finding>
                 format!("machine client {id} (machine_client_ids) is not an app client of pool {pool_id}"),
             ));
         }
+    }
+    if let Some(id) = &policy.enrollment_client {
+        let client = snapshot.clients.iter().find(|c| c.client_id() == Some(id));
+        check_enrollment_client(id, client, pool_id, &mut findings);
     }
     let in_schema = pool
         .schema_attributes()

@@ -94,7 +94,8 @@ pub struct Blueprint {
     pub name: String,
     /// The drift guard's attribute (`[triggers] mfa_required_attribute`).
     pub mfa_required_attribute: String,
-    /// The tenant's admin-only attributes: the drift guard's one first.
+    /// The tenant's admin-only attributes: the drift guard's one first, then the TOTP
+    /// enrollment window's (`[triggers] mfa_enrollment_window_attribute`), if configured.
     pub protected_attributes: Vec<String>,
     /// The `custom:` attributes the pool's schema needs (as `custom:name`).
     pub custom_attributes: Vec<String>,
@@ -134,6 +135,17 @@ impl Blueprint {
             ));
         }
         let mut protected_attributes = vec![mfa_required_attribute.clone()];
+        // The TOTP enrollment window: admin-only too, so created in the schema and kept off
+        // the app client's write list.
+        if let Some(window) = &config.triggers.mfa_enrollment_window_attribute {
+            if window.trim().is_empty() {
+                return Err(ConfigRefusal::field(
+                    "triggers.mfa_enrollment_window_attribute",
+                    "must name a user attribute",
+                ));
+            }
+            protected_attributes.push(window.clone());
+        }
         for attribute in request.protected_attributes {
             if attribute.trim().is_empty() {
                 return Err(LifecycleError::Refused(

@@ -14,8 +14,9 @@ use crate::admin::router::{
 };
 // The public re-exports, wherever `ops` defines the types.
 use crate::admin::{
-    AdminError, Device, DeviceList, GroupInfo, GroupList, MfaPreference, MfaSetting, MfaStatus,
-    NewUser, OwnAttributes, OwnMfa, PasswordChange, User, UserGroups, UserPage,
+    AdminError, Device, DeviceList, EnrollmentWindow, EnrollmentWindowRequest, GroupInfo,
+    GroupList, MfaPreference, MfaSetting, MfaStatus, NewUser, OwnAttributes, OwnMfa,
+    PasswordChange, TotpEnrollmentStart, TotpSecret, TotpVerification, User, UserGroups, UserPage,
 };
 use crate::error::AuthError;
 
@@ -208,7 +209,11 @@ fn body_fields(action: Action) -> Option<BTreeSet<&'static str>> {
         Action::AddToGroup => Some(names_of::<GroupBody>()),
         Action::ChangeOwnPassword => Some(names_of::<PasswordChange>()),
         Action::CreateUser => Some(names_of::<NewUser>()),
-        Action::GetUser
+        Action::OpenMfaEnrollment => Some(names_of::<EnrollmentWindowRequest>()),
+        Action::StartTotpEnrollment => Some(names_of::<TotpEnrollmentStart>()),
+        Action::VerifyTotpEnrollment => Some(names_of::<TotpVerification>()),
+        Action::CloseMfaEnrollment
+        | Action::GetUser
         | Action::ListUsers
         | Action::RemoveFromGroup
         | Action::DisableUser
@@ -233,6 +238,9 @@ fn accepts(action: Action, example: &Value) -> Result<(), serde_json::Error> {
         Action::AddToGroup => GroupBody::deserialize(example).map(drop),
         Action::ChangeOwnPassword => PasswordChange::deserialize(example).map(drop),
         Action::CreateUser => NewUser::deserialize(example).map(drop),
+        Action::OpenMfaEnrollment => EnrollmentWindowRequest::deserialize(example).map(drop),
+        Action::StartTotpEnrollment => TotpEnrollmentStart::deserialize(example).map(drop),
+        Action::VerifyTotpEnrollment => TotpVerification::deserialize(example).map(drop),
         _ => AttributesBody::deserialize(example).map(drop),
     }
 }
@@ -363,6 +371,19 @@ fn response_bodies_are_the_serialized_types() {
     assert_serializes_as(&doc, "GroupInfo", group.clone(), group);
     let groups = serde_json::to_value(GroupList { groups: vec![] }).unwrap();
     assert_serializes_as(&doc, "GroupList", groups.clone(), groups);
+    let window = serde_json::to_value(EnrollmentWindow {
+        username: "ann".into(),
+        action: "open_mfa_enrollment",
+        open_until: 1_800_000_900,
+    })
+    .unwrap();
+    assert_serializes_as(&doc, "EnrollmentWindow", window.clone(), window);
+    let secret = serde_json::to_value(TotpSecret {
+        secret: "JBSWY3DPEHPK3PXP".into(),
+        otpauth_uri: "otpauth://totp/acme:ann?secret=JBSWY3DPEHPK3PXP&issuer=acme".into(),
+    })
+    .unwrap();
+    assert_serializes_as(&doc, "TotpSecret", secret.clone(), secret);
     let auth: Value = serde_json::from_slice(AuthError::MissingToken.to_response().body()).unwrap();
     assert_serializes_as(&doc, "AuthError", auth.clone(), auth);
 
@@ -379,7 +400,10 @@ fn response_bodies_are_the_serialized_types() {
             Action::ListOwnDevices => ("200", Some(schema("DeviceList"))),
             Action::ListUserGroups => ("200", Some(schema("UserGroups"))),
             Action::ListGroups => ("200", Some(schema("GroupList"))),
+            Action::OpenMfaEnrollment => ("200", Some(schema("EnrollmentWindow"))),
+            Action::StartTotpEnrollment => ("200", Some(schema("TotpSecret"))),
             Action::ChangeOwnPassword
+            | Action::VerifyTotpEnrollment
             | Action::SignOutSelf
             | Action::ForgetOwnDevice
             | Action::DeleteUser
@@ -447,6 +471,9 @@ fn every_admin_error() -> Vec<AdminError> {
         AdminError::Misconfigured { code: "x".into() },
         AdminError::UnknownTenant,
         AdminError::Upstream { code: "x".into() },
+        AdminError::TotpEnrollmentDisabled,
+        AdminError::EnrollmentWindowClosed,
+        AdminError::NoPendingEnrollment,
     ];
     for err in &all {
         match err {
@@ -470,7 +497,10 @@ fn every_admin_error() -> Vec<AdminError> {
             | AdminError::RevocationNotShared(_)
             | AdminError::Misconfigured { .. }
             | AdminError::UnknownTenant
-            | AdminError::Upstream { .. } => {}
+            | AdminError::Upstream { .. }
+            | AdminError::TotpEnrollmentDisabled
+            | AdminError::EnrollmentWindowClosed
+            | AdminError::NoPendingEnrollment => {}
         }
     }
     all
@@ -542,6 +572,34 @@ fn expected_admin_codes(action: Action) -> BTreeSet<&'static str> {
         ],
         Action::ResetPassword | Action::ListUserGroups => &["forbidden", "user_not_found"],
         Action::ListGroups => &["forbidden"],
+        Action::OpenMfaEnrollment => &[
+            "forbidden",
+            "user_not_found",
+            "body_too_large",
+            "totp_enrollment_disabled",
+        ],
+        Action::CloseMfaEnrollment => &["forbidden", "user_not_found", "totp_enrollment_disabled"],
+        Action::StartTotpEnrollment => &[
+            "not_a_user",
+            "user_not_found",
+            "body_too_large",
+            "totp_enrollment_disabled",
+            "enrollment_window_closed",
+            "wrong_password",
+            "mfa_code_required",
+            "wrong_mfa_code",
+            "too_many_attempts",
+        ],
+        Action::VerifyTotpEnrollment => &[
+            "not_a_user",
+            "user_not_found",
+            "body_too_large",
+            "totp_enrollment_disabled",
+            "enrollment_window_closed",
+            "wrong_mfa_code",
+            "no_pending_enrollment",
+            "too_many_attempts",
+        ],
         Action::UpdateOwnAttributes => &[
             "not_a_user",
             "protected_attribute",

@@ -119,6 +119,8 @@ pub(crate) struct SelfServiceRules {
     allowed: Arc<[String]>,
     /// The Post Authentication trigger's MFA requirement attribute: never self-service.
     mfa_required_attribute: Arc<str>,
+    /// The TOTP enrollment window attribute, when configured: never self-service.
+    enrollment_window_attribute: Option<Arc<str>>,
 }
 
 impl Default for SelfServiceRules {
@@ -129,6 +131,7 @@ impl Default for SelfServiceRules {
                 .map(|&a| a.to_owned())
                 .collect(),
             mfa_required_attribute: Arc::from(DEFAULT_MFA_REQUIRED_ATTRIBUTE),
+            enrollment_window_attribute: None,
         }
     }
 }
@@ -146,12 +149,20 @@ impl SelfServiceRules {
         self.mfa_required_attribute = Arc::from(attribute);
     }
 
+    pub(crate) fn enrollment_window_attribute(&mut self, attribute: Option<&str>) {
+        self.enrollment_window_attribute = attribute.map(Arc::from);
+    }
+
     /// True if a user of `tenant` may change `name` on their own account: it is allowlisted
     /// (exactly) and not protected in any way (protection ignores ASCII case and always wins).
     fn permits(&self, tenant: &Tenant, name: &str) -> bool {
         !is_developer_only(name)
             && !is_protected(tenant, name)
             && !self.mfa_required_attribute.eq_ignore_ascii_case(name)
+            && !self
+                .enrollment_window_attribute
+                .as_deref()
+                .is_some_and(|w| w.eq_ignore_ascii_case(name))
             && self.allowed.iter().any(|a| a == name)
     }
 }
@@ -217,6 +228,8 @@ pub struct SelfService {
     pub(super) password: super::password_guard::PasswordGuard,
     /// The `CognitoAuth`'s revocation list: `/me/signout` records the caller in it.
     pub(super) revocations: Option<crate::revocation::Revocations>,
+    /// TOTP enrollment: settings and waiting enrollments.
+    pub(super) enrollment: super::TotpEnrollment,
 }
 
 impl std::fmt::Debug for SelfService {
@@ -236,12 +249,14 @@ impl SelfService {
         rules: SelfServiceRules,
         password: super::password_guard::PasswordGuard,
         revocations: Option<crate::revocation::Revocations>,
+        enrollment: super::TotpEnrollment,
     ) -> Self {
         SelfService {
             binding: Binding::new(client, tenant, actor),
             rules,
             password,
             revocations,
+            enrollment,
         }
     }
 
@@ -367,6 +382,14 @@ mod tests {
         assert!(!rules.permits(&tenant, "custom:must_mfa"));
         assert!(!rules.permits(&tenant, "CUSTOM:MUST_MFA"));
         assert!(rules.permits(&tenant, "custom:mfa_required"));
+
+        // The enrollment window attribute, once configured, whatever the allowlist says.
+        rules.allow(["custom:mfa_enroll_until", "name"]);
+        assert!(rules.permits(&tenant, "custom:mfa_enroll_until"));
+        rules.enrollment_window_attribute(Some("custom:mfa_enroll_until"));
+        assert!(!rules.permits(&tenant, "custom:mfa_enroll_until"));
+        assert!(!rules.permits(&tenant, "CUSTOM:MFA_ENROLL_UNTIL"));
+        assert!(rules.permits(&tenant, "name"));
 
         rules.allow(std::iter::empty::<String>());
         assert!(!rules.permits(&tenant, "name"));

@@ -126,7 +126,7 @@ fn validate_device_key(key: &str) -> Result<(), AdminError> {
 const MAX_DEVICE_PAGES: usize = 10;
 
 impl SelfService {
-    async fn own_user(&self) -> Result<AdminGetUserOutput, AdminError> {
+    pub(super) async fn own_user(&self) -> Result<AdminGetUserOutput, AdminError> {
         let b = &self.binding;
         send!(
             b,

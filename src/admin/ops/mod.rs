@@ -2,7 +2,8 @@
 //! file per concern: reading users (`users`), MFA (`mfa`), attributes and self-service
 //! (`attributes`), groups (`groups`), account state: disable, enable, sign out (`account`),
 //! the admin console's invite, delete, reset and group listings (`console`), and the caller's
-//! own account: reads, sign-out, devices (`me`) and password changes (`password`).
+//! own account: reads, sign-out, devices (`me`) and password changes (`password`), and TOTP
+//! enrollment for users without the self-service scope (`totp`, state in `totp_state`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +34,10 @@ mod me;
 mod mfa;
 mod password;
 mod password_guard;
+mod totp;
+mod totp_bodies;
+mod totp_state;
+mod totp_window;
 mod users;
 
 pub(crate) use attributes::SelfServiceRules;
@@ -43,6 +48,10 @@ pub use mfa::{MfaPreference, MfaSetting};
 pub use password::PasswordChange;
 pub(crate) use password_guard::PasswordGuard;
 pub use password_guard::{DEFAULT_MAX_PASSWORD_ATTEMPTS, DEFAULT_PASSWORD_ATTEMPT_WINDOW};
+pub use totp_bodies::{
+    EnrollmentWindow, EnrollmentWindowRequest, TotpEnrollmentStart, TotpSecret, TotpVerification,
+};
+pub(crate) use totp_state::TotpEnrollment;
 pub use users::{ListUsersQuery, MfaStatus, User, UserPage};
 
 /// Cognito's pattern for user and group names: 1 to 128 letters, marks, symbols, numbers or
@@ -126,6 +135,8 @@ pub struct TenantAdmin {
     admin_role: Arc<str>,
     /// The `CognitoAuth`'s revocation list: sign-outs and disables are recorded in it.
     revocations: Option<Revocations>,
+    /// TOTP enrollment settings: the window attribute and the tenants' enrollment clients.
+    enrollment: TotpEnrollment,
 }
 
 impl std::fmt::Debug for TenantAdmin {
@@ -145,11 +156,13 @@ impl TenantAdmin {
         actor: Principal,
         admin_role: Arc<str>,
         revocations: Option<Revocations>,
+        enrollment: TotpEnrollment,
     ) -> Self {
         TenantAdmin {
             binding: Binding::new(client, tenant, actor),
             admin_role,
             revocations,
+            enrollment,
         }
     }
 

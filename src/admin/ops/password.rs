@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use aws_sdk_cognitoidentityprovider::operation::admin_initiate_auth::AdminInitiateAuthOutput;
+use aws_sdk_cognitoidentityprovider::operation::admin_respond_to_auth_challenge::AdminRespondToAuthChallengeOutput;
 use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
 use serde::Deserialize;
 
@@ -87,7 +88,9 @@ impl PasswordChange {
 }
 
 /// The challenges answered with a code, and the response key of each.
-fn code_challenge(challenge: &ChallengeNameType) -> Option<(&'static str, &'static str)> {
+pub(super) fn code_challenge(
+    challenge: &ChallengeNameType,
+) -> Option<(&'static str, &'static str)> {
     match challenge {
         ChallengeNameType::SoftwareTokenMfa => {
             Some(("SOFTWARE_TOKEN_MFA", "SOFTWARE_TOKEN_MFA_CODE"))
@@ -100,7 +103,7 @@ fn code_challenge(challenge: &ChallengeNameType) -> Option<(&'static str, &'stat
 
 /// Why a sign-in check failed: a wrong password, unless Cognito says the app client is not
 /// set up for it (a deployment fault, not the user's).
-fn sign_in_refused(message: Option<&str>) -> AdminError {
+pub(super) fn sign_in_refused(message: Option<&str>) -> AdminError {
     let message = message.unwrap_or_default().to_ascii_lowercase();
     if message.contains("flow not enabled") || message.contains("secret hash") {
         AdminError::Misconfigured {
@@ -117,8 +120,20 @@ impl Binding {
         guard: &PasswordGuard,
         password: &str,
     ) -> Result<AdminInitiateAuthOutput, AdminError> {
+        self.sign_in_on(guard, self.actor.client_id(), password)
+            .await
+    }
+
+    /// A sign-in of the caller with `password` on app client `client_id`
+    /// (`ADMIN_USER_PASSWORD_AUTH`, with the client's `SECRET_HASH` when configured).
+    pub(super) async fn sign_in_on(
+        &self,
+        guard: &PasswordGuard,
+        client_id: &str,
+        password: &str,
+    ) -> Result<AdminInitiateAuthOutput, AdminError> {
         use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
-        let (client_id, username) = (self.actor.client_id(), self.actor.username());
+        let username = self.actor.username();
         let mut operation = self
             .client
             .admin_initiate_auth()
@@ -142,32 +157,52 @@ impl Binding {
         pending: &PendingChallenge,
         code: &str,
     ) -> Result<(), AdminError> {
+        let out = self
+            .answer_code_on(
+                guard,
+                self.actor.client_id(),
+                &pending.challenge,
+                &pending.session,
+                code,
+            )
+            .await?;
+        match out.authentication_result() {
+            Some(_) => Ok(()),
+            None => Err(unsupported_step(out.challenge_name())),
+        }
+    }
+
+    /// Answers an MFA code challenge of a sign-in on app client `client_id`.
+    pub(super) async fn answer_code_on(
+        &self,
+        guard: &PasswordGuard,
+        client_id: &str,
+        challenge: &ChallengeNameType,
+        session: &str,
+        code: &str,
+    ) -> Result<AdminRespondToAuthChallengeOutput, AdminError> {
         use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
-        let Some((_, response_key)) = code_challenge(&pending.challenge) else {
+        let Some((_, response_key)) = code_challenge(challenge) else {
             return Err(AdminError::WrongMfaCode);
         };
-        let (client_id, username) = (self.actor.client_id(), self.actor.username());
+        let username = self.actor.username();
         let mut operation = self
             .client
             .admin_respond_to_auth_challenge()
             .user_pool_id(self.pool())
             .client_id(client_id)
-            .challenge_name(pending.challenge.clone())
-            .session(&pending.session)
+            .challenge_name(challenge.clone())
+            .session(session)
             .challenge_responses("USERNAME", username)
             .challenge_responses(response_key, code);
         if let Some(hash) = guard.secret_hash(client_id, username) {
             operation = operation.challenge_responses("SECRET_HASH", hash);
         }
-        let out = send!(self, operation).map_err(|err| match err.code() {
+        send!(self, operation).map_err(|err| match err.code() {
             // An expired or spent session is refused this way too.
             Some("NotAuthorizedException") => AdminError::WrongMfaCode,
             _ => from_sdk(err, "AdminRespondToAuthChallenge", CallKind::Other),
-        })?;
-        match out.authentication_result() {
-            Some(_) => Ok(()),
-            None => Err(unsupported_step(out.challenge_name())),
-        }
+        })
     }
 
     async fn set_password(&self, password: &str) -> Result<(), AdminError> {
@@ -186,7 +221,7 @@ impl Binding {
 }
 
 /// A sign-in step that is not an MFA code (new password required, MFA setup, factor choice).
-fn unsupported_step(challenge: Option<&ChallengeNameType>) -> AdminError {
+pub(super) fn unsupported_step(challenge: Option<&ChallengeNameType>) -> AdminError {
     let name = challenge.map_or("unknown", ChallengeNameType::as_str);
     AdminError::InvalidRequest(format!(
         "the account must complete a sign-in step first ({name}); sign in again, then retry"

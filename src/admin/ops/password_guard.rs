@@ -153,6 +153,16 @@ impl PasswordGuard {
         Some(STANDARD.encode(context.sign().as_ref()))
     }
 
+    /// The configured secret of `client_id` (for `RevokeToken`), if any. Never logged.
+    pub(super) fn client_secret(&self, client_id: &str) -> Option<&str> {
+        self.0.secrets.get(client_id).map(ClientSecret::expose)
+    }
+
+    /// True if `password` is the one `tag` was made from (constant time).
+    pub(super) fn matches_tag(&self, password: &str, tag: &hmac::Tag) -> bool {
+        hmac::verify(&self.0.tag_key, password.as_bytes(), tag.as_ref()).is_ok()
+    }
+
     pub(super) fn tag(&self, password: &str) -> hmac::Tag {
         hmac::sign(&self.0.tag_key, password.as_bytes())
     }

@@ -1,6 +1,7 @@
 //! The axum routes over [`TenantAdmin`] and [`SelfService`].
 
 mod console;
+mod enrollment;
 mod handlers;
 mod me;
 
@@ -53,7 +54,7 @@ const fn route(method: Method, path: &'static str, action: Action) -> RouteSpec 
 }
 
 /// The routes behind the admin role.
-pub(crate) static ADMIN_ROUTES: [RouteSpec; 14] = [
+pub(crate) static ADMIN_ROUTES: [RouteSpec; 16] = [
     route(Method::GET, "/admin/users", Action::ListUsers),
     route(Method::POST, "/admin/users", Action::CreateUser),
     route(Method::GET, "/admin/users/{username}", Action::GetUser),
@@ -108,10 +109,20 @@ pub(crate) static ADMIN_ROUTES: [RouteSpec; 14] = [
         "/admin/users/{username}/signout",
         Action::GlobalSignOut,
     ),
+    route(
+        Method::POST,
+        "/admin/users/{username}/mfa/enrollment",
+        Action::OpenMfaEnrollment,
+    ),
+    route(
+        Method::DELETE,
+        "/admin/users/{username}/mfa/enrollment",
+        Action::CloseMfaEnrollment,
+    ),
 ];
 
 /// The routes for any signed-in user.
-pub(crate) static SELF_SERVICE_ROUTES: [RouteSpec; 7] = [
+pub(crate) static SELF_SERVICE_ROUTES: [RouteSpec; 9] = [
     route(Method::GET, "/me/attributes", Action::GetOwnAttributes),
     route(Method::PATCH, "/me/attributes", Action::UpdateOwnAttributes),
     route(Method::GET, "/me/mfa", Action::GetOwnMfa),
@@ -122,6 +133,12 @@ pub(crate) static SELF_SERVICE_ROUTES: [RouteSpec; 7] = [
         Method::DELETE,
         "/me/devices/{device_key}",
         Action::ForgetOwnDevice,
+    ),
+    route(Method::POST, "/me/mfa/totp", Action::StartTotpEnrollment),
+    route(
+        Method::POST,
+        "/me/mfa/totp/verify",
+        Action::VerifyTotpEnrollment,
     ),
 ];
 
@@ -152,6 +169,10 @@ impl RouteSpec {
             Action::ResetPassword => on(method, console::reset_password),
             Action::ListUserGroups => on(method, console::user_groups),
             Action::ListGroups => on(method, console::list_groups),
+            Action::OpenMfaEnrollment => on(method, enrollment::open_window),
+            Action::CloseMfaEnrollment => on(method, enrollment::close_window),
+            Action::StartTotpEnrollment => on(method, enrollment::start_totp),
+            Action::VerifyTotpEnrollment => on(method, enrollment::verify_totp),
         }
     }
 }
@@ -274,6 +295,8 @@ impl AdminApi {
     /// | `POST /admin/users/{username}/password-reset` | [`TenantAdmin::reset_password`](super::TenantAdmin::reset_password), 204 |
     /// | `GET /admin/users/{username}/groups` | [`TenantAdmin::user_groups`](super::TenantAdmin::user_groups) |
     /// | `GET /admin/groups` | [`TenantAdmin::list_groups`](super::TenantAdmin::list_groups) |
+    /// | `POST /admin/users/{username}/mfa/enrollment` `{"minutes": 15}` | [`TenantAdmin::open_mfa_enrollment`](super::TenantAdmin::open_mfa_enrollment), 200 `{"username", "action", "open_until"}` |
+    /// | `DELETE /admin/users/{username}/mfa/enrollment` | [`TenantAdmin::close_mfa_enrollment`](super::TenantAdmin::close_mfa_enrollment) |
     ///
     /// Changes answer 200 `{"username": ..., "action": ...}`; reads answer the
     /// [`User`](super::User) or [`UserPage`](super::UserPage) as JSON.
@@ -311,6 +334,8 @@ impl AdminApi {
     /// | `POST /me/signout` | [`SelfService::sign_out`](super::SelfService::sign_out), 204 |
     /// | `GET /me/devices` | [`SelfService::devices`](super::SelfService::devices) |
     /// | `DELETE /me/devices/{device_key}` | [`SelfService::forget_device`](super::SelfService::forget_device), 204 |
+    /// | `POST /me/mfa/totp` `{"current_password", "mfa_code"?}` | [`SelfService::start_totp_enrollment`](super::SelfService::start_totp_enrollment), 200 `{"secret", "otpauth_uri"}` |
+    /// | `POST /me/mfa/totp/verify` `{"code"}` | [`SelfService::verify_totp_enrollment`](super::SelfService::verify_totp_enrollment), 204 |
     pub fn self_service_router(&self) -> Router {
         SELF_SERVICE_ROUTES
             .iter()

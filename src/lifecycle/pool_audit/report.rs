@@ -57,6 +57,8 @@ pub enum Check {
     AccessTokenValidityLong,
     /// `admin-password-auth-missing`.
     AdminPasswordAuthMissing,
+    /// `enrollment-client-unsafe`.
+    EnrollmentClientUnsafe,
 }
 
 impl Check {
@@ -75,6 +77,7 @@ impl Check {
             Check::TokenRevocationDisabled => "token-revocation-disabled",
             Check::AccessTokenValidityLong => "access-token-validity-long",
             Check::AdminPasswordAuthMissing => "admin-password-auth-missing",
+            Check::EnrollmentClientUnsafe => "enrollment-client-unsafe",
         }
     }
 }

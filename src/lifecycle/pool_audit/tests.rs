@@ -18,6 +18,8 @@ fn policy() -> AuditPolicy {
         admin_groups: vec!["admin".into(), "Administrators".into()],
         scope_guard_expected: true,
         me_password_enabled: true,
+        enrollment_window_attribute: None,
+        enrollment_client: None,
     }
 }
 
@@ -410,4 +412,78 @@ fn findings_are_sorted_and_serialize_to_the_contract() {
     let mut keys: Vec<&String> = findings[0].as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, ["check", "message", "severity", "subject"]);
+}
+
+/// The enrollment settings on, with a server-only enrollment client in the pool.
+fn enrolling() -> (AuditPolicy, PoolSnapshot) {
+    let mut policy = policy();
+    policy.enrollment_window_attribute = Some("custom:mfa_enroll_until".into());
+    policy.enrollment_client = Some("enroll1".into());
+    let enroll = UserPoolClientType::builder()
+        .client_id("enroll1")
+        .client_secret("s3cret")
+        .set_write_attributes(Some(vec!["name".into()]))
+        .enable_token_revocation(true)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .access_token_validity(5)
+        .token_validity_units(
+            TokenValidityUnitsType::builder()
+                .access_token(TimeUnitsType::Minutes)
+                .build(),
+        )
+        .build();
+    let mut snapshot = good();
+    snapshot.clients.push(enroll);
+    (policy, snapshot)
+}
+
+#[test]
+fn the_enrollment_window_attribute_is_admin_only() {
+    let (policy, snapshot) = enrolling();
+    assert_eq!(found(&policy, &snapshot), []);
+    for attribute in ["custom:mfa_enroll_until", "Custom:MFA_Enroll_Until"] {
+        let mut writable = snapshot.clone();
+        writable.clients[0].write_attributes = Some(vec!["name".into(), attribute.into()]);
+        assert_eq!(
+            found(&policy, &writable),
+            one("client-writes-protected-attribute", Severity::High, CLIENT),
+            "{attribute}"
+        );
+    }
+}
+
+#[test]
+fn an_enrollment_client_users_could_sign_in_to_is_high() {
+    let (policy, snapshot) = enrolling();
+    let broken = |change: &dyn Fn(&mut UserPoolClientType)| {
+        let mut snapshot = snapshot.clone();
+        change(&mut snapshot.clients[2]);
+        found(&policy, &snapshot)
+    };
+    let unsafe_client = one("enrollment-client-unsafe", Severity::High, "enroll1");
+    assert_eq!(
+        broken(&|c| c.explicit_auth_flows = Some(vec![
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
+            ExplicitAuthFlowsType::AllowUserSrpAuth,
+        ])),
+        unsafe_client
+    );
+    assert_eq!(
+        broken(
+            &|c| c.explicit_auth_flows = Some(vec![ExplicitAuthFlowsType::AllowUserPasswordAuth])
+        ),
+        unsafe_client
+    );
+    assert_eq!(broken(&|c| c.explicit_auth_flows = None), unsafe_client);
+    assert_eq!(broken(&|c| c.client_secret = None), unsafe_client);
+    assert_eq!(
+        broken(&|c| c.allowed_o_auth_flows_user_pool_client = Some(true)),
+        unsafe_client
+    );
+    assert_eq!(
+        broken(&|c| c.client_id = Some("other".into())),
+        unsafe_client,
+        "configured but not in the pool"
+    );
 }

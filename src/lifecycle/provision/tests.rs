@@ -249,3 +249,31 @@ fn triggers_merge_over_the_existing_ones() {
         "in place: nothing to do"
     );
 }
+
+#[test]
+fn the_enrollment_window_attribute_is_created_and_never_user_writable() {
+    let config = AuthConfig::from_toml(&CONFIG.replace(
+        "[triggers]\n",
+        "[triggers]\nmfa_enrollment_window_attribute = \"custom:mfa_enroll_until\"\n",
+    ))
+    .unwrap();
+    let mut request = ProvisionRequest::new("acme", "eu-west-1");
+    request.protected_attributes = vec!["custom:plan".into()];
+    let b = Blueprint::new(&config, request).unwrap();
+    assert_eq!(
+        b.custom_attributes,
+        ["custom:must_mfa", "custom:mfa_enroll_until", "custom:plan"]
+    );
+    assert!(
+        b.protected_attributes
+            .contains(&"custom:mfa_enroll_until".to_owned())
+    );
+    assert!(!b.write_attributes.iter().any(|a| a.contains("enroll")));
+    // Without the setting, no such attribute is made.
+    assert!(
+        !blueprint()
+            .custom_attributes
+            .iter()
+            .any(|a| a.contains("enroll"))
+    );
+}
