@@ -9,7 +9,9 @@
 //! - `cedar_layer`: one request through an axum router with a warm token:
 //!   `role_check` (`AuthzLayer::require`) against `cedar` (the same route authorized by the
 //!   100 policies; the principal's last decision is reused) and `cedar_evaluated` (two routes
-//!   in turn, the policies evaluated on every request), with `authn_only` as the floor.
+//!   in turn, the policies evaluated on every request), with `authn_only` as the floor;
+//!   `cedar_evaluated_paired_with_role_check` interleaves the last two in chunks of 32 (robust
+//!   on a loaded machine) and prints their ratio over every iteration after the group.
 //!
 //! `cargo bench --features cedar --bench cedar -- --warm-up-time 1 --measurement-time 3`
 
@@ -164,7 +166,54 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    // The same two against the role check, interleaved in chunks of 32 so that a loaded machine
+    // slows both alike; the ratio over every iteration is printed after the group.
+    let serve = |app: &Router, uri: &str| {
+        let mut req = request(&token);
+        *req.uri_mut() = uri.parse().unwrap();
+        let r = local.block_on(app.clone().oneshot(req)).unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    let (mut role_time, mut cedar_time, mut total) = (Duration::ZERO, Duration::ZERO, 0u64);
+    let uris = ["/tenants/bench/orders", "/tenants/bench/invoices"];
+    group.bench_function("cedar_evaluated_paired_with_role_check", |b| {
+        b.iter_custom(|iters| {
+            let mut measured = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let n = (iters - done).min(32);
+                let time = |app: &Router| {
+                    let start = std::time::Instant::now();
+                    for i in 0..n {
+                        serve(app, uris[(i % 2) as usize]);
+                    }
+                    start.elapsed()
+                };
+                let (role, cedar) = if (done / 32) % 2 == 0 {
+                    let role = time(&role_check);
+                    (role, time(&with_cedar))
+                } else {
+                    let cedar = time(&with_cedar);
+                    (time(&role_check), cedar)
+                };
+                role_time += role;
+                cedar_time += cedar;
+                measured += cedar;
+                done += n;
+            }
+            total += iters;
+            measured
+        })
+    });
     group.finish();
+    let per = |d: Duration| d.as_nanos() as f64 / total as f64;
+    println!(
+        "cedar_layer/cedar_evaluated_paired_with_role_check: paired over {total} iterations: \
+         role check {:.1} ns, Cedar evaluated {:.1} ns, ratio {:.3}",
+        per(role_time),
+        per(cedar_time),
+        per(cedar_time) / per(role_time),
+    );
     let _ = std::fs::remove_dir_all(folder);
 }
 

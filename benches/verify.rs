@@ -25,6 +25,10 @@
 //!   thread's recorder when the instance takes its handles (`metrics::with_local_recorder`),
 //!   which gives it the same handles as a global installation would.
 //!
+//! - `*_paired_with_*` (in `cold` and `layer`): the ratios of the performance targets, each side
+//!   interleaved with its reference (raw RSA verify, the bare router) in chunks of 32 so that a
+//!   loaded machine slows both alike; the ratio over every iteration is printed after the group.
+//!
 //! `scripts/bench-report` runs these with short settings and prints medians and ratios.
 
 use std::hint::black_box;
@@ -173,7 +177,49 @@ fn cold(c: &mut Criterion) {
             total
         })
     });
+    // The ratios to the limit, with each side interleaved with the raw verification in chunks
+    // of 32 (see `paired`), so that a loaded machine slows both alike: criterion reports the
+    // cognito-authz side, and a line printed after the group gives the ratio over every
+    // iteration.
+    let raw = || {
+        key.verify_sig(black_box(message.as_bytes()), black_box(&signature))
+            .unwrap()
+    };
+    let no_cache_paired = Paired::default();
+    group.bench_function("no_cache_paired_with_raw", |b| {
+        b.iter_custom(|iters| {
+            no_cache_paired.sample(iters, &mut || raw(), &mut || {
+                drop(now(no_cache.verify(black_box(&f.token))).unwrap())
+            })
+        })
+    });
+    let miss_paired = Paired::default();
+    group.bench_function("miss_and_insert_paired_with_raw", |b| {
+        b.iter_custom(|iters| {
+            // Fresh instances made before timing; each verifies at most `tokens.len()` tokens,
+            // every one new to its cache.
+            let fresh: Vec<CognitoAuth> = (0..iters.div_ceil(f.tokens.len() as u64))
+                .map(|_| auth(&f, 0, 100_000))
+                .collect();
+            let mut i = 0usize;
+            miss_paired.sample(iters, &mut || raw(), &mut || {
+                let (instance, token) = (i / f.tokens.len(), i % f.tokens.len());
+                i += 1;
+                drop(now(fresh[instance].verify(black_box(&f.tokens[token]))).unwrap())
+            })
+        })
+    });
     group.finish();
+    no_cache_paired.report_as(
+        "cold/no_cache_paired_with_raw",
+        "raw RSA verify",
+        "cognito-authz, cache off",
+    );
+    miss_paired.report_as(
+        "cold/miss_and_insert_paired_with_raw",
+        "raw RSA verify",
+        "cognito-authz, miss + insert",
+    );
 }
 
 fn warm(c: &mut Criterion) {
@@ -340,7 +386,23 @@ fn layer(c: &mut Criterion) {
             assert_eq!(r.status(), 200);
         })
     });
+    // The warm layer against the bare router, interleaved in chunks of 32 (see `paired`).
+    let serve = |app: &Router| {
+        let r = rt.block_on(app.clone().oneshot(request(&f.token))).unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    let warm_paired = Paired::default();
+    group.bench_function("warm_paired_with_no_auth", |b| {
+        b.iter_custom(|iters| {
+            warm_paired.sample(iters, &mut || serve(&plain), &mut || serve(&warm))
+        })
+    });
     group.finish();
+    warm_paired.report_as(
+        "layer/warm_paired_with_no_auth",
+        "axum router, no auth",
+        "with the layer, warm token",
+    );
 }
 
 fn tenants(c: &mut Criterion) {
@@ -425,7 +487,6 @@ fn token_cache(c: &mut Criterion) {
 
 /// Times `iters` runs of `without` and of `with`, interleaved in chunks of 32 (alternating which
 /// goes first) so that both see the same load on a shared machine.
-#[cfg(feature = "metrics")]
 fn paired(iters: u64, without: &mut dyn FnMut(), with: &mut dyn FnMut()) -> (Duration, Duration) {
     let time = |f: &mut dyn FnMut(), n: u64| {
         let start = std::time::Instant::now();
@@ -451,11 +512,9 @@ fn paired(iters: u64, without: &mut dyn FnMut(), with: &mut dyn FnMut()) -> (Dur
 }
 
 /// Totals of a paired bench: time without, time with, iterations.
-#[cfg(feature = "metrics")]
 #[derive(Default)]
 struct Paired(std::cell::Cell<(Duration, Duration, u64)>);
 
-#[cfg(feature = "metrics")]
 impl Paired {
     /// Runs one criterion sample, reporting the time of `with`; keeps both totals.
     fn sample(&self, iters: u64, without: &mut dyn FnMut(), with: &mut dyn FnMut()) -> Duration {
@@ -465,12 +524,18 @@ impl Paired {
         measured
     }
 
+    #[cfg(feature = "metrics")]
     fn report(&self, name: &str) {
+        self.report_as(name, "without recorder", "with Prometheus recorder");
+    }
+
+    /// Prints both per-iteration means, their difference and ratio, over every iteration.
+    fn report_as(&self, name: &str, without: &str, with: &str) {
         let (base, measured, n) = self.0.get();
         let per = |d: Duration| d.as_nanos() as f64 / n as f64;
         println!(
-            "{name}: paired over {n} iterations: without recorder {:.1} ns, with Prometheus \
-             recorder {:.1} ns, delta {:+.1} ns, ratio {:.3}",
+            "{name}: paired over {n} iterations: {without} {:.1} ns, {with} {:.1} ns, \
+             delta {:+.1} ns, ratio {:.3}",
             per(base),
             per(measured),
             per(measured) - per(base),

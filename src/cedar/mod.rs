@@ -197,47 +197,68 @@ impl Outcome {
 }
 
 /// A Cedar decision and the ids of the policies behind it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+///
+/// Cloning is one reference count: a principal remembers its last decision, and a request
+/// answered from it gets a clone.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Decision(Arc<DecisionData>);
+
+#[derive(PartialEq, Eq)]
+struct DecisionData {
     outcome: Outcome,
     action: String,
     policies: Vec<String>,
     errors: Vec<String>,
 }
 
+impl std::fmt::Debug for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decision")
+            .field("outcome", &self.0.outcome)
+            .field("action", &self.0.action)
+            .field("policies", &self.0.policies)
+            .field("errors", &self.0.errors)
+            .finish()
+    }
+}
+
 impl Decision {
-    fn refused(outcome: Outcome, action: String) -> Self {
-        Decision {
+    fn new(outcome: Outcome, action: String, policies: Vec<String>, errors: Vec<String>) -> Self {
+        Decision(Arc::new(DecisionData {
             outcome,
             action,
-            policies: Vec::new(),
-            errors: Vec::new(),
-        }
+            policies,
+            errors,
+        }))
+    }
+
+    fn refused(outcome: Outcome, action: String) -> Self {
+        Decision::new(outcome, action, Vec::new(), Vec::new())
     }
 
     /// True only for [`Outcome::Allow`].
     pub fn is_allowed(&self) -> bool {
-        self.outcome == Outcome::Allow
+        self.0.outcome == Outcome::Allow
     }
 
     /// How it came out.
     pub fn outcome(&self) -> Outcome {
-        self.outcome
+        self.0.outcome
     }
 
     /// The action id evaluated (`GET /orders/{order}`).
     pub fn action(&self) -> &str {
-        &self.action
+        &self.0.action
     }
 
     /// The policies that decided: the permits that matched (allow) or the forbids that matched.
     pub fn policies(&self) -> &[String] {
-        &self.policies
+        &self.0.policies
     }
 
     /// The policies whose evaluation failed.
     pub fn errors(&self) -> &[String] {
-        &self.errors
+        &self.0.errors
     }
 }
 
@@ -403,12 +424,7 @@ impl Cedar {
         } else {
             Outcome::Forbidden
         };
-        let decision = Decision {
-            outcome,
-            action: request.action(),
-            policies,
-            errors,
-        };
+        let decision = Decision::new(outcome, request.action(), policies, errors);
         if on_application {
             prepared.remember(snapshot.generation, request, &decision);
         }

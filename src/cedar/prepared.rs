@@ -139,3 +139,38 @@ impl Prepared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tenant;
+    use crate::cedar::Outcome;
+    use crate::principal::tests::principal;
+
+    #[test]
+    fn a_remembered_decision_is_shared_not_copied() {
+        let tenant = Tenant::builder("t", "us-east-1_a")
+            .client_id("c")
+            .build()
+            .unwrap();
+        let names = Names::new("App").unwrap();
+        let prepared = Prepared::new(0, &names, &principal(&tenant, &["g"], "s")).unwrap();
+        let request = CedarRequest::new("GET", "/orders");
+        let decision = Decision::new(
+            Outcome::Allow,
+            request.action(),
+            vec!["p1".to_owned()],
+            Vec::new(),
+        );
+        prepared.remember(3, &request, &decision);
+        let again = prepared.remembered(3, &request).unwrap();
+        assert_eq!(again, decision);
+        assert!(
+            Arc::ptr_eq(&again.0, &decision.0),
+            "the decision was copied"
+        );
+        assert!(prepared.remembered(4, &request).is_none(), "another load");
+        let other = CedarRequest::new("GET", "/invoices");
+        assert!(prepared.remembered(3, &other).is_none(), "another request");
+    }
+}

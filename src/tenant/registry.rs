@@ -9,9 +9,12 @@ use crate::error::ConfigError;
 /// The tenants known at startup, indexed by exact issuer string.
 ///
 /// Lookup is one hash of the issuer, so its cost does not grow with the number of tenants.
+/// foldhash rather than SipHash: every token not cached is looked up by its issuer, and the
+/// keys are the configuration's issuers (a token's `iss` is only looked up, never inserted), so
+/// there is no table an attacker fills.
 #[derive(Debug, Default)]
 pub struct TenantRegistry {
-    by_issuer: HashMap<Box<str>, Arc<Tenant>>,
+    by_issuer: HashMap<Box<str>, Arc<Tenant>, foldhash::fast::RandomState>,
     by_id: HashMap<Arc<str>, Arc<Tenant>>,
     tenants: Vec<Arc<Tenant>>,
 }

@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::digest;
 
 use crate::principal::Principal;
 
@@ -63,13 +62,6 @@ impl TokenKeyer {
             .ok()?;
         tag.as_ref().try_into().ok()
     }
-}
-
-/// SHA-256 of `header.payload`, what the RS256 signature covers. Splits at the last dot (a
-/// token without one still gets a well-defined digest; it fails parsing later).
-pub(crate) fn message_digest(token: &str) -> digest::Digest {
-    let message = token.rsplit_once('.').map_or(token, |(m, _)| m);
-    digest::digest(&digest::SHA256, message.as_bytes())
 }
 
 /// Wall-clock time since the Unix epoch, the clock `exp` is read against.
@@ -286,12 +278,6 @@ mod tests {
         assert_eq!(a.key("h.p.s"), a.key("h.p.s"));
         // Each cache draws its own key: a tag learnt from one process says nothing of another.
         assert_ne!(a.key("h.p.s"), b.key("h.p.s"));
-    }
-
-    #[test]
-    fn message_digest_is_what_the_signature_covers() {
-        let expected = digest::digest(&digest::SHA256, b"h.p");
-        assert_eq!(message_digest("h.p.s").as_ref(), expected.as_ref());
     }
 
     #[test]

@@ -24,7 +24,6 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cache::message_digest;
 pub(crate) use cache::{CacheSlot, VerifiedTokenCache};
 #[cfg(feature = "cli")]
 pub(crate) use trace::{AuthTrace, KeySource};
@@ -188,8 +187,8 @@ impl Verifier {
             .ok_or(AuthError::MissingClaim("iss"))?;
         let (tenant, answer_valid_until) = self.tenant(iss).await?;
         let metrics = tenant_seen.insert(self.metrics.tenant(tenant.id_arc()));
-        let key = self.keys.key(&tenant, &unverified.kid).await?;
-        if !key.verify_digest(&message_digest(token), &unverified.signature) {
+        let key = self.keys.key(&tenant, unverified.kid()).await?;
+        if !key.verify_digest(&unverified.message_digest(token), unverified.signature()) {
             return Err(AuthError::InvalidSignature);
         }
         let (principal, valid_until) = self.validate(payload.claims?, &tenant, metrics, now)?;

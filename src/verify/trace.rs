@@ -8,7 +8,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::cache::message_digest;
 use super::token::{self, Claims};
 use super::{SELF_SERVICE_SCOPE, TokenUses, Verifier};
 use crate::error::AuthError;
@@ -174,7 +173,7 @@ impl Verifier {
             Ok(payload) => payload,
             Err(err) => return rec.fail("token", err, size),
         };
-        let kid = &unverified.kid;
+        let kid = unverified.kid();
         rec.pass("token", format!("{size}, alg RS256, kid {kid}"));
 
         let Some(iss) = payload.iss.as_deref() else {
@@ -208,7 +207,7 @@ impl Verifier {
         };
         rec.pass("key", format!("kid {kid}, key set {source}"));
 
-        if !key.verify_digest(&message_digest(token), &unverified.signature) {
+        if !key.verify_digest(&unverified.message_digest(token), unverified.signature()) {
             let detail = "RS256 signature does not verify with that key";
             return rec.fail("signature", AuthError::InvalidSignature, detail);
         }
