@@ -55,9 +55,12 @@
 //! ```
 
 mod actions;
+mod builder;
+mod decision;
 mod entities;
 mod layer;
 mod prepared;
+mod request;
 mod store;
 
 pub use cedar_policy;
@@ -67,6 +70,9 @@ pub use layer::{CedarLayer, CedarService, ResponseFuture, RouteTemplate};
 /// The former name of [`CedarLayer`].
 #[deprecated(since = "0.1.0", note = "renamed to `CedarLayer`")]
 pub type CedarAuthz = CedarLayer;
+pub use builder::CedarBuilder;
+pub use decision::{Decision, Outcome};
+pub use request::CedarRequest;
 pub use store::{PolicyError, PolicyErrorKind};
 
 pub(crate) use actions::decided_method;
@@ -109,169 +115,10 @@ impl std::fmt::Debug for Cedar {
     }
 }
 
-/// One request as Cedar sees it: method, route template and path parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CedarRequest {
-    method: String,
-    route: String,
-    path: Vec<(String, String)>,
-}
-
-impl CedarRequest {
-    /// `method` as in HTTP (`GET`), `route` the route template (`/orders/{order}`). HEAD is
-    /// decided as GET (axum answers HEAD with the GET handler).
-    pub fn new(method: impl Into<String>, route: impl Into<String>) -> Self {
-        let method = method.into();
-        let method = match decided_method(&method) {
-            decided if decided == method => method,
-            decided => decided.to_owned(),
-        };
-        CedarRequest {
-            method,
-            route: route.into(),
-            path: Vec::new(),
-        }
-    }
-
-    /// Adds a matched path parameter (`context.path.<name>`).
-    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.path.push((name.into(), value.into()));
-        self
-    }
-
-    pub(crate) fn with_params(mut self, path: Vec<(String, String)>) -> Self {
-        self.path = path;
-        self
-    }
-
-    /// The action id, `<METHOD> <route>` (`GET` for a HEAD request).
-    pub fn action(&self) -> String {
-        format!("{} {}", self.method, self.route)
-    }
-}
-
-/// How a decision came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// A permit matched and no forbid did.
-    Allow,
-    /// No permit matched.
-    NoPermit,
-    /// A forbid matched.
-    Forbidden,
-    /// A policy could not be evaluated (a missing attribute, a type error): refused whatever
-    /// the other policies say.
-    EvaluationError,
-    /// Neither the tenant nor the common file exists.
-    NoPolicies,
-    /// The request could not be expressed in Cedar (an [`EntityProvider`] failed or returned
-    /// conflicting entities, or no route was matched).
-    InvalidRequest,
-}
-
-impl Outcome {
-    /// A stable name for logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Allow => "allow",
-            Outcome::NoPermit => "no_permit",
-            Outcome::Forbidden => "forbidden",
-            Outcome::EvaluationError => "evaluation_error",
-            Outcome::NoPolicies => "no_policies",
-            Outcome::InvalidRequest => "invalid_request",
-        }
-    }
-
-    /// The description sent to the client with the 403 (fixed text, no request data).
-    pub(crate) fn description(self) -> &'static str {
-        match self {
-            Outcome::Allow => "allowed",
-            Outcome::NoPermit => "no Cedar policy permits this request",
-            Outcome::Forbidden => "a Cedar policy forbids this request",
-            Outcome::EvaluationError => "a Cedar policy could not be evaluated",
-            Outcome::NoPolicies => "no Cedar policies apply to this tenant",
-            Outcome::InvalidRequest => "the request could not be evaluated by Cedar",
-        }
-    }
-}
-
-/// A Cedar decision and the ids of the policies behind it.
-///
-/// Cloning is one reference count: a principal remembers its last decision, and a request
-/// answered from it gets a clone.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Decision(Arc<DecisionData>);
-
-#[derive(PartialEq, Eq)]
-struct DecisionData {
-    outcome: Outcome,
-    action: String,
-    policies: Vec<String>,
-    errors: Vec<String>,
-}
-
-impl std::fmt::Debug for Decision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Decision")
-            .field("outcome", &self.0.outcome)
-            .field("action", &self.0.action)
-            .field("policies", &self.0.policies)
-            .field("errors", &self.0.errors)
-            .finish()
-    }
-}
-
-impl Decision {
-    fn new(outcome: Outcome, action: String, policies: Vec<String>, errors: Vec<String>) -> Self {
-        Decision(Arc::new(DecisionData {
-            outcome,
-            action,
-            policies,
-            errors,
-        }))
-    }
-
-    fn refused(outcome: Outcome, action: String) -> Self {
-        Decision::new(outcome, action, Vec::new(), Vec::new())
-    }
-
-    /// True only for [`Outcome::Allow`].
-    pub fn is_allowed(&self) -> bool {
-        self.0.outcome == Outcome::Allow
-    }
-
-    /// How it came out.
-    pub fn outcome(&self) -> Outcome {
-        self.0.outcome
-    }
-
-    /// The action id evaluated (`GET /orders/{order}`).
-    pub fn action(&self) -> &str {
-        &self.0.action
-    }
-
-    /// The policies that decided: the permits that matched (allow) or the forbids that matched.
-    pub fn policies(&self) -> &[String] {
-        &self.0.policies
-    }
-
-    /// The policies whose evaluation failed.
-    pub fn errors(&self) -> &[String] {
-        &self.0.errors
-    }
-}
-
 impl Cedar {
     /// Starts a builder for namespace `namespace` (`App`: entity types `App::User`, ...).
     pub fn builder(namespace: impl Into<String>) -> CedarBuilder {
-        CedarBuilder {
-            namespace: namespace.into(),
-            policies: PathBuf::from("policies"),
-            schema: None,
-            reload_every: None,
-            provider: None,
-        }
+        CedarBuilder::new(namespace.into())
     }
 
     /// From the `[cedar]` section of a configuration, if it has one. Relative paths are
@@ -429,95 +276,5 @@ impl Cedar {
             prepared.remember(snapshot.generation, request, &decision);
         }
         decision
-    }
-}
-
-/// Builder for [`Cedar`].
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use cognito_authz::cedar::Cedar;
-///
-/// # async fn run() -> Result<(), cognito_authz::ConfigError> {
-/// let cedar = Cedar::builder("App")
-///     .policies("/etc/myapp/policies")
-///     .schema("/etc/myapp/policies/schema.cedarschema")
-///     .reload_every(Duration::from_secs(30))
-///     .build()?;
-/// # Ok(()) }
-/// ```
-#[must_use]
-pub struct CedarBuilder {
-    namespace: String,
-    policies: PathBuf,
-    schema: Option<PathBuf>,
-    reload_every: Option<Duration>,
-    provider: Option<Arc<dyn EntityProvider>>,
-}
-
-impl CedarBuilder {
-    /// The policy folder (`common.cedar`, `<tenant id>.cedar`). Default `policies`.
-    pub fn policies(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.policies = dir.into();
-        self
-    }
-
-    /// A Cedar schema (`.cedarschema`) every policy file must validate against (strict mode).
-    pub fn schema(mut self, path: impl Into<PathBuf>) -> Self {
-        self.schema = Some(path.into());
-        self
-    }
-
-    /// Reloads the folder on this interval (on the Tokio runtime current at
-    /// [`build`](Self::build)), keeping the last good policies when a reload fails.
-    pub fn reload_every(mut self, every: Duration) -> Self {
-        self.reload_every = Some(every);
-        self
-    }
-
-    /// Loads each request's resource (default: `NS::Application::"NS"`).
-    pub fn entity_provider(mut self, provider: impl EntityProvider) -> Self {
-        self.provider = Some(Arc::new(provider));
-        self
-    }
-
-    /// Loads and validates the policies; fails naming the file and line of the first problem.
-    pub fn build(self) -> Result<Cedar, ConfigError> {
-        let names = Names::new(&self.namespace)
-            .map_err(|message| ConfigError::invalid("cedar.namespace", message))?;
-        let schema = self.schema.clone();
-        let store = PolicyStore::open(self.policies, self.schema, names.action_type().clone())
-            .map_err(|err| {
-                let field = if schema.as_deref() == Some(err.path()) {
-                    "cedar.schema"
-                } else {
-                    "cedar.policies"
-                };
-                ConfigError::invalid(field, err.to_string())
-            })?;
-        let store = Arc::new(store);
-        if let Some(every) = self.reload_every {
-            if every.is_zero() {
-                return Err(ConfigError::invalid(
-                    "cedar.reload_seconds",
-                    "must be positive",
-                ));
-            }
-            store::spawn_reloader(&store, every).map_err(|_| {
-                ConfigError::invalid(
-                    "cedar.reload_seconds",
-                    "reloading on an interval needs a Tokio runtime: build inside one",
-                )
-            })?;
-        }
-        Ok(Cedar {
-            inner: Arc::new(Engine {
-                id: prepared::next_engine_id(),
-                names,
-                store,
-                provider: self.provider,
-                authorizer: Authorizer::new(),
-            }),
-        })
     }
 }

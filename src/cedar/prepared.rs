@@ -165,10 +165,7 @@ mod tests {
         prepared.remember(3, &request, &decision);
         let again = prepared.remembered(3, &request).unwrap();
         assert_eq!(again, decision);
-        assert!(
-            Arc::ptr_eq(&again.0, &decision.0),
-            "the decision was copied"
-        );
+        assert!(again.is_shared_with(&decision), "the decision was copied");
         assert!(prepared.remembered(4, &request).is_none(), "another load");
         let other = CedarRequest::new("GET", "/invoices");
         assert!(prepared.remembered(3, &other).is_none(), "another request");
