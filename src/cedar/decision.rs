@@ -18,8 +18,9 @@ pub enum Outcome {
     EvaluationError,
     /// Neither the tenant nor the common file exists.
     NoPolicies,
-    /// The request could not be expressed in Cedar (an [`EntityProvider`] failed or returned
-    /// conflicting entities, or no route was matched).
+    /// The request could not be expressed in Cedar (an
+    /// [`EntityProvider`](super::EntityProvider) failed or returned conflicting entities, or no
+    /// route was matched).
     InvalidRequest,
 }
 
