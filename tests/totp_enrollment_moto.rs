@@ -9,7 +9,7 @@
 //! trigger decides is tested in `tests/lambda_totp_enrollment.rs`. moto has no `RevokeToken`:
 //! these runs take the documented fallback (`AdminUserGlobalSignOut`), seen here as the
 //! user's earlier tokens being refused by Cognito afterwards. The `MFA_SETUP` session path and
-//! `RevokeToken` itself are unit-tested in `src/admin/ops/totp_tests.rs`.
+//! `RevokeToken` itself are unit-tested in `src/admin/ops/totp/tests.rs`.
 
 #![cfg(feature = "admin")]
 

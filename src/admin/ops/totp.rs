@@ -494,5 +494,4 @@ impl SelfService {
 }
 
 #[cfg(test)]
-#[path = "totp_tests.rs"]
 mod tests;
