@@ -11,6 +11,7 @@
 
 #![cfg(feature = "admin")]
 
+mod event_log;
 mod moto;
 mod openapi_contract;
 
@@ -19,7 +20,6 @@ mod openapi_contract;
 mod admin_service;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cognitoidentityprovider::Client;
@@ -29,58 +29,13 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use cognito_authz::AuthConfig;
 use cognito_authz::testing::LocalIssuer;
+use event_log::assert_never_logged;
 use http::{Method, StatusCode};
 use moto::{MOTO_TOTP_SECRET, Moto, PASSWORD, Pool, totp_code};
 use serde_json::{Value, json};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::{EnvFilter, Layer};
 
 const MACHINE_POOL: &str = "us-east-1_Machines1";
 const ROBOT: &str = "robot-client";
-
-// ---------------------------------------------------------------------------------------------
-// Every event of the process, to check that no secret is ever logged
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<String>>>);
-
-struct Visitor<'a>(&'a mut String);
-
-impl tracing::field::Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={value:?}", field.name()));
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Log {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let mut line = event.metadata().target().to_owned();
-        event.record(&mut Visitor(&mut line));
-        self.0.lock().unwrap().push(line);
-    }
-}
-
-/// The process-wide log: the servers run on their own tasks, so a per-test subscriber would
-/// not see them.
-fn log() -> &'static Log {
-    static LOG: OnceLock<Log> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Log::default();
-        let subscriber =
-            tracing_subscriber::registry().with(log.clone().with_filter(EnvFilter::new("trace")));
-        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
-        log
-    })
-}
-
-fn assert_never_logged(secrets: &[&str]) {
-    for line in log().0.lock().unwrap().iter() {
-        for secret in secrets {
-            assert!(!line.contains(secret), "a secret was logged: {line}");
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The world: two moto pools, a machine tenant, the service on a real port
@@ -291,7 +246,7 @@ impl World {
             jm = issuer.jwks_url(MACHINE_POOL),
         );
         let config = AuthConfig::from_toml(&config).expect("config");
-        log();
+        event_log::install();
         let app = admin_service::app(&config, cognito.clone())
             .await
             .expect("the service builds");

@@ -13,6 +13,7 @@
 
 #![cfg(feature = "admin")]
 
+mod event_log;
 mod moto;
 mod openapi_contract;
 
@@ -21,7 +22,6 @@ mod openapi_contract;
 mod admin_service;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cognitoidentityprovider::Client;
@@ -34,43 +34,10 @@ use cognito_authz::testing::LocalIssuer;
 use http::{Method, StatusCode};
 use moto::{MOTO_TOTP_SECRET, Moto, PASSWORD, Pool, totp_code};
 use serde_json::{Value, json};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::{EnvFilter, Layer};
 
 const WINDOW: &str = "custom:mfa_enroll_until";
 const MACHINE_POOL: &str = "us-east-1_Machines1";
 const ROBOT: &str = "robot-client";
-
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<String>>>);
-
-struct Visitor<'a>(&'a mut String);
-
-impl tracing::field::Visit for Visitor<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={value:?}", field.name()));
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Log {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let mut line = event.metadata().target().to_owned();
-        event.record(&mut Visitor(&mut line));
-        self.0.lock().unwrap().push(line);
-    }
-}
-
-/// Every event of the process (the servers run on their own tasks).
-fn log() -> &'static Log {
-    static LOG: OnceLock<Log> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = Log::default();
-        let subscriber =
-            tracing_subscriber::registry().with(log.clone().with_filter(EnvFilter::new("trace")));
-        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
-        log
-    })
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -219,7 +186,7 @@ impl World {
             jm = issuer.jwks_url(MACHINE_POOL),
         );
         let config = AuthConfig::from_toml(&config).expect("config");
-        log();
+        event_log::install();
         let app = admin_service::app(&config, cognito.clone())
             .await
             .expect("the service builds");
@@ -474,15 +441,7 @@ async fn an_admin_opened_window_lets_a_user_enroll_once() {
         .await
         .expect("dave's token still works");
 
-    for line in w_log_lines() {
-        for secret in [MOTO_TOTP_SECRET, PASSWORD, "Wr0ng!Passw0rd", bob.as_str()] {
-            assert!(!line.contains(secret), "a secret was logged: {line}");
-        }
-    }
-}
-
-fn w_log_lines() -> Vec<String> {
-    log().0.lock().unwrap().clone()
+    event_log::assert_never_logged(&[MOTO_TOTP_SECRET, PASSWORD, "Wr0ng!Passw0rd", bob.as_str()]);
 }
 
 #[tokio::test]
