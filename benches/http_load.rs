@@ -1,13 +1,27 @@
-//! Loopback HTTP throughput of `examples/server.rs` on `GET /me`, with and without the layer.
+//! Loopback HTTP throughput of `examples/server.rs` on `GET /me`: without auth, with the layer,
+//! and with the whole stack a production service runs.
 //!
-//! Run through `scripts/load-test`, which builds the server in release mode, installs `wrk`
-//! (Debian package) if needed and passes `SERVER_BIN`. This binary starts a local issuer, writes
-//! a config for it, mints access tokens for 1,000 users, starts the server twice (auth, then
-//! `--no-auth`), warms it up, and runs `wrk -t2 -c64 --latency` with a Lua script that rotates
-//! through the tokens, alternating the two servers over `LOAD_ROUNDS` rounds (default 5). Prints
-//! median requests per second and p50/p99 latency both ways, and each round's ratio.
+//! Run through `scripts/load-test`, which builds the server in release mode with the features
+//! `metrics`, `redis` and `dynamodb`, installs `wrk` (Debian package) if needed and passes
+//! `SERVER_BIN`. This binary starts a local issuer, mints access tokens for 1,000 users and
+//! starts the server in each mode in turn, warms it up and runs `wrk -t2 -c64 --latency` with a
+//! Lua script that rotates through the tokens, alternating the modes over `LOAD_ROUNDS` rounds
+//! (default 5). The modes:
+//!
+//! - `--no-auth`: the same routes without any layer; `/me` serializes a static principal of the
+//!   same shape, so the difference measured is the authentication;
+//! - the layer, the tenant in the file (`[[tenant]]`);
+//! - the whole stack (when this bench is built with `metrics`, `redis` and `dynamodb`): the
+//!   Prometheus recorder installed (`--metrics-bind`), a `[revocations]` Redis store (a
+//!   redis-server of its own) holding 10,000 revoked users, and the tenant known only from a
+//!   `[catalog]` table on moto (`MOTO_SERVER`, else `.venv/bin/moto_server`).
+//!
+//! Before each whole-stack run it checks that the stack is really in the path: a revoked user's
+//! token gets 401, and afterwards the Prometheus text counts a cache hit for every request wrk
+//! made. Prints median requests per second and p50/p99 latency of each mode, each round's ratio
+//! to the run without auth, and the median of those ratios.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,6 +31,9 @@ use cognito_authz::testing::LocalIssuer;
 
 const POOL: &str = "us-east-1_LoadPool01";
 const CLIENT: &str = "load-client";
+const TENANT: &str = "load";
+/// Users of the load: their tokens rotate through every request.
+const USERS: usize = 1000;
 
 struct Server(Child);
 
@@ -27,35 +44,96 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+fn free_addr() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port()
+        .port();
+    format!("127.0.0.1:{port}")
 }
 
-fn start_server(bin: &Path, config: &Path, no_auth: bool) -> (Server, String) {
-    let addr = format!("127.0.0.1:{}", free_port());
+/// How the server is started in one mode.
+struct Mode {
+    label: &'static str,
+    config: PathBuf,
+    no_auth: bool,
+    /// `Some(token)`: the whole stack, checked before the run with this revoked user's token
+    /// and afterwards on its metrics endpoint.
+    revoked_token: Option<String>,
+}
+
+struct Started {
+    _server: Server,
+    addr: String,
+    metrics_addr: Option<String>,
+}
+
+fn start_server(bin: &Path, mode: &Mode) -> Started {
+    let addr = free_addr();
     let mut cmd = Command::new(bin);
-    cmd.args(["--config", config.to_str().unwrap(), "--bind", &addr])
+    cmd.args(["--config", mode.config.to_str().unwrap(), "--bind", &addr])
         .env("RUST_LOG", "warn")
+        // The catalog's DynamoDB client reads credentials from the standard chain: moto takes
+        // any, and nothing may fall back to the instance metadata service.
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if no_auth {
+        .stderr(Stdio::inherit());
+    if mode.no_auth {
         cmd.arg("--no-auth");
     }
+    let metrics_addr = mode.revoked_token.as_ref().map(|_| free_addr());
+    if let Some(metrics) = &metrics_addr {
+        cmd.args(["--metrics-bind", metrics]);
+    }
     let server = Server(cmd.spawn().expect("start the server"));
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // The server binds its port only once the revocation list is loaded and the keys fetched.
+    let deadline = Instant::now() + Duration::from_secs(40);
     while std::net::TcpStream::connect(&addr).is_err() {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (server, addr)
+    Started {
+        _server: server,
+        addr,
+        metrics_addr,
+    }
+}
+
+/// One plain HTTP/1.1 GET; returns the status and the body.
+fn get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, body.to_owned())
+}
+
+/// The value of an unlabelled counter in Prometheus text.
+fn counter(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 struct Run {
     rps: f64,
+    requests: u64,
     p50: String,
     p99: String,
     non_2xx: u64,
@@ -74,12 +152,42 @@ fn wrk(addr: &str, script: &Path, seconds: u32) -> Run {
             .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
             .unwrap_or_default()
     };
+    // "  1234567 requests in 10.00s, 456.78MB read"
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
     Run {
         rps: field("Requests/sec:").parse().unwrap_or(0.0),
+        requests,
         p50: field("50%"),
         p99: field("99%"),
         non_2xx: field("Non-2xx or 3xx responses:").parse().unwrap_or(0),
     }
+}
+
+/// One measured run of `mode`: a fresh server, a warm-up in which every token is verified once,
+/// then the timed run; the whole stack is checked before and after.
+fn measure(bin: &Path, mode: &Mode, script: &Path, seconds: u32) -> Run {
+    let started = start_server(bin, mode);
+    if let Some(revoked) = &mode.revoked_token {
+        let (status, _) = get(&started.addr, "/me", Some(revoked));
+        assert_eq!(status, 401, "a revoked user's token must be refused");
+    }
+    wrk(&started.addr, script, 2);
+    let run = wrk(&started.addr, script, seconds);
+    if let Some(metrics) = &started.metrics_addr {
+        let (status, text) = get(metrics, "/metrics", None);
+        assert_eq!(status, 200, "metrics endpoint");
+        let hits = counter(&text, "cognito_authz_token_cache_hits_total");
+        assert!(
+            hits >= run.requests as f64,
+            "the recorder counted {hits} cache hits for {} requests",
+            run.requests
+        );
+    }
+    run
 }
 
 fn main() {
@@ -94,6 +202,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    let rounds: usize = std::env::var("LOAD_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let idp = runtime.block_on(LocalIssuer::start()).unwrap();
     let dir = std::env::temp_dir().join(format!("cognito-authz-load-{}", std::process::id()));
@@ -102,14 +214,14 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "[[tenant]]\nid = \"load\"\nuser_pool_id = \"{POOL}\"\nclient_ids = [\"{CLIENT}\"]\njwks_url = \"{}\"\n",
+            "[[tenant]]\nid = \"{TENANT}\"\nuser_pool_id = \"{POOL}\"\nclient_ids = [\"{CLIENT}\"]\njwks_url = \"{}\"\n",
             idp.jwks_url(POOL)
         ),
     )
     .unwrap();
     let tokens_file = dir.join("tokens.txt");
     let mut file = std::fs::File::create(&tokens_file).unwrap();
-    for i in 0..1000 {
+    for i in 0..USERS {
         let token = idp.mint(&idp.access_claims(POOL, CLIENT, &format!("user{i:04}"), &["member"]));
         writeln!(file, "{token}").unwrap();
     }
@@ -131,63 +243,200 @@ end
     )
     .unwrap();
 
-    // Loopback load on two shared cores is noisy: alternate the two servers over several
-    // rounds and report each one's median run.
-    let rounds: usize = std::env::var("LOAD_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    let modes = [
-        ("without auth (--no-auth)", true),
-        ("with cognito-authz", false),
+    let mut modes = vec![
+        Mode {
+            label: "without auth (--no-auth)",
+            config: config.clone(),
+            no_auth: true,
+            revoked_token: None,
+        },
+        Mode {
+            label: "with cognito-authz",
+            config,
+            no_auth: false,
+            revoked_token: None,
+        },
     ];
-    let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
+    // Kept alive until the end: the redis-server and moto of the whole stack.
+    let _stores = whole_stack::prepare(&runtime, &idp, &dir).map(|(mode, stores)| {
+        modes.push(mode);
+        stores
+    });
+
+    // Loopback load on two shared cores is noisy: alternate the modes over several rounds and
+    // report each one's median run.
+    let mut runs: Vec<Vec<Run>> = modes.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
-        for (i, (_, no_auth)) in modes.iter().enumerate() {
-            let (server, addr) = start_server(&bin, &config, *no_auth);
-            // Warm-up: every token verified once, connections established.
-            wrk(&addr, &script, 2);
-            runs[i].push(wrk(&addr, &script, seconds));
-            drop(server);
+        for (i, mode) in modes.iter().enumerate() {
+            runs[i].push(measure(&bin, mode, &script, seconds));
         }
     }
-    // Each round runs both servers back to back, so the machine's drift between rounds (it is
-    // a shared VM) cancels in that round's ratio: the median of those is the robust figure.
-    let mut paired: Vec<f64> = runs[0]
+    report(&modes, runs, rounds, seconds);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn report(modes: &[Mode], mut runs: Vec<Vec<Run>>, rounds: usize, seconds: u32) {
+    // Each round runs every mode back to back, so the machine's drift between rounds (it is a
+    // shared VM) cancels in that round's ratios: their median is the robust figure.
+    let paired: Vec<Vec<f64>> = runs
         .iter()
-        .zip(&runs[1])
-        .map(|(without, with)| with.rps / without.rps.max(1.0))
+        .map(|mode_runs| {
+            let mut ratios: Vec<f64> = mode_runs
+                .iter()
+                .zip(&runs[0])
+                .map(|(with, without)| with.rps / without.rps.max(1.0))
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            ratios
+        })
         .collect();
-    paired.sort_by(f64::total_cmp);
     for r in &mut runs {
         r.sort_by(|a, b| a.rps.total_cmp(&b.rps));
     }
-    let medians: Vec<&Run> = runs.iter().map(|r| &r[r.len() / 2]).collect();
     println!(
-        "| server | requests/s (median of {rounds}) | p50 | p99 | non-2xx | all runs (requests/s) |"
+        "| server | requests/s (median of {rounds}) | p50 | p99 | non-2xx | / no auth, per round (sorted) | median ratio | all runs (requests/s) |"
     );
-    println!("|---|---|---|---|---|---|");
-    for (i, (label, _)) in modes.iter().enumerate() {
-        let r = medians[i];
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, mode) in modes.iter().enumerate() {
+        let r = &runs[i][runs[i].len() / 2];
         let all: Vec<String> = runs[i].iter().map(|r| format!("{:.0}", r.rps)).collect();
+        let ratios: Vec<String> = paired[i].iter().map(|r| format!("{r:.3}")).collect();
         println!(
-            "| {label} | {:.0} | {} | {} | {} | {} |",
+            "| {} | {:.0} | {} | {} | {} | {} | **{:.3}** | {} |",
+            mode.label,
             r.rps,
             r.p50,
             r.p99,
             r.non_2xx,
+            ratios.join(", "),
+            paired[i][paired[i].len() / 2],
             all.join(", ")
         );
     }
-    let ratio = medians[1].rps / medians[0].rps.max(1.0);
-    let per_round: Vec<String> = paired.iter().map(|r| format!("{r:.2}")).collect();
     println!(
-        "\nthroughput with auth / without: {ratio:.2} (ratio of medians; target >= 0.90), wrk -t2 -c64 -d{seconds}s x {rounds} rounds, 1,000 users' warm tokens"
+        "\nwrk -t2 -c64 -d{seconds}s, {rounds} alternated rounds, {USERS} users' warm tokens; target: the whole stack >= 0.95x the throughput without auth (median of the per-round ratios)"
     );
-    println!(
-        "per-round ratios (sorted): {}; median {:.2}",
-        per_round.join(", "),
-        paired[paired.len() / 2]
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(all(feature = "metrics", feature = "redis", feature = "dynamodb"))]
+#[path = "../tests/moto/mod.rs"]
+mod moto;
+#[cfg(all(feature = "metrics", feature = "redis", feature = "dynamodb"))]
+#[path = "../examples/support/redis.rs"]
+mod redis_support;
+
+/// The whole stack: metrics, a Redis revocation list of 10,000 users and a DynamoDB catalog.
+#[cfg(all(feature = "metrics", feature = "redis", feature = "dynamodb"))]
+mod whole_stack {
+    use super::*;
+    use cognito_authz::catalog::{CatalogEntry, DynamoDbCatalog};
+    use cognito_authz::revocation::RedisRevocations;
+    use cognito_authz::{CognitoAuth, Tenant};
+
+    use super::{moto, redis_support};
+
+    /// Revoked users in the shared list (none of them in the load).
+    const REVOKED: usize = 10_000;
+    const TABLE: &str = "load-tenants";
+
+    pub(super) struct Stores {
+        _redis: redis_support::Server,
+        _moto: moto::Moto,
+    }
+
+    pub(super) fn prepare(
+        runtime: &tokio::runtime::Runtime,
+        idp: &LocalIssuer,
+        dir: &Path,
+    ) -> Option<(Mode, Stores)> {
+        let (redis, url) = redis_support::start_redis();
+        let moto = moto::Moto::start();
+        runtime.block_on(async {
+            let catalog = DynamoDbCatalog::new(moto.dynamodb(), TABLE)
+                .allowed_jwks_hosts([idp.addr().to_string()]);
+            catalog.ensure_table().await.expect("catalog table");
+            let entry = CatalogEntry {
+                client_ids: vec![CLIENT.to_owned()],
+                jwks_url: Some(idp.jwks_url(POOL)),
+                ..CatalogEntry::new(TENANT, POOL)
+            };
+            catalog.put(&entry).await.expect("catalog item");
+
+            // Written as the service writes them (the shared store's own format).
+            let writer = CognitoAuth::builder()
+                .tenant(
+                    Tenant::builder(TENANT, POOL)
+                        .client_id(CLIENT)
+                        .jwks_url(idp.jwks_url(POOL))
+                        .build()
+                        .expect("tenant"),
+                )
+                .expect("tenant registers")
+                .redis_revocations(RedisRevocations::new(&url))
+                .build()
+                .expect("writer");
+            writer.revocations_loaded().await;
+            let list = writer.revocations().expect("a shared list");
+            for i in 0..REVOKED {
+                list.revoke_user_shared(TENANT, &format!("sub-revoked{i:05}"))
+                    .await
+                    .expect("revoke");
+            }
+        });
+        let config = dir.join("whole-stack.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[catalog]\ndynamodb_table = \"{TABLE}\"\nallowed_jwks_hosts = [\"{}\"]\n\n\
+                 [aws]\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\n\n\
+                 [revocations]\nredis_url = \"{url}\"\n",
+                idp.addr(),
+                moto.endpoint()
+            ),
+        )
+        .unwrap();
+        let mode = Mode {
+            label: "whole stack: metrics, 10,000 Redis revocations, DynamoDB catalog (moto)",
+            config,
+            no_auth: false,
+            revoked_token: Some(idp.mint(&revoked_claims(idp))),
+        };
+        Some((
+            mode,
+            Stores {
+                _redis: redis,
+                _moto: moto,
+            },
+        ))
+    }
+
+    /// Claims of revoked user 42, issued a minute before the revocations were written: what a
+    /// sign-out must refuse. (A token issued after them, within the clock margin, would be
+    /// refused too, and the check would pass for the wrong reason.)
+    fn revoked_claims(idp: &LocalIssuer) -> serde_json::Value {
+        let mut claims = idp.access_claims(POOL, CLIENT, "revoked00042", &["member"]);
+        let now = claims["iat"].as_u64().unwrap();
+        claims["iat"] = (now - 60).into();
+        claims["auth_time"] = (now - 60).into();
+        claims
+    }
+}
+
+/// Without the features of the whole stack, only the first two modes run.
+#[cfg(not(all(feature = "metrics", feature = "redis", feature = "dynamodb")))]
+mod whole_stack {
+    use super::*;
+
+    pub(super) struct Stores;
+
+    pub(super) fn prepare(
+        _: &tokio::runtime::Runtime,
+        _: &LocalIssuer,
+        _: &Path,
+    ) -> Option<(Mode, Stores)> {
+        eprintln!(
+            "http_load: the whole-stack mode needs --features metrics,redis,dynamodb (scripts/load-test sets them)"
+        );
+        None
+    }
 }
