@@ -2,10 +2,11 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
+use super::clock::{HitClock, unix_now};
 use crate::principal::Principal;
 
 /// Cache key of a token: a 128-bit GMAC tag of the whole token under a key drawn at random when
@@ -64,13 +65,6 @@ impl TokenKeyer {
     }
 }
 
-/// Wall-clock time since the Unix epoch, the clock `exp` is read against.
-fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-}
-
 #[derive(Clone)]
 struct Entry {
     principal: Principal,
@@ -99,6 +93,7 @@ type Entries = quick_cache::sync::Cache<TokenKey, Entry>;
 pub(crate) struct VerifiedTokenCache {
     entries: Entries,
     keyer: TokenKeyer,
+    hit_clock: HitClock,
     ttl: Duration,
     sweep_every: Duration,
     next_sweep: Mutex<Duration>,
@@ -149,6 +144,7 @@ impl VerifiedTokenCache {
         Ok(VerifiedTokenCache {
             entries: sharded(max_entries, parallelism),
             keyer: TokenKeyer::new()?,
+            hit_clock: HitClock::new(),
             ttl,
             sweep_every,
             next_sweep: Mutex::new(unix_now() + sweep_every),
@@ -169,7 +165,7 @@ impl VerifiedTokenCache {
     /// past `valid_until`, and one found past it is removed.
     pub(crate) fn get(&self, slot: &CacheSlot) -> Option<Principal> {
         let entry = self.entries.get(&slot.key)?;
-        let now = unix_now();
+        let now = self.hit_clock.now_at_least();
         if now < entry.valid_until {
             Some(entry.principal)
         } else {
