@@ -4,12 +4,12 @@
 //! - Entries end at wall-clock times (`exp` is one), so the clock is the wall clock, never a
 //!   monotonic one (see `Entry::valid_until`).
 //! - A hit reads the clock on every request. `SystemTime::now` costs 20 to 35 ns on the
-//!   reference VM, a tenth of a hit; on Linux a hit reads `CLOCK_REALTIME_COARSE` instead (about
-//!   4 ns from the vDSO). That clock is the time of the last timer tick: it lags the true time
-//!   by less than its resolution (one tick, 1 to 10 ms). The hit adds twice the resolution, so
-//!   its reading is never earlier than the true time and an entry is never served past its end:
-//!   it stops being served up to that much sooner, and the token then takes the exact path (a
-//!   full verification against `SystemTime`).
+//!   reference VM, a tenth of a hit; on Linux a hit reads `CLOCK_REALTIME_COARSE` instead
+//!   (about 4 ns: libc's vDSO call, through rustix). That clock is the time of the last timer
+//!   tick: it lags the true time by less than its resolution (one tick, 1 to 10 ms). The hit
+//!   adds twice the resolution, so its reading is never earlier than the true time and an entry
+//!   is never served past its end: it stops being served up to that much sooner, and the token
+//!   then takes the exact path (a full verification against `SystemTime`).
 //! - Inserts and sweeps read `SystemTime`: they are on the slow path.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
