@@ -30,7 +30,8 @@
 //!
 //! `--console DIR` serves the browser console (`examples/console`, built into `DIR` by
 //! `npm run build`) at `/console/`; `GET /tenants/{tenant}/client-config` (no token) gives it
-//! the tenant's pool and app client for Amplify. See `support/console.rs`.
+//! the tenant's pool and app client for Amplify, for the file's tenants and (feature
+//! `dynamodb`) the catalog's. See `support/console.rs`.
 //!
 //! `--metrics-bind ADDR` serves the crate's metrics (decisions, admin actions, ...) as
 //! Prometheus text at `GET /metrics` on ADDR; they are recorded only when built with

@@ -16,8 +16,18 @@
 //!
 //! All are public on purpose: a pool id and an app client id are not secrets (every Amplify
 //! app ships them in its bundle), and the console must load them before anyone has signed in.
-//! Only the file's `[[tenant]]` entries are answered; a tenant known only to a runtime catalog
-//! is 404 here.
+//!
+//! The client configuration comes from the file's `[[tenant]]` entries, then (built with
+//! `--features admin,dynamodb`, with a `[catalog]` section) from the tenant catalog, read with
+//! the service's own rules (`AuthConfig::catalog`): an item the service would refuse is 404
+//! here too. The route is public, so a made-up tenant id must not turn into DynamoDB reads
+//! without bound:
+//! - every answer, found or not, is kept for `[catalog] refresh_seconds` (default 30 s, the
+//!   time the service takes to see a new tenant too), at most 10,000 of them;
+//! - reads of the catalog are capped at `[catalog] lookups_per_second` (default 100) per
+//!   process; over it, 503 with `Retry-After: 1`, nothing read and nothing kept;
+//! - an id longer than a DynamoDB key can hold is 404 without a read;
+//! - a table that cannot be read is 503, not kept: the next request asks again.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -90,12 +100,40 @@ pub fn client_configs(config: &AuthConfig) -> BTreeMap<String, ClientConfig> {
         .collect()
 }
 
-type Configs = Arc<BTreeMap<String, ClientConfig>>;
+/// Where the route finds client configurations: the file's tenants, then the catalog's.
+#[derive(Clone)]
+struct Configs {
+    file: Arc<BTreeMap<String, ClientConfig>>,
+    #[cfg(feature = "dynamodb")]
+    catalog: Option<Arc<catalog::CatalogConfigs>>,
+}
+
+impl Configs {
+    fn new(config: &AuthConfig) -> Self {
+        Configs {
+            file: Arc::new(client_configs(config)),
+            #[cfg(feature = "dynamodb")]
+            catalog: catalog::CatalogConfigs::new(config).map(Arc::new),
+        }
+    }
+
+    /// `Err`: the catalog cannot be asked now (503).
+    async fn get(&self, tenant: &str) -> Result<Option<ClientConfig>, &'static str> {
+        if let Some(config) = self.file.get(tenant) {
+            return Ok(Some(config.clone()));
+        }
+        #[cfg(feature = "dynamodb")]
+        if let Some(catalog) = &self.catalog {
+            return catalog.get(tenant).await;
+        }
+        Ok(None)
+    }
+}
 
 async fn client_config(State(configs): State<Configs>, Path(tenant): Path<String>) -> Response {
-    match configs.get(&tenant) {
-        Some(config) => Json(config).into_response(),
-        None => (
+    match configs.get(&tenant).await {
+        Ok(Some(config)) => Json(config).into_response(),
+        Ok(None) => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({
                 "error": "tenant_not_found",
@@ -103,6 +141,138 @@ async fn client_config(State(configs): State<Configs>, Path(tenant): Path<String
             })),
         )
             .into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+            Json(serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": why,
+            })),
+        )
+            .into_response(),
+    }
+}
+
+/// Client configurations of the catalog's tenants (feature `dynamodb`).
+#[cfg(feature = "dynamodb")]
+mod catalog {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use cognito_authz::AuthConfig;
+    use cognito_authz::catalog::{
+        CatalogEntry, CatalogError, DEFAULT_LOOKUPS_PER_SECOND, DEFAULT_REFRESH_INTERVAL,
+        DynamoDbCatalog,
+    };
+
+    use super::{ClientConfig, RELAY_PATH};
+
+    /// Most answers kept: enough for every tenant of a large catalog, bounded against made-up
+    /// ids.
+    const MAX_ANSWERS: u64 = 10_000;
+
+    /// DynamoDB partition keys hold at most 2048 bytes, and a tenant's guard item is keyed
+    /// `tenant#<id>`: a longer id cannot be a catalog tenant's.
+    const MAX_TENANT_ID_BYTES: usize = 2048 - "tenant#".len();
+
+    pub(super) struct CatalogConfigs {
+        catalog: DynamoDbCatalog,
+        /// `[aws] endpoint_url` is set: Amplify goes through the relay.
+        emulator: bool,
+        /// Found (`Some`) and not found (`None`) answers, for the refresh interval.
+        answers: moka::future::Cache<String, Option<ClientConfig>>,
+        budget: Budget,
+    }
+
+    impl CatalogConfigs {
+        /// `None` without a `[catalog]` section.
+        pub(super) fn new(config: &AuthConfig) -> Option<Self> {
+            let section = config.catalog.as_ref()?;
+            let kept = section
+                .refresh_seconds
+                .map_or(DEFAULT_REFRESH_INTERVAL, Duration::from_secs);
+            Some(CatalogConfigs {
+                catalog: config.catalog(&section.dynamodb_table),
+                emulator: config.aws.endpoint_url.is_some(),
+                answers: moka::future::Cache::builder()
+                    .max_capacity(MAX_ANSWERS)
+                    .time_to_live(kept)
+                    .build(),
+                budget: Budget::new(
+                    section
+                        .lookups_per_second
+                        .unwrap_or(DEFAULT_LOOKUPS_PER_SECOND),
+                ),
+            })
+        }
+
+        pub(super) async fn get(&self, tenant: &str) -> Result<Option<ClientConfig>, &'static str> {
+            if tenant.len() > MAX_TENANT_ID_BYTES {
+                return Ok(None);
+            }
+            // Concurrent requests for one id share one read; a failure is not kept.
+            self.answers
+                .try_get_with_by_ref(tenant, self.read(tenant))
+                .await
+                .map_err(|why| *why)
+        }
+
+        async fn read(&self, tenant: &str) -> Result<Option<ClientConfig>, &'static str> {
+            if !self.budget.take() {
+                return Err("too many tenant lookups; retry in a second");
+            }
+            match self.catalog.get_by_tenant(tenant).await {
+                Ok(found) => Ok(found.and_then(|entry| self.client_config(entry))),
+                // As the service: an item its rules refuse is no tenant (logged, then 404).
+                Err(err @ CatalogError::Malformed { .. }) => {
+                    tracing::warn!(error = %err, "catalog item refused; its tenant is unknown");
+                    Ok(None)
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the tenant catalog cannot be read");
+                    Err("the tenant catalog cannot be read now")
+                }
+            }
+        }
+
+        fn client_config(&self, entry: CatalogEntry) -> Option<ClientConfig> {
+            // As for the file's tenants: the first app client is the users' one.
+            let client = entry.client_ids.into_iter().next()?;
+            Some(ClientConfig {
+                user_pool_id: entry.user_pool_id,
+                user_pool_client_id: client,
+                region: entry.region,
+                user_pool_endpoint: self.emulator.then(|| RELAY_PATH.to_owned()),
+            })
+        }
+    }
+
+    /// At most `per_second` catalog reads in each one-second window.
+    struct Budget {
+        per_second: u32,
+        window: Mutex<(Instant, u32)>,
+    }
+
+    impl Budget {
+        fn new(per_second: u32) -> Self {
+            Budget {
+                per_second,
+                window: Mutex::new((Instant::now(), 0)),
+            }
+        }
+
+        fn take(&self) -> bool {
+            let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if now.duration_since(window.0) >= Duration::from_secs(1) {
+                *window = (now, 0);
+            }
+            if window.1 >= self.per_second {
+                return false;
+            }
+            window.1 += 1;
+            true
+        }
     }
 }
 
@@ -187,7 +357,7 @@ async fn relay(State(relay): State<Relay>, headers: HeaderMap, body: Bytes) -> R
 /// The public routes: client configuration always, the relay with an emulator, the console's
 /// files when `dir` is given.
 pub fn routes(config: &AuthConfig, dir: Option<PathBuf>) -> Result<Router, String> {
-    let configs: Configs = Arc::new(client_configs(config));
+    let configs = Configs::new(config);
     let mut router = Router::new()
         .route("/tenants/{tenant}/client-config", get(client_config))
         .with_state(configs);

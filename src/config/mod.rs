@@ -402,11 +402,13 @@ impl AuthConfig {
 
     /// The tenant catalog in `table` as this configuration reads it: reached as `[aws]` says,
     /// the `[[tenant]]` ids and pools reserved, and the `[catalog]` settings applied (refresh
-    /// interval, allowed JWKS hosts). The one place a catalog is built from a configuration: the
-    /// service's resolver, the admin routes' lookup and the `cognito-authz` tool apply the same
-    /// rules to items.
+    /// interval, allowed JWKS hosts, lookups per second). The one place a catalog is built from
+    /// a configuration: the service's resolver, the admin routes' lookup, the `cognito-authz`
+    /// tool and code of your own reading the catalog (the `admin_service` example's public
+    /// client-config route) apply the same rules to items. Its AWS client is built on first use,
+    /// which needs a tokio runtime.
     #[cfg(feature = "dynamodb")]
-    pub(crate) fn catalog(&self, table: &str) -> crate::catalog::DynamoDbCatalog {
+    pub fn catalog(&self, table: &str) -> crate::catalog::DynamoDbCatalog {
         let mut catalog = crate::catalog::DynamoDbCatalog::lazy(self.aws.clone(), table)
             .reserved_tenant_ids(self.tenants.iter().map(|t| t.id.clone()))
             .reserved_user_pool_ids(self.tenants.iter().map(|t| t.user_pool_id.clone()));

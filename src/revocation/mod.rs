@@ -13,18 +13,22 @@
 //! Redis pub/sub. [`Revocations::revoke_user_shared`] and
 //! [`Revocations::revoke_session_shared`] record a revocation here at once and then in Redis.
 //! See README, "Running several replicas".
+//!
+//! The files: `list` holds the in-process list (its state flags, the table behind its lock,
+//! recording, pruning and the per-request check); `mirror` the table and its time index;
+//! `shared` the seam to a store shared between replicas; `store` and `wire` the Redis store
+//! (feature `redis`).
 
+mod list;
 mod mirror;
+mod shared;
 #[cfg(feature = "redis")]
 mod store;
 #[cfg(feature = "redis")]
 mod wire;
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
@@ -32,19 +36,15 @@ use serde::Deserialize;
 #[cfg(feature = "redis")]
 pub use store::RedisRevocations;
 
-use crate::Principal;
-use crate::error::AuthError;
+pub(crate) use list::Inner;
+#[cfg(feature = "redis")]
+pub(crate) use shared::StoreFuture;
+pub(crate) use shared::{SharedStore, redacted};
 
 /// How long a revocation is kept by default: Cognito access and id tokens live at most a day.
 /// The largest leeway the verifier accepts is added to any retention: after that no token a
 /// revocation covers can still verify.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// `state` bit: at least one revocation was ever recorded (until then a check is one load).
-const ANY: u8 = 1;
-/// `state` bit: the shared store's mirror cannot be trusted; every check answers
-/// [`AuthError::RevocationsUnavailable`]. Set by the store's background task only.
-const UNAVAILABLE: u8 = 2;
 
 /// Default of `[revocations] clock_margin_seconds` (`RedisRevocations::clock_margin`, feature
 /// `redis`): see README, "Running several replicas", on clocks.
@@ -61,7 +61,7 @@ pub enum OnStoreUnavailable {
     /// replicas during the outage are not seen here until the store is back.
     #[default]
     ServeLastKnown,
-    /// Answer every request with 503 [`AuthError::RevocationsUnavailable`] once the mirror is
+    /// Answer every request with 503 [`AuthError::RevocationsUnavailable`](crate::AuthError::RevocationsUnavailable) once the mirror is
     /// older than `max_staleness_seconds`.
     Refuse,
 }
@@ -107,40 +107,6 @@ pub struct Revocations {
     pub(crate) inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    /// [`ANY`] and [`UNAVAILABLE`]: zero means "nothing to check", in one load.
-    state: AtomicU8,
-    /// Entries older than this (plus the largest leeway) are dropped.
-    retention: Duration,
-    /// Tokens issued up to this many seconds after a user's revocation are refused too: the
-    /// revocation time comes from a replica's clock, `iat` from Cognito's.
-    clock_margin: u64,
-    tenants: RwLock<mirror::Mirror>,
-    /// Revocations recorded here whose write to the shared store has not finished: the store
-    /// may lack them for now without having lost anything.
-    in_flight: AtomicUsize,
-    /// Called with a tenant id when that tenant is revoked ([`Revocations::revoke_tenant_shared`],
-    /// here or on another replica): each `CognitoAuth` using this list drops the tenant's
-    /// cached tokens and resolver answers.
-    tenant_hooks: RwLock<Vec<TenantHook>>,
-    /// The shared store, when there is one (set once, right after construction).
-    shared: OnceLock<Arc<dyn SharedStore>>,
-}
-
-impl Default for Inner {
-    fn default() -> Self {
-        Inner {
-            state: AtomicU8::new(0),
-            retention: DEFAULT_RETENTION,
-            clock_margin: 0,
-            tenants: RwLock::default(),
-            in_flight: AtomicUsize::new(0),
-            tenant_hooks: RwLock::default(),
-            shared: OnceLock::new(),
-        }
-    }
-}
-
 /// What a revocation covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -158,36 +124,6 @@ pub(crate) struct Entry {
     pub(crate) id: String,
     /// Unix second of the revocation.
     pub(crate) at: u64,
-}
-
-/// What a `CognitoAuth` does when a tenant is revoked; `false` once that instance is gone.
-pub(crate) type TenantHook = Box<dyn Fn(&str) -> bool + Send + Sync>;
-
-/// The boxed futures of [`SharedStore`].
-pub(crate) type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A store that shares revocations between replicas (feature `redis`). Kept behind a trait so
-/// that this module, the verifier and the admin routes do not depend on the feature.
-pub(crate) trait SharedStore: Send + Sync {
-    /// Writes `entry` to the store and tells the other replicas.
-    fn share(&self, entry: Entry) -> StoreFuture<'_, Result<(), RevocationError>>;
-    /// Tells the other replicas that `tenant` was revoked.
-    fn share_tenant(&self, tenant: String) -> StoreFuture<'_, Result<(), RevocationError>>;
-    /// Starts the background synchronisation if it is not running (needs a tokio runtime).
-    fn ensure_started(&self);
-    /// Resolves once the store was loaded in full for the first time.
-    fn loaded(&self) -> StoreFuture<'_, ()>;
-}
-
-/// `scheme://host:port/db`: no user, no password, no query.
-pub(crate) fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "<not a URL>".to_owned();
-    };
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let host_start = rest[..authority_end].rfind('@').map_or(0, |at| at + 1);
-    format!("{scheme}://{}", &rest[host_start..])
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -252,37 +188,6 @@ impl Revocations {
         self.revoke_shared(Kind::Session, tenant, origin_jti).await
     }
 
-    async fn revoke_shared(
-        &self,
-        kind: Kind,
-        tenant: &str,
-        id: &str,
-    ) -> Result<(), RevocationError> {
-        let at = unix_now();
-        let Some(store) = self.inner.shared.get() else {
-            self.record_new(kind, tenant, id, at);
-            return Ok(());
-        };
-        // Counted before the mirror holds it: the store's loss check must not take this
-        // write, not yet in the store, for a loss.
-        let _in_flight = InFlight::new(&self.inner.in_flight);
-        self.record_new(kind, tenant, id, at);
-        let entry = Entry {
-            kind,
-            tenant: tenant.to_owned(),
-            id: id.to_owned(),
-            at,
-        };
-        store.share(entry).await
-    }
-
-    /// Revocations recorded here and not yet written to the shared store.
-    // Used by the Redis store (feature `redis`).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn in_flight(&self) -> usize {
-        self.inner.in_flight.load(Ordering::Acquire)
-    }
-
     /// Offboards `tenant` on every replica at once: each `CognitoAuth` using this list, here
     /// and (if shared, feature `redis`) on every replica following the store, drops the
     /// tenant's cached tokens and resolver answers, as
@@ -299,24 +204,6 @@ impl Revocations {
         }
     }
 
-    /// Registers what a `CognitoAuth` does when a tenant is revoked.
-    pub(crate) fn on_tenant_revoked(&self, hook: TenantHook) {
-        self.inner
-            .tenant_hooks
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(hook);
-    }
-
-    /// Runs the hooks for `tenant`, dropping those of instances that are gone.
-    pub(crate) fn tenant_revoked(&self, tenant: &str) {
-        self.inner
-            .tenant_hooks
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|hook| hook(tenant));
-    }
-
     /// True if revocations are shared with other replicas through a store.
     pub fn is_shared(&self) -> bool {
         self.inner.shared.get().is_some()
@@ -324,165 +211,13 @@ impl Revocations {
 
     /// Resolves once the shared store has been loaded in full for the first time (at once for
     /// a list that is not shared). Until then every request is refused with 503
-    /// [`AuthError::RevocationsUnavailable`]: a replica must not serve tokens revoked before it
+    /// [`AuthError::RevocationsUnavailable`](crate::AuthError::RevocationsUnavailable): a replica must not serve tokens revoked before it
     /// started. Starts the synchronisation if it was not running yet.
     pub async fn loaded(&self) {
         if let Some(store) = self.inner.shared.get() {
             store.ensure_started();
             store.loaded().await;
         }
-    }
-
-    /// Starts following the shared store, if any and not yet (needs a tokio runtime).
-    pub(crate) fn start(&self) {
-        if let Some(store) = self.inner.shared.get() {
-            store.ensure_started();
-        }
-    }
-
-    /// A revocation made here (not one mirrored from the store): counted.
-    fn record_new(&self, kind: Kind, tenant: &str, id: &str, at: u64) {
-        let entry = Entry {
-            kind,
-            tenant: tenant.to_owned(),
-            id: id.to_owned(),
-            at,
-        };
-        self.merge([entry], unix_now());
-        #[cfg(feature = "metrics")]
-        metrics::counter!("cognito_authz_revocations_total").increment(1);
-    }
-
-    /// Adds `entries` (a later time wins over an earlier one for the same id) and drops those
-    /// older than the retention; returns how many entries were added or moved later. Costs what
-    /// it adds and drops, never a scan of the whole list (see `mirror`).
-    pub(crate) fn merge(&self, entries: impl IntoIterator<Item = Entry>, now: u64) -> usize {
-        let oldest_kept = self.oldest_kept(now);
-        let mut mirror = self.write();
-        let mut changed = 0;
-        for entry in entries {
-            if entry.at >= oldest_kept && mirror.insert(entry) {
-                changed += 1;
-            }
-        }
-        mirror.prune(oldest_kept);
-        if mirror.len() > 0 {
-            self.inner.state.fetch_or(ANY, Ordering::Release);
-        }
-        changed
-    }
-
-    /// Drops the entries older than the retention (the store's task calls it on a timer, so
-    /// that a replica that records nothing still forgets them).
-    // Used by the Redis store (feature `redis`).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn prune(&self, now: u64) {
-        let oldest_kept = self.oldest_kept(now);
-        self.write().prune(oldest_kept);
-    }
-
-    /// Up to about `max` entries recorded after the second `after` (from the oldest if `None`),
-    /// and the last second read: for writing back to a store that lost them, a page at a time
-    /// so that the lock is held briefly.
-    // Used by the Redis store (feature `redis`) and tests.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn entries_page(&self, after: Option<u64>, max: usize) -> Option<(Vec<Entry>, u64)> {
-        self.read().page(after, max)
-    }
-
-    /// Every entry still kept.
-    #[cfg(test)]
-    pub(crate) fn entries(&self) -> Vec<Entry> {
-        self.entries_page(None, usize::MAX)
-            .map(|(entries, _)| entries)
-            .unwrap_or_default()
-    }
-
-    /// Entries recorded at `since` or later, for comparing with the store's count.
-    // Used by the Redis store (feature `redis`).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn count_since(&self, since: u64) -> usize {
-        self.read().count_since(since)
-    }
-
-    // A poisoned lock only means another thread panicked mid-insert; the table is still sound.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, mirror::Mirror> {
-        self.inner
-            .tenants
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, mirror::Mirror> {
-        self.inner
-            .tenants
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn oldest_kept(&self, now: u64) -> u64 {
-        now.saturating_sub(self.inner.retention.as_secs() + crate::MAX_LEEWAY.as_secs())
-    }
-
-    // Used by the Redis store (feature `redis`) and tests.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn attach(&self, store: Arc<dyn SharedStore>) {
-        // Nothing is known before the first full load: refuse until then (see `loaded`).
-        self.inner.state.fetch_or(UNAVAILABLE, Ordering::Release);
-        let _ = self.inner.shared.set(store);
-    }
-
-    /// Sets or clears "the mirror cannot be trusted"; returns the previous value.
-    // Used by the Redis store (feature `redis`) and tests.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn set_unavailable(&self, unavailable: bool) -> bool {
-        let previous = if unavailable {
-            self.inner.state.fetch_or(UNAVAILABLE, Ordering::AcqRel)
-        } else {
-            self.inner.state.fetch_and(!UNAVAILABLE, Ordering::AcqRel)
-        };
-        previous & UNAVAILABLE != 0
-    }
-
-    /// The per-request check: one atomic load while nothing is revoked and the store is fine.
-    pub(crate) fn check(&self, principal: &Principal) -> Result<(), AuthError> {
-        let state = self.inner.state.load(Ordering::Acquire);
-        if state == 0 {
-            return Ok(());
-        }
-        if state & UNAVAILABLE != 0 {
-            if let Some(store) = self.inner.shared.get() {
-                store.ensure_started();
-            }
-            return Err(AuthError::RevocationsUnavailable);
-        }
-        if self.lookup(principal) {
-            return Err(AuthError::TokenRevoked);
-        }
-        Ok(())
-    }
-
-    /// True if `principal`'s token is revoked. A token without `iat` of a revoked user is
-    /// refused: its age cannot be told.
-    pub fn is_revoked(&self, principal: &Principal) -> bool {
-        if self.inner.state.load(Ordering::Acquire) & ANY == 0 {
-            return false;
-        }
-        self.lookup(principal)
-    }
-
-    fn lookup(&self, principal: &Principal) -> bool {
-        let mirror = self.read();
-        if let Some(at) = mirror.user(principal.tenant(), principal.subject())
-            && principal
-                .issued_at()
-                .is_none_or(|iat| iat <= at.saturating_add(self.inner.clock_margin))
-        {
-            return true;
-        }
-        principal
-            .origin_jti()
-            .is_some_and(|session| mirror.session(principal.tenant(), session))
     }
 
     /// Revoked users and sessions held, over all tenants.
@@ -493,22 +228,6 @@ impl Revocations {
     /// True if nothing is revoked.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// Counts a revocation being written to the shared store, until dropped.
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn new(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::AcqRel);
-        InFlight(count)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -1,6 +1,7 @@
 use super::*;
-use crate::Tenant;
+use crate::error::AuthError;
 use crate::principal::{PrincipalClaims, PrincipalData, PrincipalKind, TokenUse};
+use crate::{Principal, Tenant};
 
 fn principal(tenant: &str, sub: &str, iat: Option<u64>, session: &str) -> Principal {
     let tenant = Tenant::builder(tenant, "us-east-1_a")
