@@ -6,7 +6,7 @@
 //! `SERVER_BIN`. This binary starts a local issuer, mints access tokens for 1,000 users and
 //! starts the server in each mode in turn, warms it up and runs `wrk -t2 -c64 --latency` with a
 //! Lua script that rotates through the tokens, alternating the modes over `LOAD_ROUNDS` rounds
-//! (default 5). The modes:
+//! (default 5; each round starts with the next mode). The modes:
 //!
 //! - `--no-auth`: the same routes without any layer; `/me` serializes a static principal of the
 //!   same shape, so the difference measured is the authentication;
@@ -264,11 +264,13 @@ end
     });
 
     // Loopback load on two shared cores is noisy: alternate the modes over several rounds and
-    // report each one's median run.
+    // report each one's median run. Each round starts with the next mode, so that none always
+    // runs at the same point of a round (the machine drifts within one too).
     let mut runs: Vec<Vec<Run>> = modes.iter().map(|_| Vec::new()).collect();
-    for _ in 0..rounds {
-        for (i, mode) in modes.iter().enumerate() {
-            runs[i].push(measure(&bin, mode, &script, seconds));
+    for round in 0..rounds {
+        for offset in 0..modes.len() {
+            let i = (round + offset) % modes.len();
+            runs[i].push(measure(&bin, &modes[i], &script, seconds));
         }
     }
     report(&modes, runs, rounds, seconds);
