@@ -58,6 +58,7 @@ mod actions;
 mod builder;
 mod decision;
 mod entities;
+mod index;
 mod layer;
 mod prepared;
 mod request;
@@ -81,7 +82,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cedar_policy::{Authorizer, Entities, Request};
+use cedar_policy::{Authorizer, Entities, PolicyId, Request};
 
 use crate::config::AuthConfig;
 use crate::error::ConfigError;
@@ -237,14 +238,22 @@ impl Cedar {
         let Ok(context) = prepared.context(&request.path) else {
             return Decision::refused(Outcome::InvalidRequest, request.action());
         };
-        let action = names.action(&request.method, &request.route);
-        let policies = policies.for_action(&action);
+        // An action some policy names was built at load; any other has only the policies for
+        // any action.
+        let (action, action_id, policies) = match policies.action(&request.method, &request.route) {
+            Some(named) => (named.uid.clone(), named.id.clone(), &named.policies),
+            None => (
+                names.action(&request.method, &request.route),
+                Arc::from(request.action()),
+                policies.any_action(),
+            ),
+        };
         // No schema here: the schema checks the policies at load; requests carry whatever
         // path parameters their route has.
         let Ok(cedar_request) =
             Request::new(prepared.uid.clone(), action, resource_uid, context, None)
         else {
-            return Decision::refused(Outcome::InvalidRequest, request.action());
+            return Decision::refused(Outcome::InvalidRequest, action_id);
         };
         let response = self
             .inner
@@ -255,11 +264,11 @@ impl Cedar {
             .errors()
             .map(|err| match err {
                 cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
-                    e.policy_id().to_string()
+                    policy_id(e.policy_id())
                 }
             })
             .collect();
-        let policies: Vec<String> = diagnostics.reason().map(ToString::to_string).collect();
+        let policies: Vec<String> = diagnostics.reason().map(policy_id).collect();
         // Cedar skips a policy that errs; a skipped forbid would let the request through, so
         // any error refuses.
         let outcome = if !errors.is_empty() {
@@ -271,10 +280,51 @@ impl Cedar {
         } else {
             Outcome::Forbidden
         };
-        let decision = Decision::new(outcome, request.action(), policies, errors);
+        let decision = Decision::new(outcome, action_id, policies, errors);
         if on_application {
             prepared.remember(snapshot.generation, request, &decision);
         }
         decision
+    }
+}
+
+/// A policy id as Cedar displays it (`escape_debug`), without the formatting machinery for the
+/// ids it leaves alone: printable ASCII but quotes and backslashes.
+fn policy_id(id: &PolicyId) -> String {
+    let raw: &str = id.as_ref();
+    if raw
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'"' | b'\'' | b'\\'))
+    {
+        raw.to_owned()
+    } else {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_ids_read_as_cedar_displays_them() {
+        let ids = [
+            "common/p1",
+            "acme/policy0",
+            "t/with space",
+            "t/\"quoted\"",
+            "t/it's",
+            "t/back\\slash",
+            "t/tab\there",
+            "t/line\nbreak",
+            "t/é",
+            "t/\u{301}combining",
+            "t/\u{7f}",
+            "",
+        ];
+        for raw in ids {
+            let id = PolicyId::new(raw);
+            assert_eq!(policy_id(&id), id.to_string(), "{raw:?}");
+        }
     }
 }

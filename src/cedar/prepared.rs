@@ -49,7 +49,7 @@ pub(crate) struct Prepared {
 
 /// A context and the path parameters it was built with.
 struct LastContext {
-    params: Vec<(String, String)>,
+    params: Arc<Vec<(String, String)>>,
     context: Context,
 }
 
@@ -103,18 +103,21 @@ impl Prepared {
     }
 
     /// The context for a request with these path parameters.
-    pub(crate) fn context(&self, path: &[(String, String)]) -> Result<Context, &'static str> {
+    pub(crate) fn context(
+        &self,
+        path: &Arc<Vec<(String, String)>>,
+    ) -> Result<Context, &'static str> {
         // A busy lock (the same token on another thread right now) means building anew.
         if let Ok(last) = self.last.try_lock()
             && let Some(last) = last.as_ref()
-            && last.params == path
+            && (Arc::ptr_eq(&last.params, path) || last.params == *path)
         {
             return Ok(last.context.clone());
         }
         let context = entities::context(&self.fixed, path)?;
         if let Ok(mut last) = self.last.try_lock() {
             *last = Some(LastContext {
-                params: path.to_vec(),
+                params: path.clone(),
                 context: context.clone(),
             });
         }
