@@ -228,7 +228,10 @@ impl Cedar {
                 let uid = entity.uid();
                 uid != prepared.uid && uid.type_name().basename() != "Action"
             });
-            let all = std::iter::once(prepared.entity.clone()).chain(provided);
+            let Some(principal_entity) = prepared.entity() else {
+                return Decision::refused(Outcome::InvalidRequest, request.action());
+            };
+            let all = std::iter::once(principal_entity.clone()).chain(provided);
             let Ok(entities) = Entities::from_entities(all, None) else {
                 return Decision::refused(Outcome::InvalidRequest, request.action());
             };

@@ -35,9 +35,9 @@ pub(crate) struct Prepared {
     engine: u64,
     /// `NS::User::"<userPoolId>|<sub>"`.
     pub(crate) uid: EntityUid,
-    /// The principal with its groups as parents, for requests that add an entity provider's.
-    pub(crate) entity: Entity,
-    /// The principal alone: all a request without provided entities needs.
+    /// The principal alone, with its groups as parents: all a request without provided
+    /// entities needs (one copy of the entity: a request that adds an entity provider's takes
+    /// it from here).
     pub(crate) entities: Entities,
     /// `token`, `tenant` and `roles`: the context without `path`.
     fixed: [(String, RestrictedExpression); 3],
@@ -65,12 +65,11 @@ impl Prepared {
     fn new(engine: u64, names: &Names, principal: &Principal) -> Result<Self, &'static str> {
         let uid = names.principal_uid(principal);
         let entity = names.principal_entity(principal, uid.clone())?;
-        let entities = Entities::from_entities([entity.clone()], None)
+        let entities = Entities::from_entities([entity], None)
             .map_err(|_| "the principal entity could not be built")?;
         Ok(Prepared {
             engine,
             uid,
-            entity,
             entities,
             fixed: entities::fixed_context(principal)?,
             last: Mutex::new(None),
@@ -100,6 +99,11 @@ impl Prepared {
         // Two first requests may race: either result is the same.
         let _ = slot.set(kept);
         Ok(prepared)
+    }
+
+    /// The principal entity, with its groups as parents.
+    pub(crate) fn entity(&self) -> Option<&Entity> {
+        self.entities.get(&self.uid)
     }
 
     /// The context for a request with these path parameters.
