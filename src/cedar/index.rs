@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cedar_policy::{ActionConstraint, EntityUid, PolicySet};
+use cedar_policy::{ActionConstraint, EntityTypeName, EntityUid, PolicySet};
 
 /// A tenant's policies, sliced by action.
 ///
@@ -41,7 +41,8 @@ pub(crate) struct Action {
 }
 
 impl ActionIndex {
-    pub(crate) fn new(set: &PolicySet) -> Result<Self, String> {
+    /// `action_type` is the engine's `NS::Action`: the only type a request's action has.
+    pub(crate) fn new(set: &PolicySet, action_type: &EntityTypeName) -> Result<Self, String> {
         let add = |set: &mut PolicySet, policy: &cedar_policy::Policy| {
             set.add(policy.clone()).map_err(|e| e.to_string())
         };
@@ -66,6 +67,10 @@ impl ActionIndex {
                 if slice.policy(policy.id()).is_none() {
                     add(&mut slice, policy)?;
                 }
+            }
+            // Refused at load (see `actions`); were one let through, no request has it.
+            if uid.type_name() != action_type {
+                continue;
             }
             let id: Arc<str> = uid.id().unescaped().into();
             // An action group, listed next to its members by the rewrite (see `actions`): no
@@ -121,6 +126,7 @@ mod tests {
         @id("err") permit(principal, action == App::Action::"POST /b/{id}", resource)
             when { context.missing == 1 };
         @id("c") forbid(principal, action == App::Action::"DELETE /c d", resource);
+        @id("other") forbid(principal, action == Other::Action::"GET /other", resource);
         @id("group") permit(principal, action in [App::Action::"writes", App::Action::"POST /b/{id}"], resource)
             when { context.ok && context.both };
         @id("any") forbid(principal, action, resource) when { context.suspended };
@@ -147,8 +153,8 @@ mod tests {
     #[test]
     fn the_index_decides_as_the_whole_set_with_the_action_built_per_request() {
         let set = PolicySet::from_str(POLICIES).unwrap();
-        let index = ActionIndex::new(&set).unwrap();
         let names = Names::new("App").unwrap();
+        let index = ActionIndex::new(&set, names.action_type()).unwrap();
         let principal = EntityUid::from_str(r#"App::User::"p|s""#).unwrap();
         let authorizer = Authorizer::new();
         let entities = Entities::empty();
@@ -157,6 +163,7 @@ mod tests {
             ("POST", "/b/{id}"),
             ("DELETE", "/c d"),
             ("GET", "/unnamed"),
+            ("GET", "/other"),
             ("POST", "/a"),
             ("PURGE", "/a"),
         ];
@@ -207,8 +214,13 @@ mod tests {
     #[test]
     fn only_named_actions_are_filed_by_method_then_route() {
         let set = PolicySet::from_str(POLICIES).unwrap();
-        let index = ActionIndex::new(&set).unwrap();
+        let names = Names::new("App").unwrap();
+        let index = ActionIndex::new(&set, names.action_type()).unwrap();
         assert!(index.action("GET", "/a").is_some());
+        assert!(
+            index.action("GET", "/other").is_none(),
+            "another namespace's action"
+        );
         assert!(
             index.action("DELETE", "/c d").is_some(),
             "a route with a space"
@@ -224,7 +236,7 @@ mod tests {
             "a group is no request's action"
         );
         // Parsed without the folder's renaming: ids are positions (`a`, `ab`, `any`, `anyone`).
-        let expected = ["policy0", "policy1", "policy5", "policy6"].map(String::from);
+        let expected = ["policy0", "policy1", "policy6", "policy7"].map(String::from);
         assert_eq!(ids, BTreeSet::from(expected));
     }
 }

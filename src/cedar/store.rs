@@ -256,12 +256,13 @@ pub(crate) fn load(
         merged
             .merge(&set, false)
             .map_err(|e| PolicyError::new(&path, e.to_string()))?;
-        let index = ActionIndex::new(&merged).map_err(|e| PolicyError::new(&path, e))?;
+        let index =
+            ActionIndex::new(&merged, action_type).map_err(|e| PolicyError::new(&path, e))?;
         tenants.insert(tenant.into(), Arc::new(index));
     }
     let common = match common {
         Some(set) => Some(Arc::new(
-            ActionIndex::new(&set).map_err(|e| PolicyError::new(dir, e))?,
+            ActionIndex::new(&set, action_type).map_err(|e| PolicyError::new(dir, e))?,
         )),
         None => None,
     };
