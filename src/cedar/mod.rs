@@ -238,7 +238,7 @@ impl Cedar {
             with_provided = entities;
             &with_provided
         };
-        let Ok(context) = prepared.context(&request.path) else {
+        let Ok(context) = prepared.context(principal, &request.path) else {
             return Decision::refused(Outcome::InvalidRequest, request.action());
         };
         // An action some policy names was built at load; any other has only the policies for
