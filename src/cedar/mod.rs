@@ -27,10 +27,11 @@
 //! invalid or incomplete (a file of the set in force missing or emptied: see `store`) keeps the
 //! last good policies.
 //!
-//! A principal's entities and the token part of its context are built on its first request
-//! and kept on the principal while the verified-token cache keeps it, with its last context and
-//! its last decision on the application resource (a decision depends only on the principal, the
-//! request and the policies; a reload is never answered from an older load).
+//! A principal's entities are built on its first request and kept on the principal while the
+//! verified-token cache keeps it, with its last context (and, once its path parameters changed,
+//! the token part to build the next) and its last decision on the application resource (a
+//! decision depends only on the principal, the request and the policies; a reload is never
+//! answered from an older load).
 //!
 //! Fail closed: no permit, a forbid, an evaluation error in any policy, no policies for the
 //! tenant, no matched route or a failed [`EntityProvider`] is 403 `insufficient_scope`, logged
