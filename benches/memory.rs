@@ -3,6 +3,11 @@
 //!
 //! `cargo bench --bench memory` (env `MEMORY_TOKENS`, default 100000). Prints, does not assert:
 //! benches measure, tests check behaviour.
+//!
+//! With `--features cedar` it also prints the bytes per cached token once each cached principal
+//! has been decided by Cedar (its entities, its last context and its last decision are kept on
+//! the principal while the cache keeps it, see `cedar::prepared`), and again after a second
+//! request with other path parameters (the principal then keeps the token part of its context).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -111,4 +116,76 @@ fn main() {
             token_bytes / n,
         );
     }
+    #[cfg(feature = "cedar")]
+    with_cedar(&runtime, &idp, &tokens);
+}
+
+/// Every cached principal decided once by Cedar (a request with a path parameter, as through the
+/// layer): the cache's bytes per entry with the Cedar data each principal then carries.
+#[cfg(feature = "cedar")]
+fn with_cedar(runtime: &tokio::runtime::Runtime, idp: &LocalIssuer, tokens: &[String]) {
+    use cognito_authz::cedar::{Cedar, CedarRequest};
+
+    let n = tokens.len();
+    let folder = std::env::temp_dir().join(format!("cognito-authz-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("common.cedar"),
+        format!(
+            "@id(\"members\")\npermit(principal in App::UserGroup::\"{POOL}|member\", \
+             action == App::Action::\"GET /tenants/{{tenant}}/orders\", resource)\n  \
+             when {{ context.path.tenant == context.tenant }};\n"
+        ),
+    )
+    .unwrap();
+    let cedar = Cedar::builder("App").policies(&folder).build().unwrap();
+    let _ = std::fs::remove_dir_all(&folder);
+    let request = CedarRequest::new("GET", "/tenants/{tenant}/orders").param("tenant", "memory");
+    let auth = CognitoAuth::builder()
+        .tenant(
+            Tenant::builder("memory", POOL)
+                .client_id(CLIENT)
+                .jwks_url(idp.jwks_url(POOL))
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+        .token_cache_entries((n + n / 4) as u64)
+        .build()
+        .unwrap();
+    assert!(runtime.block_on(auth.prefetch()).is_empty());
+    let before = LIVE.load(Ordering::SeqCst);
+    for token in tokens {
+        auth.verify(token).now_or_never().unwrap().unwrap();
+    }
+    let verified = LIVE.load(Ordering::SeqCst);
+    for token in tokens {
+        // A cache hit: the cached principal, which keeps what Cedar built for it.
+        let principal = auth.verify(token).now_or_never().unwrap().unwrap();
+        assert!(cedar.decide(&principal, &request).is_allowed());
+    }
+    let decided = LIVE.load(Ordering::SeqCst);
+    let held = auth.cached_tokens().max(1) as f64;
+    println!(
+        "with Cedar (feature cedar): {n} cached tokens each decided once, live heap +{:.1} MiB \
+         ({:.0} bytes per cached token, of which Cedar's data {:.0})",
+        mib(decided - before),
+        (decided - before) as f64 / held,
+        (decided - verified) as f64 / held,
+    );
+    // Once more with another path parameter (refused: another tenant), as a caller going from
+    // one order to the next: each principal then keeps the token part of its context too.
+    let other = CedarRequest::new("GET", "/tenants/{tenant}/orders").param("tenant", "other");
+    for token in tokens {
+        let principal = auth.verify(token).now_or_never().unwrap().unwrap();
+        assert!(!cedar.decide(&principal, &other).is_allowed());
+    }
+    let changed = LIVE.load(Ordering::SeqCst);
+    println!(
+        "with Cedar, after a second request with other path parameters: live heap +{:.1} MiB \
+         ({:.0} bytes per cached token, of which Cedar's data {:.0})",
+        mib(changed - before),
+        (changed - before) as f64 / held,
+        (changed - verified) as f64 / held,
+    );
 }

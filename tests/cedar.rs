@@ -596,6 +596,53 @@ async fn an_entity_provider_loads_the_order_and_its_owner() {
     assert_refused(&call(&app, "/orders/1", Some(&alice)).await, INVALID);
 }
 
+/// The order, plus the `support` group as a member of organisation `acme`: the hierarchy
+/// reaches the principal only through the groups it carries as parents.
+struct OrdersInOrg;
+
+impl EntityProvider for OrdersInOrg {
+    fn resource<'a>(
+        &'a self,
+        query: &'a ResourceQuery<'a>,
+    ) -> BoxFuture<'a, Result<Option<Resource>, ProviderError>> {
+        Box::pin(async move {
+            let pool = query.principal().user_pool_id();
+            let org: EntityUid = r#"App::Org::"acme""#.parse()?;
+            let group: EntityUid = format!(r#"App::UserGroup::"{pool}|support""#).parse()?;
+            let group = Entity::new_no_attrs(group, [org].into());
+            let uid: EntityUid = r#"App::Order::"1""#.parse()?;
+            let order = Entity::new_no_attrs(uid.clone(), Default::default());
+            Ok(Some(Resource::new(uid, [order, group])))
+        })
+    }
+}
+
+#[tokio::test]
+async fn with_a_provider_the_principal_keeps_its_groups_and_attributes() {
+    let fx = Fx::new().await;
+    let policies = Folder::new(&[(
+        "common.cedar",
+        r#"permit(principal in App::Org::"acme", action == App::Action::"GET /orders/{order}", resource)
+           when { principal.kind == "user" };"#,
+    )]);
+    let cedar = Cedar::builder("App")
+        .policies(policies.path())
+        .entity_provider(OrdersInOrg)
+        .build()
+        .unwrap();
+    let app = app(&fx.auth, &cedar);
+    let support = fx.acme("alice", &["support"], "");
+    // Twice: the principal's entity is built on the first request and kept for the second.
+    for _ in 0..2 {
+        assert_eq!(
+            call(&app, "/orders/1", Some(&support)).await.status,
+            StatusCode::OK
+        );
+    }
+    let other = fx.acme("bob", &["sales"], "");
+    assert_refused(&call(&app, "/orders/1", Some(&other)).await, NO_PERMIT);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The example's policies (examples/cedar.toml and examples/policies)
 // ---------------------------------------------------------------------------------------------

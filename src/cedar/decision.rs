@@ -60,7 +60,8 @@ pub struct Decision(Arc<DecisionData>);
 #[derive(PartialEq, Eq)]
 struct DecisionData {
     outcome: Outcome,
-    action: String,
+    /// Shared with the policy load's action index when a policy names the action.
+    action: Arc<str>,
     policies: Vec<String>,
     errors: Vec<String>,
 }
@@ -79,19 +80,19 @@ impl std::fmt::Debug for Decision {
 impl Decision {
     pub(super) fn new(
         outcome: Outcome,
-        action: String,
+        action: impl Into<Arc<str>>,
         policies: Vec<String>,
         errors: Vec<String>,
     ) -> Self {
         Decision(Arc::new(DecisionData {
             outcome,
-            action,
+            action: action.into(),
             policies,
             errors,
         }))
     }
 
-    pub(super) fn refused(outcome: Outcome, action: String) -> Self {
+    pub(super) fn refused(outcome: Outcome, action: impl Into<Arc<str>>) -> Self {
         Decision::new(outcome, action, Vec::new(), Vec::new())
     }
 

@@ -228,7 +228,7 @@ where
             }
         };
         // HEAD is decided as GET (see `CedarRequest::new`).
-        let request = CedarRequest::new(parts.method.as_str(), &*route).with_params(params);
+        let request = CedarRequest::of_http(&parts.method, route, params);
         let Some(provider) = self.cedar.provider().cloned() else {
             let decision = self.cedar.decide(&principal, &request);
             if !decision.is_allowed() {

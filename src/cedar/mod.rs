@@ -27,10 +27,11 @@
 //! invalid or incomplete (a file of the set in force missing or emptied: see `store`) keeps the
 //! last good policies.
 //!
-//! A principal's entities and the token part of its context are built on its first request
-//! and kept on the principal while the verified-token cache keeps it, with its last context and
-//! its last decision on the application resource (a decision depends only on the principal, the
-//! request and the policies; a reload is never answered from an older load).
+//! A principal's entities are built on its first request and kept on the principal while the
+//! verified-token cache keeps it, with its last context (and, once its path parameters changed,
+//! the token part to build the next) and its last decision on the application resource (a
+//! decision depends only on the principal, the request and the policies; a reload is never
+//! answered from an older load).
 //!
 //! Fail closed: no permit, a forbid, an evaluation error in any policy, no policies for the
 //! tenant, no matched route or a failed [`EntityProvider`] is 403 `insufficient_scope`, logged
@@ -58,6 +59,7 @@ mod actions;
 mod builder;
 mod decision;
 mod entities;
+mod index;
 mod layer;
 mod prepared;
 mod request;
@@ -81,7 +83,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cedar_policy::{Authorizer, Entities, Request};
+use cedar_policy::{Authorizer, Entities, PolicyId, Request};
 
 use crate::config::AuthConfig;
 use crate::error::ConfigError;
@@ -227,24 +229,35 @@ impl Cedar {
                 let uid = entity.uid();
                 uid != prepared.uid && uid.type_name().basename() != "Action"
             });
-            let all = std::iter::once(prepared.entity.clone()).chain(provided);
+            let Some(principal_entity) = prepared.entity() else {
+                return Decision::refused(Outcome::InvalidRequest, request.action());
+            };
+            let all = std::iter::once(principal_entity.clone()).chain(provided);
             let Ok(entities) = Entities::from_entities(all, None) else {
                 return Decision::refused(Outcome::InvalidRequest, request.action());
             };
             with_provided = entities;
             &with_provided
         };
-        let Ok(context) = prepared.context(&request.path) else {
+        let Ok(context) = prepared.context(principal, &request.path) else {
             return Decision::refused(Outcome::InvalidRequest, request.action());
         };
-        let action = names.action(&request.method, &request.route);
-        let policies = policies.for_action(&action);
+        // An action some policy names was built at load; any other has only the policies for
+        // any action.
+        let (action, action_id, policies) = match policies.action(&request.method, &request.route) {
+            Some(named) => (named.uid.clone(), named.id.clone(), &named.policies),
+            None => (
+                names.action(&request.method, &request.route),
+                Arc::from(request.action()),
+                policies.any_action(),
+            ),
+        };
         // No schema here: the schema checks the policies at load; requests carry whatever
         // path parameters their route has.
         let Ok(cedar_request) =
             Request::new(prepared.uid.clone(), action, resource_uid, context, None)
         else {
-            return Decision::refused(Outcome::InvalidRequest, request.action());
+            return Decision::refused(Outcome::InvalidRequest, action_id);
         };
         let response = self
             .inner
@@ -255,11 +268,11 @@ impl Cedar {
             .errors()
             .map(|err| match err {
                 cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
-                    e.policy_id().to_string()
+                    policy_id(e.policy_id())
                 }
             })
             .collect();
-        let policies: Vec<String> = diagnostics.reason().map(ToString::to_string).collect();
+        let policies: Vec<String> = diagnostics.reason().map(policy_id).collect();
         // Cedar skips a policy that errs; a skipped forbid would let the request through, so
         // any error refuses.
         let outcome = if !errors.is_empty() {
@@ -271,10 +284,51 @@ impl Cedar {
         } else {
             Outcome::Forbidden
         };
-        let decision = Decision::new(outcome, request.action(), policies, errors);
+        let decision = Decision::new(outcome, action_id, policies, errors);
         if on_application {
             prepared.remember(snapshot.generation, request, &decision);
         }
         decision
+    }
+}
+
+/// A policy id as Cedar displays it (`escape_debug`), without the formatting machinery for the
+/// ids it leaves alone: printable ASCII but quotes and backslashes.
+fn policy_id(id: &PolicyId) -> String {
+    let raw: &str = id.as_ref();
+    if raw
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'"' | b'\'' | b'\\'))
+    {
+        raw.to_owned()
+    } else {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_ids_read_as_cedar_displays_them() {
+        let ids = [
+            "common/p1",
+            "acme/policy0",
+            "t/with space",
+            "t/\"quoted\"",
+            "t/it's",
+            "t/back\\slash",
+            "t/tab\there",
+            "t/line\nbreak",
+            "t/é",
+            "t/\u{301}combining",
+            "t/\u{7f}",
+            "",
+        ];
+        for raw in ids {
+            let id = PolicyId::new(raw);
+            assert_eq!(policy_id(&id), id.to_string(), "{raw:?}");
+        }
     }
 }

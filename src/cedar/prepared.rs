@@ -8,14 +8,20 @@
 //! keyed by request data). The context of the last request is kept too, by its path
 //! parameters: a caller's requests mostly repeat them, or have none.
 //!
+//! The token part of the context (`token`, `tenant`, `roles` as expressions, about 2.7 KB) is
+//! needed again only when a principal's path parameters change, so it is kept from its second
+//! context on: a principal whose parameters never change (none, or its own tenant's) carries only
+//! the evaluated context; one whose parameters change builds the token part once more, on the
+//! first change, then keeps it.
+//!
 //! So is the last decision without an entity provider: it is a function of the principal, the
 //! request (method, route, path parameters) and the policies alone (no clock, no other data), so
 //! the same request under the same policy load gets the same answer. A reload starts a new
 //! generation and no remembered decision of an older one is used.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cedar_policy::{Context, Entities, Entity, EntityUid, RestrictedExpression};
 
@@ -35,12 +41,15 @@ pub(crate) struct Prepared {
     engine: u64,
     /// `NS::User::"<userPoolId>|<sub>"`.
     pub(crate) uid: EntityUid,
-    /// The principal with its groups as parents, for requests that add an entity provider's.
-    pub(crate) entity: Entity,
-    /// The principal alone: all a request without provided entities needs.
+    /// The principal alone, with its groups as parents: all a request without provided
+    /// entities needs (one copy of the entity: a request that adds an entity provider's takes
+    /// it from here).
     pub(crate) entities: Entities,
-    /// `token`, `tenant` and `roles`: the context without `path`.
-    fixed: [(String, RestrictedExpression); 3],
+    /// `token`, `tenant` and `roles`: the context without `path`, kept from the second context
+    /// built on (see the module docs).
+    fixed: OnceLock<[(String, RestrictedExpression); 3]>,
+    /// Whether a context was built already.
+    built_one: AtomicBool,
     /// The last context built.
     last: Mutex<Option<LastContext>>,
     /// The last decision on the application resource.
@@ -49,7 +58,7 @@ pub(crate) struct Prepared {
 
 /// A context and the path parameters it was built with.
 struct LastContext {
-    params: Vec<(String, String)>,
+    params: Arc<Vec<(String, String)>>,
     context: Context,
 }
 
@@ -65,14 +74,14 @@ impl Prepared {
     fn new(engine: u64, names: &Names, principal: &Principal) -> Result<Self, &'static str> {
         let uid = names.principal_uid(principal);
         let entity = names.principal_entity(principal, uid.clone())?;
-        let entities = Entities::from_entities([entity.clone()], None)
+        let entities = Entities::from_entities([entity], None)
             .map_err(|_| "the principal entity could not be built")?;
         Ok(Prepared {
             engine,
             uid,
-            entity,
             entities,
-            fixed: entities::fixed_context(principal)?,
+            fixed: OnceLock::new(),
+            built_one: AtomicBool::new(false),
             last: Mutex::new(None),
             last_decision: Mutex::new(None),
         })
@@ -102,19 +111,46 @@ impl Prepared {
         Ok(prepared)
     }
 
-    /// The context for a request with these path parameters.
-    pub(crate) fn context(&self, path: &[(String, String)]) -> Result<Context, &'static str> {
+    /// The principal entity, with its groups as parents.
+    pub(crate) fn entity(&self) -> Option<&Entity> {
+        self.entities.get(&self.uid)
+    }
+
+    /// The context of `principal` (the one these data were prepared for) for a request with
+    /// these path parameters.
+    pub(crate) fn context(
+        &self,
+        principal: &Principal,
+        path: &Arc<Vec<(String, String)>>,
+    ) -> Result<Context, &'static str> {
         // A busy lock (the same token on another thread right now) means building anew.
         if let Ok(last) = self.last.try_lock()
             && let Some(last) = last.as_ref()
-            && last.params == path
+            && (Arc::ptr_eq(&last.params, path) || last.params == *path)
         {
             return Ok(last.context.clone());
         }
-        let context = entities::context(&self.fixed, path)?;
+        let built;
+        let fixed = match self.fixed.get() {
+            Some(fixed) => fixed,
+            None => {
+                let fixed = entities::fixed_context(principal)?;
+                if self.built_one.swap(true, Ordering::Relaxed) {
+                    // Two racing requests may both build it: either result is the same.
+                    let _ = self.fixed.set(fixed);
+                    self.fixed
+                        .get()
+                        .ok_or("the request context could not be built")?
+                } else {
+                    built = fixed;
+                    &built
+                }
+            }
+        };
+        let context = entities::context(fixed, path)?;
         if let Ok(mut last) = self.last.try_lock() {
             *last = Some(LastContext {
-                params: path.to_vec(),
+                params: path.clone(),
                 context: context.clone(),
             });
         }
@@ -146,6 +182,42 @@ mod tests {
     use crate::Tenant;
     use crate::cedar::Outcome;
     use crate::principal::tests::principal;
+
+    #[test]
+    fn the_token_part_is_kept_from_the_second_context_on_and_contexts_are_unchanged() {
+        let tenant = Tenant::builder("t", "us-east-1_a")
+            .client_id("c")
+            .build()
+            .unwrap();
+        let names = Names::new("App").unwrap();
+        let principal = principal(&tenant, &["g1", "g2"], "s");
+        let prepared = Prepared::new(0, &names, &principal).unwrap();
+        let params = |value: &str| Arc::new(vec![("order".to_owned(), value.to_owned())]);
+        // What a context is, built from scratch.
+        let fresh = |path: &Arc<Vec<(String, String)>>| {
+            let fixed = entities::fixed_context(&principal).unwrap();
+            entities::context(&fixed, path).unwrap().to_string()
+        };
+        let (one, two) = (params("1"), params("2"));
+        let first = prepared.context(&principal, &one).unwrap();
+        assert_eq!(first.to_string(), fresh(&one));
+        assert!(prepared.fixed.get().is_none(), "kept for a single context");
+        let again = prepared.context(&principal, &params("1")).unwrap();
+        assert_eq!(again.to_string(), fresh(&one));
+        assert!(
+            prepared.fixed.get().is_none(),
+            "the same parameters: the last context"
+        );
+        let second = prepared.context(&principal, &two).unwrap();
+        assert_eq!(second.to_string(), fresh(&two));
+        assert!(
+            prepared.fixed.get().is_some(),
+            "kept once the parameters changed"
+        );
+        let back = prepared.context(&principal, &one).unwrap();
+        assert_eq!(back.to_string(), fresh(&one));
+        assert_ne!(back.to_string(), second.to_string());
+    }
 
     #[test]
     fn a_remembered_decision_is_shared_not_copied() {

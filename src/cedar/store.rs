@@ -21,13 +21,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use cedar_policy::{
-    ActionConstraint, EntityTypeName, EntityUid, PolicyId, PolicySet, Schema, ValidationMode,
-    Validator,
-};
+use cedar_policy::{EntityTypeName, PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use miette::Diagnostic;
 
 use super::actions::ActionGroups;
+use super::index::{ActionIndex, FastMap};
 
 /// The file every tenant's policies are evaluated with.
 pub(crate) const COMMON: &str = "common";
@@ -131,62 +129,6 @@ fn first_line(text: &str, diagnostic: &dyn Diagnostic) -> Option<u32> {
     Some(before.iter().filter(|&&b| b == b'\n').count() as u32 + 1)
 }
 
-/// A tenant's policies, sliced by action.
-///
-/// Cedar evaluates every policy it is given, and most policies name their action, so a request
-/// is evaluated only against the policies that name its action plus those for any action. This
-/// decides the same as the whole set: the request carries no action entities, so
-/// `action in [A, B]` holds exactly when the action is `A` or `B`, and a policy naming other
-/// actions can neither permit nor forbid (nor err: the action test comes before its conditions).
-/// A policy scoped to a schema action group was rewritten at load to list every action of the
-/// group (see `actions`), so it is filed under each of them.
-pub(crate) struct ActionIndex {
-    by_action: HashMap<EntityUid, PolicySet>,
-    /// The policies for any action: all that applies to actions no policy names.
-    any_action: PolicySet,
-}
-
-impl ActionIndex {
-    fn new(set: &PolicySet) -> Result<Self, String> {
-        let add = |set: &mut PolicySet, policy: &cedar_policy::Policy| {
-            set.add(policy.clone()).map_err(|e| e.to_string())
-        };
-        let mut any_action = PolicySet::new();
-        let mut named: HashMap<EntityUid, Vec<&cedar_policy::Policy>> = HashMap::new();
-        for policy in set.policies() {
-            match policy.action_constraint() {
-                ActionConstraint::Any => add(&mut any_action, policy)?,
-                ActionConstraint::Eq(action) => named.entry(action).or_default().push(policy),
-                ActionConstraint::In(actions) => {
-                    for action in actions {
-                        named.entry(action).or_default().push(policy);
-                    }
-                }
-            }
-        }
-        let mut by_action = HashMap::with_capacity(named.len());
-        for (action, policies) in named {
-            let mut slice = any_action.clone();
-            for policy in policies {
-                // `action in [A, A]` lists a policy twice.
-                if slice.policy(policy.id()).is_none() {
-                    add(&mut slice, policy)?;
-                }
-            }
-            by_action.insert(action, slice);
-        }
-        Ok(ActionIndex {
-            by_action,
-            any_action,
-        })
-    }
-
-    /// The policies that can apply to `action`.
-    pub(crate) fn for_action(&self, action: &EntityUid) -> &PolicySet {
-        self.by_action.get(action).unwrap_or(&self.any_action)
-    }
-}
-
 /// One complete load of the folder.
 #[derive(Default)]
 pub(crate) struct Snapshot {
@@ -195,7 +137,7 @@ pub(crate) struct Snapshot {
     pub(crate) generation: u64,
     common: Option<Arc<ActionIndex>>,
     /// `common` merged with each tenant's own file.
-    tenants: HashMap<String, Arc<ActionIndex>>,
+    tenants: FastMap<Arc<ActionIndex>>,
     /// Each policy file (by stem) and whether it held more than whitespace: what a reload must
     /// find again to be complete.
     files: HashMap<String, bool>,
@@ -209,7 +151,7 @@ impl Snapshot {
     }
 
     pub(crate) fn tenants(&self) -> impl Iterator<Item = &str> {
-        self.tenants.keys().map(String::as_str)
+        self.tenants.keys().map(|tenant| &**tenant)
     }
 }
 
@@ -308,18 +250,19 @@ pub(crate) fn load(
             own.push((path, stem, set));
         }
     }
-    let mut tenants = HashMap::with_capacity(own.len());
+    let mut tenants = FastMap::with_capacity_and_hasher(own.len(), Default::default());
     for (path, tenant, set) in own {
         let mut merged = common.clone().unwrap_or_default();
         merged
             .merge(&set, false)
             .map_err(|e| PolicyError::new(&path, e.to_string()))?;
-        let index = ActionIndex::new(&merged).map_err(|e| PolicyError::new(&path, e))?;
-        tenants.insert(tenant, Arc::new(index));
+        let index =
+            ActionIndex::new(&merged, action_type).map_err(|e| PolicyError::new(&path, e))?;
+        tenants.insert(tenant.into(), Arc::new(index));
     }
     let common = match common {
         Some(set) => Some(Arc::new(
-            ActionIndex::new(&set).map_err(|e| PolicyError::new(dir, e))?,
+            ActionIndex::new(&set, action_type).map_err(|e| PolicyError::new(dir, e))?,
         )),
         None => None,
     };
