@@ -19,8 +19,8 @@ pub struct CatalogSection {
     /// The table's name.
     pub dynamodb_table: String,
     /// Seconds between checks of the table's version item; a tenant written by `put` (or
-    /// `cognito-authz tenant create --catalog`) is accepted within this time. Default 30 (see
-    /// [`DEFAULT_REFRESH_INTERVAL`](crate::catalog::DEFAULT_REFRESH_INTERVAL)).
+    /// `cognito-authz tenant create --catalog`) is accepted within this time. Default 30 (`catalog::DEFAULT_REFRESH_INTERVAL`, feature `dynamodb`: no link,
+    /// so that the docs of a build without it have no broken one).
     pub refresh_seconds: Option<u64>,
     /// How long a tenant found in the catalog is trusted before its item is read again: the
     /// offboarding window of a removed tenant's cached tokens. Default 300 (see
@@ -31,8 +31,8 @@ pub struct CatalogSection {
     #[serde(default)]
     pub allowed_jwks_hosts: Vec<String>,
     /// The most tenant lookups per second (each two `GetItem`s), whatever the traffic; over it,
-    /// 503. Default 100 (see
-    /// [`DEFAULT_LOOKUPS_PER_SECOND`](crate::catalog::DEFAULT_LOOKUPS_PER_SECOND)).
+    /// 503. Default 100
+    /// (`catalog::DEFAULT_LOOKUPS_PER_SECOND`, feature `dynamodb`).
     pub lookups_per_second: Option<u32>,
 }
 
