@@ -241,3 +241,56 @@ async fn without_the_window_attribute_no_enrollment_client_is_made() {
     let (pool, user_client) = registered(&env, "acme");
     assert_eq!(client_ids(&env.client(), &pool).await, [user_client]);
 }
+
+#[tokio::test]
+async fn a_client_of_that_name_without_a_secret_is_refused_before_any_change() {
+    let env = env("enroll-nosecret", "");
+    assert_ok(&env.create("acme", &[]));
+    let (pool, _) = registered(&env, "acme");
+    let c = env.client();
+    // Someone made it by hand, without a secret (which no update can add).
+    let made = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("acme-totp-enrollment")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap();
+    let id = made.client_id().unwrap().to_owned();
+    let before_client = describe(&c, &pool, &id).await;
+    let before_pool = c
+        .describe_user_pool()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .unwrap()
+        .user_pool;
+    std::fs::write(&env.config, format!("{}\n{WINDOW}", env.config_text())).unwrap();
+    let before_file = env.config_text();
+
+    let refused = env.create("acme", &[]);
+    assert_eq!(code(&refused), 1, "{}", stdout(&refused));
+    let err = stderr(&refused);
+    assert!(
+        err.contains(&format!(
+            "error: TOTP enrollment client acme-totp-enrollment ({id}) has no secret"
+        )) && err.contains("nothing was changed"),
+        "{err}"
+    );
+    // Nothing changed: not the client, not the pool (the window attribute is not added), not
+    // the file, and no second client.
+    assert_eq!(describe(&c, &pool, &id).await, before_client);
+    let after_pool = c
+        .describe_user_pool()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .unwrap()
+        .user_pool;
+    assert_eq!(after_pool, before_pool);
+    assert_eq!(env.config_text(), before_file);
+    assert_eq!(client_ids(&c, &pool).await.len(), 2);
+}

@@ -65,6 +65,10 @@ impl Provisioner {
             Some(name) => self.find_client(&pool_id, name).await?,
             None => None,
         };
+        // Refused before anything changes: no update can give a client a secret.
+        if let Some(current) = enrollment_client.as_ref().filter(|c| !has_secret(c)) {
+            return Err(no_secret(blueprint, &pool_id, current));
+        }
         let admin = match &blueprint.admin {
             None => AdminState::NotRequested,
             Some(admin) => self.admin_state(&pool_id, admin, blueprint).await?,
@@ -313,13 +317,7 @@ impl Provisioner {
                     // Read right before the update: it sends every current field back.
                     let current = describe_client(c, r, pool_id, id).await?;
                     if !has_secret(&current) {
-                        return Err(LifecycleError::Refused(format!(
-                            "TOTP enrollment client {id} ({}) has no secret, and Cognito sets \
-                             one only at creation: delete it (aws cognito-idp \
-                             delete-user-pool-client --user-pool-id {pool_id} --client-id {id}) \
-                             and re-run",
-                            b.enrollment_client.as_deref().unwrap_or_default()
-                        )));
+                        return Err(no_secret(b, pool_id, &current));
                     }
                     send_to_pool!(r, enrollment_update(c, b, &current))
                         .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
@@ -383,6 +381,17 @@ impl Provisioner {
             enrollment_client_id: b.enrollment_client.as_ref().and(enrollment_id),
         })
     }
+}
+
+/// The refusal of an enrollment client without a secret (Cognito sets one only at creation).
+fn no_secret(b: &Blueprint, pool_id: &str, client: &UserPoolClientType) -> LifecycleError {
+    let id = client.client_id().unwrap_or_default();
+    LifecycleError::Refused(format!(
+        "TOTP enrollment client {} ({id}) has no secret, and Cognito sets one only at creation; \
+         nothing was changed: delete it (aws cognito-idp delete-user-pool-client --user-pool-id \
+         {pool_id} --client-id {id}) and re-run",
+        b.enrollment_client.as_deref().unwrap_or_default()
+    ))
 }
 
 fn no_pool() -> LifecycleError {
