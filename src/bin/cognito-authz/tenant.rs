@@ -16,8 +16,9 @@ use cognito_authz::lifecycle::{
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
-    /// Create (or finish creating) a tenant's user pool, groups, app client and triggers,
-    /// then register the tenant. Idempotent.
+    /// Create (or finish creating) a tenant's user pool, groups, app client and triggers (and,
+    /// with `[triggers] mfa_enrollment_window_attribute`, its TOTP enrollment client), then
+    /// register the tenant. Idempotent.
     Create(CreateArgs),
     /// List the registered tenants.
     List(ListArgs),
