@@ -294,3 +294,53 @@ async fn a_client_of_that_name_without_a_secret_is_refused_before_any_change() {
     assert_eq!(env.config_text(), before_file);
     assert_eq!(client_ids(&c, &pool).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_catalog_tenant_gets_the_enrollment_client_outside_its_client_ids() {
+    let env = env("enroll-catalog", WINDOW);
+    let text = format!(
+        "{}\n[catalog]\ndynamodb_table = \"tenants\"\nallowed_jwks_hosts = [\"{}\"]\n",
+        env.config_text(),
+        env.moto.endpoint().trim_start_matches("http://")
+    );
+    std::fs::write(&env.config, text).unwrap();
+    let jwks = format!("{}/<pool>/.well-known/jwks.json", env.moto.endpoint());
+    let created = env.create(
+        "acme",
+        &["--catalog", "dynamodb:tenants", "--jwks-url", &jwks],
+    );
+    assert_ok(&created);
+    let c = env.client();
+    let pool = pools(&c).await[0].1.clone();
+    let id = enrollment_id(&c, &pool).await;
+    assert!(stdout(&created).contains(&format!("acme = \"{id}\"")));
+    // The catalog item lists the users' client only.
+    let listed = env.cli(&["tenant", "list", "--catalog", "dynamodb:tenants"]);
+    assert_ok(&listed);
+    let row = stdout(&listed)
+        .lines()
+        .find(|l| l.starts_with("acme "))
+        .unwrap()
+        .to_owned();
+    let ids: Vec<&str> = row.split_whitespace().last().unwrap().split(',').collect();
+    assert_eq!(ids.len(), 1, "{row}");
+    assert_ne!(ids[0], id, "{row}");
+
+    let secret = describe(&c, &pool, &id)
+        .await
+        .client_secret()
+        .unwrap()
+        .to_owned();
+    configure(&env, &id, &secret);
+    assert_eq!(audit(&env), (0, vec![]));
+    let report: serde_json::Value =
+        serde_json::from_slice(&env.cli(&["audit", "--format", "json"]).stdout).unwrap();
+    assert!(
+        report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.to_string().contains("acme")),
+        "the catalog tenant was audited: {report}"
+    );
+}
