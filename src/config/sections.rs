@@ -116,7 +116,8 @@ pub struct AdminSection {
     /// [`client_secrets`](Self::client_secrets)), no user-facing sign-in flow (only
     /// `ALLOW_ADMIN_USER_PASSWORD_AUTH` and refresh) and must not be one of the tenant's
     /// `client_ids`. Absent for a tenant: TOTP enrollment is off for it. Needs
-    /// `[triggers] mfa_enrollment_window_attribute`.
+    /// `[triggers] mfa_enrollment_window_attribute`. `cognito-authz tenant create` makes such a
+    /// client (`<tenant id>-totp-enrollment`) and prints the id and where to read the secret.
     #[serde(default)]
     pub totp_enrollment_clients: BTreeMap<String, String>,
 }

@@ -17,6 +17,9 @@
 //!   TOTP is turned on; the SMS, email and passkey settings are sent back; MFA stays `ON`
 //!   when on, else becomes `OPTIONAL`.
 //!
+//! - TOTP enrollment client ([`enrollment_update`], in `enrollment`): the same carry, with
+//!   the server-only settings applied.
+//!
 //! moto merges updates instead of resetting, so an emulator cannot catch a dropped field: the
 //! tests check the request itself, field by field, against a fully populated `Describe*` answer.
 
@@ -28,6 +31,10 @@ use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, FeatureType, PreventUserExistenceErrorTypes, SoftwareTokenMfaConfigType,
     TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolType,
 };
+
+mod enrollment;
+
+pub(crate) use enrollment::enrollment_update;
 
 use super::pool_audit::validity_seconds;
 use super::provision::{ACCESS_TOKEN_MINUTES, AUTH_FLOWS, Blueprint};

@@ -2,12 +2,14 @@
 //!
 //! [`Blueprint`] says what the tenant needs (from the configuration and the command line),
 //! [`Provisioner::discover`](super::provisioner::Provisioner::discover) reads what exists (the pool found by its name
-//! `cognito-authz-<tenant id>`, its groups, its app client found by the same name, the first
-//! admin), and [`Plan::new`] is the difference: only missing or wrong parts become
+//! `cognito-authz-<tenant id>`, its groups, its app client found by the same name, the TOTP
+//! enrollment client `<tenant id>-totp-enrollment` when enrollment is configured (see
+//! `enrollment`), the first admin), and [`Plan::new`] is the difference: only missing or wrong parts become
 //! [`PlanStep`]s. A re-run after a failure therefore finishes the job, and never makes a second
 //! pool or client. [`Provisioner::apply`](super::provisioner::Provisioner::apply) runs the
 //! steps in order.
 
+mod enrollment;
 mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +25,8 @@ use super::{LifecycleError, NAME_PREFIX, validate_tenant_id};
 use crate::admin::{ALWAYS_PROTECTED, DEFAULT_ADMIN_ROLE, DEFAULT_SELF_SERVICE_ATTRIBUTES};
 use crate::aws::DEFAULT_MFA_REQUIRED_ATTRIBUTE;
 use crate::config::AuthConfig;
+pub use enrollment::{ENROLLMENT_FLOWS, ENROLLMENT_TOKEN_MINUTES, enrollment_client_name};
+pub(crate) use enrollment::{enrollment_flows, enrollment_units, has_secret};
 pub use plan::{AdminState, ExistingPool, Plan, PlanItem, PlanStep, PoolState};
 
 /// Access-token lifetime of the app client `tenant create` makes, in minutes (the audit's
@@ -111,6 +115,9 @@ pub struct Blueprint {
     pub post_auth_lambda: Option<String>,
     /// First administrator.
     pub admin: Option<AdminUser>,
+    /// The TOTP enrollment app client's name (`<tenant id>-totp-enrollment`), when the
+    /// configuration asks for TOTP enrollment (`[triggers] mfa_enrollment_window_attribute`).
+    pub enrollment_client: Option<String>,
 }
 
 impl Blueprint {
@@ -193,8 +200,14 @@ impl Blueprint {
                 "--admin needs a user name and --admin-email an email address".to_owned(),
             ));
         }
+        let enrollment_client = config
+            .triggers
+            .mfa_enrollment_window_attribute
+            .is_some()
+            .then(|| enrollment_client_name(&request.tenant_id));
         Ok(Blueprint {
             name: format!("{NAME_PREFIX}{}", request.tenant_id),
+            enrollment_client,
             tenant_id: request.tenant_id,
             region: request.region,
             mfa_required_attribute,

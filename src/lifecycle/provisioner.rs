@@ -7,10 +7,11 @@ use aws_sdk_cognitoidentityprovider::types::{
     UserPoolClientType, UserPoolType,
 };
 
-use super::carry::{client_update, mfa_update, triggers_update};
+use super::carry::{client_update, enrollment_update, mfa_update, triggers_update};
 use super::provision::{
-    ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ExistingPool, Plan,
-    PlanItem, PlanStep, PoolState,
+    ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ENROLLMENT_FLOWS,
+    ENROLLMENT_TOKEN_MINUTES, ExistingPool, Plan, PlanItem, PlanStep, PoolState, enrollment_units,
+    has_secret,
 };
 use super::reads::{describe_client, describe_pool, list_clients, list_groups};
 use super::{LifecycleError, TENANT_TAG, region_override};
@@ -23,6 +24,9 @@ pub struct Provisioned {
     pub user_pool_id: String,
     /// The app client id.
     pub client_id: String,
+    /// The TOTP enrollment client's id, when the blueprint asks for one. Never a user client:
+    /// it does not go into the tenant's `client_ids`.
+    pub enrollment_client_id: Option<String>,
 }
 
 /// Reads and changes one tenant's pool through a Cognito client, in the pool's region.
@@ -57,6 +61,14 @@ impl Provisioner {
         .map_err(|e| LifecycleError::aws("GetUserPoolMfaConfig", e))?;
         let groups = list_groups(c, &self.region, &pool_id).await?;
         let client = self.find_client(&pool_id, &blueprint.name).await?;
+        let enrollment_client = match &blueprint.enrollment_client {
+            Some(name) => self.find_client(&pool_id, name).await?,
+            None => None,
+        };
+        // Refused before anything changes: no update can give a client a secret.
+        if let Some(current) = enrollment_client.as_ref().filter(|c| !has_secret(c)) {
+            return Err(no_secret(blueprint, &pool_id, current));
+        }
         let admin = match &blueprint.admin {
             None => AdminState::NotRequested,
             Some(admin) => self.admin_state(&pool_id, admin, blueprint).await?,
@@ -70,6 +82,7 @@ impl Provisioner {
                     .is_some_and(|s| s.enabled),
                 groups: groups.into_iter().collect(),
                 client,
+                enrollment_client,
                 admin,
             }),
         })
@@ -188,6 +201,11 @@ impl Provisioner {
             .as_ref()
             .and_then(|p| p.client.as_ref())
             .and_then(|c| c.client_id().map(str::to_owned));
+        let mut enrollment_id = state
+            .pool
+            .as_ref()
+            .and_then(|p| p.enrollment_client.as_ref())
+            .and_then(|c| c.client_id().map(str::to_owned));
         for item in &plan.items {
             let step = match item {
                 PlanItem::Do(step) => step,
@@ -273,6 +291,37 @@ impl Provisioner {
                     send_to_pool!(r, client_update(c, b, &current))
                         .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
                 }
+                PlanStep::CreateEnrollmentClient => {
+                    let name = b.enrollment_client.as_deref().ok_or_else(no_pool)?;
+                    let created = send_to_pool!(
+                        r,
+                        c.create_user_pool_client()
+                            .user_pool_id(pool_id)
+                            .client_name(name)
+                            .generate_secret(true)
+                            .set_write_attributes(Some(b.write_attributes.clone()))
+                            .set_explicit_auth_flows(Some(ENROLLMENT_FLOWS.to_vec()))
+                            .allowed_o_auth_flows_user_pool_client(false)
+                            .enable_token_revocation(true)
+                            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+                            .access_token_validity(ENROLLMENT_TOKEN_MINUTES)
+                            .id_token_validity(ENROLLMENT_TOKEN_MINUTES)
+                            .token_validity_units(enrollment_units())
+                    )
+                    .map_err(|e| LifecycleError::aws("CreateUserPoolClient", e))?;
+                    // The answer holds the secret: only the id is kept.
+                    enrollment_id = created.user_pool_client.and_then(|c| c.client_id);
+                }
+                PlanStep::UpdateEnrollmentClient => {
+                    let id = enrollment_id.as_deref().ok_or_else(no_pool)?;
+                    // Read right before the update: it sends every current field back.
+                    let current = describe_client(c, r, pool_id, id).await?;
+                    if !has_secret(&current) {
+                        return Err(no_secret(b, pool_id, &current));
+                    }
+                    send_to_pool!(r, enrollment_update(c, b, &current))
+                        .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
+                }
                 PlanStep::CreateAdminUser => {
                     let admin = b.admin.as_ref().ok_or_else(no_pool)?;
                     send_to_pool!(
@@ -308,17 +357,41 @@ impl Provisioner {
             if *step == PlanStep::CreateClient {
                 line.push_str(&format!(": {}", client_id.as_deref().unwrap_or_default()));
             }
+            if *step == PlanStep::CreateEnrollmentClient {
+                line.push_str(&format!(
+                    ": {}",
+                    enrollment_id.as_deref().unwrap_or_default()
+                ));
+            }
             report(&line);
         }
         let user_pool_id = pool.and_then(|p| p.id).ok_or_else(no_pool)?;
         let client_id = client_id.ok_or_else(|| {
             LifecycleError::Refused(format!("pool {user_pool_id} has no app client {}", b.name))
         })?;
+        if enrollment_id.as_deref() == Some(client_id.as_str()) {
+            // Unreachable by name; checked because the two must never be the same client.
+            return Err(LifecycleError::Refused(format!(
+                "app client {client_id} is both the users' and the TOTP enrollment client"
+            )));
+        }
         Ok(Provisioned {
             user_pool_id,
             client_id,
+            enrollment_client_id: b.enrollment_client.as_ref().and(enrollment_id),
         })
     }
+}
+
+/// The refusal of an enrollment client without a secret (Cognito sets one only at creation).
+fn no_secret(b: &Blueprint, pool_id: &str, client: &UserPoolClientType) -> LifecycleError {
+    let id = client.client_id().unwrap_or_default();
+    LifecycleError::Refused(format!(
+        "TOTP enrollment client {} ({id}) has no secret, and Cognito sets one only at creation; \
+         nothing was changed: delete it (aws cognito-idp delete-user-pool-client --user-pool-id \
+         {pool_id} --client-id {id}) and re-run",
+        b.enrollment_client.as_deref().unwrap_or_default()
+    ))
 }
 
 fn no_pool() -> LifecycleError {

@@ -16,8 +16,9 @@ use cognito_authz::lifecycle::{
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
-    /// Create (or finish creating) a tenant's user pool, groups, app client and triggers,
-    /// then register the tenant. Idempotent.
+    /// Create (or finish creating) a tenant's user pool, groups, app client and triggers (and,
+    /// with `[triggers] mfa_enrollment_window_attribute`, its TOTP enrollment client), then
+    /// register the tenant. Idempotent.
     Create(CreateArgs),
     /// List the registered tenants.
     List(ListArgs),
@@ -226,7 +227,9 @@ async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
         }
         Registration::AlreadyRegistered => {
             println!("ok: tenant already registered in {}", registry.describe());
-            let listed = registered.is_some_and(|r| r.client_ids.contains(&done.client_id));
+            let listed = registered
+                .as_ref()
+                .is_some_and(|r| r.client_ids.contains(&done.client_id));
             if !listed {
                 eprintln!(
                     "warning: the registration does not list app client {}; add it to client_ids",
@@ -235,11 +238,73 @@ async fn create(args: CreateArgs) -> Result<(), LifecycleError> {
             }
         }
     }
+    if let Some(enrollment) = &done.enrollment_client_id
+        && registered
+            .as_ref()
+            .is_some_and(|r| r.client_ids.contains(enrollment))
+    {
+        eprintln!(
+            "warning: the registration lists TOTP enrollment client {enrollment} in \
+             client_ids; remove it (its tokens keep the self-service scope)"
+        );
+    }
     println!(
         "tenant {} ready: user pool {}, app client {}",
         entry.tenant_id, done.user_pool_id, done.client_id
     );
+    if let Some(enrollment) = &done.enrollment_client_id {
+        enrollment_instructions(
+            &args.config,
+            &config,
+            &blueprint,
+            &done.user_pool_id,
+            enrollment,
+        );
+    }
     Ok(())
+}
+
+/// What the operator still does for the TOTP enrollment client: name it in
+/// `[admin.totp_enrollment_clients]` and put its secret in `[admin.client_secrets]`. The file
+/// is not edited: load refuses an enrollment client without its secret, and this tool never
+/// reads, prints or writes a secret, so it says where to read it instead.
+fn enrollment_instructions(
+    path: &Path,
+    config: &AuthConfig,
+    blueprint: &Blueprint,
+    user_pool_id: &str,
+    client_id: &str,
+) {
+    let tenant = &blueprint.tenant_id;
+    let configured = config.admin.totp_enrollment_clients.get(tenant);
+    if configured.map(String::as_str) == Some(client_id)
+        && config.admin.client_secrets.contains_key(client_id)
+    {
+        println!(
+            "ok: {} names TOTP enrollment client {client_id} for tenant {tenant}, with its secret",
+            path.display()
+        );
+        return;
+    }
+    if let Some(other) = configured.filter(|c| c.as_str() != client_id) {
+        eprintln!(
+            "warning: [admin.totp_enrollment_clients] names {other} for tenant {tenant}, not \
+             its enrollment client {client_id}"
+        );
+    }
+    println!(
+        "todo: TOTP enrollment client {}: {client_id}; add to {} (the service and the trigger \
+         read it):\n  [admin.totp_enrollment_clients]\n  {tenant} = \"{client_id}\"\n  \
+         [admin.client_secrets]\n  \"{client_id}\" = \"<its secret>\"",
+        blueprint.enrollment_client.as_deref().unwrap_or_default(),
+        path.display()
+    );
+    println!(
+        "todo: read the secret with: aws cognito-idp describe-user-pool-client --region {} \
+         --user-pool-id {user_pool_id} --client-id {client_id} --query \
+         UserPoolClient.ClientSecret --output text",
+        blueprint.region
+    );
 }
 
 fn entry(blueprint: &Blueprint, user_pool_id: &str, jwks_url: Option<&str>) -> TenantEntry {

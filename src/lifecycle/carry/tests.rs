@@ -20,7 +20,7 @@ use super::*;
 use crate::config::AuthConfig;
 use crate::lifecycle::provision::ProvisionRequest;
 
-fn client() -> CognitoClient {
+pub(super) fn client() -> CognitoClient {
     CognitoClient::from_conf(
         Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -37,7 +37,7 @@ fn blueprint() -> Blueprint {
 }
 
 /// The top-level fields of a `{:#?}` rendering, whitespace removed from each value.
-fn fields(debug: &str) -> BTreeMap<String, String> {
+pub(super) fn fields(debug: &str) -> BTreeMap<String, String> {
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in debug.lines().skip(1) {
@@ -69,7 +69,7 @@ fn fields(debug: &str) -> BTreeMap<String, String> {
 }
 
 #[track_caller]
-fn assert_fully_populated(fields: &BTreeMap<String, String>) {
+pub(super) fn assert_fully_populated(fields: &BTreeMap<String, String>) {
     let unset: Vec<&String> = fields
         .iter()
         .filter(|(_, v)| *v == "None" || *v == "0")
@@ -92,7 +92,7 @@ fn minutes_units(refresh: TimeUnitsType) -> TokenValidityUnitsType {
 /// An operator's app client with every field set, some of the crate's settings wrong: a
 /// one-day access token, revocation off, a write list with a protected attribute, a
 /// hand-added password flow.
-fn operator_client() -> UserPoolClientType {
+pub(super) fn operator_client() -> UserPoolClientType {
     UserPoolClientType::builder()
         .user_pool_id("eu-west-1_Acme1")
         .client_name("cognito-authz-acme")
@@ -151,7 +151,8 @@ fn client_input(current: &UserPoolClientType) -> UpdateUserPoolClientInput {
 }
 
 /// Fields of `DescribeUserPoolClient` that `UpdateUserPoolClient` cannot take.
-const CLIENT_READ_ONLY: [&str; 3] = ["client_secret", "creation_date", "last_modified_date"];
+pub(super) const CLIENT_READ_ONLY: [&str; 3] =
+    ["client_secret", "creation_date", "last_modified_date"];
 
 /// Fields the crate sets; each is checked on its own below.
 const CLIENT_MANAGED: [&str; 7] = [

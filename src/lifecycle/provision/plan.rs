@@ -7,7 +7,8 @@ use aws_sdk_cognitoidentityprovider::types::{
     SchemaAttributeType, UserPoolClientType, UserPoolMfaType, UserPoolType,
 };
 
-use super::{ACCESS_TOKEN_MINUTES, Blueprint};
+use super::has_secret;
+use super::{ACCESS_TOKEN_MINUTES, Blueprint, ENROLLMENT_TOKEN_MINUTES};
 use crate::lifecycle::TENANT_TAG;
 
 /// What exists already for a tenant.
@@ -32,6 +33,9 @@ pub struct ExistingPool {
     pub groups: BTreeSet<String>,
     /// The app client named like the pool.
     pub client: Option<UserPoolClientType>,
+    /// The TOTP enrollment client (named `<tenant id>-totp-enrollment`), when the blueprint
+    /// asks for one.
+    pub enrollment_client: Option<UserPoolClientType>,
     /// The first administrator, if one was asked for.
     pub admin: AdminState,
 }
@@ -76,6 +80,10 @@ pub enum PlanStep {
     CreateClient,
     /// Give the existing app client the blueprint's settings, keeping all others.
     UpdateClient,
+    /// Create the TOTP enrollment client (server-only, with a secret).
+    CreateEnrollmentClient,
+    /// Give the existing TOTP enrollment client the server-only settings, keeping all others.
+    UpdateEnrollmentClient,
     /// Create the first administrator.
     CreateAdminUser,
     /// Put the first administrator in the admin group.
@@ -131,6 +139,21 @@ impl PlanStep {
                 b.name,
                 list_or_none(&b.write_attributes)
             ),
+            PlanStep::CreateEnrollmentClient => format!(
+                "create TOTP enrollment client {} (secret; only the admin password and refresh \
+                 flows; no OAuth; token revocation on; access tokens \
+                 {ENROLLMENT_TOKEN_MINUTES} min; write attributes: {})",
+                b.enrollment_client.as_deref().unwrap_or_default(),
+                list_or_none(&b.write_attributes)
+            ),
+            PlanStep::UpdateEnrollmentClient => format!(
+                "update TOTP enrollment client {} (flows: only the admin password and refresh \
+                 flows; OAuth off; token revocation on; access tokens \
+                 {ENROLLMENT_TOKEN_MINUTES} min; write attributes: {}; every other setting \
+                 and the secret kept)",
+                b.enrollment_client.as_deref().unwrap_or_default(),
+                list_or_none(&b.write_attributes)
+            ),
             PlanStep::CreateAdminUser => {
                 let admin = b.admin.as_ref().map_or("", |a| a.username.as_str());
                 format!("create user {admin} (Cognito emails a temporary password)")
@@ -182,6 +205,9 @@ impl Plan {
                     .map(|g| PlanItem::Do(PlanStep::CreateGroup(g.to_owned()))),
             );
             items.push(PlanItem::Do(PlanStep::CreateClient));
+            if b.enrollment_client.is_some() {
+                items.push(PlanItem::Do(PlanStep::CreateEnrollmentClient));
+            }
             if b.admin.is_some() {
                 items.push(PlanItem::Do(PlanStep::CreateAdminUser));
                 items.push(PlanItem::Do(PlanStep::AddAdminToGroup));
@@ -243,6 +269,22 @@ impl Plan {
                 ),
             ),
             Some(_) => items.push(PlanItem::Do(PlanStep::UpdateClient)),
+        }
+        if let Some(name) = &b.enrollment_client {
+            match &existing.enrollment_client {
+                None => items.push(PlanItem::Do(PlanStep::CreateEnrollmentClient)),
+                // Without a secret no update helps: the provisioner refuses this step.
+                Some(client) if b.enrollment_client_is_right(client) && has_secret(client) => {
+                    keep(
+                        &mut items,
+                        format!(
+                            "TOTP enrollment client {name} exists: {}",
+                            client.client_id().unwrap_or_default()
+                        ),
+                    );
+                }
+                Some(_) => items.push(PlanItem::Do(PlanStep::UpdateEnrollmentClient)),
+            }
         }
         match existing.admin {
             AdminState::NotRequested => {}

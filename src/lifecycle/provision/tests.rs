@@ -1,7 +1,8 @@
 //! Blueprint and plan rules on constructed values.
 
 use aws_sdk_cognitoidentityprovider::types::{
-    SchemaAttributeType, TokenValidityUnitsType, UserPoolMfaType, UserPoolType,
+    ExplicitAuthFlowsType, OAuthFlowType, SchemaAttributeType, TokenValidityUnitsType,
+    UserPoolMfaType, UserPoolType,
 };
 
 use super::*;
@@ -124,6 +125,7 @@ fn complete(b: &Blueprint) -> ExistingPool {
                 .token_validity_units(TokenValidityUnitsType::builder().build())
                 .build(),
         ),
+        enrollment_client: None,
         admin: AdminState::Exists { in_group: true },
     }
 }
@@ -276,4 +278,112 @@ fn the_enrollment_window_attribute_is_created_and_never_user_writable() {
             .iter()
             .any(|a| a.contains("enroll"))
     );
+}
+
+fn enrollment_blueprint() -> Blueprint {
+    let config = AuthConfig::from_toml(&CONFIG.replace(
+        "[triggers]\n",
+        "[triggers]\nmfa_enrollment_window_attribute = \"custom:mfa_enroll_until\"\n",
+    ))
+    .unwrap();
+    Blueprint::new(&config, ProvisionRequest::new("acme", "eu-west-1")).unwrap()
+}
+
+/// The enrollment client exactly as the rules want it.
+fn enrollment_client(b: &Blueprint) -> UserPoolClientType {
+    UserPoolClientType::builder()
+        .client_id("e1")
+        .client_name("acme-totp-enrollment")
+        .client_secret("s")
+        .set_write_attributes(Some(b.write_attributes.clone()))
+        .enable_token_revocation(true)
+        .set_explicit_auth_flows(Some(ENROLLMENT_FLOWS.to_vec()))
+        .allowed_o_auth_flows_user_pool_client(false)
+        .access_token_validity(5)
+        .id_token_validity(5)
+        .token_validity_units(super::enrollment_units())
+        .build()
+}
+
+#[test]
+fn the_enrollment_client_is_planned_only_when_enrollment_is_configured() {
+    assert_eq!(blueprint().enrollment_client, None);
+    let b = enrollment_blueprint();
+    assert_eq!(b.enrollment_client.as_deref(), Some("acme-totp-enrollment"));
+    let new = Plan::new(&b, &PoolState { pool: None });
+    let steps = done_steps(&new);
+    let client = steps.iter().position(|s| *s == PlanStep::CreateClient);
+    let enrollment = steps
+        .iter()
+        .position(|s| *s == PlanStep::CreateEnrollmentClient);
+    assert!(client.unwrap() < enrollment.unwrap(), "{steps:?}");
+
+    let mut pool = complete(&b);
+    assert_eq!(
+        done_steps(&Plan::new(
+            &b,
+            &PoolState {
+                pool: Some(pool.clone())
+            }
+        )),
+        [PlanStep::CreateEnrollmentClient]
+    );
+    pool.enrollment_client = Some(enrollment_client(&b));
+    let plan = Plan::new(&b, &PoolState { pool: Some(pool) });
+    assert!(plan.is_empty(), "{:?}", plan.lines(&b));
+    assert!(
+        plan.lines(&b)
+            .contains(&"ok: TOTP enrollment client acme-totp-enrollment exists: e1".to_owned())
+    );
+}
+
+#[test]
+fn each_loosened_enrollment_setting_is_repaired() {
+    let b = enrollment_blueprint();
+    type Loosen = fn(&mut UserPoolClientType);
+    let cases: Vec<(&str, Loosen)> = vec![
+        ("SRP added", |c| {
+            c.explicit_auth_flows
+                .as_mut()
+                .unwrap()
+                .push(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        }),
+        ("refresh dropped", |c| {
+            c.explicit_auth_flows = Some(vec![ExplicitAuthFlowsType::AllowAdminUserPasswordAuth])
+        }),
+        ("no explicit flows", |c| c.explicit_auth_flows = None),
+        ("protected write", |c| {
+            c.write_attributes
+                .as_mut()
+                .unwrap()
+                .push("custom:mfa_enroll_until".into())
+        }),
+        ("no write list", |c| c.write_attributes = None),
+        ("hosted UI", |c| {
+            c.allowed_o_auth_flows_user_pool_client = Some(true)
+        }),
+        ("OAuth flows", |c| {
+            c.allowed_o_auth_flows = Some(vec![OAuthFlowType::Code])
+        }),
+        ("OAuth scopes", |c| {
+            c.allowed_o_auth_scopes = Some(vec!["openid".into()])
+        }),
+        ("revocation off", |c| {
+            c.enable_token_revocation = Some(false)
+        }),
+        ("one-hour token", |c| c.access_token_validity = Some(60)),
+        ("no secret", |c| c.client_secret = None),
+    ];
+    for (name, loosen) in cases {
+        let mut pool = complete(&b);
+        let mut client = enrollment_client(&b);
+        loosen(&mut client);
+        pool.enrollment_client = Some(client);
+        let plan = Plan::new(&b, &PoolState { pool: Some(pool) });
+        assert_eq!(
+            done_steps(&plan),
+            [PlanStep::UpdateEnrollmentClient],
+            "{name}"
+        );
+    }
 }
