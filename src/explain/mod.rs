@@ -161,7 +161,7 @@ impl Explainer {
         // The guard: the verifier's own entry point, on the same keys and at the same time.
         let verified = match token {
             None => Err(AuthError::MissingToken),
-            Some(token) => match verifier.lookup(token, uses) {
+            Some(token) => match verifier.lookup(token.as_bytes(), uses) {
                 CacheLookup::Hit(principal) => Ok(principal),
                 CacheLookup::Rejected(err, _) => Err(err),
                 CacheLookup::Miss(slot) => {

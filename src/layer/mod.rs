@@ -11,6 +11,7 @@
 
 pub mod authn;
 pub mod authz;
+mod bearer;
 
 pub use authn::{AuthnLayer, AuthnService};
 pub use authz::{AuthzLayer, AuthzService};

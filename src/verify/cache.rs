@@ -51,13 +51,13 @@ impl TokenKeyer {
 
     /// The tag of `token`, or `None` if sealing failed: then the token is verified and not
     /// cached, since a shared fallback key would let one token's entry answer for another.
-    fn key(&self, token: &str) -> Option<TokenKey> {
+    fn key(&self, token: &[u8]) -> Option<TokenKey> {
         // Empty plaintext: the tag is GMAC over the token as associated data.
         let tag = self
             .mac
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(self.nonce),
-                Aad::from(token.as_bytes()),
+                Aad::from(token),
                 &mut [],
             )
             .ok()?;
@@ -154,7 +154,7 @@ impl VerifiedTokenCache {
 
     /// Where `token` is cached: its key now, `None` if it cannot be keyed (it is then verified
     /// every time).
-    pub(crate) fn slot(&self, token: &str) -> Option<CacheSlot> {
+    pub(crate) fn slot(&self, token: &[u8]) -> Option<CacheSlot> {
         Some(CacheSlot {
             generation: self.generation.load(Ordering::Acquire),
             key: self.keyer.key(token)?,
@@ -255,25 +255,28 @@ mod tests {
     fn any_byte_change_changes_the_key() {
         let keyer = TokenKeyer::new().unwrap();
         let token = "aGVhZGVy.cGF5bG9hZA.c2lnbmF0dXJl";
-        let key = keyer.key(token).unwrap();
+        let key = keyer.key(token.as_bytes()).unwrap();
         for i in 0..token.len() {
             let mut bytes = token.as_bytes().to_vec();
             bytes[i] ^= 0x01;
             let changed = String::from_utf8(bytes).unwrap();
-            assert_ne!(keyer.key(&changed).unwrap(), key, "byte {i}");
+            assert_ne!(keyer.key(changed.as_bytes()).unwrap(), key, "byte {i}");
         }
         // Length is part of the tag: a prefix, or trailing bytes GHASH would pad to, differ.
-        assert_ne!(keyer.key(&token[..token.len() - 1]).unwrap(), key);
-        assert_ne!(keyer.key(&format!("{token}\0")).unwrap(), key);
-        assert_ne!(keyer.key("").unwrap(), keyer.key("\0").unwrap());
+        assert_ne!(
+            keyer.key(&token.as_bytes()[..token.len() - 1]).unwrap(),
+            key
+        );
+        assert_ne!(keyer.key(format!("{token}\0").as_bytes()).unwrap(), key);
+        assert_ne!(keyer.key(b"").unwrap(), keyer.key(b"\0").unwrap());
     }
 
     #[test]
     fn keys_are_stable_within_a_cache_and_differ_across_caches() {
         let (a, b) = (TokenKeyer::new().unwrap(), TokenKeyer::new().unwrap());
-        assert_eq!(a.key("h.p.s"), a.key("h.p.s"));
+        assert_eq!(a.key(b"h.p.s"), a.key(b"h.p.s"));
         // Each cache draws its own key: a tag learnt from one process says nothing of another.
-        assert_ne!(a.key("h.p.s"), b.key("h.p.s"));
+        assert_ne!(a.key(b"h.p.s"), b.key(b"h.p.s"));
     }
 
     #[test]
@@ -300,7 +303,7 @@ mod tests {
     }
 
     fn slot(cache: &VerifiedTokenCache, token: &str) -> CacheSlot {
-        cache.slot(token).unwrap()
+        cache.slot(token.as_bytes()).unwrap()
     }
 
     // Timing in these tests only ever waits for something to expire: a slow machine makes the

@@ -124,7 +124,11 @@ pub(crate) struct Verifier {
 
 impl Verifier {
     /// The synchronous part: size limit and cache. No allocation on a hit.
-    pub(crate) fn lookup(&self, token: &str, uses: TokenUses) -> CacheLookup {
+    ///
+    /// Takes the token's bytes, checked or not: a hit is a token byte for byte the same as one
+    /// verified before (base64url and dots only), so it needs no other check; the caller checks
+    /// the text of a token that missed before verifying it (see `layer::authn`).
+    pub(crate) fn lookup(&self, token: &[u8], uses: TokenUses) -> CacheLookup {
         if token.len() > self.settings.max_token_bytes {
             return CacheLookup::Rejected(
                 AuthError::TokenTooLarge {
@@ -219,7 +223,7 @@ impl Verifier {
         token: &str,
         uses: TokenUses,
     ) -> Result<Principal, AuthError> {
-        match self.lookup(token, uses) {
+        match self.lookup(token.as_bytes(), uses) {
             CacheLookup::Hit(principal) => Ok(principal),
             CacheLookup::Rejected(err, _) => Err(err),
             CacheLookup::Miss(hashed) => {
