@@ -16,6 +16,9 @@
 //!   redis-server of its own) holding 10,000 revoked users, and the tenant known only from a
 //!   `[catalog]` table on moto (`MOTO_SERVER`, else `.venv/bin/moto_server`).
 //!
+//! `LOAD_PIN=1` runs the server on CPU 1 and wrk on CPU 0 (`taskset`), so that they do not take
+//! turns on the same core.
+//!
 //! Before each whole-stack run it checks that the stack is really in the path: a revoked user's
 //! token gets 401, and afterwards the Prometheus text counts a cache hit for every request wrk
 //! made. Prints median requests per second and p50/p99 latency of each mode, each round's ratio
@@ -69,9 +72,21 @@ struct Started {
     metrics_addr: Option<String>,
 }
 
+/// `LOAD_PIN=1`: the server on CPU 1 (its runtime then has one worker) and wrk on CPU 0, so
+/// that the two do not take turns on the same core; without it both float over every core.
+fn pinned(cpu: u8, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    if std::env::var("LOAD_PIN").is_ok_and(|v| v == "1") {
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", &cpu.to_string()]).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
 fn start_server(bin: &Path, mode: &Mode) -> Started {
     let addr = free_addr();
-    let mut cmd = Command::new(bin);
+    let mut cmd = pinned(1, bin);
     cmd.args(["--config", mode.config.to_str().unwrap(), "--bind", &addr])
         .env("RUST_LOG", "warn")
         // The catalog's DynamoDB client reads credentials from the standard chain: moto takes
@@ -140,7 +155,7 @@ struct Run {
 }
 
 fn wrk(addr: &str, script: &Path, seconds: u32) -> Run {
-    let out = Command::new("wrk")
+    let out = pinned(0, "wrk")
         .args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency", "-s"])
         .arg(script)
         .arg(format!("http://{addr}/me"))
