@@ -16,8 +16,12 @@
 //!   redis-server of its own) holding 10,000 revoked users, and the tenant known only from a
 //!   `[catalog]` table on moto (`MOTO_SERVER`, else `.venv/bin/moto_server`).
 //!
-//! `LOAD_PIN=1` runs the server on CPU 1 and wrk on CPU 0 (`taskset`), so that they do not take
-//! turns on the same core.
+//! `LOAD_PIN=1` runs the server on CPU 1, and wrk, moto and redis-server on CPU 0 (`taskset`),
+//! so that they do not take turns on the server's core.
+//!
+//! Besides throughput it reports the server's CPU time per request and what the stores used
+//! during each run (from `/proc`): on shared cores throughput moves with whatever else runs, the
+//! CPU time a request costs the server much less.
 //!
 //! Before each whole-stack run it checks that the stack is really in the path: a revoked user's
 //! token gets 401, and afterwards the Prometheus text counts a cache hit for every request wrk
@@ -67,15 +71,19 @@ struct Mode {
 }
 
 struct Started {
-    _server: Server,
+    server: Server,
     addr: String,
     metrics_addr: Option<String>,
+}
+
+fn pinning() -> bool {
+    std::env::var("LOAD_PIN").is_ok_and(|v| v == "1")
 }
 
 /// `LOAD_PIN=1`: the server on CPU 1 (its runtime then has one worker) and wrk on CPU 0, so
 /// that the two do not take turns on the same core; without it both float over every core.
 fn pinned(cpu: u8, program: impl AsRef<std::ffi::OsStr>) -> Command {
-    if std::env::var("LOAD_PIN").is_ok_and(|v| v == "1") {
+    if pinning() {
         let mut cmd = Command::new("taskset");
         cmd.args(["-c", &cpu.to_string()]).arg(program);
         cmd
@@ -111,7 +119,7 @@ fn start_server(bin: &Path, mode: &Mode) -> Started {
         std::thread::sleep(Duration::from_millis(50));
     }
     Started {
-        _server: server,
+        server,
         addr,
         metrics_addr,
     }
@@ -152,6 +160,54 @@ struct Run {
     p50: String,
     p99: String,
     non_2xx: u64,
+    /// CPU time the server process used during the timed run, and what the stores used (moto
+    /// and redis-server, in every mode: only the whole stack should wake them).
+    cpu: Option<CpuUse>,
+}
+
+/// CPU time over one timed run, from `/proc/<pid>/stat` (user + system, exited threads
+/// included; Linux only).
+#[derive(Clone, Copy)]
+struct CpuUse {
+    server: Duration,
+    stores: Duration,
+    wall: Duration,
+}
+
+impl CpuUse {
+    fn per_request_us(&self, requests: u64) -> f64 {
+        self.server.as_secs_f64() * 1e6 / requests.max(1) as f64
+    }
+}
+
+/// A process's user + system CPU time so far; `None` where `/proc` is not Linux's.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, so split at its closing paren):
+    // state is field 3, utime 14 and stime 15.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_secs_f64(
+        (utime + stime) as f64 / clock_ticks(),
+    ))
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`), the unit of `/proc` CPU times.
+fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+fn cpu_of(pids: &[u32]) -> Option<Duration> {
+    pids.iter().map(|&pid| cpu_time(pid)).sum()
 }
 
 fn wrk(addr: &str, script: &Path, seconds: u32) -> Run {
@@ -179,19 +235,34 @@ fn wrk(addr: &str, script: &Path, seconds: u32) -> Run {
         p50: field("50%"),
         p99: field("99%"),
         non_2xx: field("Non-2xx or 3xx responses:").parse().unwrap_or(0),
+        cpu: None,
     }
 }
 
 /// One measured run of `mode`: a fresh server, a warm-up in which every token is verified once,
 /// then the timed run; the whole stack is checked before and after.
-fn measure(bin: &Path, mode: &Mode, script: &Path, seconds: u32) -> Run {
+fn measure(bin: &Path, mode: &Mode, script: &Path, seconds: u32, stores: &[u32]) -> Run {
     let started = start_server(bin, mode);
     if let Some(revoked) = &mode.revoked_token {
         let (status, _) = get(&started.addr, "/me", Some(revoked));
         assert_eq!(status, 401, "a revoked user's token must be refused");
     }
     wrk(&started.addr, script, 2);
-    let run = wrk(&started.addr, script, seconds);
+    let server = started.server.0.id();
+    let before = (cpu_time(server), cpu_of(stores), Instant::now());
+    let mut run = wrk(&started.addr, script, seconds);
+    run.cpu = match (before, cpu_time(server), cpu_of(stores)) {
+        (
+            (Some(server_before), Some(stores_before), at),
+            Some(server_after),
+            Some(stores_after),
+        ) => Some(CpuUse {
+            server: server_after.saturating_sub(server_before),
+            stores: stores_after.saturating_sub(stores_before),
+            wall: at.elapsed(),
+        }),
+        _ => None,
+    };
     if let Some(metrics) = &started.metrics_addr {
         let (status, text) = get(metrics, "/metrics", None);
         assert_eq!(status, 200, "metrics endpoint");
@@ -273,10 +344,14 @@ end
         },
     ];
     // Kept alive until the end: the redis-server and moto of the whole stack.
-    let _stores = whole_stack::prepare(&runtime, &idp, &dir).map(|(mode, stores)| {
+    let stores = whole_stack::prepare(&runtime, &idp, &dir).map(|(mode, stores)| {
         modes.push(mode);
         stores
     });
+    let store_pids = stores
+        .as_ref()
+        .map(whole_stack::Stores::pids)
+        .unwrap_or_default();
 
     // Loopback load on two shared cores is noisy: alternate the modes over several rounds and
     // report each one's median run. Each round starts with the next mode, so that none always
@@ -285,10 +360,11 @@ end
     for round in 0..rounds {
         for offset in 0..modes.len() {
             let i = (round + offset) % modes.len();
-            runs[i].push(measure(&bin, &modes[i], &script, seconds));
+            runs[i].push(measure(&bin, &modes[i], &script, seconds, &store_pids));
         }
     }
     report(&modes, runs, rounds, seconds);
+    drop(stores);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -330,6 +406,45 @@ fn report(modes: &[Mode], mut runs: Vec<Vec<Run>>, rounds: usize, seconds: u32) 
             all.join(", ")
         );
     }
+    // Throughput on shared cores moves with whatever else runs; the server's own CPU time per
+    // request does much less, and the stores' CPU time shows whether they competed with it.
+    println!(
+        "\n| server | server CPU per request, µs (median; all runs) | server busy (CPU / wall) | stores' CPU per run, ms (moto + redis-server) |"
+    );
+    println!("|---|---|---|---|");
+    for (i, mode) in modes.iter().enumerate() {
+        let mut per_request: Vec<f64> = runs[i]
+            .iter()
+            .filter_map(|r| Some(r.cpu?.per_request_us(r.requests)))
+            .collect();
+        if per_request.is_empty() {
+            continue;
+        }
+        per_request.sort_by(f64::total_cmp);
+        let busy: Vec<String> = runs[i]
+            .iter()
+            .filter_map(|r| {
+                let cpu = r.cpu?;
+                Some(format!(
+                    "{:.2}",
+                    cpu.server.as_secs_f64() / cpu.wall.as_secs_f64()
+                ))
+            })
+            .collect();
+        let stores: Vec<String> = runs[i]
+            .iter()
+            .filter_map(|r| Some(format!("{:.0}", r.cpu?.stores.as_secs_f64() * 1e3)))
+            .collect();
+        let all: Vec<String> = per_request.iter().map(|v| format!("{v:.2}")).collect();
+        println!(
+            "| {} | **{:.2}**; {} | {} | {} |",
+            mode.label,
+            per_request[per_request.len() / 2],
+            all.join(", "),
+            busy.join(", "),
+            stores.join(", ")
+        );
+    }
     println!(
         "\nwrk -t2 -c64 -d{seconds}s, {rounds} alternated rounds, {USERS} users' warm tokens; target: the whole stack >= 0.95x the throughput without auth (median of the per-round ratios)"
     );
@@ -357,8 +472,15 @@ mod whole_stack {
     const TABLE: &str = "load-tenants";
 
     pub(super) struct Stores {
-        _redis: redis_support::Server,
-        _moto: moto::Moto,
+        redis: redis_support::Server,
+        moto: moto::Moto,
+    }
+
+    impl Stores {
+        /// Their processes, for the CPU time they use during each run.
+        pub(super) fn pids(&self) -> Vec<u32> {
+            vec![self.redis.0.id(), self.moto.pid()]
+        }
     }
 
     pub(super) fn prepare(
@@ -368,6 +490,18 @@ mod whole_stack {
     ) -> Option<(Mode, Stores)> {
         let (redis, url) = redis_support::start_redis();
         let moto = moto::Moto::start();
+        if pinning() {
+            // With wrk, off the server's CPU: what the stores do for the server (catalog
+            // refreshes, the revocation list's pings) must not take its core.
+            for pid in [redis.0.id(), moto.pid()] {
+                let status = Command::new("taskset")
+                    .args(["-a", "-cp", "0", &pid.to_string()])
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect("taskset");
+                assert!(status.success(), "taskset -a -cp 0 {pid}");
+            }
+        }
         runtime.block_on(async {
             let catalog = DynamoDbCatalog::new(moto.dynamodb(), TABLE)
                 .allowed_jwks_hosts([idp.addr().to_string()]);
@@ -418,13 +552,7 @@ mod whole_stack {
             no_auth: false,
             revoked_token: Some(idp.mint(&revoked_claims(idp))),
         };
-        Some((
-            mode,
-            Stores {
-                _redis: redis,
-                _moto: moto,
-            },
-        ))
+        Some((mode, Stores { redis, moto }))
     }
 
     /// Claims of revoked user 42, issued a minute before the revocations were written: what a
@@ -445,6 +573,12 @@ mod whole_stack {
     use super::*;
 
     pub(super) struct Stores;
+
+    impl Stores {
+        pub(super) fn pids(&self) -> Vec<u32> {
+            Vec::new()
+        }
+    }
 
     pub(super) fn prepare(
         _: &tokio::runtime::Runtime,

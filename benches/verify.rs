@@ -8,7 +8,8 @@
 //!   1,000 users, of 10,000 and of 1,000,000 users: what a replica mirroring a shared store of that size
 //!   checks, the mirror being the same in-process list, and for a tenant found by a resolver)
 //!   vs `jsonwebtoken_decode`.
-//! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`: no auth,
+//! - `layer`: one request through an axum router with `tower::ServiceExt::oneshot`, the router
+//!   prepared as `axum::serve` prepares it (`with_state(())`): no auth,
 //!   `cognito_authz` warm and cold, and the peer `tower-oauth2-resource-server` (no cache).
 //! - `tenants`: cold and warm verification with 1 and 10,000 tenants registered.
 //! - `cache_key`: the two ways to key the verified-token cache on this token: SHA-256 of the
@@ -331,6 +332,14 @@ fn request(token: &str) -> Request<Body> {
         .unwrap()
 }
 
+/// The router as `axum::serve` runs it: `into_make_service` calls `with_state(())`, which turns
+/// every handler into a route once. Called with `oneshot` as built, a layered router would turn
+/// its handler into a route again on every request (about 900 instructions here), a cost no
+/// served app pays.
+fn served(router: Router) -> Router {
+    router.with_state(())
+}
+
 fn layer(c: &mut Criterion) {
     let f = fixture();
     let mut group = c.benchmark_group("layer");
@@ -339,13 +348,13 @@ fn layer(c: &mut Criterion) {
         .build()
         .unwrap();
 
-    let plain = base.clone();
+    let plain = served(base.clone());
     group.bench_function("axum_no_auth", |b| {
         b.to_async(&rt)
             .iter(|| async { plain.clone().oneshot(request(&f.token)).await.unwrap() })
     });
     let warm_auth = auth(&f, 0, 100_000);
-    let warm = base.clone().layer(warm_auth.layer());
+    let warm = served(base.clone().layer(warm_auth.layer()));
     group.bench_function("cognito_authz_warm", |b| {
         b.to_async(&rt).iter(|| async {
             let r = warm.clone().oneshot(request(&f.token)).await.unwrap();
@@ -353,7 +362,7 @@ fn layer(c: &mut Criterion) {
         })
     });
     let cold_auth = auth(&f, 0, 0);
-    let cold = base.clone().layer(cold_auth.layer());
+    let cold = served(base.clone().layer(cold_auth.layer()));
     group.bench_function("cognito_authz_no_cache", |b| {
         b.to_async(&rt).iter(|| async {
             let r = cold.clone().oneshot(request(&f.token)).await.unwrap();
@@ -381,7 +390,7 @@ fn layer(c: &mut Criterion) {
             .await
             .unwrap()
     });
-    let peer_app = base.clone().layer(peer.into_layer());
+    let peer_app = served(base.clone().layer(peer.into_layer()));
     group.bench_function("tower_oauth2_resource_server", |b| {
         b.to_async(&rt).iter(|| async {
             let r = peer_app.clone().oneshot(request(&f.token)).await.unwrap();
@@ -576,7 +585,7 @@ fn metrics(c: &mut Criterion) {
         (0..INSTANCES)
             .map(|_| {
                 let auth = auth(&f, 0, 100_000);
-                let app = base.clone().layer(auth.layer());
+                let app = served(base.clone().layer(auth.layer()));
                 let first_use = || {
                     now(auth.verify(&f.token)).unwrap();
                     serve(&app);

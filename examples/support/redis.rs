@@ -5,7 +5,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub struct Server(Child);
+/// The running redis-server (its process, for a load test's CPU accounting).
+pub struct Server(pub Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

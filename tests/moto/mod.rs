@@ -21,6 +21,11 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// The server's process id (a load test counts its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts moto on a free port and waits until it answers.
     pub fn start() -> Moto {
         Self::start_with(&[])
