@@ -3,7 +3,7 @@
 //! documented operation served (and no other method on its paths), and the router's real
 //! answers (401, 403, 400, 413, 503, 405, 404) as documented. The Cognito client points at a
 //! closed port, so the operations that get past their checks answer 503 without Cognito; the
-//! answers of a real Cognito (moto) are checked in `admin_moto.rs`.
+//! answers of a real Cognito (moto) are checked in `admin_moto/`.
 
 #![cfg(feature = "admin")]
 

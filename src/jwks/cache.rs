@@ -315,7 +315,7 @@ impl JwksCache {
 mod tests {
     //! The cache's rules driven through the fetcher seam: a fetcher that counts its calls and
     //! answers only when the test lets it, so each interleaving is made to happen rather than
-    //! hoped for. The same rules over real HTTP are in `tests/key_cache.rs`.
+    //! hoped for. The same rules over real HTTP are in `tests/key_cache/`.
 
     use std::sync::atomic::AtomicUsize;
 
