@@ -14,7 +14,7 @@ fn blueprint() -> Blueprint {
 }
 
 fn client_input(current: &UserPoolClientType) -> UpdateUserPoolClientInput {
-    client_update(&client(), &blueprint(), current)
+    client_update(&client(), &blueprint(), current, AccessLifetime::Capped)
         .as_input()
         .clone()
         .build()
