@@ -16,84 +16,28 @@
 //! `cargo bench --features cedar --bench cedar -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::routing::get;
-use cognito_authz::cedar::{Cedar, CedarRequest};
-use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{AuthzLayer, CognitoAuth, Tenant};
+use cognito_authz::AuthzLayer;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::Request;
 use tower::ServiceExt;
 
-const POOL: &str = "us-east-1_BenchPool1";
-const CLIENT: &str = "bench-client";
-const ROUTE: &str = "/tenants/{tenant}/orders";
-const OTHER_ROUTE: &str = "/tenants/{tenant}/invoices";
+#[path = "support/mod.rs"]
+mod support;
 
-/// 20 common and 80 tenant policies over 100 routes; each of the two requests' routes has one
-/// permit (by group, tenant and scope) and one forbid (suspended users).
-fn policy_folder() -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("cognito-authz-cedar-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let policy = |i: usize| {
-        let route = match i {
-            57 => ROUTE.to_owned(),
-            58 => OTHER_ROUTE.to_owned(),
-            _ => format!("/r{i}/{{id}}"),
-        };
-        format!(
-            "@id(\"p{i}\")\npermit(principal in App::UserGroup::\"{POOL}|admin\", \
-             action == App::Action::\"GET {route}\", resource)\n  when {{ context.path.tenant == context.tenant \
-             && context.token.scope.contains(\"aws.cognito.signin.user.admin\") }};\n"
-        )
-    };
-    let mut common: String = (0..19).map(policy).collect();
-    common.push_str(
-        "@id(\"suspended\")\nforbid(principal, action, resource) when { context.roles.contains(\"suspended\") };\n",
-    );
-    let own: String = (19..99).map(policy).collect();
-    std::fs::write(dir.join("common.cedar"), common).unwrap();
-    std::fs::write(dir.join("bench.cedar"), own).unwrap();
-    dir
-}
-
-fn request(token: &str) -> Request<Body> {
-    Request::get("/tenants/bench/orders")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap()
-}
+use support::cedar::{URIS, routes};
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let idp = rt.block_on(LocalIssuer::start()).unwrap();
-    let token = idp.mint(&idp.access_claims(POOL, CLIENT, "alice", &["admin", "member"]));
-    let tenant = Tenant::builder("bench", POOL)
-        .client_id(CLIENT)
-        .jwks_url(idp.jwks_url(POOL))
-        .build()
-        .unwrap();
-    let auth = CognitoAuth::builder()
-        .tenant(tenant)
-        .unwrap()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
+    let idp = support::issuer(&rt);
+    let token = support::token(&idp, "alice");
+    let auth = support::auth(&rt, &idp, None);
+    let request = |uri: &str| support::request(uri, &token);
     let principal = rt.block_on(auth.verify(&token)).unwrap();
-    let folder = policy_folder();
-    let cedar = Cedar::builder("App").policies(&folder).build().unwrap();
-    let cedar_request = CedarRequest::new("GET", ROUTE).param("tenant", "bench");
+    let cedar = support::cedar::cedar();
+    let [cedar_request, other_request] = support::cedar::requests();
     assert!(cedar.decide(&principal, &cedar_request).is_allowed());
-
-    let other_request = CedarRequest::new("GET", OTHER_ROUTE).param("tenant", "bench");
     assert!(cedar.decide(&principal, &other_request).is_allowed());
 
     let mut group = c.benchmark_group("cedar_decision");
@@ -112,14 +56,7 @@ fn benches(c: &mut Criterion) {
     });
     group.finish();
 
-    let local = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let routes = || {
-        Router::new()
-            .route(ROUTE, get(|| async { "ok" }))
-            .route(OTHER_ROUTE, get(|| async { "ok" }))
-    };
+    let local = support::local_runtime();
     let authn_only = routes().layer(auth.layer());
     let role_check = routes()
         .layer(AuthzLayer::require("admin"))
@@ -134,14 +71,14 @@ fn benches(c: &mut Criterion) {
         // Warm the verified-token cache outside of the measurement.
         assert_eq!(
             local
-                .block_on(app.clone().oneshot(request(&token)))
+                .block_on(app.clone().oneshot(request(URIS[0])))
                 .unwrap()
                 .status(),
             200
         );
         group.bench_function(name, |b| {
             b.to_async(&local).iter(|| async {
-                let r = app.clone().oneshot(request(&token)).await.unwrap();
+                let r = app.clone().oneshot(request(URIS[0])).await.unwrap();
                 assert_eq!(r.status(), 200);
             })
         });
@@ -152,12 +89,10 @@ fn benches(c: &mut Criterion) {
     group.bench_function("cedar_evaluated", |b| {
         b.to_async(&local).iter(|| {
             flip = !flip;
-            let uri = if flip {
-                "/tenants/bench/orders"
-            } else {
-                "/tenants/bench/invoices"
-            };
-            let mut req = request(&token);
+            let uri = if flip { URIS[0] } else { URIS[1] };
+            // Built for the first route, then pointed at `uri`, as since the bench was written
+            // (the numbers stay comparable with earlier runs).
+            let mut req = request(URIS[0]);
             *req.uri_mut() = uri.parse().unwrap();
             let app = with_cedar.clone();
             async move {
@@ -169,13 +104,12 @@ fn benches(c: &mut Criterion) {
     // The same two against the role check, interleaved in chunks of 32 so that a loaded machine
     // slows both alike; the ratio over every iteration is printed after the group.
     let serve = |app: &Router, uri: &str| {
-        let mut req = request(&token);
+        let mut req = request(URIS[0]);
         *req.uri_mut() = uri.parse().unwrap();
         let r = local.block_on(app.clone().oneshot(req)).unwrap();
         assert_eq!(r.status(), 200);
     };
     let (mut role_time, mut cedar_time, mut total) = (Duration::ZERO, Duration::ZERO, 0u64);
-    let uris = ["/tenants/bench/orders", "/tenants/bench/invoices"];
     group.bench_function("cedar_evaluated_paired_with_role_check", |b| {
         b.iter_custom(|iters| {
             let mut measured = Duration::ZERO;
@@ -185,7 +119,7 @@ fn benches(c: &mut Criterion) {
                 let time = |app: &Router| {
                     let start = std::time::Instant::now();
                     for i in 0..n {
-                        serve(app, uris[(i % 2) as usize]);
+                        serve(app, URIS[(i % 2) as usize]);
                     }
                     start.elapsed()
                 };
@@ -214,7 +148,6 @@ fn benches(c: &mut Criterion) {
         per(cedar_time),
         per(cedar_time) / per(role_time),
     );
-    let _ = std::fs::remove_dir_all(folder);
 }
 
 fn config() -> Criterion {

@@ -18,18 +18,17 @@ use std::hint::black_box;
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use axum::Router;
-use axum::body::Body;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_authz::testing::LocalIssuer;
-use cognito_authz::{CognitoAuth, Tenant};
+use cognito_authz::CognitoAuth;
 use futures_util::FutureExt;
-use http::Request;
 use tower::ServiceExt;
 
-const POOL: &str = "us-east-1_BenchPool1";
-const CLIENT: &str = "bench-client";
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{auth, request};
 
 /// The loop whose instructions are counted; every scenario's setup happens outside it.
 #[inline(never)]
@@ -39,48 +38,11 @@ fn measured(iterations: usize, step: &mut dyn FnMut(usize)) {
     }
 }
 
-fn auth(rt: &tokio::runtime::Runtime, idp: &LocalIssuer, cache_entries: u64) -> CognitoAuth {
-    let tenant = Tenant::builder("bench", POOL)
-        .client_id(CLIENT)
-        .jwks_url(idp.jwks_url(POOL))
-        .build()
-        .unwrap();
-    let auth = CognitoAuth::builder()
-        .tenant(tenant)
-        .unwrap()
-        .token_cache_entries(cache_entries)
-        .build()
-        .unwrap();
-    rt.block_on(auth.prefetch());
-    auth
-}
-
-fn request(token: &str) -> Request<Body> {
-    Request::get("/me")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap()
-}
-
 fn main() {
-    // `cargo bench` adds `--bench`.
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let (Some(scenario), Some(iterations)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: instructions SCENARIO ITERATIONS (see the module docs)");
-        std::process::exit(2);
-    };
-    let iterations: usize = iterations.parse().expect("ITERATIONS is a number");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let idp = rt.block_on(LocalIssuer::start()).unwrap();
-    let claims = |user: &str| idp.access_claims(POOL, CLIENT, user, &["admin", "member"]);
-    let token = idp.mint(&claims("alice"));
+    let (scenario, iterations) = support::scenario_args("instructions");
+    let rt = support::runtime();
+    let idp = support::issuer(&rt);
+    let token = support::token(&idp, "alice");
     let now = |f: &CognitoAuth, token: &str| {
         f.verify(black_box(token))
             .now_or_never()
@@ -88,12 +50,10 @@ fn main() {
             .unwrap()
     };
     let router = Router::new().route("/me", get(|| async { "ok" }));
-    let local = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let local = support::local_runtime();
     let serve = |app: &Router| {
         let response = local
-            .block_on(app.clone().oneshot(request(black_box(&token))))
+            .block_on(app.clone().oneshot(request("/me", black_box(&token))))
             .unwrap();
         assert_eq!(response.status(), 200);
     };
@@ -114,19 +74,19 @@ fn main() {
             });
         }
         "no_cache" => {
-            let auth = auth(&rt, &idp, 0);
+            let auth = auth(&rt, &idp, Some(0));
             measured(iterations, &mut |_| drop(now(&auth, &token)));
         }
         "miss_insert" => {
             let tokens: Vec<String> = (0..iterations)
-                .map(|i| idp.mint(&claims(&format!("user{i}"))))
+                .map(|i| support::token(&idp, &format!("user{i}")))
                 .collect();
-            let auth = auth(&rt, &idp, 100_000);
+            let auth = auth(&rt, &idp, Some(100_000));
             measured(iterations, &mut |i| drop(now(&auth, &tokens[i])));
             assert_eq!(auth.cached_tokens(), iterations as u64);
         }
         "hit" => {
-            let auth = auth(&rt, &idp, 100_000);
+            let auth = auth(&rt, &idp, Some(100_000));
             now(&auth, &token);
             measured(iterations, &mut |_| drop(now(&auth, &token)));
         }
@@ -136,14 +96,11 @@ fn main() {
         }
         "layer_warm" | "layer_no_cache" => {
             let entries = if scenario == "layer_warm" { 100_000 } else { 0 };
-            let auth = auth(&rt, &idp, entries);
+            let auth = auth(&rt, &idp, Some(entries));
             let app = router.clone().layer(auth.layer());
             serve(&app);
             measured(iterations, &mut |_| serve(&app));
         }
-        other => {
-            eprintln!("unknown scenario {other:?} (see the module docs)");
-            std::process::exit(2);
-        }
+        other => support::unknown_scenario(other),
     }
 }

@@ -7,18 +7,20 @@
 //! hosted sign-in. So each update starts from the `Describe*` answer and sends every
 //! updatable field back; only what the crate manages changes:
 //!
-//! - app client ([`client_update`]): the write list becomes the blueprint's; the sign-in flows
-//!   the crate needs (SRP, refresh, and the admin password flow `POST /me/password` signs in
-//!   with) are added to the operator's ([`required_flows`]); token revocation is
-//!   turned on; access and id tokens are capped at [`ACCESS_TOKEN_MINUTES`] (shorter lifetimes
-//!   are kept); `PreventUserExistenceErrors` becomes `ENABLED` only when unset;
+//! - app client ([`client_update`] with [`AccessLifetime::Capped`]): the write list becomes
+//!   the blueprint's; the sign-in flows the crate needs (SRP, refresh, and the admin password
+//!   flow `POST /me/password` signs in with) are added to the operator's ([`required_flows`]);
+//!   token revocation is turned on; access and id tokens are capped at
+//!   [`ACCESS_TOKEN_MINUTES`] (shorter lifetimes are kept); `PreventUserExistenceErrors`
+//!   becomes `ENABLED` only when unset;
 //! - user pool ([`pool_update`]): nothing; the caller sets the one field it changes;
 //! - MFA ([`mfa_update`], `SetUserPoolMfaConfig`, which resets the factors it is not given):
 //!   TOTP is turned on; the SMS, email and passkey settings are sent back; MFA stays `ON`
 //!   when on, else becomes `OPTIONAL`.
 //!
-//! - TOTP enrollment client ([`enrollment_update`], in `enrollment`): the same carry, with
-//!   the server-only settings applied.
+//! - TOTP enrollment client ([`enrollment_update`], in `enrollment`): the same carry
+//!   ([`client_update`] with a fixed [`AccessLifetime::Minutes`]), with the server-only
+//!   settings applied.
 //!
 //! moto merges updates instead of resetting, so an emulator cannot catch a dropped field: the
 //! tests check the request itself, field by field, against a fully populated `Describe*` answer.
@@ -91,20 +93,35 @@ pub(crate) fn max_token_seconds() -> i64 {
     i64::from(ACCESS_TOKEN_MINUTES) * 60
 }
 
+/// The access-token lifetime an app client's repair sends: what differs between the users'
+/// client and the enrollment client (every other field is carried the same way).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AccessLifetime {
+    /// The client's own, capped at [`ACCESS_TOKEN_MINUTES`] (the users' client).
+    Capped,
+    /// Exactly this many minutes (the enrollment client's
+    /// [`ENROLLMENT_TOKEN_MINUTES`](crate::lifecycle::provision::ENROLLMENT_TOKEN_MINUTES)).
+    Minutes(i32),
+}
+
 /// `UpdateUserPoolClient` for `current` (a `DescribeUserPoolClient` answer): every updatable
-/// field of `current` sent back, with the crate's settings of `blueprint` applied (see the
-/// module docs).
+/// field of `current` sent back, with the crate's settings of `blueprint` applied and the
+/// access token given `access` (see the module docs).
 pub(crate) fn client_update(
     client: &CognitoClient,
     blueprint: &Blueprint,
     current: &UserPoolClientType,
+    access: AccessLifetime,
 ) -> UpdateUserPoolClientFluentBuilder {
     let c = current;
     let units = c.token_validity_units();
-    let (access, access_unit) = capped(
-        c.access_token_validity,
-        units.and_then(TokenValidityUnitsType::access_token),
-    );
+    let (access, access_unit) = match access {
+        AccessLifetime::Capped => capped(
+            c.access_token_validity,
+            units.and_then(TokenValidityUnitsType::access_token),
+        ),
+        AccessLifetime::Minutes(minutes) => (Some(minutes), Some(TimeUnitsType::Minutes)),
+    };
     let (id, id_unit) = capped(
         c.id_token_validity,
         units.and_then(TokenValidityUnitsType::id_token),

@@ -7,7 +7,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     UserPoolClientType, UserPoolType,
 };
 
-use super::carry::{client_update, enrollment_update, mfa_update, triggers_update};
+use super::carry::{AccessLifetime, client_update, enrollment_update, mfa_update, triggers_update};
 use super::provision::{
     ACCESS_TOKEN_MINUTES, AUTH_FLOWS, AdminState, AdminUser, Blueprint, ENROLLMENT_FLOWS,
     ENROLLMENT_TOKEN_MINUTES, ExistingPool, Plan, PlanItem, PlanStep, PoolState, enrollment_units,
@@ -288,7 +288,7 @@ impl Provisioner {
                     let id = client_id.as_deref().ok_or_else(no_pool)?;
                     // Read right before the update: it sends every current field back.
                     let current = describe_client(c, r, pool_id, id).await?;
-                    send_to_pool!(r, client_update(c, b, &current))
+                    send_to_pool!(r, client_update(c, b, &current, AccessLifetime::Capped))
                         .map_err(|e| LifecycleError::aws("UpdateUserPoolClient", e))?;
                 }
                 PlanStep::CreateEnrollmentClient => {

@@ -13,38 +13,25 @@
 //! The secret is not a field of the update: the client keeps it.
 
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
-use aws_sdk_cognitoidentityprovider::types::{
-    TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
-};
+use aws_sdk_cognitoidentityprovider::types::UserPoolClientType;
 
-use super::{capped, client_update};
+use super::{AccessLifetime, client_update};
 use crate::aws::CognitoClient;
 use crate::lifecycle::provision::{Blueprint, ENROLLMENT_TOKEN_MINUTES, enrollment_flows};
 
 /// `UpdateUserPoolClient` for the enrollment client `current` (a `DescribeUserPoolClient`
 /// answer): the users' client's repair ([`client_update`]: every updatable field sent back, so
-/// the two never differ in what they carry), then the module's settings over it (a fluent
-/// builder's setter replaces what an earlier one set).
+/// the two never differ in what they carry) with access tokens of
+/// [`ENROLLMENT_TOKEN_MINUTES`], then the module's settings over it (a fluent builder's setter
+/// replaces what an earlier one set).
 pub(crate) fn enrollment_update(
     client: &CognitoClient,
     blueprint: &Blueprint,
     current: &UserPoolClientType,
 ) -> UpdateUserPoolClientFluentBuilder {
-    let c = current;
-    let units = c.token_validity_units();
-    let (_, id_unit) = capped(
-        c.id_token_validity,
-        units.and_then(TokenValidityUnitsType::id_token),
-    );
-    let units = TokenValidityUnitsType::builder()
-        .access_token(TimeUnitsType::Minutes)
-        .set_id_token(id_unit)
-        .set_refresh_token(units.and_then(|u| u.refresh_token.clone()))
-        .build();
-    client_update(client, blueprint, current)
-        .access_token_validity(ENROLLMENT_TOKEN_MINUTES)
-        .token_validity_units(units)
-        .set_explicit_auth_flows(Some(enrollment_flows(Some(c))))
+    let access = AccessLifetime::Minutes(ENROLLMENT_TOKEN_MINUTES);
+    client_update(client, blueprint, current, access)
+        .set_explicit_auth_flows(Some(enrollment_flows(Some(current))))
         .set_allowed_o_auth_flows(None)
         .set_allowed_o_auth_scopes(None)
         .allowed_o_auth_flows_user_pool_client(false)
