@@ -27,6 +27,7 @@ use tower::ServiceExt;
 mod support;
 
 use support::cedar::{URIS, routes};
+use support::served;
 
 fn benches(c: &mut Criterion) {
     let rt = support::runtime();
@@ -57,11 +58,12 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let local = support::local_runtime();
-    let authn_only = routes().layer(auth.layer());
+    let authn_only = served(routes().layer(auth.layer()));
     let role_check = routes()
         .layer(AuthzLayer::require("admin"))
         .layer(auth.layer());
-    let with_cedar = routes().layer(cedar.layer()).layer(auth.layer());
+    let role_check = served(role_check);
+    let with_cedar = served(routes().layer(cedar.layer()).layer(auth.layer()));
     let mut group = c.benchmark_group("cedar_layer");
     for (name, app) in [
         ("authn_only", &authn_only),

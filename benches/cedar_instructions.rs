@@ -81,13 +81,13 @@ fn main() {
             assert!(decision.is_allowed());
         }),
         "router_role_check" | "router_cedar_evaluated" | "router_cedar_repeated" => {
-            let app = if scenario == "router_role_check" {
+            let app = support::served(if scenario == "router_role_check" {
                 routes()
                     .layer(AuthzLayer::require("admin"))
                     .layer(auth.layer())
             } else {
                 routes().layer(cedar.layer()).layer(auth.layer())
-            };
+            });
             serve(&app, URIS[0]);
             serve(&app, URIS[1]);
             let turns = if scenario == "router_cedar_repeated" {

@@ -19,6 +19,9 @@
 //! `LOAD_PIN=1` runs the server on CPU 1, and wrk, moto and redis-server on CPU 0 (`taskset`),
 //! so that they do not take turns on the server's core.
 //!
+//! `LOAD_PERF=DIR` records a `perf` profile of the server over each timed run into
+//! `DIR/<mode>-<round>.data`.
+//!
 //! Besides throughput it reports the server's CPU time per request and what the stores used
 //! during each run (from `/proc`): on shared cores throughput moves with whatever else runs, the
 //! CPU time a request costs the server much less.
@@ -63,6 +66,8 @@ fn free_addr() -> String {
 /// How the server is started in one mode.
 struct Mode {
     label: &'static str,
+    /// A short name for files (`LOAD_PERF`).
+    file_label: &'static str,
     config: PathBuf,
     no_auth: bool,
     /// `Some(token)`: the whole stack, checked before the run with this revoked user's token
@@ -241,7 +246,14 @@ fn wrk(addr: &str, script: &Path, seconds: u32) -> Run {
 
 /// One measured run of `mode`: a fresh server, a warm-up in which every token is verified once,
 /// then the timed run; the whole stack is checked before and after.
-fn measure(bin: &Path, mode: &Mode, script: &Path, seconds: u32, stores: &[u32]) -> Run {
+fn measure(
+    bin: &Path,
+    mode: &Mode,
+    script: &Path,
+    seconds: u32,
+    stores: &[u32],
+    profile: Option<PathBuf>,
+) -> Run {
     let started = start_server(bin, mode);
     if let Some(revoked) = &mode.revoked_token {
         let (status, _) = get(&started.addr, "/me", Some(revoked));
@@ -250,7 +262,23 @@ fn measure(bin: &Path, mode: &Mode, script: &Path, seconds: u32, stores: &[u32])
     wrk(&started.addr, script, 2);
     let server = started.server.0.id();
     let before = (cpu_time(server), cpu_of(stores), Instant::now());
+    // `LOAD_PERF=DIR`: a `perf record` of the server over the timed run (on wrk's CPU when
+    // pinned), for `perf report -i DIR/<mode>-<round>.data`.
+    let perf = profile.map(|file| {
+        pinned(0, "perf")
+            .args(["record", "-q", "-e", "cpu-clock", "-F", "1999", "-g", "-p"])
+            .arg(server.to_string())
+            .arg("-o")
+            .arg(file)
+            .args(["--", "sleep", &seconds.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("run perf (apt-get install linux-perf)")
+    });
     let mut run = wrk(&started.addr, script, seconds);
+    if let Some(mut perf) = perf {
+        let _ = perf.wait();
+    }
     run.cpu = match (before, cpu_time(server), cpu_of(stores)) {
         (
             (Some(server_before), Some(stores_before), at),
@@ -332,12 +360,14 @@ end
     let mut modes = vec![
         Mode {
             label: "without auth (--no-auth)",
+            file_label: "no-auth",
             config: config.clone(),
             no_auth: true,
             revoked_token: None,
         },
         Mode {
             label: "with cognito-authz",
+            file_label: "layer",
             config,
             no_auth: false,
             revoked_token: None,
@@ -360,7 +390,17 @@ end
     for round in 0..rounds {
         for offset in 0..modes.len() {
             let i = (round + offset) % modes.len();
-            runs[i].push(measure(&bin, &modes[i], &script, seconds, &store_pids));
+            let profile = std::env::var_os("LOAD_PERF").map(|dir| {
+                PathBuf::from(dir).join(format!("{}-{round}.data", modes[i].file_label))
+            });
+            runs[i].push(measure(
+                &bin,
+                &modes[i],
+                &script,
+                seconds,
+                &store_pids,
+                profile,
+            ));
         }
     }
     report(&modes, runs, rounds, seconds);
@@ -378,6 +418,23 @@ fn report(modes: &[Mode], mut runs: Vec<Vec<Run>>, rounds: usize, seconds: u32) 
                 .iter()
                 .zip(&runs[0])
                 .map(|(with, without)| with.rps / without.rps.max(1.0))
+                .collect();
+            ratios.sort_by(f64::total_cmp);
+            ratios
+        })
+        .collect();
+    // The same pairing for the server's CPU time per request (lower is better).
+    let cpu_paired: Vec<Vec<f64>> = runs
+        .iter()
+        .map(|mode_runs| {
+            let mut ratios: Vec<f64> = mode_runs
+                .iter()
+                .zip(&runs[0])
+                .filter_map(|(with, without)| {
+                    let with = with.cpu?.per_request_us(with.requests);
+                    let without = without.cpu?.per_request_us(without.requests);
+                    Some(with / without.max(f64::MIN_POSITIVE))
+                })
                 .collect();
             ratios.sort_by(f64::total_cmp);
             ratios
@@ -409,9 +466,9 @@ fn report(modes: &[Mode], mut runs: Vec<Vec<Run>>, rounds: usize, seconds: u32) 
     // Throughput on shared cores moves with whatever else runs; the server's own CPU time per
     // request does much less, and the stores' CPU time shows whether they competed with it.
     println!(
-        "\n| server | server CPU per request, µs (median; all runs) | server busy (CPU / wall) | stores' CPU per run, ms (moto + redis-server) |"
+        "\n| server | server CPU per request, µs (median; all runs) | / no auth, per round (median) | server busy (CPU / wall) | stores' CPU per run, ms (moto + redis-server) |"
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     for (i, mode) in modes.iter().enumerate() {
         let mut per_request: Vec<f64> = runs[i]
             .iter()
@@ -436,11 +493,15 @@ fn report(modes: &[Mode], mut runs: Vec<Vec<Run>>, rounds: usize, seconds: u32) 
             .filter_map(|r| Some(format!("{:.0}", r.cpu?.stores.as_secs_f64() * 1e3)))
             .collect();
         let all: Vec<String> = per_request.iter().map(|v| format!("{v:.2}")).collect();
+        let ratio = cpu_paired[i]
+            .get(cpu_paired[i].len() / 2)
+            .map_or_else(String::new, |r| format!("{r:.3}"));
         println!(
-            "| {} | **{:.2}**; {} | {} | {} |",
+            "| {} | **{:.2}**; {} | {} | {} | {} |",
             mode.label,
             per_request[per_request.len() / 2],
             all.join(", "),
+            ratio,
             busy.join(", "),
             stores.join(", ")
         );
@@ -548,6 +609,7 @@ mod whole_stack {
         .unwrap();
         let mode = Mode {
             label: "whole stack: metrics, 10,000 Redis revocations, DynamoDB catalog (moto)",
+            file_label: "whole-stack",
             config,
             no_auth: false,
             revoked_token: Some(idp.mint(&revoked_claims(idp))),

@@ -49,7 +49,7 @@ fn main() {
             .expect("verification waited on I/O")
             .unwrap()
     };
-    let router = Router::new().route("/me", get(|| async { "ok" }));
+    let router = support::served(Router::new().route("/me", get(|| async { "ok" })));
     let local = support::local_runtime();
     let serve = |app: &Router| {
         let response = local
@@ -97,7 +97,7 @@ fn main() {
         "layer_warm" | "layer_no_cache" => {
             let entries = if scenario == "layer_warm" { 100_000 } else { 0 };
             let auth = auth(&rt, &idp, Some(entries));
-            let app = router.clone().layer(auth.layer());
+            let app = support::served(router.clone().layer(auth.layer()));
             serve(&app);
             measured(iterations, &mut |_| serve(&app));
         }

@@ -49,6 +49,10 @@ use http::Request;
 use serde_json::Value;
 use tower::ServiceExt;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::served;
+
 const POOL: &str = "us-east-1_BenchPool1";
 const CLIENT: &str = "bench-client";
 
@@ -330,14 +334,6 @@ fn request(token: &str) -> Request<Body> {
         .header("authorization", format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap()
-}
-
-/// The router as `axum::serve` runs it: `into_make_service` calls `with_state(())`, which turns
-/// every handler into a route once. Called with `oneshot` as built, a layered router would turn
-/// its handler into a route again on every request (about 900 instructions here), a cost no
-/// served app pays.
-fn served(router: Router) -> Router {
-    router.with_state(())
 }
 
 fn layer(c: &mut Criterion) {

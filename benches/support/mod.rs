@@ -1,4 +1,4 @@
-//! Set-up shared by the benches `instructions`, `cedar` and `cedar_instructions`, each of which
+//! Set-up shared by the benches `verify`, `instructions`, `cedar` and `cedar_instructions`, each of which
 //! includes it with `#[path = "support/mod.rs"] mod support;`: the bench tenant and its tokens,
 //! the verifier, the runtimes, the request, and the command line of the fixed-count benches.
 //! Cedar's part (the policies, the two routes) is in [`cedar`], built with the `cedar` feature.
@@ -13,6 +13,7 @@
 #[cfg(feature = "cedar")]
 pub mod cedar;
 
+use axum::Router;
 use axum::body::Body;
 use cognito_authz::testing::LocalIssuer;
 use cognito_authz::{CognitoAuth, Tenant};
@@ -21,6 +22,14 @@ use tokio::runtime::Runtime;
 
 pub const POOL: &str = "us-east-1_BenchPool1";
 pub const CLIENT: &str = "bench-client";
+
+/// The router as `axum::serve` runs it: `into_make_service` calls `with_state(())`, which turns
+/// every handler into a route once. Called with `oneshot` as built, a layered router would turn
+/// its handler into a route again on every request (about 900 instructions here), a cost no
+/// served app pays.
+pub fn served(router: Router) -> Router {
+    router.with_state(())
+}
 
 /// The runtime the local issuer and the verifier's key fetches run on: one worker thread.
 pub fn runtime() -> Runtime {
