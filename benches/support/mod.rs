@@ -1,5 +1,6 @@
 //! Set-up shared by the benches `verify`, `instructions`, `cedar` and `cedar_instructions`, each of which
-//! includes it with `#[path = "support/mod.rs"] mod support;`: the bench tenant and its tokens,
+//! includes it with `#[path = "support/mod.rs"] mod support;` (`verify`, a directory, with
+//! `#[path = "../support/mod.rs"]`): the bench tenant and its tokens,
 //! the verifier, the runtimes, the request, and the command line of the fixed-count benches.
 //! Cedar's part (the policies, the two routes) is in [`cedar`], built with the `cedar` feature.
 //!
