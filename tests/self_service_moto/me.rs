@@ -220,34 +220,7 @@ async fn password_changes_prove_the_current_password_and_step_up_with_mfa() {
 
 /// Carol's access token, through her TOTP challenge.
 async fn sign_in_carol(w: &World) -> String {
-    let a = &w.a;
-    let out = w
-        .cognito
-        .admin_initiate_auth()
-        .user_pool_id(&a.id)
-        .client_id(&a.client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", "carol")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .expect("AdminInitiateAuth");
-    let done = w
-        .cognito
-        .admin_respond_to_auth_challenge()
-        .user_pool_id(&a.id)
-        .client_id(&a.client_id)
-        .challenge_name(out.challenge_name().expect("challenge").clone())
-        .session(out.session().expect("session"))
-        .challenge_responses("USERNAME", "carol")
-        .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", fresh_code().await)
-        .send()
-        .await
-        .expect("AdminRespondToAuthChallenge");
-    done.authentication_result()
-        .and_then(|r| r.access_token())
-        .expect("access token")
-        .to_owned()
+    sign_in_with_totp(&w.cognito, &w.a, "carol").await
 }
 
 #[tokio::test(flavor = "multi_thread")]
