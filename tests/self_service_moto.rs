@@ -154,17 +154,7 @@ impl World {
     }
 
     async fn groups_of(&self, pool: &Pool, name: &str) -> Vec<String> {
-        self.cognito
-            .admin_list_groups_for_user()
-            .user_pool_id(&pool.id)
-            .username(name)
-            .send()
-            .await
-            .expect("AdminListGroupsForUser")
-            .groups()
-            .iter()
-            .filter_map(|g| g.group_name().map(str::to_owned))
-            .collect()
+        moto::groups_of(&self.cognito, pool, name).await
     }
 }
 
