@@ -23,14 +23,12 @@ mod admin_world;
 
 use std::ops::Deref;
 
-use admin_world::{AdminWorld, Pools, Sections, attr, fresh_code, sign_in_with, sign_in_with_totp};
+use admin_world::{AdminWorld, Pools, Sections, fresh_code, sign_in_with, sign_in_with_totp};
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{
-    AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
-};
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType};
 use event_log::assert_never_logged;
 use http::{Method, StatusCode};
-use moto::{PASSWORD, Pool};
+use moto::{PASSWORD, Pool, attr};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -63,26 +61,15 @@ async fn group(cognito: &Client, pool: &Pool, name: &str) {
 }
 
 async fn user(cognito: &Client, pool: &Pool, name: &str, email: bool) {
-    let mut create = cognito
-        .admin_create_user()
-        .user_pool_id(&pool.id)
-        .username(name)
-        .message_action(MessageActionType::Suppress);
-    if email {
-        create = create
-            .user_attributes(attr("email", &format!("{name}@example.com")))
-            .user_attributes(attr("email_verified", "true"));
-    }
-    create.send().await.expect("AdminCreateUser");
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&pool.id)
-        .username(name)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .expect("AdminSetUserPassword");
+    let attributes = if email {
+        vec![
+            attr("email", &format!("{name}@example.com")),
+            attr("email_verified", "true"),
+        ]
+    } else {
+        Vec::new()
+    };
+    moto::create_user(cognito, pool, name, attributes, &[]).await;
 }
 
 async fn token(w: &World, pool: &Pool, name: &str) -> String {

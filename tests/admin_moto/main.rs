@@ -25,14 +25,14 @@ use std::sync::{Arc, Mutex, Weak};
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, AttributeType, ExplicitAuthFlowsType, MessageActionType, SchemaAttributeType,
+    AttributeDataType, ExplicitAuthFlowsType, SchemaAttributeType,
 };
 use axum::Router;
 use axum::body::Body;
 use cognito_authz::admin::AdminApi;
 use cognito_authz::{CognitoAuth, Revocations, Tenant};
 use http::{Method, Request, StatusCode, header};
-use moto::{Moto, PASSWORD, Pool};
+use moto::{Moto, Pool, attr};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -67,14 +67,6 @@ struct Tokens {
     id: String,
 }
 
-fn attr(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder()
-        .name(name)
-        .value(value)
-        .build()
-        .expect("attribute")
-}
-
 /// A pool with the custom attributes `mfa_required` and `plan`, an app client allowed the
 /// admin, user and refresh flows, and a group `admin`.
 async fn create_pool(cognito: &Client, name: &str) -> Pool {
@@ -99,35 +91,11 @@ async fn create_pool(cognito: &Client, name: &str) -> Pool {
 }
 
 async fn create_user(cognito: &Client, pool: &Pool, username: &str, groups: &[&str]) {
-    cognito
-        .admin_create_user()
-        .user_pool_id(&pool.id)
-        .username(username)
-        .user_attributes(attr("name", &format!("{username} original")))
-        .user_attributes(attr("custom:plan", "basic"))
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .expect("AdminCreateUser");
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&pool.id)
-        .username(username)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .expect("AdminSetUserPassword");
-    for group in groups {
-        cognito
-            .admin_add_user_to_group()
-            .user_pool_id(&pool.id)
-            .username(username)
-            .group_name(*group)
-            .send()
-            .await
-            .expect("AdminAddUserToGroup");
-    }
+    let attributes = vec![
+        attr("name", &format!("{username} original")),
+        attr("custom:plan", "basic"),
+    ];
+    moto::create_user(cognito, pool, username, attributes, groups).await;
 }
 
 async fn sign_in(cognito: &Client, pool: &Pool, username: &str) -> Tokens {

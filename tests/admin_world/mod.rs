@@ -15,8 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, SoftwareTokenMfaConfigType, SoftwareTokenMfaSettingsType,
-    UserPoolMfaType,
+    AuthFlowType, SoftwareTokenMfaConfigType, SoftwareTokenMfaSettingsType, UserPoolMfaType,
 };
 use cognito_authz::AuthConfig;
 use cognito_authz::testing::LocalIssuer;
@@ -223,14 +222,6 @@ impl AdminWorld {
                 .collect(),
         )
     }
-}
-
-pub fn attr(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder()
-        .name(name)
-        .value(value)
-        .build()
-        .expect("attribute")
 }
 
 /// A TOTP code that stays valid for the next few seconds (moto checks the current step only).

@@ -205,7 +205,7 @@ pub async fn pool_with_client(
 /// A pool `name` with an app client, a group `admin`, and `users` as `(name, is_admin)`, each
 /// with [`PASSWORD`] set permanently.
 pub async fn pool_with_users(cognito: &Client, name: &str, users: &[(&str, bool)]) -> Pool {
-    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
     let Pool { id, client_id } = pool_with_client(
         cognito,
         name,
@@ -213,36 +213,61 @@ pub async fn pool_with_users(cognito: &Client, name: &str, users: &[(&str, bool)
         &[ExplicitAuthFlowsType::AllowAdminUserPasswordAuth],
     )
     .await;
+    let pool = Pool { id, client_id };
     for &(user, admin) in users {
-        cognito
-            .admin_create_user()
-            .user_pool_id(&id)
-            .username(user)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await
-            .expect("AdminCreateUser");
-        cognito
-            .admin_set_user_password()
-            .user_pool_id(&id)
-            .username(user)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await
-            .expect("AdminSetUserPassword");
-        if admin {
-            cognito
-                .admin_add_user_to_group()
-                .user_pool_id(&id)
-                .username(user)
-                .group_name("admin")
-                .send()
-                .await
-                .expect("AdminAddUserToGroup");
-        }
+        let groups: &[&str] = if admin { &["admin"] } else { &[] };
+        create_user(cognito, &pool, user, Vec::new(), groups).await;
     }
-    Pool { id, client_id }
+    pool
+}
+
+/// A user attribute `name = value`.
+pub fn attr(name: &str, value: &str) -> aws_sdk_cognitoidentityprovider::types::AttributeType {
+    aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .expect("attribute")
+}
+
+/// User `name` in `pool` with `attributes` (if any) and [`PASSWORD`] set permanently (no
+/// invitation sent), added to `groups`.
+pub async fn create_user(
+    cognito: &Client,
+    pool: &Pool,
+    name: &str,
+    attributes: Vec<aws_sdk_cognitoidentityprovider::types::AttributeType>,
+    groups: &[&str],
+) {
+    use aws_sdk_cognitoidentityprovider::types::MessageActionType;
+    cognito
+        .admin_create_user()
+        .user_pool_id(&pool.id)
+        .username(name)
+        .set_user_attributes((!attributes.is_empty()).then_some(attributes))
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("AdminCreateUser");
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool.id)
+        .username(name)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .expect("AdminSetUserPassword");
+    for group in groups {
+        cognito
+            .admin_add_user_to_group()
+            .user_pool_id(&pool.id)
+            .username(name)
+            .group_name(*group)
+            .send()
+            .await
+            .expect("AdminAddUserToGroup");
+    }
 }
 
 /// The tokens of `user` from moto (admin password flow, [`PASSWORD`]).

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use super::WINDOW;
 pub(crate) use crate::admin_world::sign_in;
-use crate::admin_world::{AdminWorld, Pools, Sections, attr};
-use crate::moto::Pool;
+use crate::admin_world::{AdminWorld, Pools, Sections};
+use crate::moto::{Pool, attr};
 
 pub(crate) struct World {
     world: AdminWorld,
