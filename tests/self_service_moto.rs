@@ -19,47 +19,35 @@ mod openapi_contract;
 #[path = "../examples/admin_service.rs"]
 mod admin_service;
 
-use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod admin_world;
 
+use std::ops::Deref;
+
+use admin_world::{AdminWorld, Pools, Sections, fresh_code, sign_in_with, sign_in_with_totp};
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
-    SoftwareTokenMfaConfigType, SoftwareTokenMfaSettingsType, UserPoolMfaType,
-};
-use cognito_authz::AuthConfig;
-use cognito_authz::testing::LocalIssuer;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType};
 use event_log::assert_never_logged;
 use http::{Method, StatusCode};
-use moto::{MOTO_TOTP_SECRET, Moto, PASSWORD, Pool, totp_code};
+use moto::{PASSWORD, Pool, attr};
 use serde_json::{Value, json};
-
-const MACHINE_POOL: &str = "us-east-1_Machines1";
-const ROBOT: &str = "robot-client";
 
 // ---------------------------------------------------------------------------------------------
 // The world: two moto pools, a machine tenant, the service on a real port
 // ---------------------------------------------------------------------------------------------
 
 struct World {
-    _moto: Moto,
-    _issuer: LocalIssuer,
-    cognito: Client,
-    a: Pool,
-    b: Pool,
-    base: String,
-    http: reqwest::Client,
-    robot: String,
+    world: AdminWorld,
     /// A second app client of pool A, with a secret (in `[admin.client_secrets]`).
     secret_client: (String, String),
 }
 
-fn attr(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder()
-        .name(name)
-        .value(value)
-        .build()
-        .expect("attribute")
+/// The shared world's pools, service, client and calls.
+impl Deref for World {
+    type Target = AdminWorld;
+
+    fn deref(&self) -> &AdminWorld {
+        &self.world
+    }
 }
 
 async fn group(cognito: &Client, pool: &Pool, name: &str) {
@@ -73,101 +61,21 @@ async fn group(cognito: &Client, pool: &Pool, name: &str) {
 }
 
 async fn user(cognito: &Client, pool: &Pool, name: &str, email: bool) {
-    let mut create = cognito
-        .admin_create_user()
-        .user_pool_id(&pool.id)
-        .username(name)
-        .message_action(MessageActionType::Suppress);
-    if email {
-        create = create
-            .user_attributes(attr("email", &format!("{name}@example.com")))
-            .user_attributes(attr("email_verified", "true"));
-    }
-    create.send().await.expect("AdminCreateUser");
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&pool.id)
-        .username(name)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .expect("AdminSetUserPassword");
-}
-
-/// A TOTP code that stays valid for the next few seconds (moto checks the current step only).
-async fn fresh_code() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    if now % 30 >= 26 {
-        tokio::time::sleep(Duration::from_secs(30 - now % 30)).await;
-    }
-    totp_code(MOTO_TOTP_SECRET)
-}
-
-/// Signs `name` in with `password`: the access token, or the challenge name.
-async fn sign_in_with(
-    cognito: &Client,
-    pool: &Pool,
-    client_id: &str,
-    name: &str,
-    password: &str,
-) -> Result<String, String> {
-    let out = cognito
-        .admin_initiate_auth()
-        .user_pool_id(&pool.id)
-        .client_id(client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", name)
-        .auth_parameters("PASSWORD", password)
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    match out.authentication_result() {
-        Some(result) => Ok(result.access_token().expect("access").to_owned()),
-        None => Err(out.challenge_name().expect("challenge").as_str().to_owned()),
-    }
+    let attributes = if email {
+        vec![
+            attr("email", &format!("{name}@example.com")),
+            attr("email_verified", "true"),
+        ]
+    } else {
+        Vec::new()
+    };
+    moto::create_user(cognito, pool, name, attributes, &[]).await;
 }
 
 async fn token(w: &World, pool: &Pool, name: &str) -> String {
     sign_in_with(&w.cognito, pool, &pool.client_id, name, PASSWORD)
         .await
         .expect("signed in")
-}
-
-/// Turns TOTP on for `name` (moto: associate, verify with a real code, prefer it).
-async fn enable_totp(cognito: &Client, pool: &Pool, name: &str) {
-    let access = sign_in_with(cognito, pool, &pool.client_id, name, PASSWORD)
-        .await
-        .expect("signed in before MFA");
-    let secret = cognito
-        .associate_software_token()
-        .access_token(&access)
-        .send()
-        .await
-        .expect("AssociateSoftwareToken");
-    assert_eq!(secret.secret_code(), Some(MOTO_TOTP_SECRET));
-    cognito
-        .verify_software_token()
-        .access_token(&access)
-        .user_code(fresh_code().await)
-        .send()
-        .await
-        .expect("VerifySoftwareToken");
-    cognito
-        .set_user_mfa_preference()
-        .access_token(&access)
-        .software_token_mfa_settings(
-            SoftwareTokenMfaSettingsType::builder()
-                .enabled(true)
-                .preferred_mfa(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("SetUserMFAPreference");
 }
 
 impl World {
@@ -177,32 +85,19 @@ impl World {
     /// machine client `robot` (keys from a local issuer).
     /// `[admin] max_password_attempts` and `password_attempt_window_seconds`, if given.
     async fn new(limit: Option<(u32, u64)>) -> World {
-        let moto = Moto::start_checking_totp();
-        let cognito = moto.client();
-        let a = moto::pool_with_users(&cognito, "acme", &[("alice", true), ("bob", false)]).await;
-        let b = moto::pool_with_users(
-            &cognito,
-            "globex",
+        let pools = Pools::start(
+            &[("alice", true), ("bob", false)],
             &[("boris", true), ("bob", false), ("only_b", false)],
         )
         .await;
+        let (cognito, a) = (&pools.cognito, &pools.a);
         for g in ["editors", "staff"] {
-            group(&cognito, &a, g).await;
+            group(cognito, a, g).await;
         }
         for (name, email) in [("carol", false), ("dave", false), ("frank", true)] {
-            user(&cognito, &a, name, email).await;
+            user(cognito, a, name, email).await;
         }
-        cognito
-            .set_user_pool_mfa_config()
-            .user_pool_id(&a.id)
-            .mfa_configuration(UserPoolMfaType::Optional)
-            .software_token_mfa_configuration(
-                SoftwareTokenMfaConfigType::builder().enabled(true).build(),
-            )
-            .send()
-            .await
-            .expect("SetUserPoolMfaConfig");
-        enable_totp(&cognito, &a, "carol").await;
+        pools.totp_user_in_a("carol").await;
         let secret_client = cognito
             .create_user_pool_client()
             .user_pool_id(&a.id)
@@ -223,131 +118,30 @@ impl World {
         let limit = limit.map_or(String::new(), |(max, window)| {
             format!("max_password_attempts = {max}\npassword_attempt_window_seconds = {window}\n")
         });
-
-        let issuer = LocalIssuer::start().await.expect("issuer");
-        let robot = issuer.mint(&issuer.machine_claims(MACHINE_POOL, ROBOT, &["jobs/run"]));
-        let config = format!(
-            "revocations = true\n\n[aws]\nendpoint_url = '{endpoint}'\nregion = 'us-east-1'\n\n\
-             [[tenant]]\nid = 'acme'\nuser_pool_id = '{pa}'\nclient_ids = ['{ca}', '{cs}']\njwks_url = '{ja}'\n\
-             [tenant.roles]\nadmin = ['admin']\neditor = ['editors']\n\n\
-             [[tenant]]\nid = 'globex'\nuser_pool_id = '{pb}'\nclient_ids = ['{cb}']\njwks_url = '{jb}'\n\n\
-             [[tenant]]\nid = 'machines'\nuser_pool_id = '{MACHINE_POOL}'\nclient_ids = ['app']\n\
-             machine_client_ids = ['{ROBOT}']\njwks_url = '{jm}'\n\n\
-             [admin]\n{limit}[admin.client_secrets]\n'{cs}' = '{secret}'\n",
-            cs = secret_client.0,
-            secret = secret_client.1,
-            endpoint = moto.endpoint(),
-            pa = a.id,
-            ca = a.client_id,
-            ja = moto.jwks_url(&a.id),
-            pb = b.id,
-            cb = b.client_id,
-            jb = moto.jwks_url(&b.id),
-            jm = issuer.jwks_url(MACHINE_POOL),
-        );
-        let config = AuthConfig::from_toml(&config).expect("config");
-        event_log::install();
-        let app = admin_service::app(&config, cognito.clone())
-            .await
-            .expect("the service builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("port");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let sections = Sections {
+            top: "revocations = true\n\n".into(),
+            acme_clients: vec![secret_client.0.clone()],
+            acme_extra: "[tenant.roles]\nadmin = ['admin']\neditor = ['editors']\n".into(),
+            admin: format!(
+                "{limit}[admin.client_secrets]\n'{cs}' = '{secret}'\n",
+                cs = secret_client.0,
+                secret = secret_client.1,
+            ),
+            ..Sections::default()
+        };
         World {
-            _moto: moto,
-            _issuer: issuer,
-            cognito,
-            a,
-            b,
-            base,
-            http: reqwest::Client::new(),
-            robot,
+            world: AdminWorld::serve(pools, sections).await,
             secret_client,
         }
     }
 
-    /// One request; the answer must be as documented. `(status, Retry-After, JSON body)`.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Option<String>, Value) {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        let response = request.send().await.expect("the service answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body");
-        openapi_contract::assert_documented(&method, path, status, &headers, &bytes);
-        let retry_after = headers
-            .get("retry-after")
-            .map(|v| v.to_str().expect("ascii").to_owned());
-        (
-            status,
-            retry_after,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn attributes(&self, pool: &Pool, name: &str) -> Option<BTreeMap<String, String>> {
-        let out = self
-            .cognito
-            .admin_get_user()
-            .user_pool_id(&pool.id)
-            .username(name)
-            .send()
-            .await
-            .ok()?;
-        Some(
-            out.user_attributes()
-                .iter()
-                .map(|a| {
-                    (
-                        a.name().to_owned(),
-                        a.value().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect(),
-        )
-    }
-
     async fn status_of(&self, pool: &Pool, name: &str) -> Option<String> {
-        let out = self
-            .cognito
-            .admin_get_user()
-            .user_pool_id(&pool.id)
-            .username(name)
-            .send()
-            .await
-            .ok()?;
+        let out = self.user(pool, name).await?;
         out.user_status().map(|s| s.as_str().to_owned())
     }
 
     async fn groups_of(&self, pool: &Pool, name: &str) -> Vec<String> {
-        self.cognito
-            .admin_list_groups_for_user()
-            .user_pool_id(&pool.id)
-            .username(name)
-            .send()
-            .await
-            .expect("AdminListGroupsForUser")
-            .groups()
-            .iter()
-            .filter_map(|g| g.group_name().map(str::to_owned))
-            .collect()
+        moto::groups_of(&self.cognito, pool, name).await
     }
 }
 

@@ -25,19 +25,17 @@ use std::sync::{Arc, Mutex, Weak};
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType,
-    SchemaAttributeType,
+    AttributeDataType, ExplicitAuthFlowsType, SchemaAttributeType,
 };
 use axum::Router;
 use axum::body::Body;
 use cognito_authz::admin::AdminApi;
 use cognito_authz::{CognitoAuth, Revocations, Tenant};
 use http::{Method, Request, StatusCode, header};
-use moto::Moto;
+use moto::{Moto, Pool, attr};
 use serde_json::Value;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "Passw0rd!Passw0rd";
 const PROTECTED: [&str; 2] = ["custom:mfa_required", "custom:plan"];
 
 // ---------------------------------------------------------------------------------------------
@@ -64,24 +62,13 @@ fn moto() -> Arc<Moto> {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-struct Pool {
-    id: String,
-    client_id: String,
-}
-
 struct Tokens {
     access: String,
     id: String,
 }
 
-fn attr(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder()
-        .name(name)
-        .value(value)
-        .build()
-        .expect("attribute")
-}
-
+/// A pool with the custom attributes `mfa_required` and `plan`, an app client allowed the
+/// admin, user and refresh flows, and a group `admin`.
 async fn create_pool(cognito: &Client, name: &str) -> Pool {
     let custom = |name: &str| {
         SchemaAttributeType::builder()
@@ -90,88 +77,29 @@ async fn create_pool(cognito: &Client, name: &str) -> Pool {
             .mutable(true)
             .build()
     };
-    let pool = cognito
-        .create_user_pool()
-        .pool_name(name)
-        .schema(custom("mfa_required"))
-        .schema(custom("plan"))
-        .send()
-        .await
-        .expect("CreateUserPool");
-    let id = pool
-        .user_pool()
-        .and_then(|p| p.id())
-        .expect("pool id")
-        .to_owned();
-    let client = cognito
-        .create_user_pool_client()
-        .user_pool_id(&id)
-        .client_name(format!("{name}-app"))
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("CreateUserPoolClient");
-    let client_id = client
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .expect("client id")
-        .to_owned();
-    cognito
-        .create_group()
-        .user_pool_id(&id)
-        .group_name("admin")
-        .send()
-        .await
-        .expect("CreateGroup");
-    Pool { id, client_id }
+    moto::pool_with_client(
+        cognito,
+        name,
+        &[custom("mfa_required"), custom("plan")],
+        &[
+            ExplicitAuthFlowsType::AllowAdminUserPasswordAuth,
+            ExplicitAuthFlowsType::AllowUserPasswordAuth,
+            ExplicitAuthFlowsType::AllowRefreshTokenAuth,
+        ],
+    )
+    .await
 }
 
 async fn create_user(cognito: &Client, pool: &Pool, username: &str, groups: &[&str]) {
-    cognito
-        .admin_create_user()
-        .user_pool_id(&pool.id)
-        .username(username)
-        .user_attributes(attr("name", &format!("{username} original")))
-        .user_attributes(attr("custom:plan", "basic"))
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .expect("AdminCreateUser");
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&pool.id)
-        .username(username)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .expect("AdminSetUserPassword");
-    for group in groups {
-        cognito
-            .admin_add_user_to_group()
-            .user_pool_id(&pool.id)
-            .username(username)
-            .group_name(*group)
-            .send()
-            .await
-            .expect("AdminAddUserToGroup");
-    }
+    let attributes = vec![
+        attr("name", &format!("{username} original")),
+        attr("custom:plan", "basic"),
+    ];
+    moto::create_user(cognito, pool, username, attributes, groups).await;
 }
 
 async fn sign_in(cognito: &Client, pool: &Pool, username: &str) -> Tokens {
-    let out = cognito
-        .admin_initiate_auth()
-        .user_pool_id(&pool.id)
-        .client_id(&pool.client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", username)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .expect("AdminInitiateAuth");
-    let result = out.authentication_result().expect("tokens");
+    let result = moto::sign_in(cognito, pool, username).await;
     Tokens {
         access: result.access_token().expect("access token").to_owned(),
         id: result.id_token().expect("id token").to_owned(),
@@ -293,18 +221,7 @@ impl World {
     }
 
     async fn groups(&self, pool: &Pool, username: &str) -> Vec<String> {
-        let out = self
-            .cognito
-            .admin_list_groups_for_user()
-            .user_pool_id(&pool.id)
-            .username(username)
-            .send()
-            .await
-            .expect("AdminListGroupsForUser");
-        out.groups()
-            .iter()
-            .filter_map(|g| g.group_name().map(str::to_owned))
-            .collect()
+        moto::groups_of(&self.cognito, pool, username).await
     }
 }
 

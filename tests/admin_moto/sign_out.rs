@@ -2,13 +2,26 @@
 //! verification, unless a revocation list is configured, in which case sign-out and disable also
 //! stop local verification; a demotion refuses the user's earlier tokens at once.
 
+use axum::Router;
 use cognito_authz::admin::AdminApi;
-use cognito_authz::{AuthError, Revocations};
+use cognito_authz::{AuthError, CognitoAuth, Revocations};
 use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::{World, build_auth_with, call, sign_in};
 use crate::logs::captured;
+
+/// The world's two tenants with a revocation list: the list, the auth and the admin router.
+fn with_revocations(w: &World) -> (Revocations, CognitoAuth, Router) {
+    let revocations = Revocations::new();
+    let auth = build_auth_with(
+        &w.moto,
+        &[(&w.tenant_a, &w.a, false), (&w.tenant_b, &w.b, true)],
+        Some(revocations.clone()),
+    );
+    let app = AdminApi::new(auth.clone(), w.cognito.clone()).router();
+    (revocations, auth, app)
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn global_sign_out_stops_cognito_but_not_local_verification() {
@@ -80,13 +93,7 @@ async fn global_sign_out_stops_cognito_but_not_local_verification() {
 async fn with_a_revocation_list_sign_out_and_disable_also_stop_local_verification() {
     captured(|_log| async move {
         let w = World::new().await;
-        let revocations = Revocations::new();
-        let auth = build_auth_with(
-            &w.moto,
-            &[(&w.tenant_a, &w.a, false), (&w.tenant_b, &w.b, true)],
-            Some(revocations.clone()),
-        );
-        let app = AdminApi::new(auth.clone(), w.cognito.clone()).router();
+        let (revocations, auth, app) = with_revocations(&w);
         let alice = sign_in(&w.cognito, &w.a, "alice").await;
         let bob = sign_in(&w.cognito, &w.a, "bob").await;
         let shared_a = sign_in(&w.cognito, &w.a, "shared").await;
@@ -147,13 +154,7 @@ async fn with_a_revocation_list_sign_out_and_disable_also_stop_local_verificatio
 async fn a_demotion_refuses_the_users_earlier_tokens_at_once() {
     captured(|_log| async move {
         let w = World::new().await;
-        let revocations = Revocations::new();
-        let auth = build_auth_with(
-            &w.moto,
-            &[(&w.tenant_a, &w.a, false), (&w.tenant_b, &w.b, true)],
-            Some(revocations.clone()),
-        );
-        let app = AdminApi::new(auth.clone(), w.cognito.clone()).router();
+        let (revocations, auth, app) = with_revocations(&w);
         // Tenant B maps only group `admin` to a role: `staff` grants nothing there.
         w.cognito
             .create_group()

@@ -155,19 +155,24 @@ pub fn totp_code(secret: &str) -> String {
 /// The password every moto user of these tests gets.
 pub const PASSWORD: &str = "Passw0rd!Passw0rd";
 
-/// A moto user pool with one app client allowed the admin password flow.
+/// A moto user pool and its app client.
 pub struct Pool {
     pub id: String,
     pub client_id: String,
 }
 
-/// A pool `name` with an app client, a group `admin`, and `users` as `(name, is_admin)`, each
-/// with [`PASSWORD`] set permanently.
-pub async fn pool_with_users(cognito: &Client, name: &str, users: &[(&str, bool)]) -> Pool {
-    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
+/// A pool `name` with the custom attributes of `schema` (if any), an app client `{name}-app`
+/// allowed `flows`, and a group `admin`; no users.
+pub async fn pool_with_client(
+    cognito: &Client,
+    name: &str,
+    schema: &[aws_sdk_cognitoidentityprovider::types::SchemaAttributeType],
+    flows: &[aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType],
+) -> Pool {
     let id = cognito
         .create_user_pool()
         .pool_name(name)
+        .set_schema((!schema.is_empty()).then(|| schema.to_vec()))
         .send()
         .await
         .expect("CreateUserPool")
@@ -179,7 +184,7 @@ pub async fn pool_with_users(cognito: &Client, name: &str, users: &[(&str, bool)
         .create_user_pool_client()
         .user_pool_id(&id)
         .client_name(format!("{name}-app"))
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+        .set_explicit_auth_flows(Some(flows.to_vec()))
         .send()
         .await
         .expect("CreateUserPoolClient")
@@ -194,40 +199,83 @@ pub async fn pool_with_users(cognito: &Client, name: &str, users: &[(&str, bool)
         .send()
         .await
         .expect("CreateGroup");
-    for &(user, admin) in users {
-        cognito
-            .admin_create_user()
-            .user_pool_id(&id)
-            .username(user)
-            .message_action(MessageActionType::Suppress)
-            .send()
-            .await
-            .expect("AdminCreateUser");
-        cognito
-            .admin_set_user_password()
-            .user_pool_id(&id)
-            .username(user)
-            .password(PASSWORD)
-            .permanent(true)
-            .send()
-            .await
-            .expect("AdminSetUserPassword");
-        if admin {
-            cognito
-                .admin_add_user_to_group()
-                .user_pool_id(&id)
-                .username(user)
-                .group_name("admin")
-                .send()
-                .await
-                .expect("AdminAddUserToGroup");
-        }
-    }
     Pool { id, client_id }
 }
 
-/// A real access token of `user` from moto (admin password flow).
-pub async fn access_token(cognito: &Client, pool: &Pool, user: &str) -> String {
+/// A pool `name` with an app client, a group `admin`, and `users` as `(name, is_admin)`, each
+/// with [`PASSWORD`] set permanently.
+pub async fn pool_with_users(cognito: &Client, name: &str, users: &[(&str, bool)]) -> Pool {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    let Pool { id, client_id } = pool_with_client(
+        cognito,
+        name,
+        &[],
+        &[ExplicitAuthFlowsType::AllowAdminUserPasswordAuth],
+    )
+    .await;
+    let pool = Pool { id, client_id };
+    for &(user, admin) in users {
+        let groups: &[&str] = if admin { &["admin"] } else { &[] };
+        create_user(cognito, &pool, user, Vec::new(), groups).await;
+    }
+    pool
+}
+
+/// A user attribute `name = value`.
+pub fn attr(name: &str, value: &str) -> aws_sdk_cognitoidentityprovider::types::AttributeType {
+    aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .expect("attribute")
+}
+
+/// User `name` in `pool` with `attributes` (if any) and [`PASSWORD`] set permanently (no
+/// invitation sent), added to `groups`.
+pub async fn create_user(
+    cognito: &Client,
+    pool: &Pool,
+    name: &str,
+    attributes: Vec<aws_sdk_cognitoidentityprovider::types::AttributeType>,
+    groups: &[&str],
+) {
+    use aws_sdk_cognitoidentityprovider::types::MessageActionType;
+    cognito
+        .admin_create_user()
+        .user_pool_id(&pool.id)
+        .username(name)
+        .set_user_attributes((!attributes.is_empty()).then_some(attributes))
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .expect("AdminCreateUser");
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool.id)
+        .username(name)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .expect("AdminSetUserPassword");
+    for group in groups {
+        cognito
+            .admin_add_user_to_group()
+            .user_pool_id(&pool.id)
+            .username(name)
+            .group_name(*group)
+            .send()
+            .await
+            .expect("AdminAddUserToGroup");
+    }
+}
+
+/// The tokens of `user` from moto (admin password flow, [`PASSWORD`]).
+pub async fn sign_in(
+    cognito: &Client,
+    pool: &Pool,
+    user: &str,
+) -> aws_sdk_cognitoidentityprovider::types::AuthenticationResultType {
     use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
     cognito
         .admin_initiate_auth()
@@ -239,8 +287,29 @@ pub async fn access_token(cognito: &Client, pool: &Pool, user: &str) -> String {
         .send()
         .await
         .expect("AdminInitiateAuth")
-        .authentication_result()
-        .and_then(|r| r.access_token())
+        .authentication_result
+        .expect("tokens")
+}
+
+/// A real access token of `user` from moto (admin password flow).
+pub async fn access_token(cognito: &Client, pool: &Pool, user: &str) -> String {
+    sign_in(cognito, pool, user)
+        .await
+        .access_token
         .expect("access token")
-        .to_owned()
+}
+
+/// The groups `user` is in, read from Cognito.
+pub async fn groups_of(cognito: &Client, pool: &Pool, user: &str) -> Vec<String> {
+    cognito
+        .admin_list_groups_for_user()
+        .user_pool_id(&pool.id)
+        .username(user)
+        .send()
+        .await
+        .expect("AdminListGroupsForUser")
+        .groups()
+        .iter()
+        .filter_map(|g| g.group_name().map(str::to_owned))
+        .collect()
 }

@@ -95,6 +95,21 @@ async fn change(w: &World, token: &str, body: Value) -> (StatusCode, Option<Stri
         .await
 }
 
+/// [`change`] with a body of only the current and the new password.
+async fn change_password(
+    w: &World,
+    token: &str,
+    current: &str,
+    new: &str,
+) -> (StatusCode, Option<String>, Value) {
+    change(
+        w,
+        token,
+        json!({"current_password": current, "new_password": new}),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn password_changes_prove_the_current_password_and_step_up_with_mfa() {
     let w = World::new(None).await;
@@ -118,23 +133,13 @@ async fn password_changes_prove_the_current_password_and_step_up_with_mfa() {
     }
     // A wrong current password: 403, nothing changed.
     let wrong = "Wrong-Passw0rd!";
-    let (status, _, reply) = change(
-        &w,
-        &bob,
-        json!({"current_password": wrong, "new_password": new_password}),
-    )
-    .await;
+    let (status, _, reply) = change_password(&w, &bob, wrong, new_password).await;
     assert_eq!(
         (status, error(&reply)),
         (StatusCode::FORBIDDEN, "wrong_password")
     );
     // Cognito's password policy: 400 with its message, nothing changed.
-    let (status, _, reply) = change(
-        &w,
-        &bob,
-        json!({"current_password": PASSWORD, "new_password": "short"}),
-    )
-    .await;
+    let (status, _, reply) = change_password(&w, &bob, PASSWORD, "short").await;
     assert_eq!(
         (status, error(&reply)),
         (StatusCode::BAD_REQUEST, "invalid_password")
@@ -143,12 +148,7 @@ async fn password_changes_prove_the_current_password_and_step_up_with_mfa() {
         .await
         .expect("the old password still works");
     // The right one: 204, and only the new password signs in.
-    let (status, _, reply) = change(
-        &w,
-        &bob,
-        json!({"current_password": PASSWORD, "new_password": new_password}),
-    )
-    .await;
+    let (status, _, reply) = change_password(&w, &bob, PASSWORD, new_password).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
     assert!(
         sign_in_with(&w.cognito, a, &a.client_id, "bob", PASSWORD)
@@ -220,34 +220,7 @@ async fn password_changes_prove_the_current_password_and_step_up_with_mfa() {
 
 /// Carol's access token, through her TOTP challenge.
 async fn sign_in_carol(w: &World) -> String {
-    let a = &w.a;
-    let out = w
-        .cognito
-        .admin_initiate_auth()
-        .user_pool_id(&a.id)
-        .client_id(&a.client_id)
-        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-        .auth_parameters("USERNAME", "carol")
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .expect("AdminInitiateAuth");
-    let done = w
-        .cognito
-        .admin_respond_to_auth_challenge()
-        .user_pool_id(&a.id)
-        .client_id(&a.client_id)
-        .challenge_name(out.challenge_name().expect("challenge").clone())
-        .session(out.session().expect("session"))
-        .challenge_responses("USERNAME", "carol")
-        .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", fresh_code().await)
-        .send()
-        .await
-        .expect("AdminRespondToAuthChallenge");
-    done.authentication_result()
-        .and_then(|r| r.access_token())
-        .expect("access token")
-        .to_owned()
+    sign_in_with_totp(&w.cognito, &w.a, "carol").await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -257,24 +230,15 @@ async fn five_failed_password_attempts_then_429_even_with_the_right_password() {
     let bob_b = token(&w, &w.b, "bob").await;
     let new_password = "N3w-Passw0rd!dave";
     for i in 0..5 {
-        let (status, _, reply) = change(
-            &w,
-            &dave,
-            json!({"current_password": format!("Guess-{i}!Aa1"), "new_password": new_password}),
-        )
-        .await;
+        let (status, _, reply) =
+            change_password(&w, &dave, &format!("Guess-{i}!Aa1"), new_password).await;
         assert_eq!(
             (status, error(&reply)),
             (StatusCode::FORBIDDEN, "wrong_password"),
             "{i}"
         );
     }
-    let (status, retry_after, reply) = change(
-        &w,
-        &dave,
-        json!({"current_password": PASSWORD, "new_password": new_password}),
-    )
-    .await;
+    let (status, retry_after, reply) = change_password(&w, &dave, PASSWORD, new_password).await;
     assert_eq!(
         (status, error(&reply)),
         (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
@@ -288,12 +252,7 @@ async fn five_failed_password_attempts_then_429_even_with_the_right_password() {
         "nothing changed"
     );
     // Per user: another tenant's user of another name is not held back.
-    let (status, _, reply) = change(
-        &w,
-        &bob_b,
-        json!({"current_password": PASSWORD, "new_password": "N3w-Passw0rd!bobb"}),
-    )
-    .await;
+    let (status, _, reply) = change_password(&w, &bob_b, PASSWORD, "N3w-Passw0rd!bobb").await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
 }
 
@@ -360,20 +319,10 @@ async fn the_attempt_limit_and_client_secrets_come_from_the_admin_section() {
     // `max_password_attempts = 2`, window 60 s.
     let dave = token(&w, a, "dave").await;
     for _ in 0..2 {
-        let (status, _, _) = change(
-            &w,
-            &dave,
-            json!({"current_password": "Wrong-Passw0rd!", "new_password": "N3w-Passw0rd!d"}),
-        )
-        .await;
+        let (status, _, _) = change_password(&w, &dave, "Wrong-Passw0rd!", "N3w-Passw0rd!d").await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
-    let (status, retry_after, reply) = change(
-        &w,
-        &dave,
-        json!({"current_password": PASSWORD, "new_password": "N3w-Passw0rd!d"}),
-    )
-    .await;
+    let (status, retry_after, reply) = change_password(&w, &dave, PASSWORD, "N3w-Passw0rd!d").await;
     assert_eq!(
         (status, error(&reply)),
         (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
@@ -432,11 +381,6 @@ async fn each_started_mfa_challenge_counts_so_codes_cannot_be_pumped() {
     );
     // The limit is per user: Dave (no MFA) still changes his password.
     let dave = token(&w, a, "dave").await;
-    let (status, _, reply) = change(
-        &w,
-        &dave,
-        json!({"current_password": PASSWORD, "new_password": "N3w-Passw0rd!dave"}),
-    )
-    .await;
+    let (status, _, reply) = change_password(&w, &dave, PASSWORD, "N3w-Passw0rd!dave").await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{reply}");
 }

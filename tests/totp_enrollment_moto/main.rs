@@ -24,22 +24,20 @@ mod openapi_contract;
 #[path = "../../examples/admin_service.rs"]
 mod admin_service;
 
+#[path = "../admin_world/mod.rs"]
+mod admin_world;
+
 mod audit;
 mod enrollment_window;
 mod refusals;
 mod world;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, SoftwareTokenMfaSettingsType};
-use moto::{MOTO_TOTP_SECRET, Pool, totp_code};
+use admin_world::fresh_code;
 use serde_json::Value;
-use world::sign_in;
 
 const WINDOW: &str = "custom:mfa_enroll_until";
-const MACHINE_POOL: &str = "us-east-1_Machines1";
-const ROBOT: &str = "robot-client";
 
 fn now() -> u64 {
     SystemTime::now()
@@ -48,57 +46,11 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// A TOTP code valid for the next few seconds (moto checks the current step only).
-async fn fresh_code() -> String {
-    if now() % 30 >= 26 {
-        tokio::time::sleep(Duration::from_secs(30 - now() % 30)).await;
-    }
-    totp_code(MOTO_TOTP_SECRET)
-}
-
 /// A six-digit code that is not the current one.
 async fn wrong_code() -> String {
     let right = fresh_code().await;
     let n: u32 = right.parse().unwrap();
     format!("{:06}", (n + 1) % 1_000_000)
-}
-
-fn attr(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder()
-        .name(name)
-        .value(value)
-        .build()
-        .expect("attribute")
-}
-
-/// Turns TOTP on for `name` with the user's own token (moto keeps the scope).
-async fn enable_totp(cognito: &Client, pool: &Pool, name: &str) {
-    let access = sign_in(cognito, pool, name).await.expect("signed in");
-    cognito
-        .associate_software_token()
-        .access_token(&access)
-        .send()
-        .await
-        .expect("AssociateSoftwareToken");
-    cognito
-        .verify_software_token()
-        .access_token(&access)
-        .user_code(fresh_code().await)
-        .send()
-        .await
-        .expect("VerifySoftwareToken");
-    cognito
-        .set_user_mfa_preference()
-        .access_token(&access)
-        .software_token_mfa_settings(
-            SoftwareTokenMfaSettingsType::builder()
-                .enabled(true)
-                .preferred_mfa(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("SetUserMFAPreference");
 }
 
 fn error(body: &Value) -> &str {

@@ -1,11 +1,11 @@
 //! Who cannot enroll and what limits them: machines are refused, users who already have MFA step
 //! up, and wrong passwords and wrong codes share the password attempt limit.
 
-use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use http::{Method, StatusCode};
 use serde_json::json;
 
 use super::{WINDOW, error, fresh_code, wrong_code};
+use crate::admin_world::sign_in_with_totp;
 use crate::moto::PASSWORD;
 use crate::world::World;
 
@@ -28,35 +28,7 @@ async fn machines_are_refused_and_mfa_users_step_up() {
 
     // carol has TOTP: re-enrolling needs her current code first.
     let alice = w.token(&w.a, "alice").await;
-    let carol_token = {
-        let out = w
-            .cognito
-            .admin_initiate_auth()
-            .user_pool_id(&w.a.id)
-            .client_id(&w.a.client_id)
-            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-            .auth_parameters("USERNAME", "carol")
-            .auth_parameters("PASSWORD", PASSWORD)
-            .send()
-            .await
-            .expect("challenge");
-        let done = w
-            .cognito
-            .admin_respond_to_auth_challenge()
-            .user_pool_id(&w.a.id)
-            .client_id(&w.a.client_id)
-            .challenge_name(out.challenge_name().expect("challenge").clone())
-            .session(out.session().expect("session"))
-            .challenge_responses("USERNAME", "carol")
-            .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", fresh_code().await)
-            .send()
-            .await
-            .expect("signed in with TOTP");
-        done.authentication_result()
-            .and_then(|r| r.access_token())
-            .expect("access")
-            .to_owned()
-    };
+    let carol_token = sign_in_with_totp(&w.cognito, &w.a, "carol").await;
     w.open_window(&alice, "carol").await;
     let (status, body) = w.start(&carol_token, PASSWORD, None).await;
     assert_eq!(
