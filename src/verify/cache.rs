@@ -26,9 +26,9 @@ use crate::principal::Principal;
 ///   logged or given a `Debug`, and an attacker observes no more than hit or miss, a miss being
 ///   followed by a full RSA verification. Under that condition one nonce for every token costs
 ///   nothing; it is what would break GMAC as a *published* MAC (two visible tags give away `H`).
-/// - SHA-256 gives the same guarantee without a key, but costs 0.46 us for a 954-byte access
-///   token on the reference machine against 0.12 us for GMAC (`cargo bench --bench verify --
-///   cache_key`), and the warm path pays it on every request.
+/// - SHA-256 gives the same guarantee without a key, but costs 0.53 us for the 1 KB access
+///   token of the benches on the reference machine against 0.18 us for GMAC (`cargo bench
+///   --bench verify -- cache_key`, 2026-12-05), and the warm path pays it on every request.
 pub(crate) type TokenKey = [u8; 16];
 
 /// Computes [`TokenKey`]s under one random key.
