@@ -40,11 +40,10 @@ mod wrk;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Instant;
 
 use cognito_authz::testing::LocalIssuer;
 
-use cpu::{CpuUse, cpu_of, cpu_time};
+use cpu::CpuSnapshot;
 use report::report;
 use server::{Mode, counter, get, pinned, start_server};
 use wrk::{Run, wrk};
@@ -72,7 +71,7 @@ fn measure(
     }
     wrk(&started.addr, script, 2);
     let server = started.server.0.id();
-    let before = (cpu_time(server), cpu_of(stores), Instant::now());
+    let before = CpuSnapshot::take(server, stores);
     // `LOAD_PERF=DIR`: a `perf record` of the server over the timed run (on wrk's CPU when
     // pinned), for `perf report -i DIR/<mode>-<round>.data`.
     let perf = profile.map(|file| {
@@ -90,18 +89,7 @@ fn measure(
     if let Some(mut perf) = perf {
         let _ = perf.wait();
     }
-    run.cpu = match (before, cpu_time(server), cpu_of(stores)) {
-        (
-            (Some(server_before), Some(stores_before), at),
-            Some(server_after),
-            Some(stores_after),
-        ) => Some(CpuUse {
-            server: server_after.saturating_sub(server_before),
-            stores: stores_after.saturating_sub(stores_before),
-            wall: at.elapsed(),
-        }),
-        _ => None,
-    };
+    run.cpu = before.elapsed();
     if let Some(metrics) = &started.metrics_addr {
         let (status, text) = get(metrics, "/metrics", None);
         assert_eq!(status, 200, "metrics endpoint");
