@@ -26,8 +26,9 @@ pub const CLIENT: &str = "bench-client";
 
 /// The router as `axum::serve` runs it: `into_make_service` calls `with_state(())`, which turns
 /// every handler into a route once. Called with `oneshot` as built, a layered router would turn
-/// its handler into a route again on every request (about 900 instructions here), a cost no
-/// served app pays.
+/// its handler into a route again on every request (callgrind: the layered request's lead over
+/// the bare router fell from 4,503 to 4,085 instructions once prepared), a cost no served app
+/// pays.
 pub fn served(router: Router) -> Router {
     router.with_state(())
 }
